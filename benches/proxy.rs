@@ -1,0 +1,710 @@
+//! Proxy overhead figures: one in-process mock upstream reached directly,
+//! through headroom, and through nginx as the reference. Prints a table and
+//! whether each target is met; a missed target never fails the run.
+//!
+//! Run with `cargo bench --bench proxy` (loopback only, about 40 s).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::path::Path;
+use std::pin::Pin;
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::mpsc;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context as _};
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Request, Response};
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::{Body, Frame, Incoming};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::time::Sleep;
+
+const JSON_PATH: &str = "/v1/chat/completions";
+const SSE_PATH: &str = "/v1/bench/sse";
+const REQUEST_BODY: &str = r#"{"model":"mock-1","messages":[{"role":"user","content":"ping"}]}"#;
+const JSON_REPLY: &str = concat!(
+    r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"#,
+    r#""model":"mock-1","choices":[{"index":0,"message":{"role":"assistant","#,
+    r#""content":"pong"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"#,
+    r#""completion_tokens":1,"total_tokens":10}}"#,
+);
+
+const SSE_EVENTS: u32 = 32;
+const SSE_GAP: Duration = Duration::from_millis(20);
+const SSE_STREAMS: usize = 10;
+const WARMUP_REQUESTS: usize = 200;
+const LATENCY_REQUESTS: usize = 2000;
+const CONCURRENCY: usize = 32;
+const LOAD_WARMUP: Duration = Duration::from_millis(500);
+const LOAD_DURATION: Duration = Duration::from_secs(3);
+
+/// Upper bound for any single request or stream, so a stuck path ends the
+/// run instead of hanging it.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lets a freshly started proxy finish spawning its threads before its idle
+/// RSS is read.
+const SETTLE: Duration = Duration::from_millis(300);
+
+const LISTENING: &str = "headroom proxy listening on http://";
+const UPSTREAM_HEADER: &str = "x-headroom-upstream";
+const PROXY_VARS: [&str; 8] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+const LATENCY_TARGET: f64 = 1.5;
+const THROUGHPUT_TARGET: f64 = 1.0;
+const SSE_TARGET: f64 = 1.5;
+const IDLE_RSS_TARGET_MIB: f64 = 15.0;
+
+fn main() -> anyhow::Result<()> {
+    // Mock and client share this process, so one epoch timestamps SSE events
+    // on the send side and the receive side alike.
+    let epoch = Instant::now();
+    let mock = Mock::start(epoch)?;
+    let headroom = start_headroom()?;
+    let nginx = start_nginx(mock.addr)?;
+    std::thread::sleep(SETTLE);
+    let idle_rss = rss_mib(headroom.child_id())?;
+
+    let mut routes = vec![
+        Route::new("direct", mock.addr, None),
+        Route::new("headroom", headroom.addr, Some(mock.addr)),
+    ];
+    if let Some(nginx) = &nginx {
+        routes.push(Route::new("nginx", nginx.addr, None));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let figures = runtime.block_on(measure_all(&routes, epoch))?;
+    let loaded_rss = rss_mib(headroom.child_id())?;
+
+    print_table(&figures);
+    println!("headroom RSS: idle {idle_rss:.1} MiB, after load {loaded_rss:.1} MiB");
+    print_targets(&figures, idle_rss);
+    Ok(())
+}
+
+// ---- mock upstream -------------------------------------------------------
+
+/// The mock upstream on its own runtime and thread, so serving it does not
+/// compete with the load generator's scheduler.
+struct Mock {
+    addr: SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Mock {
+    fn start(epoch: Instant) -> anyhow::Result<Mock> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("mock-upstream")
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
+        let addr = listener.local_addr()?;
+        runtime.spawn(serve_mock(listener, epoch));
+        Ok(Mock {
+            addr,
+            _runtime: runtime,
+        })
+    }
+}
+
+/// Runs until the mock's runtime is dropped at the end of `main`.
+async fn serve_mock(listener: TcpListener, epoch: Instant) {
+    loop {
+        let Ok((stream, _peer)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        // Each SSE event must leave as its own segment, not wait for Nagle.
+        let _ = stream.set_nodelay(true);
+        let service = hyper::service::service_fn(move |request| mock_reply(request, epoch));
+        let connection = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service);
+        tokio::spawn(connection);
+    }
+}
+
+type MockBody = Either<Full<Bytes>, SseBody>;
+
+async fn mock_reply(
+    request: Request<Incoming>,
+    epoch: Instant,
+) -> Result<Response<MockBody>, hyper::Error> {
+    let is_sse = request.uri().path() == SSE_PATH;
+    // Reading the request body lets hyper keep the connection alive.
+    request.into_body().collect().await?;
+    let (body, content_type) = if is_sse {
+        (Either::Right(SseBody::new(epoch)), "text/event-stream")
+    } else {
+        let json = Full::new(Bytes::from_static(JSON_REPLY.as_bytes()));
+        (Either::Left(json), "application/json")
+    };
+    let mut response = Response::new(body);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Ok(response)
+}
+
+/// `SSE_EVENTS` events, one frame each, `SSE_GAP` apart. Each event carries
+/// the microseconds since the epoch at which it was handed to hyper.
+struct SseBody {
+    epoch: Instant,
+    start: tokio::time::Instant,
+    sent: u32,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl SseBody {
+    fn new(epoch: Instant) -> SseBody {
+        let start = tokio::time::Instant::now();
+        SseBody {
+            epoch,
+            start,
+            sent: 0,
+            timer: Box::pin(tokio::time::sleep_until(start)),
+        }
+    }
+}
+
+impl Body for SseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if this.sent == SSE_EVENTS {
+            return Poll::Ready(None);
+        }
+        ready!(this.timer.as_mut().poll(cx));
+        let sent_us = this.epoch.elapsed().as_micros();
+        let event = format!("data: {{\"seq\":{},\"sent_us\":{sent_us}}}\n\n", this.sent);
+        this.sent += 1;
+        // Scheduled from the start, so slow polls do not stretch the stream.
+        let next = this.start + SSE_GAP * this.sent;
+        this.timer.as_mut().reset(next);
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(event)))))
+    }
+}
+
+// ---- proxies under test --------------------------------------------------
+
+/// A child process killed when dropped, so no exit path leaves it running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Headroom {
+    child: KillOnDrop,
+    addr: SocketAddr,
+}
+
+impl Headroom {
+    fn child_id(&self) -> u32 {
+        self.child.0.id()
+    }
+}
+
+fn start_headroom() -> anyhow::Result<Headroom> {
+    let binary = env!("CARGO_BIN_EXE_headroom");
+    let mut command = Command::new(binary);
+    command
+        .args(["proxy", "--port", "0", "--log-level", "warn"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // The mock is on loopback; a proxy variable must not divert it.
+    for var in PROXY_VARS {
+        command.env_remove(var);
+    }
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("could not start {binary}"))?;
+    let stderr = child.stderr.take().context("headroom stderr not piped")?;
+    let child = KillOnDrop(child);
+    let addr = listen_addr(stderr)
+        .recv_timeout(STARTUP_TIMEOUT)
+        .context("headroom did not print its listening address")?;
+    Ok(Headroom { child, addr })
+}
+
+/// Reads the child's stderr on a thread: sends the address from the
+/// listening line, echoes every other line, and keeps draining so the child
+/// never blocks on a full pipe.
+fn listen_addr(stderr: ChildStderr) -> mpsc::Receiver<SocketAddr> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            match line.strip_prefix(LISTENING).map(|a| a.trim().parse()) {
+                Some(Ok(addr)) => {
+                    let _ = sender.send(addr);
+                }
+                _ => eprintln!("headroom: {line}"),
+            }
+        }
+    });
+    receiver
+}
+
+/// nginx and its temp directory; the field order kills nginx before the
+/// directory is removed.
+struct Nginx {
+    _child: KillOnDrop,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+/// `None` when nginx is not installed or does not come up: the other paths
+/// are still worth measuring.
+fn start_nginx(upstream: SocketAddr) -> anyhow::Result<Option<Nginx>> {
+    let Ok(binary) = which::which("nginx") else {
+        println!("nginx not installed: skipped");
+        return Ok(None);
+    };
+    let dir = tempfile::tempdir()?;
+    let addr = free_loopback_port()?;
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(&conf, nginx_conf(dir.path(), addr, upstream))?;
+    let child = Command::new(&binary)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-e")
+        .arg(dir.path().join("error.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("could not start {}", binary.display()))?;
+    let mut child = KillOnDrop(child);
+    if let Err(error) = wait_until_listening(&mut child.0, addr) {
+        let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+        println!("nginx did not start ({error:#}): skipped\n{log}");
+        return Ok(None);
+    }
+    Ok(Some(Nginx {
+        _child: child,
+        addr,
+        _dir: dir,
+    }))
+}
+
+/// A reverse-proxy set-up tuned the usual way for streaming: pooled HTTP/1.1
+/// upstream connections and no response buffering. Keep-alive request caps
+/// are lifted so neither proxy reconnects mid-run.
+fn nginx_conf(dir: &Path, listen: SocketAddr, upstream: SocketAddr) -> String {
+    let dir = dir.display();
+    format!(
+        r#"worker_processes 1;
+daemon off;
+master_process off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    keepalive_requests 1000000;
+    upstream mock {{
+        server {upstream};
+        keepalive 64;
+        keepalive_requests 1000000;
+    }}
+    server {{
+        listen {listen};
+        location / {{
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }}
+    }}
+}}
+"#
+    )
+}
+
+/// A port that was free a moment ago; nginx cannot be told to pick one.
+fn free_loopback_port() -> anyhow::Result<SocketAddr> {
+    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+fn wait_until_listening(child: &mut Child, addr: SocketAddr) -> anyhow::Result<()> {
+    let poll = Duration::from_millis(20);
+    for _ in 0..STARTUP_TIMEOUT.as_millis() / poll.as_millis() {
+        if let Some(status) = child.try_wait()? {
+            bail!("exited with {status}");
+        }
+        if StdStream::connect(addr).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(poll);
+    }
+    bail!("not listening on {addr} after {STARTUP_TIMEOUT:?}")
+}
+
+fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .context("no VmRSS line")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kib / 1024.0)
+}
+
+// ---- load generator ------------------------------------------------------
+
+type LoadClient = Client<HttpConnector, Full<Bytes>>;
+
+fn load_client() -> LoadClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(CONCURRENCY * 2)
+        .build(connector)
+}
+
+/// One way to reach the mock: its address, and the override header that
+/// headroom needs to find the mock.
+#[derive(Clone)]
+struct Route {
+    name: &'static str,
+    addr: SocketAddr,
+    upstream: Option<String>,
+}
+
+impl Route {
+    fn new(name: &'static str, addr: SocketAddr, upstream: Option<SocketAddr>) -> Route {
+        let upstream = upstream.map(|addr| format!("http://{addr}"));
+        Route {
+            name,
+            addr,
+            upstream,
+        }
+    }
+
+    fn request(&self, path: &str) -> anyhow::Result<Request<Full<Bytes>>> {
+        let mut builder = Request::post(format!("http://{}{path}", self.addr))
+            .header(CONTENT_TYPE, "application/json");
+        if let Some(upstream) = &self.upstream {
+            builder = builder.header(UPSTREAM_HEADER, upstream.as_str());
+        }
+        let body = Full::new(Bytes::from_static(REQUEST_BODY.as_bytes()));
+        Ok(builder.body(body)?)
+    }
+}
+
+/// Sends one JSON request and reads the whole reply.
+async fn send_json(client: &LoadClient, route: &Route) -> anyhow::Result<()> {
+    let exchange = async {
+        let response = client.request(route.request(JSON_PATH)?).await?;
+        let status = response.status();
+        response.into_body().collect().await?;
+        ensure!(status.is_success(), "{} answered {status}", route.name);
+        Ok(())
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+        .await
+        .with_context(|| format!("{}: request timed out", route.name))?
+}
+
+struct Figures {
+    name: &'static str,
+    latency: Percentiles,
+    requests_per_second: f64,
+    first_event_p50_us: f64,
+    sse_delay_p99_us: f64,
+}
+
+/// Paths are measured one after another so each has the machine to itself.
+async fn measure_all(routes: &[Route], epoch: Instant) -> anyhow::Result<Vec<Figures>> {
+    let client = load_client();
+    let mut figures = Vec::with_capacity(routes.len());
+    for route in routes {
+        eprintln!("measuring {}", route.name);
+        let measured = measure(&client, route, epoch).await;
+        figures.push(measured.with_context(|| format!("measuring {}", route.name))?);
+    }
+    Ok(figures)
+}
+
+async fn measure(client: &LoadClient, route: &Route, epoch: Instant) -> anyhow::Result<Figures> {
+    let latency = measure_latency(client, route).await?;
+    let requests_per_second = measure_throughput(client, route).await?;
+    let sse = measure_sse(client, route, epoch).await?;
+    Ok(Figures {
+        name: route.name,
+        latency,
+        requests_per_second,
+        first_event_p50_us: sse.first_event.p50,
+        sse_delay_p99_us: sse.delay.p99,
+    })
+}
+
+async fn measure_latency(client: &LoadClient, route: &Route) -> anyhow::Result<Percentiles> {
+    for _ in 0..WARMUP_REQUESTS {
+        send_json(client, route).await?;
+    }
+    let mut samples = Vec::with_capacity(LATENCY_REQUESTS);
+    for _ in 0..LATENCY_REQUESTS {
+        let started = Instant::now();
+        send_json(client, route).await?;
+        samples.push(started.elapsed());
+    }
+    Ok(Percentiles::of(samples))
+}
+
+async fn measure_throughput(client: &LoadClient, route: &Route) -> anyhow::Result<f64> {
+    // The warm-up opens all the connections the measured run will reuse.
+    run_load(client, route, LOAD_WARMUP).await?;
+    let started = Instant::now();
+    let completed = run_load(client, route, LOAD_DURATION).await?;
+    Ok(completed as f64 / started.elapsed().as_secs_f64())
+}
+
+/// `CONCURRENCY` closed-loop workers until the deadline; returns how many
+/// requests completed.
+async fn run_load(client: &LoadClient, route: &Route, duration: Duration) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + duration;
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..CONCURRENCY {
+        let (client, route) = (client.clone(), route.clone());
+        workers.spawn(async move {
+            let mut completed = 0_u64;
+            while Instant::now() < deadline {
+                send_json(&client, &route).await?;
+                completed += 1;
+            }
+            anyhow::Ok(completed)
+        });
+    }
+    let mut total = 0;
+    while let Some(joined) = workers.join_next().await {
+        total += joined??;
+    }
+    Ok(total)
+}
+
+struct SseFigures {
+    first_event: Percentiles,
+    delay: Percentiles,
+}
+
+async fn measure_sse(
+    client: &LoadClient,
+    route: &Route,
+    epoch: Instant,
+) -> anyhow::Result<SseFigures> {
+    let mut first_events = Vec::with_capacity(SSE_STREAMS);
+    let mut delays = Vec::with_capacity(SSE_STREAMS * SSE_EVENTS as usize);
+    for _ in 0..SSE_STREAMS {
+        let stream = tokio::time::timeout(REQUEST_TIMEOUT, read_stream(client, route, epoch))
+            .await
+            .with_context(|| format!("{}: stream timed out", route.name))??;
+        first_events.push(stream.first_event);
+        delays.extend(stream.delays);
+    }
+    Ok(SseFigures {
+        first_event: Percentiles::of(first_events),
+        delay: Percentiles::of(delays),
+    })
+}
+
+struct Stream {
+    /// From sending the request to receiving the first whole event.
+    first_event: Duration,
+    /// Per event: receive time minus the mock's send time.
+    delays: Vec<Duration>,
+}
+
+async fn read_stream(client: &LoadClient, route: &Route, epoch: Instant) -> anyhow::Result<Stream> {
+    let started = Instant::now();
+    let response = client.request(route.request(SSE_PATH)?).await?;
+    ensure!(
+        response.status().is_success(),
+        "{} answered {}",
+        route.name,
+        response.status()
+    );
+    let mut body = response.into_body();
+    // A proxy may split or merge frames, so events are cut out of a buffer.
+    let mut pending = String::new();
+    let mut first_event = None;
+    let mut delays = Vec::with_capacity(SSE_EVENTS as usize);
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        let received = epoch.elapsed();
+        pending.push_str(std::str::from_utf8(&data)?);
+        while let Some(end) = pending.find("\n\n") {
+            let event: String = pending.drain(..end + 2).collect();
+            let sent = Duration::from_micros(sent_us(&event)?);
+            delays.push(received.saturating_sub(sent));
+            first_event.get_or_insert_with(|| started.elapsed());
+        }
+    }
+    ensure!(
+        delays.len() == SSE_EVENTS as usize,
+        "{}: {} of {SSE_EVENTS} events",
+        route.name,
+        delays.len()
+    );
+    let first_event = first_event.context("no event received")?;
+    Ok(Stream {
+        first_event,
+        delays,
+    })
+}
+
+fn sent_us(event: &str) -> anyhow::Result<u64> {
+    let json = event
+        .trim()
+        .strip_prefix("data: ")
+        .context("event without data")?;
+    let value: serde_json::Value = serde_json::from_str(json)?;
+    value["sent_us"].as_u64().context("event without sent_us")
+}
+
+// ---- statistics and report -------------------------------------------------
+
+/// Percentiles in microseconds.
+struct Percentiles {
+    p50: f64,
+    p99: f64,
+}
+
+impl Percentiles {
+    fn of(mut samples: Vec<Duration>) -> Percentiles {
+        samples.sort_unstable();
+        Percentiles {
+            p50: percentile(&samples, 0.50),
+            p99: percentile(&samples, 0.99),
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted samples, in microseconds.
+fn percentile(sorted: &[Duration], quantile: f64) -> f64 {
+    let rank = (sorted.len().saturating_sub(1) as f64 * quantile).round() as usize;
+    sorted
+        .get(rank)
+        .map_or(0.0, |sample| sample.as_secs_f64() * 1e6)
+}
+
+fn print_table(figures: &[Figures]) {
+    println!();
+    println!(
+        "JSON: {LATENCY_REQUESTS} sequential requests, then {CONCURRENCY} concurrent for {LOAD_DURATION:?}; \
+         SSE: {SSE_STREAMS} streams of {SSE_EVENTS} events {SSE_GAP:?} apart; times in us"
+    );
+    println!(
+        "{:<9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>11}",
+        "path", "p50", "p99", "+p50", "+p99", "req/s", "1st evt", "+1st evt", "evt dly p99"
+    );
+    let Some(direct) = figures.first() else {
+        return;
+    };
+    for row in figures {
+        println!(
+            "{:<9} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.1} {:>11.1}",
+            row.name,
+            row.latency.p50,
+            row.latency.p99,
+            row.latency.p50 - direct.latency.p50,
+            row.latency.p99 - direct.latency.p99,
+            row.requests_per_second,
+            row.first_event_p50_us,
+            row.first_event_p50_us - direct.first_event_p50_us,
+            row.sse_delay_p99_us,
+        );
+    }
+    println!();
+}
+
+fn print_targets(figures: &[Figures], idle_rss: f64) {
+    let find = |name| figures.iter().find(|row| row.name == name);
+    let (Some(direct), Some(headroom)) = (find("direct"), find("headroom")) else {
+        return;
+    };
+    if let Some(nginx) = find("nginx") {
+        // Added latency can round to zero or below; a 1 us floor keeps the
+        // ratio finite without flattering either side.
+        let added = |row: &Figures| (row.latency.p50 - direct.latency.p50).max(1.0);
+        let ratio = added(headroom) / added(nginx);
+        report(
+            "added p50 latency, headroom / nginx",
+            ratio,
+            "<=",
+            ratio <= LATENCY_TARGET,
+            LATENCY_TARGET,
+        );
+        let ratio = headroom.requests_per_second / nginx.requests_per_second;
+        report(
+            "throughput, headroom / nginx",
+            ratio,
+            ">=",
+            ratio >= THROUGHPUT_TARGET,
+            THROUGHPUT_TARGET,
+        );
+        let ratio = headroom.sse_delay_p99_us / nginx.sse_delay_p99_us.max(1.0);
+        report(
+            "SSE event delay p99, headroom / nginx",
+            ratio,
+            "<=",
+            ratio <= SSE_TARGET,
+            SSE_TARGET,
+        );
+    } else {
+        println!("nginx ratios: skipped (no nginx)");
+    }
+    let met = idle_rss < IDLE_RSS_TARGET_MIB;
+    report(
+        "headroom idle RSS, MiB",
+        idle_rss,
+        "<",
+        met,
+        IDLE_RSS_TARGET_MIB,
+    );
+}
+
+fn report(what: &str, value: f64, relation: &str, met: bool, target: f64) {
+    let verdict = if met { "target met" } else { "target missed" };
+    println!("{what:<40} {value:>7.2}  (target {relation} {target:.2}): {verdict}");
+}

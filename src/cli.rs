@@ -1,0 +1,265 @@
+//! The command line, and nothing else: every flag, its help and its
+//! environment variable. Completions and man pages are generated from here.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "headroom",
+    version,
+    about = "Run coding agents through one local LLM proxy",
+    long_about = "Run coding agents through one local LLM proxy.\n\n\
+headroom starts a single HTTP proxy on loopback that forwards each request to the \
+provider named in its X-Headroom-Upstream header. `headroom wrap opencode` runs \
+opencode with every provider routed through that proxy, without touching any \
+config file; `headroom proxy` runs the proxy on its own for any client.",
+    after_help = "Examples:\n  headroom wrap opencode\n  headroom wrap opencode -- run \"fix the tests\"\n  headroom proxy --port 8787\n\n\
+Exit codes: 0 success, 1 runtime failure, 2 usage or config error, 127 agent not found; \
+under `wrap`, the agent's own exit code (128+N when it dies of signal N)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Proxy(ProxyArgs),
+    Wrap(WrapArgs),
+    Completions(CompletionsArgs),
+    Man(ManArgs),
+}
+
+/// Run the forwarding proxy in the foreground.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run the forwarding proxy in the foreground.\n\n\
+Every request is forwarded, whatever its method and path. The upstream is the \
+X-Headroom-Upstream header when present, for example\n\
+  X-Headroom-Upstream: https://api.deepseek.com/v1\n\
+else the default for the request's API family: /v1/messages* goes to Anthropic, \
+/v1beta/* to Gemini, everything else to OpenAI.\n\n\
+Normalization: surrounding spaces and trailing slashes are dropped, then one \
+trailing /v1 or /v1beta segment; the request's path and query are appended. So \
+https://openrouter.ai/api/v1 + /v1/chat/completions goes to \
+https://openrouter.ai/api/v1/chat/completions.\n\n\
+X-Headroom-* headers never reach the provider; authentication headers pass \
+through untouched, so the proxy holds no keys. GET /health and GET /stats are \
+answered by the proxy itself.",
+    after_help = "Example:\n  headroom proxy --port 8787 &\n  curl http://127.0.0.1:8787/v1/chat/completions \\\n    -H 'X-Headroom-Upstream: https://api.deepseek.com' \\\n    -H \"Authorization: Bearer $DEEPSEEK_API_KEY\" \\\n    -H 'Content-Type: application/json' \\\n    -d '{\"model\":\"deepseek-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'\n\n\
+Environment: OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL, GEMINI_TARGET_API_URL \
+(defaults), HTTPS_PROXY, HTTP_PROXY, NO_PROXY (upstream hop), SSL_CERT_FILE, \
+SSL_CERT_DIR (trusted roots), RUST_LOG (log level), NO_COLOR."
+)]
+pub struct ProxyArgs {
+    /// Address to listen on. Anything but loopback needs --allow-upstream or --allow-any-upstream
+    #[arg(long, default_value = "127.0.0.1", value_parser = parse_host)]
+    pub host: IpAddr,
+
+    /// Port to listen on; 0 picks a free one (the real port is printed)
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+
+    /// Default upstream for OpenAI-style and unknown paths
+    #[arg(long, env = "OPENAI_TARGET_API_URL", default_value = crate::proxy::OPENAI_DEFAULT, value_name = "URL")]
+    pub openai_upstream: String,
+
+    /// Default upstream for /v1/messages*
+    #[arg(long, env = "ANTHROPIC_TARGET_API_URL", default_value = crate::proxy::ANTHROPIC_DEFAULT, value_name = "URL")]
+    pub anthropic_upstream: String,
+
+    /// Default upstream for /v1beta/*
+    #[arg(long, env = "GEMINI_TARGET_API_URL", default_value = crate::proxy::GEMINI_DEFAULT, value_name = "URL")]
+    pub gemini_upstream: String,
+
+    /// Only forward to this origin (scheme://host[:port]); repeatable. Other upstreams get 403
+    #[arg(long = "allow-upstream", value_name = "ORIGIN")]
+    pub allow_upstream: Vec<String>,
+
+    /// Forward to any upstream, even when listening beyond loopback
+    #[arg(long, conflicts_with = "allow_upstream")]
+    pub allow_any_upstream: bool,
+
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TimeoutArgs {
+    /// Give up connecting to an upstream after this long (e.g. 10s, 500ms)
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub connect_timeout: Duration,
+
+    /// End a response when the upstream sends nothing for this long
+    #[arg(long, default_value = "300s", value_parser = parse_duration, value_name = "DURATION")]
+    pub idle_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Log level: error, warn, info, debug or trace [default: info, or RUST_LOG]
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+
+    /// Log line format
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Run a coding agent through an in-process proxy.
+#[derive(Debug, Args)]
+pub struct WrapArgs {
+    #[command(subcommand)]
+    pub agent: Agent,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Agent {
+    Opencode(OpencodeArgs),
+}
+
+/// Run opencode with every provider routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run opencode with every provider routed through one in-process proxy.\n\n\
+headroom starts the proxy on 127.0.0.1 with a free port, reads opencode's config the \
+way opencode does, and hands opencode an OPENCODE_CONFIG_CONTENT overlay in which each \
+active provider's baseURL is the proxy and each request carries X-Headroom-Upstream \
+with the provider's real base URL. No file of yours is written. When opencode exits, \
+the proxy stops and headroom exits with opencode's exit code.\n\n\
+Providers a base-URL swap cannot carry (ChatGPT login for openai, github-copilot, \
+amazon-bedrock, google-vertex, azure, cloudflare, gitlab) are left alone; --dry-run \
+lists them with the reason.",
+    after_help = "Examples:\n  headroom wrap opencode\n  headroom wrap opencode -- run --model anthropic/claude-sonnet-4-5 \"explain this repo\"\n  headroom wrap opencode --dry-run --json\n\n\
+Environment: HEADROOM_OPENCODE_BIN (opencode binary), OPENCODE_CONFIG, OPENCODE_CONFIG_DIR, \
+OPENCODE_CONFIG_CONTENT, OPENCODE_AUTH_CONTENT, XDG_CONFIG_HOME, XDG_DATA_HOME, \
+XDG_CACHE_HOME, XDG_STATE_HOME (opencode's config, auth and catalog; headroom's log), \
+provider key variables such as OPENAI_API_KEY (which providers are active)."
+)]
+pub struct OpencodeArgs {
+    /// The opencode binary [default: opencode on PATH]
+    #[arg(long, env = "HEADROOM_OPENCODE_BIN", value_name = "PATH")]
+    pub opencode_bin: Option<PathBuf>,
+
+    /// Port for the proxy on 127.0.0.1 [default: a free one]
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// Route only this provider id; repeatable
+    #[arg(long, value_name = "ID")]
+    pub only: Vec<String>,
+
+    /// Do not route this provider id; repeatable
+    #[arg(long, value_name = "ID")]
+    pub skip: Vec<String>,
+
+    /// Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-opencode.log]
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+
+    /// Log level for the log file: error, warn, info, debug or trace
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Launch nothing: print the providers that would be routed and the overlay
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// With --dry-run, print JSON
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+
+    /// No summary at exit
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+
+    /// Arguments passed to opencode unchanged
+    #[arg(last = true, value_name = "OPENCODE_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Print a shell completion script to stdout.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  headroom completions bash > ~/.local/share/bash-completion/completions/headroom"
+)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Write the man pages into a directory.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  headroom man ~/.local/share/man/man1")]
+pub struct ManArgs {
+    /// Directory to write headroom.1 and one page per subcommand into
+    #[arg(default_value = "man")]
+    pub dir: PathBuf,
+}
+
+fn parse_host(raw: &str) -> Result<IpAddr, String> {
+    if raw.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::from([127, 0, 0, 1]));
+    }
+    raw.parse()
+        .map_err(|_| format!("'{raw}' is not an IP address (e.g. 127.0.0.1, ::1, 0.0.0.0)"))
+}
+
+/// `10`, `10s`, `500ms`, `5m`: a number of seconds or a number with a unit.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{raw}' is not a duration (e.g. 10s, 500ms, 5m)"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        _ => return Err(format!("'{raw}' has an unknown unit (use ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("'{raw}' must be a positive duration"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5h").is_err());
+    }
+}

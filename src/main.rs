@@ -1,0 +1,111 @@
+//! Parse the command line, set up logging, dispatch, and turn the outcome
+//! into an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use headroom::cli::{Agent, Cli, Command};
+use headroom::error::UsageError;
+use headroom::{generate, logging, standalone};
+
+fn main() -> ExitCode {
+    install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return clap_exit(&error),
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            let message = format!("{error:#}").replace('\n', " ");
+            eprintln!("headroom: error: {message}");
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Proxy(args) => {
+            logging::init_stderr(
+                logging::filter(args.log.log_level.as_deref())?,
+                args.log.log_format,
+            );
+            runtime()?.block_on(standalone::run(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Wrap(args) => match args.agent {
+            Agent::Opencode(args) => {
+                let _ = args;
+                anyhow::bail!("wrap: not built yet")
+            }
+        },
+        Command::Completions(args) => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(&generate::completion(args.shell))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man(args) => {
+            generate::write_man_pages(&args.dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Usage and config mistakes exit 2, a missing agent 127, the rest 1.
+fn exit_code(error: &anyhow::Error) -> u8 {
+    if error.downcast_ref::<UsageError>().is_some() {
+        2
+    } else {
+        1
+    }
+}
+
+/// Help and version go to stdout with exit 0; a usage error is one line.
+fn clap_exit(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match error.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let rendered = error.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let message = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("headroom: error: {message} (see 'headroom --help')");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A panic is a bug: say so in one line, with the backtrace only when
+/// `RUST_BACKTRACE` asks for it.
+fn install_panic_hook() {
+    if std::env::var_os("RUST_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!(
+            "headroom: error: internal error: {payload} (please report it; RUST_BACKTRACE=1 shows details)"
+        );
+    }));
+}

@@ -1,0 +1,309 @@
+//! The upstream hop: pooled HTTP/1.1 and HTTP/2 connections, TLS with the
+//! system's trust store, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, and a
+//! connect timeout.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{HeaderValue, Request, Response, Uri};
+use hyper::body::Incoming;
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
+use tokio::sync::OnceCell;
+use tower_service::Service;
+
+use super::body::RequestBody;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+type HttpClient = Client<UpstreamConnector, RequestBody>;
+type HttpsClient = Client<HttpsConnector<UpstreamConnector>, RequestBody>;
+
+/// How long an idle pooled connection is kept.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Sends requests upstream. The TLS client is built on first use: loading
+/// the system's trust store takes tens of milliseconds, which a launch that
+/// only talks to loopback should not pay.
+pub struct UpstreamClient {
+    connector: UpstreamConnector,
+    http: HttpClient,
+    https: OnceCell<HttpsClient>,
+}
+
+impl UpstreamClient {
+    pub fn new(connect_timeout: Duration) -> UpstreamClient {
+        let connector = UpstreamConnector::new(connect_timeout);
+        UpstreamClient {
+            http: client_builder().build(connector.clone()),
+            connector,
+            https: OnceCell::new(),
+        }
+    }
+
+    pub async fn request(
+        &self,
+        mut request: Request<RequestBody>,
+    ) -> Result<Response<Incoming>, BoxError> {
+        if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+            let client = self.https.get_or_try_init(|| self.build_https()).await?;
+            return Ok(client.request(request).await?);
+        }
+        if let Some(auth) = self.connector.http_proxy_auth(request.uri()) {
+            request
+                .headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, auth);
+        }
+        Ok(self.http.request(request).await?)
+    }
+
+    async fn build_https(&self) -> Result<HttpsClient, BoxError> {
+        let tls = tokio::task::spawn_blocking(tls_config).await??;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(self.connector.clone());
+        Ok(client_builder().build(https))
+    }
+}
+
+fn client_builder() -> hyper_util::client::legacy::Builder {
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder.pool_idle_timeout(POOL_IDLE_TIMEOUT);
+    builder
+}
+
+/// rustls with the system's roots; `SSL_CERT_FILE` and `SSL_CERT_DIR`
+/// replace them when set.
+fn tls_config() -> Result<rustls::ClientConfig, BoxError> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let detail = found
+            .errors
+            .first()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        return Err(format!(
+            "no trusted root certificates found{detail} (set SSL_CERT_FILE or SSL_CERT_DIR)"
+        )
+        .into());
+    }
+    for error in &found.errors {
+        tracing::warn!(%error, "skipped part of the system trust store");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// Error returned when the TCP connection (and any proxy tunnel) is not
+/// established within the connect timeout.
+#[derive(Debug)]
+pub struct ConnectTimeout;
+
+impl std::fmt::Display for ConnectTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connect timed out")
+    }
+}
+
+impl std::error::Error for ConnectTimeout {}
+
+/// TCP connector that honours the proxy environment: HTTPS upstreams are
+/// tunnelled with CONNECT, plain HTTP ones are sent to the proxy in
+/// absolute form.
+#[derive(Clone)]
+pub struct UpstreamConnector {
+    tcp: HttpConnector,
+    proxies: Option<Arc<Matcher>>,
+    connect_timeout: Duration,
+}
+
+impl UpstreamConnector {
+    fn new(connect_timeout: Duration) -> UpstreamConnector {
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        UpstreamConnector {
+            tcp,
+            proxies: proxy_matcher_from_env().map(Arc::new),
+            connect_timeout,
+        }
+    }
+
+    fn intercept(&self, dst: &Uri) -> Option<hyper_util::client::proxy::matcher::Intercept> {
+        self.proxies.as_ref()?.intercept(dst)
+    }
+
+    /// The `Proxy-Authorization` a plain-HTTP request needs when it goes
+    /// through an HTTP proxy with credentials.
+    fn http_proxy_auth(&self, dst: &Uri) -> Option<HeaderValue> {
+        self.intercept(dst)?.basic_auth().cloned()
+    }
+}
+
+/// `None` when no proxy variable is set, so the common case skips matching.
+fn proxy_matcher_from_env() -> Option<Matcher> {
+    const VARS: [&str; 6] = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ];
+    let any_set = VARS
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    any_set.then(Matcher::from_env)
+}
+
+impl Service<Uri> for UpstreamConnector {
+    type Response = UpstreamStream;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<UpstreamStream, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let intercept = self.intercept(&dst);
+        let mut tcp = self.tcp.clone();
+        let timeout = self.connect_timeout;
+        Box::pin(async move {
+            let connecting = async move {
+                let Some(proxy) = intercept else {
+                    return Ok(UpstreamStream::direct(tcp.call(dst).await?));
+                };
+                if dst.scheme() == Some(&http::uri::Scheme::HTTPS) {
+                    let mut tunnel = Tunnel::new(proxy.uri().clone(), tcp);
+                    if let Some(auth) = proxy.basic_auth() {
+                        tunnel = tunnel.with_auth(auth.clone());
+                    }
+                    Ok(UpstreamStream::direct(tunnel.call(dst).await?))
+                } else {
+                    let io = tcp.call(proxy.uri().clone()).await?;
+                    Ok::<_, BoxError>(UpstreamStream::via_http_proxy(io))
+                }
+            };
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(result) => result,
+                Err(_) => Err(Box::new(ConnectTimeout) as BoxError),
+            }
+        })
+    }
+}
+
+/// A TCP stream to the upstream or to the HTTP proxy in front of it.
+pub struct UpstreamStream {
+    io: TokioIo<TcpStream>,
+    via_http_proxy: bool,
+}
+
+impl UpstreamStream {
+    fn direct(io: TokioIo<TcpStream>) -> UpstreamStream {
+        UpstreamStream {
+            io,
+            via_http_proxy: false,
+        }
+    }
+
+    fn via_http_proxy(io: TokioIo<TcpStream>) -> UpstreamStream {
+        UpstreamStream {
+            io,
+            via_http_proxy: true,
+        }
+    }
+}
+
+impl Connection for UpstreamStream {
+    fn connected(&self) -> Connected {
+        // Marking the hop as proxied makes hyper send absolute-form targets.
+        self.io.connected().proxy(self.via_http_proxy)
+    }
+}
+
+impl Read for UpstreamStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl Write for UpstreamStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
+
+/// True when the error chain says the connect timed out.
+pub fn is_connect_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    chain(error).any(|e| e.is::<ConnectTimeout>())
+}
+
+/// True when the error happened before a connection was established.
+pub fn is_connect_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    chain(error).any(|e| {
+        e.downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(|e| e.is_connect())
+    })
+}
+
+/// The innermost cause's message: the most specific, and never a URL.
+pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    chain(error)
+        .last()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
+fn chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}

@@ -1,0 +1,166 @@
+//! Errors the proxy answers itself, shaped like the caller's API so that an
+//! agent shows a readable message. Messages never contain header values,
+//! query strings or anything else a client sent.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+
+use super::routes::Family;
+
+/// Response header naming the class of an error headroom generated, so a
+/// client can tell it from an upstream's own error.
+pub const ERROR_CLASS_HEADER: &str = "x-headroom-error";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyError {
+    pub status: StatusCode,
+    /// Short stable name, also the `/stats` error class.
+    pub class: &'static str,
+    pub message: String,
+}
+
+impl ProxyError {
+    pub fn bad_upstream_header(reason: impl std::fmt::Display) -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_REQUEST,
+            class: "bad_upstream_header",
+            message: format!("X-Headroom-Upstream header {reason}"),
+        }
+    }
+
+    pub fn forbidden_upstream(origin: impl std::fmt::Display) -> ProxyError {
+        ProxyError {
+            status: StatusCode::FORBIDDEN,
+            class: "upstream_not_allowed",
+            message: format!(
+                "upstream {origin} is not allowed by this proxy (see --allow-upstream)"
+            ),
+        }
+    }
+
+    pub fn loop_detected() -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_REQUEST,
+            class: "upstream_loop",
+            message: "X-Headroom-Upstream header points at this proxy itself".to_string(),
+        }
+    }
+
+    pub fn method_not_supported() -> ProxyError {
+        ProxyError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            class: "method_not_supported",
+            message: "CONNECT is not supported: headroom forwards requests, it is not a tunnel"
+                .to_string(),
+        }
+    }
+
+    pub fn connect_failed(origin: impl std::fmt::Display, cause: &str) -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_GATEWAY,
+            class: "upstream_connect",
+            message: format!("could not connect to upstream {origin}: {cause}"),
+        }
+    }
+
+    pub fn connect_timeout(origin: impl std::fmt::Display) -> ProxyError {
+        ProxyError {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            class: "upstream_connect_timeout",
+            message: format!("timed out connecting to upstream {origin}"),
+        }
+    }
+
+    pub fn response_timeout(origin: impl std::fmt::Display) -> ProxyError {
+        ProxyError {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            class: "upstream_timeout",
+            message: format!("upstream {origin} sent no response before the idle timeout"),
+        }
+    }
+
+    pub fn bad_response(origin: impl std::fmt::Display, cause: &str) -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_GATEWAY,
+            class: "upstream_protocol",
+            message: format!("upstream {origin} failed: {cause}"),
+        }
+    }
+
+    /// The JSON error response in the caller's API shape.
+    pub fn to_response(&self, family: Family) -> Response<Full<Bytes>> {
+        let body = match family {
+            Family::Anthropic => serde_json::json!({
+                "type": "error",
+                "error": { "type": self.anthropic_type(), "message": self.message },
+            }),
+            Family::OpenAi | Family::Gemini => serde_json::json!({
+                "error": {
+                    "message": self.message,
+                    "type": self.openai_type(),
+                    "code": self.class,
+                },
+            }),
+        };
+        let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(ERROR_CLASS_HEADER, HeaderValue::from_static(self.class));
+        response
+    }
+
+    fn anthropic_type(&self) -> &'static str {
+        match self.status {
+            StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED => "invalid_request_error",
+            StatusCode::FORBIDDEN => "permission_error",
+            _ => "api_error",
+        }
+    }
+
+    fn openai_type(&self) -> &'static str {
+        match self.status {
+            StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED => "invalid_request_error",
+            StatusCode::FORBIDDEN => "permission_error",
+            _ => "upstream_error",
+        }
+    }
+}
+
+impl std::fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_json(error: &ProxyError, family: Family) -> serde_json::Value {
+        let response = error.to_response(family);
+        assert_eq!(response.headers()[ERROR_CLASS_HEADER], error.class);
+        let bytes = response.into_body().collect().await.map(|b| b.to_bytes());
+        serde_json::from_slice(&bytes.unwrap_or_default()).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn shapes_follow_the_callers_api() {
+        let error = ProxyError::connect_failed("https://api.anthropic.com", "connection refused");
+        let anthropic = body_json(&error, Family::Anthropic).await;
+        assert_eq!(anthropic["type"], "error");
+        assert_eq!(anthropic["error"]["type"], "api_error");
+        assert_eq!(
+            anthropic["error"]["message"],
+            "could not connect to upstream https://api.anthropic.com: connection refused"
+        );
+        let openai = body_json(&error, Family::OpenAi).await;
+        assert_eq!(openai["error"]["type"], "upstream_error");
+        assert_eq!(openai["error"]["code"], "upstream_connect");
+    }
+}

@@ -1,0 +1,254 @@
+//! The one forwarder every request goes through: resolve the upstream,
+//! check it, strip control and hop-by-hop headers, stream both ways.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::{HeaderMap, Method, Request, Response, Uri, Version};
+use http_body_util::Either;
+use hyper::body::Incoming;
+
+use super::body::{RequestBody, ResponseBody, UpstreamBody};
+use super::client::{is_connect_error, is_connect_timeout, root_cause};
+use super::error::ProxyError;
+use super::headers::{self, UPSTREAM_HEADER};
+use super::routes::{self, Family};
+use super::stats::{Outcome, Sample};
+use super::upstream::{Origin, Upstream};
+use super::{local, Allowed, Shared};
+
+/// Origin recorded for requests refused before an upstream was known.
+const NO_UPSTREAM: &str = "(none)";
+
+pub async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    if let Some(response) = local::answer(&shared, &request) {
+        return Ok(response.map(Either::Right));
+    }
+    let started = Instant::now();
+    let family = routes::classify(request.uri().path());
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    match forward(&shared, request, family, started).await {
+        Ok(response) => Ok(response),
+        Err(refusal) => {
+            let exchange = Exchange {
+                shared,
+                origin: refusal.origin,
+                family,
+                method,
+                path,
+                status: refusal.error.status.as_u16(),
+                started,
+                head_latency: started.elapsed(),
+                stripped_headers: refusal.stripped_headers,
+                bytes_in: Arc::default(),
+            };
+            exchange.finish(Outcome::Failed(refusal.error.class), 0);
+            Ok(refusal.error.to_response(family).map(Either::Right))
+        }
+    }
+}
+
+/// A request the proxy answered itself with an error.
+struct Refusal {
+    error: ProxyError,
+    origin: String,
+    stripped_headers: usize,
+}
+
+impl Refusal {
+    fn before_upstream(error: ProxyError) -> Refusal {
+        Refusal {
+            error,
+            origin: NO_UPSTREAM.to_string(),
+            stripped_headers: 0,
+        }
+    }
+}
+
+async fn forward(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    family: Family,
+    started: Instant,
+) -> Result<Response<ResponseBody>, Refusal> {
+    if request.method() == Method::CONNECT {
+        return Err(Refusal::before_upstream(ProxyError::method_not_supported()));
+    }
+    let upstream = resolve(shared, request.headers(), family).map_err(Refusal::before_upstream)?;
+    let origin = upstream.origin().to_string();
+    let refuse = |error: ProxyError, stripped_headers: usize| Refusal {
+        error,
+        origin: origin.clone(),
+        stripped_headers,
+    };
+    check_allowed(shared, upstream.origin()).map_err(|e| refuse(e, 0))?;
+
+    let (mut parts, body) = request.into_parts();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let target = Uri::try_from(upstream.join(path_and_query)).map_err(|_| {
+        refuse(
+            ProxyError::bad_upstream_header("and path do not form a valid URL"),
+            0,
+        )
+    })?;
+    let path = parts.uri.path().to_owned();
+    let stripped_headers = headers::prepare_request(&mut parts.headers);
+    parts.uri = target;
+    parts.version = Version::HTTP_11;
+    let method = parts.method.clone();
+    let bytes_in = Arc::new(AtomicU64::new(0));
+    let outgoing = Request::from_parts(parts, RequestBody::new(body, bytes_in.clone()));
+
+    let wait = shared.connect_timeout + shared.idle_timeout;
+    let response = match tokio::time::timeout(wait, shared.client.request(outgoing)).await {
+        Err(_elapsed) => Err(ProxyError::response_timeout(&origin)),
+        Ok(Err(error)) => Err(upstream_error(&origin, error.as_ref())),
+        Ok(Ok(response)) => Ok(response),
+    }
+    .map_err(|e| refuse(e, stripped_headers))?;
+
+    let (mut head, body) = response.into_parts();
+    headers::prepare_response(&mut head.headers);
+    let exchange = Exchange {
+        shared: shared.clone(),
+        origin,
+        family,
+        method,
+        path,
+        status: head.status.as_u16(),
+        started,
+        head_latency: started.elapsed(),
+        stripped_headers,
+        bytes_in,
+    };
+    let body = UpstreamBody::new(body, shared.idle_timeout, exchange);
+    Ok(Response::from_parts(head, Either::Left(body)))
+}
+
+/// The override header when present, else the family's default.
+fn resolve(shared: &Shared, headers: &HeaderMap, family: Family) -> Result<Upstream, ProxyError> {
+    let mut values = headers.get_all(UPSTREAM_HEADER).iter();
+    let Some(value) = values.next() else {
+        return Ok(shared.defaults.for_family(family).clone());
+    };
+    if values.next().is_some() {
+        return Err(ProxyError::bad_upstream_header("is given more than once"));
+    }
+    let value = value.to_str().map_err(|_| {
+        ProxyError::bad_upstream_header("contains a control or non-ASCII character")
+    })?;
+    let upstream = Upstream::parse(value).map_err(ProxyError::bad_upstream_header)?;
+    if points_at(upstream.origin(), shared.listen) {
+        return Err(ProxyError::loop_detected());
+    }
+    Ok(upstream)
+}
+
+fn check_allowed(shared: &Shared, origin: &Origin) -> Result<(), ProxyError> {
+    match &shared.allowed {
+        Allowed::Only(origins) if !origins.contains(origin) => {
+            Err(ProxyError::forbidden_upstream(origin))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// True when `origin` would reach the proxy's own listening socket.
+fn points_at(origin: &Origin, listen: SocketAddr) -> bool {
+    if origin.port != listen.port() {
+        return false;
+    }
+    let host = origin.host.trim_start_matches('[').trim_end_matches(']');
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified() || ip == listen.ip(),
+        Err(_) => false,
+    }
+}
+
+fn upstream_error(origin: &str, error: &(dyn std::error::Error + 'static)) -> ProxyError {
+    if is_connect_timeout(error) {
+        ProxyError::connect_timeout(origin)
+    } else if is_connect_error(error) {
+        ProxyError::connect_failed(origin, &root_cause(error))
+    } else {
+        ProxyError::bad_response(origin, &root_cause(error))
+    }
+}
+
+/// The record of one forwarded request, closed once when its response ends.
+pub struct Exchange {
+    shared: Arc<Shared>,
+    origin: String,
+    family: Family,
+    method: Method,
+    path: String,
+    status: u16,
+    started: Instant,
+    head_latency: Duration,
+    stripped_headers: usize,
+    bytes_in: Arc<AtomicU64>,
+}
+
+impl Exchange {
+    /// Logs the request's one line and adds it to the stats. The path is
+    /// logged without its query, which may hold a `key=` secret.
+    pub fn finish(self, outcome: Outcome, bytes_out: u64) {
+        let bytes_in = self.bytes_in.load(Ordering::Relaxed);
+        let outcome_name = match outcome {
+            Outcome::Completed => "completed",
+            Outcome::Failed(class) => class,
+        };
+        tracing::info!(
+            target: "headroom::request",
+            method = %self.method,
+            path = %self.path,
+            upstream = %self.origin,
+            family = self.family.as_str(),
+            status = self.status,
+            outcome = outcome_name,
+            bytes_in,
+            bytes_out,
+            duration_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            stripped_headers = self.stripped_headers,
+        );
+        self.shared.stats.record(Sample {
+            origin: &self.origin,
+            family: self.family,
+            status: self.status,
+            outcome,
+            bytes_in,
+            bytes_out,
+            latency: self.head_latency,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(raw: &str) -> Origin {
+        Origin::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
+    }
+
+    #[test]
+    fn loop_detection_covers_local_names_for_the_listen_port() {
+        let listen: SocketAddr = "127.0.0.1:8787".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(points_at(&origin("http://127.0.0.1:8787"), listen));
+        assert!(points_at(&origin("http://localhost:8787"), listen));
+        assert!(points_at(&origin("http://[::1]:8787"), listen));
+        assert!(points_at(&origin("http://0.0.0.0:8787"), listen));
+        assert!(!points_at(&origin("http://127.0.0.1:8788"), listen));
+        assert!(!points_at(&origin("http://example.com:8787"), listen));
+    }
+}

@@ -1,0 +1,222 @@
+//! A forwarding proxy that knows nothing of agents: each request goes to the
+//! upstream its `X-Headroom-Upstream` header names, or to its API family's
+//! default, with bodies streamed both ways.
+
+mod body;
+mod client;
+pub mod error;
+mod forward;
+pub mod headers;
+mod local;
+pub mod routes;
+pub mod stats;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::error::UsageError;
+use client::UpstreamClient;
+use routes::Family;
+use stats::{Snapshot, Stats};
+use upstream::{Origin, Upstream};
+
+/// How long a client may take to send a request head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Pause after a failed accept (for example out of file descriptors), so the
+/// loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+pub struct Config {
+    pub listen: SocketAddr,
+    pub defaults: Defaults,
+    pub allowed: Allowed,
+    pub connect_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// How long in-flight requests may take to finish at shutdown.
+    pub drain_timeout: Duration,
+}
+
+impl Config {
+    /// Loopback on an ephemeral port, public upstreams, default timeouts.
+    pub fn loopback_ephemeral() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            defaults: Defaults::public(),
+            allowed: Allowed::Unspecified,
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Where requests without an override go, per API family.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    pub openai: Upstream,
+    pub anthropic: Upstream,
+    pub gemini: Upstream,
+}
+
+pub const OPENAI_DEFAULT: &str = "https://api.openai.com";
+pub const ANTHROPIC_DEFAULT: &str = "https://api.anthropic.com";
+pub const GEMINI_DEFAULT: &str = "https://generativelanguage.googleapis.com";
+
+impl Defaults {
+    pub fn public() -> Defaults {
+        let parse = |raw| Upstream::parse(raw).unwrap_or_else(|e| unreachable!("{raw}: {e}"));
+        Defaults {
+            openai: parse(OPENAI_DEFAULT),
+            anthropic: parse(ANTHROPIC_DEFAULT),
+            gemini: parse(GEMINI_DEFAULT),
+        }
+    }
+
+    pub fn for_family(&self, family: Family) -> &Upstream {
+        match family {
+            Family::OpenAi => &self.openai,
+            Family::Anthropic => &self.anthropic,
+            Family::Gemini => &self.gemini,
+        }
+    }
+}
+
+/// Which upstream origins requests may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allowed {
+    /// Nothing said: fine on loopback, refused at start on other addresses.
+    Unspecified,
+    Any,
+    Only(Vec<Origin>),
+}
+
+/// State every request handler shares.
+pub(crate) struct Shared {
+    defaults: Defaults,
+    allowed: Allowed,
+    listen: SocketAddr,
+    client: UpstreamClient,
+    stats: Stats,
+    connect_timeout: Duration,
+    idle_timeout: Duration,
+}
+
+/// A proxy serving in the background of this process.
+pub struct RunningProxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: oneshot::Sender<()>,
+    server: JoinHandle<()>,
+}
+
+impl RunningProxy {
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn stats(&self) -> Snapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// Stops accepting, lets in-flight requests finish within the drain
+    /// timeout, then returns.
+    pub async fn shutdown(self) {
+        // The server may already be gone; then there is nothing to stop.
+        let _ = self.shutdown.send(());
+        if let Err(error) = self.server.await {
+            tracing::warn!(%error, "proxy server task failed");
+        }
+    }
+}
+
+/// Binds and starts serving. Must be called inside a tokio runtime.
+pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
+    if !config.listen.ip().is_loopback() && config.allowed == Allowed::Unspecified {
+        return Err(UsageError::new(format!(
+            "refusing to listen on {} without an upstream allow-list: pass --allow-upstream ORIGIN (repeatable) or --allow-any-upstream",
+            config.listen.ip()
+        ))
+        .into());
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        defaults: config.defaults,
+        allowed: config.allowed,
+        listen: addr,
+        client: UpstreamClient::new(config.connect_timeout),
+        stats: Stats::default(),
+        connect_timeout: config.connect_timeout,
+        idle_timeout: config.idle_timeout,
+    });
+    let (shutdown, stop) = oneshot::channel();
+    let server = tokio::spawn(serve(listener, shared.clone(), stop, config.drain_timeout));
+    Ok(RunningProxy {
+        addr,
+        shared,
+        shutdown,
+        server,
+    })
+}
+
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: oneshot::Receiver<()>,
+    drain_timeout: Duration,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    // Small writes (SSE events) must leave at once.
+                    let _ = stream.set_nodelay(true);
+                    let shared = shared.clone();
+                    let service = service_fn(move |request| forward::handle(shared.clone(), request));
+                    let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                    let connection = graceful.watch(connection);
+                    // Connection tasks end on their own or at the drain deadline.
+                    tokio::spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::debug!(%error, "client connection ended with an error");
+                        }
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            _ = &mut stop => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish within the drain timeout");
+    }
+}

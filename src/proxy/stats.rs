@@ -1,0 +1,207 @@
+//! Counters per upstream origin and API family, served at `/stats`.
+//! Only origins, families and numbers are kept: never paths, queries or
+//! header values.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::routes::Family;
+
+/// How many recent latencies each entry keeps for its percentiles.
+const LATENCY_WINDOW: usize = 1024;
+
+/// How one forwarded request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The exchange completed; the status may still be an upstream error.
+    Completed,
+    /// headroom or the exchange failed; the class names why.
+    Failed(&'static str),
+}
+
+/// What one request adds to the counters.
+pub struct Sample<'a> {
+    pub origin: &'a str,
+    pub family: Family,
+    pub status: u16,
+    pub outcome: Outcome,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Time until the response head (or the error) was ready.
+    pub latency: Duration,
+}
+
+pub struct Stats {
+    started: Instant,
+    entries: Mutex<HashMap<(String, Family), Entry>>,
+}
+
+#[derive(Default)]
+struct Entry {
+    requests: u64,
+    errors: BTreeMap<&'static str, u64>,
+    bytes_in: u64,
+    bytes_out: u64,
+    latencies_us: Vec<u64>,
+    next_latency: usize,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Snapshot {
+    pub uptime_seconds: u64,
+    pub upstreams: Vec<UpstreamSnapshot>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct UpstreamSnapshot {
+    pub origin: String,
+    pub family: Family,
+    pub requests: u64,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub latency_ms: Latency,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Latency {
+    pub p50: f64,
+    pub p99: f64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            started: Instant::now(),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Stats {
+    pub fn record(&self, sample: Sample<'_>) {
+        let class = match sample.outcome {
+            Outcome::Failed(class) => Some(class),
+            Outcome::Completed if sample.status >= 500 => Some("upstream_5xx"),
+            Outcome::Completed if sample.status >= 400 => Some("upstream_4xx"),
+            Outcome::Completed => None,
+        };
+        let latency_us = u64::try_from(sample.latency.as_micros()).unwrap_or(u64::MAX);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (sample.origin.to_owned(), sample.family);
+        let entry = entries.entry(key).or_default();
+        entry.requests += 1;
+        if let Some(class) = class {
+            *entry.errors.entry(class).or_default() += 1;
+        }
+        entry.bytes_in += sample.bytes_in;
+        entry.bytes_out += sample.bytes_out;
+        entry.push_latency(latency_us);
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut upstreams: Vec<UpstreamSnapshot> = entries
+            .iter()
+            .map(|((origin, family), entry)| UpstreamSnapshot {
+                origin: origin.clone(),
+                family: *family,
+                requests: entry.requests,
+                errors: entry.errors.clone(),
+                bytes_in: entry.bytes_in,
+                bytes_out: entry.bytes_out,
+                latency_ms: entry.latency(),
+            })
+            .collect();
+        upstreams.sort_by(|a, b| (&a.origin, a.family).cmp(&(&b.origin, b.family)));
+        Snapshot {
+            uptime_seconds: self.started.elapsed().as_secs(),
+            upstreams,
+        }
+    }
+}
+
+impl Entry {
+    fn push_latency(&mut self, micros: u64) {
+        if self.latencies_us.len() < LATENCY_WINDOW {
+            self.latencies_us.push(micros);
+        } else {
+            self.latencies_us[self.next_latency] = micros;
+        }
+        self.next_latency = (self.next_latency + 1) % LATENCY_WINDOW;
+    }
+
+    fn latency(&self) -> Latency {
+        let mut sorted = self.latencies_us.clone();
+        sorted.sort_unstable();
+        Latency {
+            p50: percentile_ms(&sorted, 50),
+            p99: percentile_ms(&sorted, 99),
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted microseconds, in milliseconds.
+fn percentile_ms(sorted_us: &[u64], pct: usize) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let rank = (pct * sorted_us.len()).div_ceil(100).max(1);
+    sorted_us[rank - 1] as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(origin: &str, status: u16, outcome: Outcome, ms: u64) -> Sample<'_> {
+        Sample {
+            origin,
+            family: Family::OpenAi,
+            status,
+            outcome,
+            bytes_in: 10,
+            bytes_out: 100,
+            latency: Duration::from_millis(ms),
+        }
+    }
+
+    #[test]
+    fn counts_per_origin_with_error_classes_and_percentiles() {
+        let stats = Stats::default();
+        for ms in 1..=100 {
+            stats.record(sample("https://a.dev", 200, Outcome::Completed, ms));
+        }
+        stats.record(sample("https://a.dev", 503, Outcome::Completed, 1));
+        stats.record(sample(
+            "https://b.dev",
+            502,
+            Outcome::Failed("upstream_connect"),
+            1,
+        ));
+        let snapshot = stats.snapshot();
+        assert_eq!(snapshot.upstreams.len(), 2);
+        let a = &snapshot.upstreams[0];
+        assert_eq!((a.origin.as_str(), a.requests), ("https://a.dev", 101));
+        assert_eq!(a.errors.get("upstream_5xx"), Some(&1));
+        assert_eq!((a.bytes_in, a.bytes_out), (1010, 10100));
+        assert_eq!(a.latency_ms.p50, 50.0);
+        assert_eq!(a.latency_ms.p99, 99.0);
+        assert_eq!(
+            snapshot.upstreams[1].errors.get("upstream_connect"),
+            Some(&1)
+        );
+    }
+
+    #[test]
+    fn latency_window_is_bounded() {
+        let mut entry = Entry::default();
+        for micros in 0..(LATENCY_WINDOW as u64 * 3) {
+            entry.push_latency(micros);
+        }
+        assert_eq!(entry.latencies_us.len(), LATENCY_WINDOW);
+    }
+}

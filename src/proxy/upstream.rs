@@ -1,0 +1,475 @@
+//! Parse, validate and normalize an upstream base URL, and join a request
+//! path onto it.
+//!
+//! The same rules apply to the `X-Headroom-Upstream` header and to the
+//! startup defaults: an absolute `http`/`https` URL with a host, no userinfo,
+//! no query, no fragment. Normalization drops trailing `/`, then one trailing
+//! whole `/v1` or `/v1beta` segment, because clients put that segment in the
+//! request path themselves.
+
+use std::fmt;
+use std::net::Ipv6Addr;
+
+/// Longest upstream value accepted, in bytes.
+pub const MAX_UPSTREAM_LEN: usize = 2048;
+
+/// Version segments that clients add to the request path themselves.
+const VERSION_SEGMENTS: [&str; 2] = ["/v1", "/v1beta"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+}
+
+/// Scheme, host and port: what the allow-list and the loop check compare.
+/// The port is always explicit, so `https://a` and `https://a:443` are equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Origin {
+    pub scheme: Scheme,
+    /// Lower-cased; IPv6 literals keep their brackets.
+    pub host: String,
+    pub port: u16,
+}
+
+impl Origin {
+    /// Parses an origin such as `https://api.openai.com` or `http://[::1]:8080`.
+    /// A path other than `/` is refused: an origin names a server, not a base.
+    pub fn parse(raw: &str) -> Result<Origin, UpstreamError> {
+        let (origin, path) = parse_parts(raw)?;
+        if !path.trim_end_matches('/').is_empty() {
+            return Err(UpstreamError::PathInOrigin);
+        }
+        Ok(origin)
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme.as_str(), self.host)?;
+        if self.port != self.scheme.default_port() {
+            write!(f, ":{}", self.port)?;
+        }
+        Ok(())
+    }
+}
+
+/// A validated, normalized upstream base such as `https://openrouter.ai/api`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    origin: Origin,
+    /// `origin` as text followed by the normalized path prefix (no trailing `/`).
+    base: String,
+    /// Length of the origin part of `base`.
+    origin_len: usize,
+}
+
+/// Why an upstream value was refused. The messages never repeat the value,
+/// which may carry a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamError {
+    Empty,
+    TooLong,
+    ControlCharacter,
+    NonAscii,
+    Whitespace,
+    Backslash,
+    NotAbsolute,
+    UnsupportedScheme,
+    MissingHost,
+    Userinfo,
+    Fragment,
+    Query,
+    InvalidHost,
+    InvalidPort,
+    InvalidPath,
+    PathInOrigin,
+}
+
+impl fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reason = match self {
+            UpstreamError::Empty => "is empty",
+            UpstreamError::TooLong => "is longer than 2048 bytes",
+            UpstreamError::ControlCharacter => "contains a control character",
+            UpstreamError::NonAscii => "contains a non-ASCII character (use punycode for the host)",
+            UpstreamError::Whitespace => "contains whitespace",
+            UpstreamError::Backslash => "contains a backslash",
+            UpstreamError::NotAbsolute => {
+                "is not an absolute URL (expected http(s)://host[:port][/path])"
+            }
+            UpstreamError::UnsupportedScheme => "must use the http or https scheme",
+            UpstreamError::MissingHost => "has no host",
+            UpstreamError::Userinfo => {
+                "must not contain userinfo (user:password@); send credentials in headers"
+            }
+            UpstreamError::Fragment => "must not contain a fragment (#...)",
+            UpstreamError::Query => {
+                "must not contain a query (?...); the request's own query is appended"
+            }
+            UpstreamError::InvalidHost => "has an invalid host",
+            UpstreamError::InvalidPort => "has an invalid port",
+            UpstreamError::InvalidPath => "has an invalid character in its path",
+            UpstreamError::PathInOrigin => {
+                "must be an origin (scheme://host[:port]) without a path"
+            }
+        };
+        f.write_str(reason)
+    }
+}
+
+impl std::error::Error for UpstreamError {}
+
+impl Upstream {
+    /// Validates and normalizes `raw` (surrounding whitespace is trimmed).
+    pub fn parse(raw: &str) -> Result<Upstream, UpstreamError> {
+        let (origin, path) = parse_parts(raw)?;
+        let origin_text = origin.to_string();
+        let (prefix, _segment) = split_version_segment(path);
+        let origin_len = origin_text.len();
+        let mut base = origin_text;
+        base.push_str(prefix);
+        Ok(Upstream {
+            origin,
+            base,
+            origin_len,
+        })
+    }
+
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// The normalized base, e.g. `https://api.deepseek.com`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The normalized base's path prefix, e.g. `/api` for OpenRouter.
+    pub fn path_prefix(&self) -> &str {
+        &self.base[self.origin_len..]
+    }
+
+    /// The URL to forward to: base + the incoming path and query.
+    pub fn join(&self, path_and_query: &str) -> String {
+        let mut url = String::with_capacity(self.base.len() + path_and_query.len());
+        url.push_str(&self.base);
+        if !path_and_query.starts_with('/') {
+            url.push('/');
+        }
+        url.push_str(path_and_query);
+        url
+    }
+}
+
+impl fmt::Display for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.base)
+    }
+}
+
+/// Validates `raw` and splits it into its origin and its path.
+fn parse_parts(raw: &str) -> Result<(Origin, &str), UpstreamError> {
+    let raw = raw.trim_matches(|c: char| c == ' ' || c == '\t');
+    check_characters(raw)?;
+    let (scheme, rest) = split_scheme(raw)?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let (host, port) = parse_authority(authority, scheme)?;
+    check_path(path)?;
+    Ok((Origin { scheme, host, port }, path))
+}
+
+/// Splits a base path into what stays and the version segment clients add
+/// themselves: trailing `/` dropped, then one whole trailing `/v1` or
+/// `/v1beta`. `"/api/v1/"` -> `("/api", "/v1")`; `"/v1beta2"` -> `("/v1beta2", "")`.
+pub fn split_version_segment(path: &str) -> (&str, &str) {
+    let trimmed = path.trim_end_matches('/');
+    for segment in VERSION_SEGMENTS {
+        if let Some(prefix) = trimmed.strip_suffix(segment) {
+            return (prefix.trim_end_matches('/'), segment);
+        }
+    }
+    (trimmed, "")
+}
+
+fn check_characters(raw: &str) -> Result<(), UpstreamError> {
+    if raw.is_empty() {
+        return Err(UpstreamError::Empty);
+    }
+    if raw.len() > MAX_UPSTREAM_LEN {
+        return Err(UpstreamError::TooLong);
+    }
+    for c in raw.chars() {
+        if c.is_ascii_control() {
+            return Err(UpstreamError::ControlCharacter);
+        }
+        if !c.is_ascii() {
+            return Err(UpstreamError::NonAscii);
+        }
+        if c.is_ascii_whitespace() {
+            return Err(UpstreamError::Whitespace);
+        }
+        if c == '\\' {
+            return Err(UpstreamError::Backslash);
+        }
+    }
+    if raw.contains('#') {
+        return Err(UpstreamError::Fragment);
+    }
+    if raw.contains('?') {
+        return Err(UpstreamError::Query);
+    }
+    Ok(())
+}
+
+fn split_scheme(raw: &str) -> Result<(Scheme, &str), UpstreamError> {
+    let Some((scheme, rest)) = raw.split_once("://") else {
+        // `javascript:alert(1)`, `file:/etc/passwd`: a scheme, but not ours.
+        return Err(match raw.split_once(':') {
+            Some((s, _)) if is_scheme_name(s) => UpstreamError::UnsupportedScheme,
+            _ => UpstreamError::NotAbsolute,
+        });
+    };
+    let scheme = if scheme.eq_ignore_ascii_case("https") {
+        Scheme::Https
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Scheme::Http
+    } else if is_scheme_name(scheme) {
+        return Err(UpstreamError::UnsupportedScheme);
+    } else {
+        return Err(UpstreamError::NotAbsolute);
+    };
+    Ok((scheme, rest))
+}
+
+fn is_scheme_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+fn parse_authority(authority: &str, scheme: Scheme) -> Result<(String, u16), UpstreamError> {
+    if authority.contains('@') {
+        return Err(UpstreamError::Userinfo);
+    }
+    if authority.is_empty() {
+        return Err(UpstreamError::MissingHost);
+    }
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (literal, after) = bracketed
+            .split_once(']')
+            .ok_or(UpstreamError::InvalidHost)?;
+        literal
+            .parse::<Ipv6Addr>()
+            .map_err(|_| UpstreamError::InvalidHost)?;
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or(UpstreamError::InvalidHost)?),
+        };
+        (format!("[{}]", literal.to_ascii_lowercase()), port)
+    } else {
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        check_host_name(host)?;
+        (host.to_ascii_lowercase(), port)
+    };
+    let port = match port {
+        None => scheme.default_port(),
+        Some(digits) => parse_port(digits)?,
+    };
+    Ok((host, port))
+}
+
+fn check_host_name(host: &str) -> Result<(), UpstreamError> {
+    if host.is_empty() {
+        return Err(UpstreamError::MissingHost);
+    }
+    let valid_label = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    // One trailing dot is the DNS root and allowed.
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.len() > 253 || !host.split('.').all(valid_label) {
+        return Err(UpstreamError::InvalidHost);
+    }
+    Ok(())
+}
+
+fn parse_port(digits: &str) -> Result<u16, UpstreamError> {
+    if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(UpstreamError::InvalidPort);
+    }
+    match digits.parse::<u16>() {
+        Ok(0) | Err(_) => Err(UpstreamError::InvalidPort),
+        Ok(port) => Ok(port),
+    }
+}
+
+/// RFC 3986 path characters: unreserved, sub-delims, `:`, `@`, `/`, and
+/// percent-escapes with two hex digits.
+fn check_path(path: &str) -> Result<(), UpstreamError> {
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let escape = bytes.get(i + 1..i + 3).ok_or(UpstreamError::InvalidPath)?;
+            if !escape.iter().all(u8::is_ascii_hexdigit) {
+                return Err(UpstreamError::InvalidPath);
+            }
+            i += 3;
+            continue;
+        }
+        let allowed = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b);
+        if !allowed {
+            return Err(UpstreamError::InvalidPath);
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined(base: &str, path: &str) -> String {
+        match Upstream::parse(base) {
+            Ok(upstream) => upstream.join(path),
+            Err(e) => panic!("{base:?} refused: {e}"),
+        }
+    }
+
+    #[test]
+    fn normalization_table() {
+        let cases = [
+            (
+                "https://api.deepseek.com",
+                "/v1/chat/completions",
+                "https://api.deepseek.com/v1/chat/completions",
+            ),
+            (
+                "https://api.deepseek.com/v1",
+                "/v1/chat/completions",
+                "https://api.deepseek.com/v1/chat/completions",
+            ),
+            (
+                "https://generativelanguage.googleapis.com/v1beta",
+                "/v1beta/models/g:streamGenerateContent?alt=sse",
+                "https://generativelanguage.googleapis.com/v1beta/models/g:streamGenerateContent?alt=sse",
+            ),
+            (
+                "https://openrouter.ai/api/v1",
+                "/v1/chat/completions",
+                "https://openrouter.ai/api/v1/chat/completions",
+            ),
+            (
+                "https://api.z.ai/api/paas/v4",
+                "/chat/completions",
+                "https://api.z.ai/api/paas/v4/chat/completions",
+            ),
+            (
+                "http://127.0.0.1:9999/",
+                "/v1/models",
+                "http://127.0.0.1:9999/v1/models",
+            ),
+            (
+                "  https://api.openai.com/v1/  ",
+                "/v1/responses",
+                "https://api.openai.com/v1/responses",
+            ),
+            ("https://x.dev/v1beta2", "/p", "https://x.dev/v1beta2/p"),
+            ("https://x.dev/api/v1x", "/p", "https://x.dev/api/v1x/p"),
+            ("HTTPS://API.Example.COM:443/v1", "/p", "https://api.example.com/p"),
+            ("http://[::1]:8080/v1", "/p", "http://[::1]:8080/p"),
+        ];
+        for (base, path, want) in cases {
+            assert_eq!(joined(base, path), want, "{base} + {path}");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_values_with_the_reason() {
+        let cases = [
+            ("", UpstreamError::Empty),
+            ("api.openai.com", UpstreamError::NotAbsolute),
+            ("ftp://x.dev", UpstreamError::UnsupportedScheme),
+            ("javascript:alert(1)", UpstreamError::UnsupportedScheme),
+            ("file:///etc/passwd", UpstreamError::UnsupportedScheme),
+            ("https://", UpstreamError::MissingHost),
+            ("https:///v1", UpstreamError::MissingHost),
+            ("https://user:pw@x.dev", UpstreamError::Userinfo),
+            ("http://a@b", UpstreamError::Userinfo),
+            ("http://a\\@b", UpstreamError::Backslash),
+            ("https://x.dev/#f", UpstreamError::Fragment),
+            ("https://x.dev/?a=1", UpstreamError::Query),
+            (
+                "https://x.dev\r\nX-Evil: 1",
+                UpstreamError::ControlCharacter,
+            ),
+            ("https://x .dev", UpstreamError::Whitespace),
+            ("https://bücher.de", UpstreamError::NonAscii),
+            ("https://x.dev:0", UpstreamError::InvalidPort),
+            ("https://x.dev:65536", UpstreamError::InvalidPort),
+            ("https://x.dev:", UpstreamError::InvalidPort),
+            ("https://x..dev", UpstreamError::InvalidHost),
+            ("https://%78.dev", UpstreamError::InvalidHost),
+            ("https://[::1", UpstreamError::InvalidHost),
+            ("https://[nope]:1", UpstreamError::InvalidHost),
+            ("https://x.dev/a%zz", UpstreamError::InvalidPath),
+            ("https://x.dev/a<b>", UpstreamError::InvalidPath),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(Upstream::parse(raw), Err(want), "{raw:?}");
+        }
+        let long = format!("https://x.dev/{}", "a".repeat(MAX_UPSTREAM_LEN));
+        assert_eq!(Upstream::parse(&long), Err(UpstreamError::TooLong));
+    }
+
+    #[test]
+    fn origin_makes_default_ports_explicit() {
+        let a = Origin::parse("https://api.openai.com").ok();
+        let b = Origin::parse("https://API.openai.com:443/").ok();
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        assert_ne!(a, Origin::parse("http://api.openai.com").ok());
+        assert_eq!(
+            Origin::parse("https://x.dev/v1"),
+            Err(UpstreamError::PathInOrigin)
+        );
+    }
+
+    #[test]
+    fn version_segment_split() {
+        assert_eq!(split_version_segment("/api/v1/"), ("/api", "/v1"));
+        assert_eq!(split_version_segment("/v1beta"), ("", "/v1beta"));
+        assert_eq!(split_version_segment("/v1beta2"), ("/v1beta2", ""));
+        assert_eq!(split_version_segment(""), ("", ""));
+        assert_eq!(split_version_segment("/openai/v1"), ("/openai", "/v1"));
+    }
+}

@@ -1,0 +1,64 @@
+//! `headroom proxy`: run the proxy in the foreground until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+
+use crate::cli::ProxyArgs;
+use crate::error::UsageError;
+use crate::proxy::upstream::{Origin, Upstream};
+use crate::proxy::{self, Allowed, Config, Defaults};
+
+pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
+    let proxy = proxy::start(config(&args)?).await?;
+    // Scripts and tests read the real address from this line.
+    eprintln!("headroom proxy listening on http://{}", proxy.local_addr());
+    wait_for_shutdown_signal().await?;
+    tracing::info!("shutting down");
+    proxy.shutdown().await;
+    Ok(())
+}
+
+fn config(args: &ProxyArgs) -> anyhow::Result<Config> {
+    let allowed = if args.allow_any_upstream {
+        Allowed::Any
+    } else if args.allow_upstream.is_empty() {
+        Allowed::Unspecified
+    } else {
+        Allowed::Only(
+            args.allow_upstream
+                .iter()
+                .map(|raw| {
+                    Origin::parse(raw)
+                        .map_err(|e| UsageError::new(format!("--allow-upstream {raw} {e}")))
+                })
+                .collect::<Result<_, _>>()?,
+        )
+    };
+    Ok(Config {
+        listen: SocketAddr::new(args.host, args.port),
+        defaults: Defaults {
+            openai: default_upstream("--openai-upstream", &args.openai_upstream)?,
+            anthropic: default_upstream("--anthropic-upstream", &args.anthropic_upstream)?,
+            gemini: default_upstream("--gemini-upstream", &args.gemini_upstream)?,
+        },
+        allowed,
+        connect_timeout: args.timeouts.connect_timeout,
+        idle_timeout: args.timeouts.idle_timeout,
+        ..Config::loopback_ephemeral()
+    })
+}
+
+fn default_upstream(flag: &str, raw: &str) -> Result<Upstream, UsageError> {
+    Upstream::parse(raw)
+        .map_err(|e| UsageError::new(format!("{flag} (or its environment variable) {e}")))
+}
+
+async fn wait_for_shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    Ok(())
+}

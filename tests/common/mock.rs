@@ -1,0 +1,463 @@
+//! A mock LLM upstream on loopback that records every request it sees and
+//! answers in the shape of the API the path belongs to: chat completions,
+//! responses, messages and Gemini, streamed when the request asks for it.
+//! A few extra paths exist for proxy tests (`/echo`, `/sse`, `/big`, `/hang`).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// The text every mock completion answers with.
+pub const REPLY: &str = "Hello from the mock upstream";
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: Method,
+    pub version: http::Version,
+    /// Path and query as received.
+    pub target: String,
+    pub headers: HeaderMap,
+    pub body_len: usize,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    requests: Mutex<Vec<Recorded>>,
+    /// Streams whose body was dropped before it finished: the client (or
+    /// the proxy in front of it) went away.
+    cancelled_streams: Mutex<Vec<std::time::Instant>>,
+}
+
+pub struct MockUpstream {
+    pub addr: SocketAddr,
+    state: Arc<State>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type MockBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+
+impl MockUpstream {
+    /// Starts on 127.0.0.1 on a thread and runtime of its own, so it works
+    /// from sync and async tests alike and stops when dropped.
+    pub fn start() -> MockUpstream {
+        Self::start_with(None)
+    }
+
+    /// Serves HTTPS with the given certificate; ALPN offers h2 and http/1.1.
+    pub fn start_tls(mut config: rustls::ServerConfig) -> MockUpstream {
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Self::start_with(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
+    }
+
+    fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> MockUpstream {
+        let state = Arc::new(State::default());
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = state.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("mock runtime");
+            runtime.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind mock");
+                let _ = addr_tx.send(listener.local_addr().expect("mock addr"));
+                tokio::select! {
+                    _ = accept_loop(listener, serving, tls) => {}
+                    _ = stopped => {}
+                }
+            });
+            runtime.shutdown_background();
+        });
+        let addr = addr_rx.recv().expect("mock address");
+        MockUpstream {
+            addr,
+            state,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests seen, with the HTTP version each arrived in.
+    pub fn versions(&self) -> Vec<http::Version> {
+        self.requests().iter().map(|r| r.version).collect()
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.requests.lock().expect("lock").clone()
+    }
+
+    pub fn last(&self) -> Recorded {
+        self.requests().pop().expect("the mock saw no request")
+    }
+
+    pub fn cancelled_streams(&self) -> Vec<std::time::Instant> {
+        self.state.cancelled_streams.lock().expect("lock").clone()
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let state = state.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| handle(state.clone(), request));
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let _ = match tls {
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+                Some(tls) => match tls.accept(stream).await {
+                    Ok(stream) => {
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                    }
+                    Err(_) => return,
+                },
+            };
+        });
+    }
+}
+
+async fn handle(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response<MockBody>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/".to_string(), |pq| pq.to_string());
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+
+    if path.ends_with("/echo") {
+        record(&state, &parts, &target, Bytes::new(), 0);
+        return Ok(echo(body, parts.headers.get("content-length").cloned()));
+    }
+    let bytes = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let len = bytes.len();
+    let kept = bytes.slice(..len.min(64 * 1024));
+    record(&state, &parts, &target, kept, len);
+    let streaming = String::from_utf8_lossy(&bytes).contains("\"stream\":true");
+
+    let response = if path.ends_with("/chat/completions") {
+        if streaming {
+            sse(chat_events(), Duration::ZERO, None)
+        } else {
+            json(chat_json())
+        }
+    } else if path.ends_with("/responses") {
+        sse(responses_events(), Duration::ZERO, None)
+    } else if path.ends_with("/messages") {
+        if streaming {
+            sse(anthropic_events(), Duration::ZERO, None)
+        } else {
+            json(anthropic_json())
+        }
+    } else if path.contains(":streamGenerateContent") {
+        sse(gemini_events(), Duration::ZERO, None)
+    } else if path.contains(":generateContent") {
+        json(gemini_json())
+    } else if path.contains(":countTokens") {
+        json(serde_json::json!({ "totalTokens": 7 }))
+    } else if path.ends_with("/sse") {
+        let events = query_number(&query, "events").unwrap_or(5);
+        let gap = Duration::from_millis(query_number(&query, "gap_ms").unwrap_or(100) as u64);
+        let hold = query.contains("hold=1");
+        let lines = (0..events)
+            .map(|i| format!("data: {{\"n\":{i}}}\n\n"))
+            .collect();
+        sse(lines, gap, hold.then(|| state.clone()))
+    } else if path.ends_with("/big") {
+        big(query_number(&query, "bytes").unwrap_or(1 << 20))
+    } else if path.ends_with("/hang") {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        json(serde_json::json!({}))
+    } else if path.ends_with("/status") {
+        let code = query_number(&query, "code").unwrap_or(200) as u16;
+        let mut response = json(serde_json::json!({ "status": code }));
+        *response.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+        response
+    } else {
+        json(serde_json::json!({ "ok": true, "path": path }))
+    };
+    Ok(response)
+}
+
+fn record(state: &State, parts: &http::request::Parts, target: &str, body: Bytes, len: usize) {
+    state.requests.lock().expect("lock").push(Recorded {
+        method: parts.method.clone(),
+        version: parts.version,
+        target: target.to_string(),
+        headers: parts.headers.clone(),
+        body_len: len,
+        body,
+    });
+}
+
+fn query_number(query: &str, name: &str) -> Option<usize> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+fn json(value: serde_json::Value) -> Response<MockBody> {
+    Response::builder()
+        .header("content-type", "application/json")
+        .header("x-mock", "1")
+        .body(
+            http_body_util::Full::new(Bytes::from(value.to_string()))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+        .expect("response")
+}
+
+/// Streams the request body straight back, frame by frame.
+fn echo(body: Incoming, length: Option<http::HeaderValue>) -> Response<MockBody> {
+    let mut builder = Response::builder().header("content-type", "application/octet-stream");
+    if let Some(length) = length {
+        builder = builder.header("content-length", length);
+    }
+    builder
+        .body(body.map_err(BoxError::from).boxed())
+        .expect("response")
+}
+
+/// `size` bytes in 64 KiB frames, generated as they are sent.
+fn big(size: usize) -> Response<MockBody> {
+    let (tx, rx) = mpsc::channel::<Bytes>(4);
+    tokio::spawn(async move {
+        let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            if tx.send(chunk.slice(..n)).await.is_err() {
+                return;
+            }
+            left -= n;
+        }
+    });
+    Response::builder()
+        .header("content-type", "application/octet-stream")
+        .header("content-length", size.to_string())
+        .body(ChannelBody(rx).boxed())
+        .expect("response")
+}
+
+/// Server-sent events, each its own frame, `gap` apart. With `hold`, the
+/// stream stays open after the last event, and its cancellation is recorded.
+fn sse(events: Vec<String>, gap: Duration, hold: Option<Arc<State>>) -> Response<MockBody> {
+    let (tx, rx) = mpsc::channel::<Bytes>(1);
+    tokio::spawn(async move {
+        for (i, event) in events.into_iter().enumerate() {
+            if i > 0 && !gap.is_zero() {
+                tokio::time::sleep(gap).await;
+            }
+            if tx.send(Bytes::from(event)).await.is_err() {
+                return;
+            }
+        }
+        if let Some(state) = hold {
+            tx.closed().await;
+            state
+                .cancelled_streams
+                .lock()
+                .expect("lock")
+                .push(std::time::Instant::now());
+        }
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .body(ChannelBody(rx).boxed())
+        .expect("response")
+}
+
+/// A body whose frames arrive through a channel; dropping it closes the
+/// channel, which is how a generator learns that nobody is listening.
+struct ChannelBody(mpsc::Receiver<Bytes>);
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = BoxError;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
+    }
+}
+
+fn data(value: serde_json::Value) -> String {
+    format!("data: {value}\n\n")
+}
+
+fn named(event: &str, value: serde_json::Value) -> String {
+    format!("event: {event}\ndata: {value}\n\n")
+}
+
+fn chat_events() -> Vec<String> {
+    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+        data(serde_json::json!({
+            "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1,
+            "model": "mock-model",
+            "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
+        }))
+    };
+    let mut usage = chunk(serde_json::json!({}), Some("stop"));
+    usage = usage.replace(
+        "\"model\"",
+        "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":5,\"total_tokens\":8},\"model\"",
+    );
+    vec![
+        chunk(
+            serde_json::json!({ "role": "assistant", "content": "" }),
+            None,
+        ),
+        chunk(serde_json::json!({ "content": REPLY }), None),
+        usage,
+        "data: [DONE]\n\n".to_string(),
+    ]
+}
+
+fn chat_json() -> serde_json::Value {
+    serde_json::json!({
+        "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": "mock-model",
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": REPLY }, "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8 },
+    })
+}
+
+fn responses_events() -> Vec<String> {
+    let response = |status: &str| {
+        serde_json::json!({
+            "id": "resp_mock", "object": "response", "created_at": 1, "status": status,
+            "model": "mock-model", "output": [], "incomplete_details": null,
+            "usage": { "input_tokens": 3, "input_tokens_details": { "cached_tokens": 0 },
+                       "output_tokens": 5, "output_tokens_details": { "reasoning_tokens": 0 },
+                       "total_tokens": 8 },
+        })
+    };
+    let message = |status: &str, text: &str| {
+        serde_json::json!({
+            "type": "message", "id": "msg_mock", "status": status, "role": "assistant",
+            "content": if text.is_empty() { serde_json::json!([]) } else {
+                serde_json::json!([{ "type": "output_text", "text": text, "annotations": [] }]) },
+        })
+    };
+    let sequence = [
+        serde_json::json!({ "type": "response.created", "sequence_number": 0, "response": response("in_progress") }),
+        serde_json::json!({ "type": "response.output_item.added", "sequence_number": 1, "output_index": 0, "item": message("in_progress", "") }),
+        serde_json::json!({ "type": "response.content_part.added", "sequence_number": 2, "item_id": "msg_mock", "output_index": 0, "content_index": 0, "part": { "type": "output_text", "text": "", "annotations": [] } }),
+        serde_json::json!({ "type": "response.output_text.delta", "sequence_number": 3, "item_id": "msg_mock", "output_index": 0, "content_index": 0, "delta": REPLY, "logprobs": [] }),
+        serde_json::json!({ "type": "response.output_text.done", "sequence_number": 4, "item_id": "msg_mock", "output_index": 0, "content_index": 0, "text": REPLY, "logprobs": [] }),
+        serde_json::json!({ "type": "response.output_item.done", "sequence_number": 5, "output_index": 0, "item": message("completed", REPLY) }),
+        serde_json::json!({ "type": "response.completed", "sequence_number": 6, "response": response("completed") }),
+    ];
+    sequence
+        .into_iter()
+        .map(|event| {
+            let name = event["type"].as_str().unwrap_or_default().to_string();
+            named(&name, event)
+        })
+        .collect()
+}
+
+fn anthropic_events() -> Vec<String> {
+    vec![
+        named(
+            "message_start",
+            serde_json::json!({ "type": "message_start", "message": {
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": "mock-model",
+            "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": { "input_tokens": 3, "output_tokens": 1 } } }),
+        ),
+        named(
+            "content_block_start",
+            serde_json::json!({ "type": "content_block_start", "index": 0,
+            "content_block": { "type": "text", "text": "" } }),
+        ),
+        named(
+            "content_block_delta",
+            serde_json::json!({ "type": "content_block_delta", "index": 0,
+            "delta": { "type": "text_delta", "text": REPLY } }),
+        ),
+        named(
+            "content_block_stop",
+            serde_json::json!({ "type": "content_block_stop", "index": 0 }),
+        ),
+        named(
+            "message_delta",
+            serde_json::json!({ "type": "message_delta",
+            "delta": { "stop_reason": "end_turn", "stop_sequence": null },
+            "usage": { "output_tokens": 5 } }),
+        ),
+        named(
+            "message_stop",
+            serde_json::json!({ "type": "message_stop" }),
+        ),
+    ]
+}
+
+fn anthropic_json() -> serde_json::Value {
+    serde_json::json!({
+        "id": "msg_mock", "type": "message", "role": "assistant", "model": "mock-model",
+        "content": [{ "type": "text", "text": REPLY }], "stop_reason": "end_turn",
+        "stop_sequence": null, "usage": { "input_tokens": 3, "output_tokens": 5 },
+    })
+}
+
+fn gemini_events() -> Vec<String> {
+    vec![data(gemini_json())]
+}
+
+fn gemini_json() -> serde_json::Value {
+    serde_json::json!({
+        "candidates": [{ "content": { "parts": [{ "text": REPLY }], "role": "model" },
+                         "finishReason": "STOP", "index": 0 }],
+        "usageMetadata": { "promptTokenCount": 3, "candidatesTokenCount": 5, "totalTokenCount": 8 },
+        "modelVersion": "mock-model",
+    })
+}

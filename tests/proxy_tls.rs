@@ -1,0 +1,194 @@
+//! HTTPS upstreams for real: a local TLS server with a generated CA, trust
+//! from `SSL_CERT_FILE`, HTTP/2 by ALPN, and tunnelling through
+//! `HTTPS_PROXY` unless `NO_PROXY` says otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use common::mock::MockUpstream;
+use common::{client, request, send, ProxyProcess};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+
+/// A CA written to a PEM file, and a mock upstream serving a certificate
+/// for `localhost` that this CA signed.
+struct TlsSetup {
+    _dir: tempfile::TempDir,
+    ca_file: String,
+    mock: MockUpstream,
+}
+
+fn tls_setup() -> TlsSetup {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "headroom test CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+
+    let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf.der().clone()], key)
+    .unwrap();
+    TlsSetup {
+        ca_file: ca_file.to_string_lossy().into_owned(),
+        mock: MockUpstream::start_tls(config),
+        _dir: dir,
+    }
+}
+
+fn https_url(mock: &MockUpstream) -> String {
+    format!("https://localhost:{}/v1", mock.addr.port())
+}
+
+#[tokio::test]
+async fn https_upstream_trusted_through_ssl_cert_file_over_h2() {
+    let tls = tls_setup();
+    let proxy = ProxyProcess::start_with_env(&[], &[("SSL_CERT_FILE", &tls.ca_file)]);
+    let upstream = https_url(&tls.mock);
+    let headers = [
+        ("X-Headroom-Upstream", upstream.as_str()),
+        ("Authorization", "Bearer sk-tls"),
+    ];
+    let client = client();
+    for _ in 0..3 {
+        let reply = send(
+            &client,
+            request("POST", &proxy.url("/v1/chat/completions"), &headers, "{}"),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.json()["object"], "chat.completion");
+    }
+    let seen = tls.mock.last();
+    assert_eq!(seen.target, "/v1/chat/completions");
+    assert_eq!(seen.header("authorization"), Some("Bearer sk-tls"));
+    assert!(tls
+        .mock
+        .versions()
+        .iter()
+        .all(|v| *v == http::Version::HTTP_2));
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_502_not_a_silent_success() {
+    let tls = tls_setup();
+    let empty_dir = tempfile::tempdir().unwrap();
+    let other_ca = empty_dir.path().join("other.pem");
+    let other = rcgen::generate_simple_self_signed(vec!["other".to_string()]).unwrap();
+    std::fs::write(&other_ca, other.cert.pem()).unwrap();
+    let proxy = ProxyProcess::start_with_env(&[], &[("SSL_CERT_FILE", other_ca.to_str().unwrap())]);
+    let upstream = https_url(&tls.mock);
+    let headers = [("X-Headroom-Upstream", upstream.as_str())];
+    let reply = send(
+        &client(),
+        request("POST", &proxy.url("/v1/messages"), &headers, "{}"),
+    )
+    .await;
+    assert_eq!(reply.status, 502, "{}", reply.text());
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("certificate"), "{message}");
+    assert!(tls.mock.requests().is_empty());
+}
+
+/// A minimal CONNECT proxy on loopback that records the targets it tunnels.
+fn connect_proxy() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let targets = Arc::new(Mutex::new(Vec::new()));
+    let seen = targets.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            let seen = seen.clone();
+            std::thread::spawn(move || tunnel(client, &seen));
+        }
+    });
+    (addr, targets)
+}
+
+fn tunnel(client: TcpStream, seen: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(client.try_clone().unwrap());
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).unwrap();
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+        line.clear();
+    }
+    let target = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    seen.lock().unwrap().push(target.clone());
+    let upstream = TcpStream::connect(target.replace("localhost", "127.0.0.1")).unwrap();
+    let mut client_writer = client.try_clone().unwrap();
+    client_writer
+        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        .unwrap();
+    let mut upstream_reader = upstream.try_clone().unwrap();
+    let mut upstream_writer = upstream;
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut upstream_writer));
+    let _ = std::io::copy(&mut upstream_reader, &mut client_writer);
+}
+
+#[tokio::test]
+async fn https_proxy_tunnels_the_upstream_hop_and_no_proxy_bypasses_it() {
+    let tls = tls_setup();
+    let (tunnel_addr, targets) = connect_proxy();
+    let tunnel_url = format!("http://{tunnel_addr}");
+    let proxy = ProxyProcess::start_with_env(
+        &[],
+        &[
+            ("SSL_CERT_FILE", &tls.ca_file),
+            ("HTTPS_PROXY", &tunnel_url),
+        ],
+    );
+    let upstream = https_url(&tls.mock);
+    let headers = [("X-Headroom-Upstream", upstream.as_str())];
+    let reply = send(
+        &client(),
+        request("POST", &proxy.url("/v1/responses"), &headers, "{}"),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        targets.lock().unwrap().as_slice(),
+        [format!("localhost:{}", tls.mock.addr.port())]
+    );
+
+    let bypass = ProxyProcess::start_with_env(
+        &[],
+        &[
+            ("SSL_CERT_FILE", &tls.ca_file),
+            ("HTTPS_PROXY", &tunnel_url),
+            ("NO_PROXY", "localhost"),
+        ],
+    );
+    let reply = send(
+        &client(),
+        request("POST", &bypass.url("/v1/responses"), &headers, "{}"),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(targets.lock().unwrap().len(), 1, "NO_PROXY was ignored");
+}
