@@ -6,3 +6,4 @@ pub mod generate;
 pub mod logging;
 pub mod proxy;
 pub mod standalone;
+pub mod wrap;

@@ -36,8 +36,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Wrap(args) => match args.agent {
             Agent::Opencode(args) => {
-                let _ = args;
-                anyhow::bail!("wrap: not built yet")
+                let code = headroom::wrap::opencode_main(args)?;
+                Ok(ExitCode::from(code))
             }
         },
         Command::Completions(args) => {
@@ -62,6 +62,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn exit_code(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<UsageError>().is_some() {
         2
+    } else if error
+        .downcast_ref::<headroom::wrap::AgentNotFound>()
+        .is_some()
+    {
+        127
     } else {
         1
     }

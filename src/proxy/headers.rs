@@ -87,14 +87,15 @@ mod tests {
             ("user-agent", "opencode/1.18.33"),
         ]);
         assert_eq!(prepare_request(&mut headers), 7);
-        let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        let mut names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
         assert_eq!(
             names,
             [
-                "authorization",
-                "x-api-key",
                 "anthropic-version",
-                "user-agent"
+                "authorization",
+                "user-agent",
+                "x-api-key"
             ]
         );
         assert_eq!(headers["authorization"], "Bearer sk-secret");

@@ -176,6 +176,22 @@ async fn handle(
     let kept = bytes.slice(..len.min(64 * 1024));
     record(&state, &parts, &target, kept, len);
     let streaming = String::from_utf8_lossy(&bytes).contains("\"stream\":true");
+    // The API key chooses a failure, so a test can pick one per provider.
+    let key = ["authorization", "x-api-key", "x-goog-api-key"]
+        .iter()
+        .filter_map(|name| parts.headers.get(*name))
+        .filter_map(|value| value.to_str().ok())
+        .collect::<String>();
+    if key.contains("HANG") {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    if key.contains("FAIL401") {
+        let mut response = json(serde_json::json!({
+            "error": { "message": "mock: invalid api key", "type": "invalid_request_error" },
+        }));
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        return Ok(response);
+    }
 
     let response = if path.ends_with("/chat/completions") {
         if streaming {

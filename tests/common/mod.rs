@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod mock;
+pub mod opencode;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -1,0 +1,108 @@
+//! The agent as a child process: spawned on the user's terminal, sent the
+//! signals headroom receives, killed if headroom dies, and its exit status
+//! turned into headroom's exit code.
+
+use std::io;
+use std::os::unix::process::ExitStatusExt as _;
+use std::process::ExitStatus;
+
+use rustix::process::{Pid, Signal};
+use tokio::process::Command;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// The agent binary could not be found: exit code 127.
+#[derive(Debug)]
+pub struct AgentNotFound(pub String);
+
+impl std::fmt::Display for AgentNotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AgentNotFound {}
+
+/// Signals headroom passes on to the child.
+const FORWARDED: [(SignalKind, Signal); 3] = [
+    (SignalKind::interrupt(), Signal::INT),
+    (SignalKind::terminate(), Signal::TERM),
+    (SignalKind::hangup(), Signal::HUP),
+];
+
+/// Runs `command` to completion, forwarding SIGINT, SIGTERM and SIGHUP.
+pub async fn run(mut command: Command) -> anyhow::Result<ExitStatus> {
+    die_with_parent(&mut command);
+    let mut child = command.spawn()?;
+    let Some(pid) = child.id().and_then(|id| Pid::from_raw(id as i32)) else {
+        return Ok(child.wait().await?);
+    };
+    let [mut interrupt, mut terminate, mut hangup] = FORWARDED.map(|(kind, _)| signal(kind));
+    let (interrupt, terminate, hangup) = (interrupt.as_mut(), terminate.as_mut(), hangup.as_mut());
+    let (Ok(interrupt), Ok(terminate), Ok(hangup)) = (interrupt, terminate, hangup) else {
+        return Err(anyhow::anyhow!("could not install signal handlers"));
+    };
+    loop {
+        let forwarded = tokio::select! {
+            status = child.wait() => return Ok(status?),
+            _ = interrupt.recv() => Signal::INT,
+            _ = terminate.recv() => Signal::TERM,
+            _ = hangup.recv() => Signal::HUP,
+        };
+        tracing::info!(
+            signal = forwarded.as_raw(),
+            "forwarding signal to the agent"
+        );
+        // The child may have exited in between; its status comes next.
+        let _ = rustix::process::kill_process(pid, forwarded);
+    }
+}
+
+/// The shell convention: the exit code, or 128 + N for death by signal N.
+pub fn exit_code(status: ExitStatus) -> u8 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => u8::try_from(code).unwrap_or(1),
+        (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(255),
+        (None, None) => 1,
+    }
+}
+
+/// Asks Linux to kill the child when headroom dies, however it dies, so the
+/// agent never outlives the proxy it talks to.
+#[allow(unsafe_code)]
+fn die_with_parent(command: &mut Command) {
+    let parent = rustix::process::getpid();
+    // SAFETY: the closure runs in the forked child before exec and only
+    // makes two async-signal-safe system calls (prctl, getppid); it
+    // allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+            // headroom may have died before the prctl took effect.
+            if rustix::process::getppid() != Some(parent) {
+                return Err(io::Error::other("headroom exited while starting the agent"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_shell_convention() {
+        assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
+        assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
+        assert_eq!(exit_code(ExitStatus::from_raw(15)), 143);
+        assert_eq!(exit_code(ExitStatus::from_raw(9)), 137);
+    }
+
+    #[tokio::test]
+    async fn the_childs_status_comes_back() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "exit 7"]);
+        let status = run(command).await.map(exit_code).ok();
+        assert_eq!(status, Some(7));
+    }
+}

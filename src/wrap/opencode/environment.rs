@@ -1,0 +1,148 @@
+//! A snapshot of the process state that config loading reads, so tests can
+//! build one by hand instead of touching the real environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+const MANAGED_DIR: &str = "/etc/opencode";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    pub vars: BTreeMap<String, String>,
+    pub cwd: PathBuf,
+    pub home: PathBuf,
+    /// Where opencode's managed (admin) config lives, normally `/etc/opencode`.
+    pub managed_dir: PathBuf,
+}
+
+impl Environment {
+    pub fn from_process() -> anyhow::Result<Environment> {
+        let vars: BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let real_cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let cwd = project_dir(vars.get("PWD").map(Path::new), real_cwd);
+        let home = vars
+            .get("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .context("HOME is not set")?;
+        Ok(Environment {
+            vars,
+            cwd,
+            home,
+            managed_dir: PathBuf::from(MANAGED_DIR),
+        })
+    }
+
+    /// The variable's value, empty or not.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// The variable's value when it is set to something non-empty.
+    pub(crate) fn non_empty(&self, name: &str) -> Option<&str> {
+        self.var(name).filter(|v| !v.is_empty())
+    }
+
+    /// opencode's boolean flags count only `true` and `1`.
+    pub(crate) fn flag(&self, name: &str) -> bool {
+        self.var(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+    }
+
+    /// An XDG base directory: `$VAR` if set, else `$HOME/<fallback>`.
+    pub(crate) fn xdg_dir(&self, var: &str, fallback: &str) -> PathBuf {
+        match self.non_empty(var) {
+            Some(dir) => PathBuf::from(dir),
+            None => self.home.join(fallback),
+        }
+    }
+
+    /// `path` made absolute against the working directory.
+    pub(crate) fn resolve(&self, path: &str) -> PathBuf {
+        self.cwd.join(path)
+    }
+}
+
+/// opencode takes its project directory from `$PWD`; keep that (it may name
+/// the directory through a symlink) when it is the same directory we run in.
+fn project_dir(pwd: Option<&Path>, real_cwd: PathBuf) -> PathBuf {
+    let same = |pwd: &Path| {
+        pwd.is_absolute()
+            && std::fs::canonicalize(pwd).ok() == std::fs::canonicalize(&real_cwd).ok()
+    };
+    match pwd {
+        Some(pwd) if same(pwd) => pwd.to_path_buf(),
+        _ => real_cwd,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// An environment rooted in a temp dir: home, cwd and managed dir all
+    /// inside `root`, no variables. `root` holds a `.git` so that project
+    /// lookups never walk into the real filesystem above it.
+    pub fn env_in(root: &Path) -> Environment {
+        let env = Environment {
+            vars: BTreeMap::new(),
+            cwd: root.join("work"),
+            home: root.join("home"),
+            managed_dir: root.join("etc-opencode"),
+        };
+        for dir in [&env.cwd, &env.home, &env.managed_dir, &root.join(".git")] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        env
+    }
+
+    pub fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn pwd_is_kept_only_when_it_names_the_same_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+
+        assert_eq!(project_dir(Some(&link), real.clone()), link);
+        assert_eq!(project_dir(Some(&other), real.clone()), real);
+        assert_eq!(project_dir(Some(Path::new("rel")), real.clone()), real);
+        assert_eq!(project_dir(None, real.clone()), real);
+    }
+
+    #[test]
+    fn flags_and_xdg_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = testing::env_in(dir.path());
+        env.vars.insert("A".into(), "TRUE".into());
+        env.vars.insert("B".into(), "yes".into());
+        env.vars.insert("XDG_CONFIG_HOME".into(), String::new());
+        assert!(env.flag("A"));
+        assert!(!env.flag("B"));
+        assert!(!env.flag("C"));
+        assert_eq!(
+            env.xdg_dir("XDG_CONFIG_HOME", ".config"),
+            env.home.join(".config")
+        );
+        env.vars.insert("XDG_CONFIG_HOME".into(), "/x".into());
+        assert_eq!(env.xdg_dir("XDG_CONFIG_HOME", ".config"), Path::new("/x"));
+    }
+}

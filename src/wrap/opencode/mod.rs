@@ -1,0 +1,31 @@
+//! opencode's configuration, read the way opencode 1.18.33 reads it, and the
+//! overlay that points every proxyable provider at headroom's proxy.
+//!
+//! Loading (`load`) touches the filesystem; planning (`plan`) and building the
+//! child's `OPENCODE_CONFIG_CONTENT` (`config_content`) are pure.
+
+mod active;
+mod auth;
+mod base_url;
+mod catalog;
+mod environment;
+mod error;
+mod jsonc;
+mod layers;
+mod merge;
+mod overlay;
+mod plan;
+mod provider;
+mod selection;
+mod substitute;
+mod unroutable;
+
+#[cfg(test)]
+mod invariant_tests;
+
+pub use environment::Environment;
+pub use error::ConfigError;
+pub use layers::{load, managed_configs, UserConfig};
+pub use overlay::config_content;
+pub use plan::{plan, LeftAlone, Plan, Routed};
+pub use selection::Selection;

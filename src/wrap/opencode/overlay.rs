@@ -1,0 +1,126 @@
+//! The `OPENCODE_CONFIG_CONTENT` the child runs with.
+//!
+//! Only `options.baseURL` and one header are set per provider; opencode's
+//! deep merge keeps everything else the user configured. `options.baseURL`
+//! also wins over per-model `api` URLs, so models need no entries.
+
+use serde_json::{json, Map, Value};
+
+use super::error::ConfigError;
+use super::jsonc::parse_object;
+use super::merge::deep_merge;
+use super::plan::Routed;
+
+pub(crate) const UPSTREAM_HEADER: &str = "X-Headroom-Upstream";
+
+pub(crate) fn build(routed: &[Routed]) -> Value {
+    let providers: Map<String, Value> = routed
+        .iter()
+        .map(|r| {
+            let options = json!({
+                "options": {
+                    "baseURL": r.base_url,
+                    "headers": { UPSTREAM_HEADER: r.upstream },
+                }
+            });
+            (r.id.clone(), options)
+        })
+        .collect();
+    if providers.is_empty() {
+        return json!({});
+    }
+    json!({ "provider": providers })
+}
+
+/// `overlay` deep-merged into the user's own `OPENCODE_CONFIG_CONTENT`
+/// (JSONC, maybe absent or empty). `{env:}`/`{file:}` tokens are kept as
+/// text for opencode to substitute. An empty overlay leaves the text as is.
+pub fn config_content(existing: Option<&str>, overlay: &Value) -> Result<String, ConfigError> {
+    let empty = Map::new();
+    let overlay = overlay.as_object().unwrap_or(&empty);
+    let existing = existing.unwrap_or_default();
+    if overlay.is_empty() && !existing.trim().is_empty() {
+        return Ok(existing.to_string());
+    }
+    let mut merged = parse_object(existing, "OPENCODE_CONFIG_CONTENT")?;
+    deep_merge(&mut merged, overlay);
+    Ok(Value::Object(merged).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn routed(id: &str, upstream: &str, base_url: &str) -> Routed {
+        Routed {
+            id: id.into(),
+            upstream: upstream.into(),
+            base_url: base_url.into(),
+        }
+    }
+
+    #[test]
+    fn overlay_sets_base_url_and_header_only() {
+        let overlay = build(&[routed(
+            "openrouter",
+            "https://openrouter.ai/api/v1",
+            "http://p:1/v1",
+        )]);
+        assert_eq!(
+            overlay,
+            json!({"provider": {"openrouter": {"options": {
+                "baseURL": "http://p:1/v1",
+                "headers": {"X-Headroom-Upstream": "https://openrouter.ai/api/v1"}
+            }}}})
+        );
+        assert_eq!(build(&[]), json!({}));
+    }
+
+    #[test]
+    fn merges_into_existing_jsonc_keeping_the_users_keys() {
+        let existing = r#"{
+            // mine
+            "model": "openrouter/x",
+            "provider": {"openrouter": {"options": {"apiKey": "{env:OR_KEY}",
+                "headers": {"HTTP-Referer": "me",},
+                "baseURL": "https://old"}}},
+        }"#;
+        let overlay = build(&[routed("openrouter", "https://old", "http://p:1")]);
+        let out: Value =
+            serde_json::from_str(&config_content(Some(existing), &overlay).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            json!({"model": "openrouter/x", "provider": {"openrouter": {"options": {
+                "apiKey": "{env:OR_KEY}",
+                "headers": {"HTTP-Referer": "me", "X-Headroom-Upstream": "https://old"},
+                "baseURL": "http://p:1"
+            }}}})
+        );
+    }
+
+    #[test]
+    fn absent_or_empty_existing_is_just_the_overlay() {
+        let overlay = build(&[routed("groq", "https://g/openai/v1", "http://p:1/v1")]);
+        for existing in [None, Some(""), Some("  ")] {
+            let out: Value =
+                serde_json::from_str(&config_content(existing, &overlay).unwrap()).unwrap();
+            assert_eq!(out, overlay);
+        }
+    }
+
+    #[test]
+    fn empty_overlay_keeps_existing_text_and_bad_existing_is_an_error() {
+        assert_eq!(
+            config_content(Some("{/*c*/}"), &json!({})).unwrap(),
+            "{/*c*/}"
+        );
+        assert_eq!(config_content(None, &json!({})).unwrap(), "{}");
+        let overlay = build(&[routed("groq", "https://g/v1", "http://p:1/v1")]);
+        let err = config_content(Some("{\"a\": }"), &overlay).unwrap_err();
+        assert!(
+            err.to_string().starts_with("OPENCODE_CONFIG_CONTENT:1:"),
+            "{err}"
+        );
+    }
+}

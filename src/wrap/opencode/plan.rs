@@ -1,0 +1,110 @@
+//! Decides, for every active provider, whether it goes through the proxy,
+//! and builds the overlay that sends it there.
+
+use serde::Serialize;
+
+use crate::proxy::upstream::{split_version_segment, Origin, Upstream};
+
+use super::active::active_providers;
+use super::base_url::real_base;
+use super::environment::Environment;
+use super::layers::UserConfig;
+use super::overlay;
+use super::provider::Provider;
+use super::selection::Selection;
+use super::unroutable::why_unroutable;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// Providers sent through the proxy, by id.
+    pub routed: Vec<Routed>,
+    /// Active providers that keep talking to their upstream directly, by id.
+    pub left_alone: Vec<LeftAlone>,
+    /// The config to merge into the child's `OPENCODE_CONFIG_CONTENT`.
+    pub overlay: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Routed {
+    pub id: String,
+    /// The real base URL `B`, sent as `X-Headroom-Upstream`.
+    pub upstream: String,
+    /// The proxy URL the provider's SDK is pointed at.
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftAlone {
+    pub id: String,
+    pub reason: String,
+}
+
+impl LeftAlone {
+    pub(crate) fn new(id: &str, reason: impl Into<String>) -> LeftAlone {
+        LeftAlone {
+            id: id.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `proxy_origin` is the proxy's `scheme://host:port`, without a path.
+pub fn plan(
+    config: &UserConfig,
+    env: &Environment,
+    proxy_origin: &str,
+    selection: &Selection,
+) -> Plan {
+    let (chosen, mut left_alone) = selection.apply(&active_providers(config, env));
+    let proxy_origin = proxy_origin.trim_end_matches('/');
+    let mut routed = Vec::new();
+    for id in &chosen {
+        match route(&Provider::new(id, config), config, env, proxy_origin) {
+            Ok(r) => routed.push(r),
+            Err(reason) => left_alone.push(LeftAlone::new(id, reason)),
+        }
+    }
+    left_alone.sort_by(|a, b| a.id.cmp(&b.id));
+    let overlay = overlay::build(&routed);
+    Plan {
+        routed,
+        left_alone,
+        overlay,
+    }
+}
+
+/// The proxy forwards a request for path `P` to `normalize(B) + P`, where
+/// normalizing strips the version segment `S` that ends `B`. So the SDK gets
+/// `proxy + S` and its request for `proxy + S + p` lands on `B + p`.
+fn route(
+    provider: &Provider,
+    config: &UserConfig,
+    env: &Environment,
+    proxy_origin: &str,
+) -> Result<Routed, String> {
+    let auth = config.auth.get(provider.id).copied();
+    if let Some(reason) = why_unroutable(provider, auth) {
+        return Err(reason);
+    }
+    let base = real_base(provider, env)?;
+    let upstream =
+        Upstream::parse(&base).map_err(|e| format!("baseURL is not a valid URL: {e}"))?;
+    if Origin::parse(proxy_origin).is_ok_and(|proxy| &proxy == upstream.origin()) {
+        return Err("already points at this proxy".into());
+    }
+    let (_, segment) = split_version_segment(url_path(&base));
+    Ok(Routed {
+        id: provider.id.to_string(),
+        base_url: format!("{proxy_origin}{segment}"),
+        upstream: base,
+    })
+}
+
+/// The path of an absolute URL that `Upstream::parse` accepted.
+fn url_path(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+}
+
+#[cfg(test)]
+mod tests;

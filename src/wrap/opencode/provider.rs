@@ -1,0 +1,73 @@
+//! One provider as opencode would build it: config over catalog.
+
+use serde_json::Value;
+
+use super::catalog::CatalogEntry;
+use super::layers::UserConfig;
+
+/// The fields that decide where a provider's requests go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Provider<'a> {
+    pub id: &'a str,
+    pub npm: Option<&'a str>,
+    pub api: Option<&'a str>,
+    /// `options.baseURL` from config, which beats everything else.
+    pub base_url: Option<&'a str>,
+}
+
+impl<'a> Provider<'a> {
+    pub fn new(id: &'a str, config: &'a UserConfig) -> Provider<'a> {
+        let configured = config.merged.get("provider").and_then(|p| p.get(id));
+        let entry = config.catalog.get(id);
+        let from_config = |key: &str| configured.and_then(|c| text(c.get(key)));
+        let from_catalog = |pick: fn(&CatalogEntry) -> &Option<String>| {
+            entry
+                .and_then(|e| pick(e).as_deref())
+                .filter(|s| !s.is_empty())
+        };
+        Provider {
+            id,
+            npm: from_config("npm").or_else(|| from_catalog(|e| &e.npm)),
+            api: from_config("api").or_else(|| from_catalog(|e| &e.api)),
+            base_url: configured
+                .and_then(|c| c.get("options"))
+                .and_then(|o| text(o.get("baseURL"))),
+        }
+    }
+}
+
+/// A non-empty string value; anything else counts as unset.
+fn text(value: Option<&Value>) -> Option<&str> {
+    value.and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn config(merged: Value) -> UserConfig {
+        UserConfig::from_parts(merged, &[])
+    }
+
+    #[test]
+    fn config_fields_beat_the_catalog() {
+        let config = config(json!({"provider": {
+            "openrouter": {"api": "https://or.example/v1", "options": {"baseURL": "https://b.example"}},
+            "mine": {"npm": "@ai-sdk/anthropic"},
+            "groq": {"npm": "", "options": {"baseURL": 5}}
+        }}));
+        let or = Provider::new("openrouter", &config);
+        assert_eq!(or.api, Some("https://or.example/v1"));
+        assert_eq!(or.base_url, Some("https://b.example"));
+        assert_eq!(or.npm, Some("@openrouter/ai-sdk-provider"));
+        let mine = Provider::new("mine", &config);
+        assert_eq!(
+            (mine.npm, mine.api, mine.base_url),
+            (Some("@ai-sdk/anthropic"), None, None)
+        );
+        let groq = Provider::new("groq", &config);
+        assert_eq!((groq.npm, groq.base_url), (Some("@ai-sdk/groq"), None));
+    }
+}

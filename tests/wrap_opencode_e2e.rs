@@ -1,0 +1,352 @@
+//! `headroom wrap opencode` with the real opencode 1.18.33 binary against a
+//! mock upstream on loopback: every SDK family, a prefixed base URL, the
+//! user's files untouched, exit codes and signals.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::mock::{MockUpstream, REPLY};
+use common::opencode::{self, Sandbox, SCHEMA};
+use serde_json::json;
+
+/// A project config with one provider per SDK family, all pointed at the
+/// mock, each with a key of its own.
+fn config_for(mock: &MockUpstream) -> serde_json::Value {
+    let base = mock.url();
+    let model = json!({ "mock-model": { "name": "Mock model" } });
+    json!({
+        "$schema": SCHEMA,
+        "provider": {
+            "mockcompat": {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "Mock compatible",
+                "options": { "baseURL": format!("{base}/v1"), "apiKey": "sk-compat-KEY" },
+                "models": model,
+            },
+            "prefixed": {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "Prefixed gateway",
+                "options": { "baseURL": format!("{base}/api/v1"), "apiKey": "sk-prefixed-KEY" },
+                "models": model,
+            },
+            "openai": {
+                "options": { "baseURL": format!("{base}/v1"), "apiKey": "sk-openai-KEY" },
+                "models": model,
+            },
+            "anthropic": {
+                "options": { "baseURL": format!("{base}/v1"), "apiKey": "ant-KEY" },
+                "models": model,
+            },
+            "google": {
+                "options": { "baseURL": format!("{base}/v1beta"), "apiKey": "goog-KEY" },
+                "models": model,
+            },
+        },
+    })
+}
+
+fn run_model(sandbox: &Sandbox, model: &str) -> Output {
+    sandbox.run_headroom(&[
+        "wrap", "opencode", "--", "run", "--title", "t", "--model", model, "say hi",
+    ])
+}
+
+fn assert_no_control_headers(mock: &MockUpstream) {
+    for request in mock.requests() {
+        for name in request.headers.keys() {
+            assert!(
+                !name.as_str().starts_with("x-headroom-"),
+                "{name} reached the mock"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_sdk_family_reaches_the_mock_through_the_proxy() {
+    let Some(binary) = opencode::binary() else {
+        return;
+    };
+    let mock = MockUpstream::start();
+    let mut sandbox = Sandbox::new();
+    sandbox
+        .env
+        .insert("HEADROOM_OPENCODE_BIN".into(), binary.display().to_string());
+    let config_file = sandbox.write_project_config(&config_for(&mock));
+    let before = std::fs::read(&config_file).unwrap();
+
+    let cases = [
+        (
+            "mockcompat/mock-model",
+            "/v1/chat/completions",
+            "authorization",
+            "Bearer sk-compat-KEY",
+        ),
+        (
+            "prefixed/mock-model",
+            "/api/v1/chat/completions",
+            "authorization",
+            "Bearer sk-prefixed-KEY",
+        ),
+        (
+            "openai/mock-model",
+            "/v1/responses",
+            "authorization",
+            "Bearer sk-openai-KEY",
+        ),
+        (
+            "anthropic/mock-model",
+            "/v1/messages",
+            "x-api-key",
+            "ant-KEY",
+        ),
+        (
+            "google/mock-model",
+            "/v1beta/models/mock-model:streamGenerateContent?alt=sse",
+            "x-goog-api-key",
+            "goog-KEY",
+        ),
+    ];
+    for (model, path, auth_header, auth_value) in cases {
+        let seen_before = mock.requests().len();
+        let output = run_model(&sandbox, model);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "{model}: {:?}\nstdout:{stdout}\nstderr:{stderr}",
+            output.status
+        );
+        assert!(
+            stdout.contains(REPLY),
+            "{model}: the reply is missing\nstdout:{stdout}\nstderr:{stderr}"
+        );
+        let requests = mock.requests();
+        let request = requests[seen_before..]
+            .iter()
+            .find(|r| r.target == path)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{model}: no request at {path}; saw {:?}",
+                    requests.iter().map(|r| &r.target).collect::<Vec<_>>()
+                )
+            });
+        assert_eq!(request.header(auth_header), Some(auth_value), "{model}");
+        assert!(
+            stderr.contains("forwarded through the proxy"),
+            "{model}: no summary\n{stderr}"
+        );
+    }
+    assert_no_control_headers(&mock);
+    assert_eq!(
+        std::fs::read(&config_file).unwrap(),
+        before,
+        "the user's config changed"
+    );
+}
+
+/// A wrap run in the background, with the processes it started.
+struct Running {
+    child: std::process::Child,
+    sandbox: Sandbox,
+    config_file: std::path::PathBuf,
+    config_before: Vec<u8>,
+}
+
+/// Starts `headroom wrap opencode` on a model whose requests the mock
+/// holds open, and waits until the request is in flight.
+fn start_hanging_run(mock: &MockUpstream, binary: &std::path::Path, key: &str) -> Running {
+    let mut sandbox = Sandbox::new();
+    sandbox
+        .env
+        .insert("HEADROOM_OPENCODE_BIN".into(), binary.display().to_string());
+    let tmp = sandbox.root.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    sandbox
+        .env
+        .insert("TMPDIR".into(), tmp.display().to_string());
+    let mut config = config_for(mock);
+    config["provider"]["mockcompat"]["options"]["apiKey"] = json!(key);
+    let config_file = sandbox.write_project_config(&config);
+    let config_before = std::fs::read(&config_file).unwrap();
+    let seen_before = mock.requests().len();
+    let child = sandbox
+        .headroom(&[
+            "wrap",
+            "opencode",
+            "--",
+            "run",
+            "--title",
+            "t",
+            "--model",
+            "mockcompat/mock-model",
+            "say hi",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    if key.contains("HANG") {
+        common::wait_until(
+            Duration::from_secs(60),
+            "the request to reach the mock",
+            || mock.requests().len() > seen_before,
+        );
+    }
+    Running {
+        child,
+        sandbox,
+        config_file,
+        config_before,
+    }
+}
+
+/// Every process below `pid`, from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut stack = vec![pid];
+    while let Some(parent) = stack.pop() {
+        let tasks = std::fs::read_dir(format!("/proc/{parent}/task"))
+            .into_iter()
+            .flatten()
+            .flatten();
+        for task in tasks {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push(child);
+                stack.push(child);
+            }
+        }
+    }
+    found
+}
+
+fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{name}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "headroom did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// After a run: nothing of it is alive or listening, the user's config is
+/// byte-identical, and no temp file was left.
+fn assert_torn_down(run: &Running, processes: &[u32]) {
+    common::wait_until(
+        Duration::from_secs(5),
+        "every process of the run to exit",
+        || processes.iter().all(|pid| !is_alive(*pid)),
+    );
+    assert_eq!(std::fs::read(&run.config_file).unwrap(), run.config_before);
+    let log = std::fs::read_to_string(
+        run.sandbox
+            .root
+            .path()
+            .join("home/.local/state/headroom/wrap-opencode.log"),
+    )
+    .unwrap_or_default();
+    let proxy = log
+        .split("proxy=http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no proxy address in the log:\n{log}"));
+    assert!(
+        std::net::TcpStream::connect(proxy).is_err(),
+        "{proxy} still listening"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(run.sandbox.root.path().join("tmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        // opencode's own: its runtime unpacks a native library and keeps a dir.
+        .filter(|name| !(name == "opencode" || (name.starts_with('.') && name.ends_with(".so"))))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+}
+
+#[test]
+fn signals_to_headroom_end_both_processes_with_128_plus_n() {
+    let Some(binary) = opencode::binary() else {
+        return;
+    };
+    let mock = MockUpstream::start();
+    for (name, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
+        let mut run = start_hanging_run(&mock, &binary, "sk-HANG");
+        let pid = run.child.id();
+        let mut processes = descendants(pid);
+        assert!(
+            !processes.is_empty(),
+            "opencode is not running under headroom"
+        );
+        signal(pid, name);
+        let status = wait_exit(&mut run.child);
+        assert_eq!(status.code(), Some(128 + number), "SIG{name}");
+        processes.push(pid);
+        assert_torn_down(&run, &processes);
+    }
+}
+
+#[test]
+fn opencode_failing_or_killed_sets_headrooms_exit_code() {
+    let Some(binary) = opencode::binary() else {
+        return;
+    };
+    let mock = MockUpstream::start();
+
+    let mut failing = start_hanging_run(&mock, &binary, "sk-FAIL401");
+    let status = wait_exit(&mut failing.child);
+    assert_eq!(status.code(), Some(1), "a 401 makes opencode exit 1");
+    assert_torn_down(&failing, &[]);
+
+    let mut killed = start_hanging_run(&mock, &binary, "sk-HANG");
+    let pid = killed.child.id();
+    let processes = descendants(pid);
+    signal(processes[0], "KILL");
+    let status = wait_exit(&mut killed.child);
+    assert_eq!(status.code(), Some(128 + 9));
+    assert_torn_down(&killed, &processes);
+}
+
+#[test]
+fn opencode_dies_with_a_sigkilled_headroom() {
+    let Some(binary) = opencode::binary() else {
+        return;
+    };
+    let mock = MockUpstream::start();
+    let mut run = start_hanging_run(&mock, &binary, "sk-HANG");
+    let pid = run.child.id();
+    let mut processes = descendants(pid);
+    assert!(!processes.is_empty());
+    signal(pid, "KILL");
+    wait_exit(&mut run.child);
+    processes.push(pid);
+    assert_torn_down(&run, &processes);
+}
