@@ -65,15 +65,15 @@ pub struct ProxyArgs {
     pub port: u16,
 
     /// Default upstream for OpenAI-style and unknown paths
-    #[arg(long, env = "OPENAI_TARGET_API_URL", default_value = crate::proxy::OPENAI_DEFAULT, value_name = "URL")]
+    #[arg(long, env = "OPENAI_TARGET_API_URL", hide_env_values = true, default_value = crate::proxy::OPENAI_DEFAULT, value_name = "URL")]
     pub openai_upstream: String,
 
     /// Default upstream for /v1/messages*
-    #[arg(long, env = "ANTHROPIC_TARGET_API_URL", default_value = crate::proxy::ANTHROPIC_DEFAULT, value_name = "URL")]
+    #[arg(long, env = "ANTHROPIC_TARGET_API_URL", hide_env_values = true, default_value = crate::proxy::ANTHROPIC_DEFAULT, value_name = "URL")]
     pub anthropic_upstream: String,
 
     /// Default upstream for /v1beta/*
-    #[arg(long, env = "GEMINI_TARGET_API_URL", default_value = crate::proxy::GEMINI_DEFAULT, value_name = "URL")]
+    #[arg(long, env = "GEMINI_TARGET_API_URL", hide_env_values = true, default_value = crate::proxy::GEMINI_DEFAULT, value_name = "URL")]
     pub gemini_upstream: String,
 
     /// Only forward to this origin (scheme://host[:port]); repeatable. Other upstreams get 403
@@ -151,7 +151,12 @@ provider key variables such as OPENAI_API_KEY (which providers are active)."
 )]
 pub struct OpencodeArgs {
     /// The opencode binary [default: opencode on PATH]
-    #[arg(long, env = "HEADROOM_OPENCODE_BIN", value_name = "PATH")]
+    #[arg(
+        long,
+        env = "HEADROOM_OPENCODE_BIN",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub opencode_bin: Option<PathBuf>,
 
     /// Port for the proxy on 127.0.0.1 [default: a free one]

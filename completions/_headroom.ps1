@@ -1,0 +1,127 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'headroom'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'headroom' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Run the forwarding proxy in the foreground')
+            [CompletionResult]::new('wrap', 'wrap', [CompletionResultType]::ParameterValue, 'Run a coding agent through an in-process proxy')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'headroom;proxy' {
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address to listen on. Anything but loopback needs --allow-upstream or --allow-any-upstream')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on; 0 picks a free one (the real port is printed)')
+            [CompletionResult]::new('--openai-upstream', '--openai-upstream', [CompletionResultType]::ParameterName, 'Default upstream for OpenAI-style and unknown paths')
+            [CompletionResult]::new('--anthropic-upstream', '--anthropic-upstream', [CompletionResultType]::ParameterName, 'Default upstream for /v1/messages*')
+            [CompletionResult]::new('--gemini-upstream', '--gemini-upstream', [CompletionResultType]::ParameterName, 'Default upstream for /v1beta/*')
+            [CompletionResult]::new('--allow-upstream', '--allow-upstream', [CompletionResultType]::ParameterName, 'Only forward to this origin (scheme://host[:port]); repeatable. Other upstreams get 403')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'End a response when the upstream sends nothing for this long')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level: error, warn, info, debug or trace [default: info, or RUST_LOG]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
+            [CompletionResult]::new('--allow-any-upstream', '--allow-any-upstream', [CompletionResultType]::ParameterName, 'Forward to any upstream, even when listening beyond loopback')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'headroom;wrap' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('opencode', 'opencode', [CompletionResultType]::ParameterValue, 'Run opencode with every provider routed through one in-process proxy')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'headroom;wrap;opencode' {
+            [CompletionResult]::new('--opencode-bin', '--opencode-bin', [CompletionResultType]::ParameterName, 'The opencode binary [default: opencode on PATH]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port for the proxy on 127.0.0.1 [default: a free one]')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Route only this provider id; repeatable')
+            [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Do not route this provider id; repeatable')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-opencode.log]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level for the log file: error, warn, info, debug or trace')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'End a response when the upstream sends nothing for this long')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Launch nothing: print the providers that would be routed and the overlay')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With --dry-run, print JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary at exit')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary at exit')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'headroom;wrap;help' {
+            [CompletionResult]::new('opencode', 'opencode', [CompletionResultType]::ParameterValue, 'Run opencode with every provider routed through one in-process proxy')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'headroom;wrap;help;opencode' {
+            break
+        }
+        'headroom;wrap;help;help' {
+            break
+        }
+        'headroom;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'headroom;man' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'headroom;help' {
+            [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Run the forwarding proxy in the foreground')
+            [CompletionResult]::new('wrap', 'wrap', [CompletionResultType]::ParameterValue, 'Run a coding agent through an in-process proxy')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write the man pages into a directory')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'headroom;help;proxy' {
+            break
+        }
+        'headroom;help;wrap' {
+            [CompletionResult]::new('opencode', 'opencode', [CompletionResultType]::ParameterValue, 'Run opencode with every provider routed through one in-process proxy')
+            break
+        }
+        'headroom;help;wrap;opencode' {
+            break
+        }
+        'headroom;help;completions' {
+            break
+        }
+        'headroom;help;man' {
+            break
+        }
+        'headroom;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,106 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[headroom] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'headroom'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'headroom'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand proxy 'Run the forwarding proxy in the foreground'
+            cand wrap 'Run a coding agent through an in-process proxy'
+            cand completions 'Print a shell completion script to stdout'
+            cand man 'Write the man pages into a directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'headroom;proxy'= {
+            cand --host 'Address to listen on. Anything but loopback needs --allow-upstream or --allow-any-upstream'
+            cand --port 'Port to listen on; 0 picks a free one (the real port is printed)'
+            cand --openai-upstream 'Default upstream for OpenAI-style and unknown paths'
+            cand --anthropic-upstream 'Default upstream for /v1/messages*'
+            cand --gemini-upstream 'Default upstream for /v1beta/*'
+            cand --allow-upstream 'Only forward to this origin (scheme://host[:port]); repeatable. Other upstreams get 403'
+            cand --connect-timeout 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)'
+            cand --idle-timeout 'End a response when the upstream sends nothing for this long'
+            cand --log-level 'Log level: error, warn, info, debug or trace [default: info, or RUST_LOG]'
+            cand --log-format 'Log line format'
+            cand --allow-any-upstream 'Forward to any upstream, even when listening beyond loopback'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'headroom;wrap'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand opencode 'Run opencode with every provider routed through one in-process proxy'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'headroom;wrap;opencode'= {
+            cand --opencode-bin 'The opencode binary [default: opencode on PATH]'
+            cand --port 'Port for the proxy on 127.0.0.1 [default: a free one]'
+            cand --only 'Route only this provider id; repeatable'
+            cand --skip 'Do not route this provider id; repeatable'
+            cand --log-file 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-opencode.log]'
+            cand --log-level 'Log level for the log file: error, warn, info, debug or trace'
+            cand --connect-timeout 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)'
+            cand --idle-timeout 'End a response when the upstream sends nothing for this long'
+            cand --dry-run 'Launch nothing: print the providers that would be routed and the overlay'
+            cand --json 'With --dry-run, print JSON'
+            cand -q 'No summary at exit'
+            cand --quiet 'No summary at exit'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'headroom;wrap;help'= {
+            cand opencode 'Run opencode with every provider routed through one in-process proxy'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'headroom;wrap;help;opencode'= {
+        }
+        &'headroom;wrap;help;help'= {
+        }
+        &'headroom;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'headroom;man'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'headroom;help'= {
+            cand proxy 'Run the forwarding proxy in the foreground'
+            cand wrap 'Run a coding agent through an in-process proxy'
+            cand completions 'Print a shell completion script to stdout'
+            cand man 'Write the man pages into a directory'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'headroom;help;proxy'= {
+        }
+        &'headroom;help;wrap'= {
+            cand opencode 'Run opencode with every provider routed through one in-process proxy'
+        }
+        &'headroom;help;wrap;opencode'= {
+        }
+        &'headroom;help;completions'= {
+        }
+        &'headroom;help;man'= {
+        }
+        &'headroom;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,271 @@
+//! The command-line surface: generated completions and man pages in sync
+//! with the CLI definition, the bash completion working in bash, man pages
+//! rendering cleanly, `--help` snapshots, and the exit-code classes.
+//!
+//! Refresh every checked-in file after a deliberate change with:
+//!   HEADROOM_UPDATE_SNAPSHOTS=1 cargo test --test cli_surface
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::BIN;
+use headroom::generate;
+
+const REFRESH: &str = "HEADROOM_UPDATE_SNAPSHOTS=1 cargo test --test cli_surface";
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn updating() -> bool {
+    std::env::var_os("HEADROOM_UPDATE_SNAPSHOTS").is_some()
+}
+
+/// Compares `fresh` with the checked-in file, or rewrites it when updating.
+fn check_in_sync(path: &Path, fresh: &[u8]) -> Option<String> {
+    if updating() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, fresh).unwrap();
+        return None;
+    }
+    match std::fs::read(path) {
+        Ok(current) if current == fresh => None,
+        Ok(_) => Some(format!("{} is stale", path.display())),
+        Err(_) => Some(format!("{} is missing", path.display())),
+    }
+}
+
+fn assert_all_in_sync(problems: Vec<String>) {
+    assert!(
+        problems.is_empty(),
+        "{}\nRefresh the generated files with: {REFRESH}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn completions_are_in_sync_with_the_cli() {
+    let problems = generate::COMPLETION_FILES
+        .iter()
+        .filter_map(|(shell, file)| {
+            check_in_sync(
+                &repo("completions").join(file),
+                &generate::completion(*shell),
+            )
+        })
+        .collect();
+    assert_all_in_sync(problems);
+}
+
+#[test]
+fn man_pages_are_in_sync_with_the_cli() {
+    let pages = generate::man_pages().unwrap();
+    let names: Vec<&str> = pages.iter().map(|(name, _)| name.as_str()).collect();
+    for expected in [
+        "headroom.1",
+        "headroom-proxy.1",
+        "headroom-wrap.1",
+        "headroom-wrap-opencode.1",
+        "headroom-completions.1",
+        "headroom-man.1",
+    ] {
+        assert!(names.contains(&expected), "no {expected} in {names:?}");
+    }
+    let problems = pages
+        .iter()
+        .filter_map(|(name, page)| check_in_sync(&repo("man").join(name), page))
+        .collect();
+    assert_all_in_sync(problems);
+}
+
+#[test]
+fn headroom_man_writes_the_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .arg("man")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let page = std::fs::read(dir.path().join("headroom-wrap-opencode.1")).unwrap();
+    assert_eq!(
+        page,
+        std::fs::read(repo("man/headroom-wrap-opencode.1")).unwrap()
+    );
+}
+
+/// What bash offers for the words typed so far (the last one is completed).
+fn bash_complete(words: &[&str]) -> Vec<String> {
+    let script = format!(
+        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_LINE='{}'\nCOMP_POINT=${{#COMP_LINE}}\n_headroom headroom \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        repo("completions/headroom.bash").display(),
+        words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "),
+        words.len() - 1,
+        words.join(" "),
+    );
+    let output = Command::new("bash").arg("-c").arg(script).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completion_offers_the_right_words() {
+    assert_eq!(bash_complete(&["headroom", "w"]), ["wrap"]);
+    let after_wrap = bash_complete(&["headroom", "wrap", ""]);
+    assert!(
+        after_wrap.contains(&"opencode".to_string()),
+        "{after_wrap:?}"
+    );
+    let proxy_flags = bash_complete(&["headroom", "proxy", "--allow-"]);
+    assert_eq!(proxy_flags, ["--allow-upstream", "--allow-any-upstream"]);
+}
+
+#[test]
+fn man_pages_render_without_warnings() {
+    if Command::new("man").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "man is not installed (apt-get install man-db groff)"
+        );
+        eprintln!("skipped: man is not installed");
+        return;
+    }
+    for entry in std::fs::read_dir(repo("man")).unwrap() {
+        let page = entry.unwrap().path();
+        let output = Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(&page)
+            .env("MANWIDTH", "80")
+            .env("MAN_KEEP_FORMATTING", "0")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", page.display());
+        let warnings = String::from_utf8_lossy(&output.stderr);
+        assert!(warnings.trim().is_empty(), "{}: {warnings}", page.display());
+        assert!(!output.stdout.is_empty());
+    }
+}
+
+fn headroom(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("HEADROOM_OPENCODE_BIN")
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn help_snapshots() {
+    let commands: [&[&str]; 7] = [
+        &["--help"],
+        &["proxy", "--help"],
+        &["wrap", "--help"],
+        &["wrap", "opencode", "--help"],
+        &["completions", "--help"],
+        &["man", "--help"],
+        &["-h"],
+    ];
+    let mut problems = Vec::new();
+    for args in commands {
+        let output = headroom(args);
+        assert!(output.status.success(), "{args:?}");
+        let name = args.join("_").replace('-', "");
+        let snapshot = repo("tests/snapshots").join(format!("{name}.txt"));
+        problems.extend(check_in_sync(&snapshot, &output.stdout));
+    }
+    assert_all_in_sync(problems);
+    let proxy_help = String::from_utf8_lossy(&headroom(&["proxy", "--help"]).stdout).into_owned();
+    for needed in [
+        "X-Headroom-Upstream",
+        "/v1beta",
+        "OPENAI_TARGET_API_URL",
+        "Example",
+    ] {
+        assert!(proxy_help.contains(needed), "proxy --help lacks {needed}");
+    }
+}
+
+#[test]
+fn version_prints_the_version() {
+    let output = headroom(&["--version"]);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("headroom {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    assert!(stderr.starts_with("headroom: error: "), "{stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
+    assert!(stderr.contains(needle), "{stderr} lacks {needle}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    assert_one_line_error(&headroom(&["proxy", "--port", "http"]), 2, "--port");
+    assert_one_line_error(&headroom(&["frobnicate"]), 2, "frobnicate");
+    assert_one_line_error(
+        &headroom(&["proxy", "--connect-timeout", "soon"]),
+        2,
+        "duration",
+    );
+    assert_one_line_error(
+        &headroom(&["proxy", "--openai-upstream", "ftp://x"]),
+        2,
+        "--openai-upstream",
+    );
+    assert_one_line_error(&headroom(&["proxy", "--log-level", "loud"]), 2, "log level");
+    let missing_subcommand = headroom(&[]);
+    assert_eq!(missing_subcommand.status.code(), Some(2));
+}
+
+#[test]
+fn runtime_failures_exit_1_with_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    assert_one_line_error(
+        &headroom(&["proxy", "--port", &port]),
+        1,
+        "could not listen",
+    );
+}
+
+#[test]
+fn a_missing_agent_exits_127_naming_the_three_ways() {
+    let sandbox = common::opencode::Sandbox::new();
+    let mut command = sandbox.headroom(&["wrap", "opencode", "--", "run", "hi"]);
+    command.env("PATH", "/nonexistent");
+    let output = command.output().unwrap();
+    assert_one_line_error(&output, 127, "--opencode-bin");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("HEADROOM_OPENCODE_BIN") && stderr.contains("PATH"),
+        "{stderr}"
+    );
+
+    let output = sandbox.run_headroom(&["wrap", "opencode", "--opencode-bin", "/no/such/opencode"]);
+    assert_one_line_error(&output, 127, "/no/such/opencode");
+}

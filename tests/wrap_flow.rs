@@ -1,0 +1,196 @@
+//! The wrap flow with a stand-in opencode (a shell script that records what
+//! it was given), so it runs without the real binary: the overlay in the
+//! child's environment, arguments, exit codes, `--dry-run`, and config
+//! errors that launch nothing. The real binary is driven in
+//! wrap_opencode_e2e.rs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::PathBuf;
+
+use common::opencode::{Sandbox, SCHEMA};
+use serde_json::{json, Value};
+
+const FAKE_OPENCODE: &str = r#"#!/bin/sh
+out="$(dirname "$0")/record"
+{
+  for a in "$@"; do printf '[%s]' "$a"; done; echo
+  echo "PWD=$PWD"
+  echo "CWD=$(pwd)"
+  echo "NO_PROXY=$NO_PROXY"
+  echo "no_proxy=$no_proxy"
+} > "$out.txt"
+printf '%s' "$OPENCODE_CONFIG_CONTENT" > "$out.json"
+exit "${FAKE_EXIT:-0}"
+"#;
+
+/// A sandbox whose opencode is the recording script.
+fn sandbox_with_fake() -> (Sandbox, PathBuf) {
+    let mut sandbox = Sandbox::new();
+    let bin_dir = sandbox.root.path().join("bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let fake = bin_dir.join("opencode");
+    std::fs::write(&fake, FAKE_OPENCODE).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin_dir.display(), sandbox.env["PATH"]);
+    sandbox.env.insert("PATH".into(), path);
+    (sandbox, bin_dir)
+}
+
+fn recorded(bin_dir: &std::path::Path) -> (String, Value) {
+    let text = std::fs::read_to_string(bin_dir.join("record.txt")).unwrap();
+    let content = std::fs::read_to_string(bin_dir.join("record.json")).unwrap();
+    (text, serde_json::from_str(&content).unwrap())
+}
+
+#[test]
+fn the_child_gets_the_overlay_its_args_and_exit_code() {
+    let (mut sandbox, bin_dir) = sandbox_with_fake();
+    sandbox
+        .env
+        .insert("DEEPSEEK_API_KEY".into(), "sk-deepseek".into());
+    sandbox
+        .env
+        .insert("NO_PROXY".into(), "corp.internal".into());
+    sandbox.env.insert("FAKE_EXIT".into(), "7".into());
+    sandbox.env.insert(
+        "OPENCODE_CONFIG_CONTENT".into(),
+        r#"{ "theme": "mine", // kept
+             "provider": { "deepseek": { "options": { "headers": { "X-Mine": "1" } } } } }"#
+            .into(),
+    );
+    let config = sandbox.write_project_config(&json!({
+        "$schema": SCHEMA,
+        "provider": { "gateway": {
+            "npm": "@ai-sdk/openai-compatible",
+            "options": { "baseURL": "https://gw.example.com/api/v1" },
+            "models": { "m": {} },
+        } },
+    }));
+    let before = std::fs::read(&config).unwrap();
+    let output = sandbox.run_headroom(&["wrap", "opencode", "--", "run", "two words", "--flag"]);
+    assert_eq!(
+        output.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let (text, overlay) = recorded(&bin_dir);
+    let project = sandbox.project();
+    assert!(text.starts_with("[run][two words][--flag]\n"), "{text}");
+    assert!(
+        text.contains(&format!("PWD={}\n", project.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("CWD={}\n", project.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("NO_PROXY=corp.internal,127.0.0.1,localhost\n"),
+        "{text}"
+    );
+    assert!(text.contains("no_proxy=127.0.0.1,localhost\n"), "{text}");
+
+    assert_eq!(overlay["theme"], "mine");
+    let deepseek = &overlay["provider"]["deepseek"]["options"];
+    assert_eq!(deepseek["headers"]["X-Mine"], "1");
+    assert_eq!(
+        deepseek["headers"]["X-Headroom-Upstream"],
+        "https://api.deepseek.com"
+    );
+    let proxy_base = deepseek["baseURL"].as_str().unwrap();
+    assert!(proxy_base.starts_with("http://127.0.0.1:"), "{proxy_base}");
+    let gateway = &overlay["provider"]["gateway"]["options"];
+    assert_eq!(
+        gateway["headers"]["X-Headroom-Upstream"],
+        "https://gw.example.com/api/v1"
+    );
+    assert_eq!(gateway["baseURL"], format!("{proxy_base}/v1"));
+    assert!(
+        overlay["provider"].get("openai").is_none(),
+        "an inactive provider was added"
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), before);
+}
+
+#[test]
+fn dry_run_lists_routed_and_left_alone_providers_and_launches_nothing() {
+    let (mut sandbox, bin_dir) = sandbox_with_fake();
+    sandbox
+        .env
+        .insert("OPENAI_API_KEY".into(), "sk-openai".into());
+    sandbox.env.insert(
+        "OPENCODE_AUTH_CONTENT".into(),
+        r#"{ "github-copilot": { "type": "oauth", "refresh": "r", "access": "a", "expires": 0 } }"#
+            .into(),
+    );
+    let output =
+        sandbox.run_headroom(&["wrap", "opencode", "--dry-run", "--json", "--port", "4567"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !bin_dir.join("record.txt").exists(),
+        "--dry-run launched opencode"
+    );
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let routed = plan["routed"].as_array().unwrap();
+    let openai = routed.iter().find(|r| r["id"] == "openai").unwrap();
+    assert_eq!(openai["upstream"], "https://api.openai.com/v1");
+    assert_eq!(openai["base_url"], "http://127.0.0.1:4567/v1");
+    assert!(
+        routed.iter().any(|r| r["id"] == "opencode"),
+        "Zen is always active"
+    );
+    let copilot = plan["left_alone"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "github-copilot")
+        .unwrap();
+    assert!(copilot["reason"].as_str().unwrap().contains("OAuth"));
+    assert_eq!(
+        plan["overlay"]["provider"]["openai"]["options"]["headers"]["X-Headroom-Upstream"],
+        "https://api.openai.com/v1"
+    );
+
+    let human = sandbox.run_headroom(&["wrap", "opencode", "--dry-run", "--skip", "openai"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("Routed through headroom"), "{text}");
+    assert!(text.contains("github-copilot"), "{text}");
+    assert!(text.contains("http://127.0.0.1:PORT"), "{text}");
+    assert!(
+        !text.contains("\"openai\""),
+        "--skip openai still routed it: {text}"
+    );
+}
+
+#[test]
+fn a_broken_config_is_a_one_line_error_and_launches_nothing() {
+    let (sandbox, bin_dir) = sandbox_with_fake();
+    let file = sandbox.project().join("opencode.jsonc");
+    std::fs::write(
+        &file,
+        "{\n  // comment\n  \"provider\": {\n    \"x\": { , }\n  }\n}\n",
+    )
+    .unwrap();
+    let output = sandbox.run_headroom(&["wrap", "opencode", "--", "run", "hi"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("headroom: error: "), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:4:", file.display())),
+        "{stderr}"
+    );
+    assert!(
+        !bin_dir.join("record.txt").exists(),
+        "opencode was launched"
+    );
+}
