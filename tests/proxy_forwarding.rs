@@ -216,3 +216,23 @@ async fn methods_bodies_and_statuses_pass_through() {
         assert!(reply.headers.get("x-headroom-error").is_none());
     }
 }
+
+#[tokio::test]
+async fn h2c_clients_are_served() {
+    let s = setup();
+    let mock = MockUpstream::start();
+    let upstream = mock.url();
+    let client: common::TestClient =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .http2_only(true)
+            .build_http();
+    let headers = [("X-Headroom-Upstream", upstream.as_str())];
+    let reply = send(
+        &client,
+        request("POST", &s.proxy.url("/v1/chat/completions"), &headers, "{}"),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(mock.last().target, "/v1/chat/completions");
+    assert_eq!(mock.last().header("x-headroom-upstream"), None);
+}

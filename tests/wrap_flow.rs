@@ -128,6 +128,17 @@ fn dry_run_lists_routed_and_left_alone_providers_and_launches_nothing() {
         r#"{ "github-copilot": { "type": "oauth", "refresh": "r", "access": "a", "expires": 0 } }"#
             .into(),
     );
+    sandbox.write_project_config(&json!({
+        "$schema": SCHEMA,
+        "provider": { "nested": {
+            "npm": "@ai-sdk/openai-compatible",
+            "options": {
+                "baseURL": "http://127.0.0.1:8787",
+                "headers": { "X-Headroom-Upstream": "https://api.deepseek.com" },
+            },
+            "models": { "m": {} },
+        } },
+    }));
     let output =
         sandbox.run_headroom(&["wrap", "opencode", "--dry-run", "--json", "--port", "4567"]);
     assert!(
@@ -155,6 +166,15 @@ fn dry_run_lists_routed_and_left_alone_providers_and_launches_nothing() {
         .find(|l| l["id"] == "github-copilot")
         .unwrap();
     assert!(copilot["reason"].as_str().unwrap().contains("OAuth"));
+    let nested = plan["left_alone"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "nested");
+    assert!(
+        nested.is_some(),
+        "a provider already behind headroom was routed again: {plan}"
+    );
     assert_eq!(
         plan["overlay"]["provider"]["openai"]["options"]["headers"]["X-Headroom-Upstream"],
         "https://api.openai.com/v1"

@@ -82,6 +82,7 @@ mod tests {
             npm,
             api,
             base_url: base,
+            names_upstream: false,
         }
     }
 

@@ -92,6 +92,11 @@ fn route(
     if Origin::parse(proxy_origin).is_ok_and(|proxy| &proxy == upstream.origin()) {
         return Err("already points at this proxy".into());
     }
+    if provider.names_upstream {
+        return Err(
+            "already routed through a headroom proxy (its config sets X-Headroom-Upstream)".into(),
+        );
+    }
     let (_, segment) = split_version_segment(url_path(&base));
     Ok(Routed {
         id: provider.id.to_string(),

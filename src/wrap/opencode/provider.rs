@@ -13,6 +13,9 @@ pub(crate) struct Provider<'a> {
     pub api: Option<&'a str>,
     /// `options.baseURL` from config, which beats everything else.
     pub base_url: Option<&'a str>,
+    /// The user's config already sends `X-Headroom-Upstream` (any case):
+    /// the provider talks to a headroom proxy of its own.
+    pub names_upstream: bool,
 }
 
 impl<'a> Provider<'a> {
@@ -25,13 +28,20 @@ impl<'a> Provider<'a> {
                 .and_then(|e| pick(e).as_deref())
                 .filter(|s| !s.is_empty())
         };
+        let options = configured.and_then(|c| c.get("options"));
         Provider {
             id,
             npm: from_config("npm").or_else(|| from_catalog(|e| &e.npm)),
             api: from_config("api").or_else(|| from_catalog(|e| &e.api)),
-            base_url: configured
-                .and_then(|c| c.get("options"))
-                .and_then(|o| text(o.get("baseURL"))),
+            base_url: options.and_then(|o| text(o.get("baseURL"))),
+            names_upstream: options
+                .and_then(|o| o.get("headers"))
+                .and_then(Value::as_object)
+                .is_some_and(|headers| {
+                    headers.keys().any(|name| {
+                        name.eq_ignore_ascii_case(crate::proxy::headers::UPSTREAM_HEADER)
+                    })
+                }),
         }
     }
 }
@@ -69,5 +79,15 @@ mod tests {
         );
         let groq = Provider::new("groq", &config);
         assert_eq!((groq.npm, groq.base_url), (Some("@ai-sdk/groq"), None));
+    }
+
+    #[test]
+    fn an_upstream_header_in_config_is_noticed_in_any_case() {
+        let config = config(json!({"provider": {
+            "a": {"options": {"headers": {"x-headroom-UPSTREAM": "https://a.dev"}}},
+            "b": {"options": {"headers": {"X-Other": "1"}}}
+        }}));
+        assert!(Provider::new("a", &config).names_upstream);
+        assert!(!Provider::new("b", &config).names_upstream);
     }
 }

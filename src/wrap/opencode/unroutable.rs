@@ -44,6 +44,7 @@ mod tests {
             npm,
             api: None,
             base_url: None,
+            names_upstream: false,
         }
     }
 
