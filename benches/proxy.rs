@@ -2,7 +2,8 @@
 //! through headroom, and through nginx as the reference. Prints a table and
 //! whether each target is met; a missed target never fails the run.
 //!
-//! Run with `cargo bench --bench proxy` (loopback only, about 40 s).
+//! Run with `cargo bench --bench proxy` (loopback only, about 30 s once
+//! built).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -40,6 +41,9 @@ const JSON_REPLY: &str = concat!(
 const SSE_EVENTS: u32 = 32;
 const SSE_GAP: Duration = Duration::from_millis(20);
 const SSE_STREAMS: usize = 10;
+/// Each path's measurements are split into this many slices; the totals
+/// above divide evenly by it.
+const ROUNDS: usize = 10;
 const WARMUP_REQUESTS: usize = 200;
 const LATENCY_REQUESTS: usize = 2000;
 const CONCURRENCY: usize = 32;
@@ -181,7 +185,7 @@ impl SseBody {
             epoch,
             start,
             sent: 0,
-            timer: Box::pin(tokio::time::sleep_until(start)),
+            timer: Box::pin(tokio::time::sleep_until(start + SSE_GAP)),
         }
     }
 }
@@ -198,7 +202,11 @@ impl Body for SseBody {
         if this.sent == SSE_EVENTS {
             return Poll::Ready(None);
         }
-        ready!(this.timer.as_mut().poll(cx));
+        // The first event leaves at once: the timer wheel's 1 ms tick would
+        // otherwise delay it.
+        if this.sent > 0 {
+            ready!(this.timer.as_mut().poll(cx));
+        }
         let sent_us = this.epoch.elapsed().as_micros();
         let event = format!("data: {{\"seq\":{},\"sent_us\":{sent_us}}}\n\n", this.sent);
         this.sent += 1;
@@ -319,7 +327,7 @@ fn start_nginx(upstream: SocketAddr) -> anyhow::Result<Option<Nginx>> {
 
 /// A reverse-proxy set-up tuned the usual way for streaming: pooled HTTP/1.1
 /// upstream connections and no response buffering. Keep-alive request caps
-/// are lifted so neither proxy reconnects mid-run.
+/// are lifted so neither hop reconnects mid-run.
 fn nginx_conf(dir: &Path, listen: SocketAddr, upstream: SocketAddr) -> String {
     let dir = dir.display();
     format!(
@@ -448,54 +456,88 @@ struct Figures {
     name: &'static str,
     latency: Percentiles,
     requests_per_second: f64,
-    first_event_p50_us: f64,
-    sse_delay_p99_us: f64,
+    first_event: Percentiles,
+    sse_delay: Percentiles,
 }
 
-/// Paths are measured one after another so each has the machine to itself.
+/// Everything measured on one path, gathered over all rounds.
+#[derive(Default)]
+struct Samples {
+    latencies: Vec<Duration>,
+    completed: u64,
+    load_time: Duration,
+    first_events: Vec<Duration>,
+    delays: Vec<Duration>,
+}
+
+impl Samples {
+    fn figures(self, name: &'static str) -> Figures {
+        Figures {
+            name,
+            latency: Percentiles::of(self.latencies),
+            requests_per_second: self.completed as f64 / self.load_time.as_secs_f64(),
+            first_event: Percentiles::of(self.first_events),
+            sse_delay: Percentiles::of(self.delays),
+        }
+    }
+}
+
+/// The paths take turns, one slice of every measurement per round, so that
+/// a burst of background load on this shared machine hits them alike.
 async fn measure_all(routes: &[Route], epoch: Instant) -> anyhow::Result<Vec<Figures>> {
     let client = load_client();
-    let mut figures = Vec::with_capacity(routes.len());
     for route in routes {
-        eprintln!("measuring {}", route.name);
-        let measured = measure(&client, route, epoch).await;
-        figures.push(measured.with_context(|| format!("measuring {}", route.name))?);
+        warm_up(&client, route)
+            .await
+            .with_context(|| format!("warming up {}", route.name))?;
     }
-    Ok(figures)
+    let mut samples: Vec<Samples> = routes.iter().map(|_| Samples::default()).collect();
+    for round in 1..=ROUNDS {
+        eprintln!("round {round} of {ROUNDS}");
+        for (route, samples) in routes.iter().zip(&mut samples) {
+            sample_round(&client, route, epoch, samples)
+                .await
+                .with_context(|| format!("measuring {}", route.name))?;
+        }
+    }
+    let named = routes.iter().zip(samples);
+    Ok(named
+        .map(|(route, samples)| samples.figures(route.name))
+        .collect())
 }
 
-async fn measure(client: &LoadClient, route: &Route, epoch: Instant) -> anyhow::Result<Figures> {
-    let latency = measure_latency(client, route).await?;
-    let requests_per_second = measure_throughput(client, route).await?;
-    let sse = measure_sse(client, route, epoch).await?;
-    Ok(Figures {
-        name: route.name,
-        latency,
-        requests_per_second,
-        first_event_p50_us: sse.first_event.p50,
-        sse_delay_p99_us: sse.delay.p99,
-    })
-}
-
-async fn measure_latency(client: &LoadClient, route: &Route) -> anyhow::Result<Percentiles> {
+/// Fills the pools on every hop: one connection for the sequential
+/// requests, `CONCURRENCY` for the load.
+async fn warm_up(client: &LoadClient, route: &Route) -> anyhow::Result<()> {
     for _ in 0..WARMUP_REQUESTS {
         send_json(client, route).await?;
     }
-    let mut samples = Vec::with_capacity(LATENCY_REQUESTS);
-    for _ in 0..LATENCY_REQUESTS {
-        let started = Instant::now();
-        send_json(client, route).await?;
-        samples.push(started.elapsed());
-    }
-    Ok(Percentiles::of(samples))
+    run_load(client, route, LOAD_WARMUP).await?;
+    Ok(())
 }
 
-async fn measure_throughput(client: &LoadClient, route: &Route) -> anyhow::Result<f64> {
-    // The warm-up opens all the connections the measured run will reuse.
-    run_load(client, route, LOAD_WARMUP).await?;
+async fn sample_round(
+    client: &LoadClient,
+    route: &Route,
+    epoch: Instant,
+    samples: &mut Samples,
+) -> anyhow::Result<()> {
+    for _ in 0..LATENCY_REQUESTS / ROUNDS {
+        let started = Instant::now();
+        send_json(client, route).await?;
+        samples.latencies.push(started.elapsed());
+    }
     let started = Instant::now();
-    let completed = run_load(client, route, LOAD_DURATION).await?;
-    Ok(completed as f64 / started.elapsed().as_secs_f64())
+    samples.completed += run_load(client, route, LOAD_DURATION / ROUNDS as u32).await?;
+    samples.load_time += started.elapsed();
+    for _ in 0..SSE_STREAMS / ROUNDS {
+        let stream = tokio::time::timeout(REQUEST_TIMEOUT, read_stream(client, route, epoch))
+            .await
+            .context("stream timed out")??;
+        samples.first_events.push(stream.first_event);
+        samples.delays.extend(stream.delays);
+    }
+    Ok(())
 }
 
 /// `CONCURRENCY` closed-loop workers until the deadline; returns how many
@@ -519,31 +561,6 @@ async fn run_load(client: &LoadClient, route: &Route, duration: Duration) -> any
         total += joined??;
     }
     Ok(total)
-}
-
-struct SseFigures {
-    first_event: Percentiles,
-    delay: Percentiles,
-}
-
-async fn measure_sse(
-    client: &LoadClient,
-    route: &Route,
-    epoch: Instant,
-) -> anyhow::Result<SseFigures> {
-    let mut first_events = Vec::with_capacity(SSE_STREAMS);
-    let mut delays = Vec::with_capacity(SSE_STREAMS * SSE_EVENTS as usize);
-    for _ in 0..SSE_STREAMS {
-        let stream = tokio::time::timeout(REQUEST_TIMEOUT, read_stream(client, route, epoch))
-            .await
-            .with_context(|| format!("{}: stream timed out", route.name))??;
-        first_events.push(stream.first_event);
-        delays.extend(stream.delays);
-    }
-    Ok(SseFigures {
-        first_event: Percentiles::of(first_events),
-        delay: Percentiles::of(delays),
-    })
 }
 
 struct Stream {
@@ -631,28 +648,31 @@ fn percentile(sorted: &[Duration], quantile: f64) -> f64 {
 fn print_table(figures: &[Figures]) {
     println!();
     println!(
-        "JSON: {LATENCY_REQUESTS} sequential requests, then {CONCURRENCY} concurrent for {LOAD_DURATION:?}; \
-         SSE: {SSE_STREAMS} streams of {SSE_EVENTS} events {SSE_GAP:?} apart; times in us"
+        "{ROUNDS} interleaved rounds; JSON: {LATENCY_REQUESTS} sequential requests, \
+         {CONCURRENCY} concurrent for {LOAD_DURATION:?}; \
+         SSE: {SSE_STREAMS} streams of {SSE_EVENTS} events {SSE_GAP:?} apart \
+         (1st evt: request to first event, p50; dly: event receive minus send); times in us"
     );
     println!(
-        "{:<9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>11}",
-        "path", "p50", "p99", "+p50", "+p99", "req/s", "1st evt", "+1st evt", "evt dly p99"
+        "{:<9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8}",
+        "path", "p50", "p99", "+p50", "+p99", "req/s", "1st evt", "+1st evt", "dly p50", "dly p99"
     );
     let Some(direct) = figures.first() else {
         return;
     };
     for row in figures {
         println!(
-            "{:<9} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.1} {:>11.1}",
+            "{:<9} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.1} {:>8.1} {:>8.1}",
             row.name,
             row.latency.p50,
             row.latency.p99,
             row.latency.p50 - direct.latency.p50,
             row.latency.p99 - direct.latency.p99,
             row.requests_per_second,
-            row.first_event_p50_us,
-            row.first_event_p50_us - direct.first_event_p50_us,
-            row.sse_delay_p99_us,
+            row.first_event.p50,
+            row.first_event.p50 - direct.first_event.p50,
+            row.sse_delay.p50,
+            row.sse_delay.p99,
         );
     }
     println!();
@@ -683,7 +703,7 @@ fn print_targets(figures: &[Figures], idle_rss: f64) {
             ratio >= THROUGHPUT_TARGET,
             THROUGHPUT_TARGET,
         );
-        let ratio = headroom.sse_delay_p99_us / nginx.sse_delay_p99_us.max(1.0);
+        let ratio = headroom.sse_delay.p99 / nginx.sse_delay.p99.max(1.0);
         report(
             "SSE event delay p99, headroom / nginx",
             ratio,

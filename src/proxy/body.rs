@@ -65,7 +65,8 @@ impl Body for RequestBody {
 /// body ends, fails, or is dropped because the client went away.
 pub struct UpstreamBody {
     inner: Incoming,
-    idle: Pin<Box<Sleep>>,
+    /// Armed on the first wait: a body that never waits needs no timer.
+    idle: Option<Pin<Box<Sleep>>>,
     idle_timeout: Duration,
     last_frame: Instant,
     bytes: u64,
@@ -86,12 +87,11 @@ impl std::error::Error for IdleTimeout {}
 
 impl UpstreamBody {
     pub fn new(inner: Incoming, idle_timeout: Duration, exchange: Exchange) -> UpstreamBody {
-        let now = Instant::now();
         UpstreamBody {
             inner,
-            idle: Box::pin(tokio::time::sleep_until(now + idle_timeout)),
+            idle: None,
             idle_timeout,
-            last_frame: now,
+            last_frame: Instant::now(),
             bytes: 0,
             exchange: Some(exchange),
         }
@@ -106,8 +106,12 @@ impl UpstreamBody {
     /// The idle timer is re-armed lazily: a frame only records its time,
     /// and the timer moves its deadline when it fires early.
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let deadline = self.last_frame + self.idle_timeout;
+        let idle = self
+            .idle
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         loop {
-            if self.idle.as_mut().poll(cx).is_pending() {
+            if idle.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
             let deadline = self.last_frame + self.idle_timeout;
@@ -115,7 +119,7 @@ impl UpstreamBody {
                 self.finish(Outcome::Failed("upstream_idle_timeout"));
                 return Poll::Ready(Some(Err(Box::new(IdleTimeout))));
             }
-            self.idle.as_mut().reset(deadline);
+            idle.as_mut().reset(deadline);
         }
     }
 }

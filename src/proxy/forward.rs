@@ -32,8 +32,9 @@ pub async fn handle(
     }
     let started = Instant::now();
     let family = routes::classify(request.uri().path());
+    // Cheap clones (shared bytes): the exchange's log line needs them.
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let uri = request.uri().clone();
     match forward(&shared, request, family, started).await {
         Ok(response) => Ok(response),
         Err(refusal) => {
@@ -42,7 +43,7 @@ pub async fn handle(
                 origin: refusal.origin,
                 family,
                 method,
-                path,
+                uri,
                 status: refusal.error.status.as_u16(),
                 started,
                 head_latency: started.elapsed(),
@@ -98,9 +99,8 @@ async fn forward(
             0,
         )
     })?;
-    let path = parts.uri.path().to_owned();
+    let uri = std::mem::replace(&mut parts.uri, target);
     let stripped_headers = headers::prepare_request(&mut parts.headers);
-    parts.uri = target;
     parts.version = Version::HTTP_11;
     let method = parts.method.clone();
     let bytes_in = Arc::new(AtomicU64::new(0));
@@ -121,7 +121,7 @@ async fn forward(
         origin,
         family,
         method,
-        path,
+        uri,
         status: head.status.as_u16(),
         started,
         head_latency: started.elapsed(),
@@ -166,11 +166,14 @@ fn points_at(origin: &Origin, listen: SocketAddr) -> bool {
         return false;
     }
     let host = origin.host.trim_start_matches('[').trim_end_matches(']');
+    // The resolver ignores one trailing dot: `localhost.` is `localhost`.
+    let host = host.strip_suffix('.').unwrap_or(host);
     if host == "localhost" || host.ends_with(".localhost") {
         return true;
     }
-    match host.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback() || ip.is_unspecified() || ip == listen.ip(),
+    // `::ffff:127.0.0.1` reaches an IPv4 listener as well.
+    match host.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified() || ip == listen.ip().to_canonical(),
         Err(_) => false,
     }
 }
@@ -191,7 +194,8 @@ pub struct Exchange {
     origin: String,
     family: Family,
     method: Method,
-    path: String,
+    /// The client's request target; only its path is ever logged.
+    uri: Uri,
     status: u16,
     started: Instant,
     head_latency: Duration,
@@ -211,7 +215,7 @@ impl Exchange {
         tracing::info!(
             target: "headroom::request",
             method = %self.method,
-            path = %self.path,
+            path = self.uri.path(),
             upstream = %self.origin,
             family = self.family.as_str(),
             status = self.status,
@@ -248,6 +252,10 @@ mod tests {
         assert!(points_at(&origin("http://localhost:8787"), listen));
         assert!(points_at(&origin("http://[::1]:8787"), listen));
         assert!(points_at(&origin("http://0.0.0.0:8787"), listen));
+        assert!(points_at(&origin("http://localhost.:8787"), listen));
+        assert!(points_at(&origin("http://[::ffff:127.0.0.1]:8787"), listen));
+        assert!(points_at(&origin("http://[::ffff:7f00:2]:8787"), listen));
+        assert!(points_at(&origin("http://[::ffff:0.0.0.0]:8787"), listen));
         assert!(!points_at(&origin("http://127.0.0.1:8788"), listen));
         assert!(!points_at(&origin("http://example.com:8787"), listen));
     }

@@ -36,7 +36,9 @@ pub struct Sample<'a> {
 
 pub struct Stats {
     started: Instant,
-    entries: Mutex<HashMap<(String, Family), Entry>>,
+    /// Per origin, one entry per family (indexed by `family_index`), so a
+    /// request finds its entry by `&str` without allocating.
+    entries: Mutex<HashMap<String, [Entry; 3]>>,
 }
 
 #[derive(Default)]
@@ -91,8 +93,13 @@ impl Stats {
         };
         let latency_us = u64::try_from(sample.latency.as_micros()).unwrap_or(u64::MAX);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (sample.origin.to_owned(), sample.family);
-        let entry = entries.entry(key).or_default();
+        if !entries.contains_key(sample.origin) {
+            entries.insert(sample.origin.to_owned(), Default::default());
+        }
+        let Some(families) = entries.get_mut(sample.origin) else {
+            return;
+        };
+        let entry = &mut families[family_index(sample.family)];
         entry.requests += 1;
         if let Some(class) = class {
             *entry.errors.entry(class).or_default() += 1;
@@ -106,9 +113,15 @@ impl Stats {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let mut upstreams: Vec<UpstreamSnapshot> = entries
             .iter()
-            .map(|((origin, family), entry)| UpstreamSnapshot {
+            .flat_map(|(origin, families)| {
+                FAMILIES
+                    .into_iter()
+                    .map(move |family| (origin, family, &families[family_index(family)]))
+            })
+            .filter(|(_, _, entry)| entry.requests > 0)
+            .map(|(origin, family, entry)| UpstreamSnapshot {
                 origin: origin.clone(),
-                family: *family,
+                family,
                 requests: entry.requests,
                 errors: entry.errors.clone(),
                 bytes_in: entry.bytes_in,
@@ -121,6 +134,16 @@ impl Stats {
             uptime_seconds: self.started.elapsed().as_secs(),
             upstreams,
         }
+    }
+}
+
+const FAMILIES: [Family; 3] = [Family::OpenAi, Family::Anthropic, Family::Gemini];
+
+fn family_index(family: Family) -> usize {
+    match family {
+        Family::OpenAi => 0,
+        Family::Anthropic => 1,
+        Family::Gemini => 2,
     }
 }
 
