@@ -44,8 +44,8 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'headroom;wrap'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand opencode 'Run opencode with every provider routed through one in-process proxy'
             cand help 'Print this message or the help of the given subcommand(s)'
         }

@@ -121,6 +121,13 @@ pub enum LogFormat {
 
 /// Run a coding agent through an in-process proxy.
 #[derive(Debug, Args)]
+#[command(
+    long_about = "Run a coding agent through an in-process proxy.\n\n\
+headroom starts its proxy on a free loopback port, points the agent's providers at it \
+for this run only, runs the agent on your terminal, and exits with the agent's exit code. \
+Nothing on disk is changed.",
+    after_help = "Example:\n  headroom wrap opencode -- run \"summarize the last commit\""
+)]
 pub struct WrapArgs {
     #[command(subcommand)]
     pub agent: Agent,

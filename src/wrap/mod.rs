@@ -138,12 +138,9 @@ fn spawn_error(error: anyhow::Error, binary: &Path) -> anyhow::Error {
 
 /// `$XDG_STATE_HOME/headroom/wrap-opencode.log`, XDG's default otherwise.
 fn default_log_file(env: &Environment) -> PathBuf {
-    let state = env
-        .var("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| env.home.join(".local/state"));
-    state.join("headroom").join("wrap-opencode.log")
+    env.xdg_dir("XDG_STATE_HOME", ".local/state")
+        .join("headroom")
+        .join("wrap-opencode.log")
 }
 
 #[cfg(test)]
