@@ -1,6 +1,7 @@
 //! HTTPS upstreams for real: a local TLS server with a generated CA, trust
 //! from `SSL_CERT_FILE`, HTTP/2 by ALPN, and tunnelling through
-//! `HTTPS_PROXY` unless `NO_PROXY` says otherwise.
+//! `HTTPS_PROXY` unless `NO_PROXY` says otherwise; plain-HTTP upstreams
+//! through `HTTP_PROXY`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -191,4 +192,55 @@ async fn https_proxy_tunnels_the_upstream_hop_and_no_proxy_bypasses_it() {
     .await;
     assert_eq!(reply.status, 200);
     assert_eq!(targets.lock().unwrap().len(), 1, "NO_PROXY was ignored");
+}
+
+/// A plain-HTTP forward proxy stand-in: records the request head it gets
+/// and answers `ok` itself.
+fn recording_http_proxy() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        for mut client in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(client.try_clone().unwrap());
+            let mut head = String::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                head.push_str(&line);
+                line.clear();
+            }
+            seen.lock().unwrap().push(head);
+            let _ = client
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+        }
+    });
+    (addr, heads)
+}
+
+#[tokio::test]
+async fn http_proxy_gets_absolute_form_requests_with_its_credentials() {
+    let (proxy_addr, heads) = recording_http_proxy();
+    let http_proxy = format!("http://user:pass@{proxy_addr}");
+    let proxy = ProxyProcess::start_with_env(&[], &[("HTTP_PROXY", &http_proxy)]);
+    let headers = [("X-Headroom-Upstream", "http://upstream.test:8080/v1")];
+    let reply = send(
+        &client(),
+        request("GET", &proxy.url("/v1/models"), &headers, ""),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), "ok");
+    let heads = heads.lock().unwrap();
+    assert_eq!(heads.len(), 1);
+    let head = heads[0].to_ascii_lowercase();
+    assert!(
+        head.starts_with("get http://upstream.test:8080/v1/models http/1.1"),
+        "{head}"
+    );
+    assert!(
+        head.contains("proxy-authorization: basic dxnlcjpwyxnz"),
+        "{head}"
+    );
+    assert!(!head.contains("x-headroom-"), "{head}");
 }
