@@ -8,7 +8,7 @@
 //! request path themselves.
 
 use std::fmt;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Longest upstream value accepted, in bytes.
 pub const MAX_UPSTREAM_LEN: usize = 2048;
@@ -313,11 +313,28 @@ fn check_host_name(host: &str) -> Result<(), UpstreamError> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
     // One trailing dot is the DNS root and allowed.
-    let host = host.strip_suffix('.').unwrap_or(host);
-    if host.len() > 253 || !host.split('.').all(valid_label) {
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.len() > 253 || !name.split('.').all(valid_label) {
+        return Err(UpstreamError::InvalidHost);
+    }
+    // The resolver reads a name ending in a number as an IPv4 address, and
+    // also takes `127.1`, `0x7f.0.0.1` or `2130706433` for 127.0.0.1. Only
+    // the dotted-quad form is accepted, so that the loop check and the
+    // allow-list compare the address that is actually dialled.
+    if ends_in_number(name) && host.parse::<Ipv4Addr>().is_err() {
         return Err(UpstreamError::InvalidHost);
     }
     Ok(())
+}
+
+/// True when the last label is decimal digits or `0x` hex, as in the URL
+/// standard's IPv4 host rule.
+fn ends_in_number(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    match last.strip_prefix("0x").or_else(|| last.strip_prefix("0X")) {
+        Some(hex) => hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()),
+    }
 }
 
 fn parse_port(digits: &str) -> Result<u16, UpstreamError> {
@@ -407,6 +424,10 @@ mod tests {
             ("https://x.dev/api/v1x", "/p", "https://x.dev/api/v1x/p"),
             ("HTTPS://API.Example.COM:443/v1", "/p", "https://api.example.com/p"),
             ("http://[::1]:8080/v1", "/p", "http://[::1]:8080/p"),
+            ("http://10.0.0.7:80/v1", "/p", "http://10.0.0.7/p"),
+            ("https://x.dev./v1", "/p", "https://x.dev./p"),
+            ("https://1password.com", "/p", "https://1password.com/p"),
+            ("https://a.0xfoo", "/p", "https://a.0xfoo/p"),
         ];
         for (base, path, want) in cases {
             assert_eq!(joined(base, path), want, "{base} + {path}");
@@ -438,6 +459,13 @@ mod tests {
             ("https://x.dev:65536", UpstreamError::InvalidPort),
             ("https://x.dev:", UpstreamError::InvalidPort),
             ("https://x..dev", UpstreamError::InvalidHost),
+            ("http://127.1:8787", UpstreamError::InvalidHost),
+            ("http://2130706433", UpstreamError::InvalidHost),
+            ("http://0x7f.0.0.1", UpstreamError::InvalidHost),
+            ("http://0177.0.0.1", UpstreamError::InvalidHost),
+            ("http://127.0.0.1.", UpstreamError::InvalidHost),
+            ("http://0", UpstreamError::InvalidHost),
+            ("http://a.0x", UpstreamError::InvalidHost),
             ("https://%78.dev", UpstreamError::InvalidHost),
             ("https://[::1", UpstreamError::InvalidHost),
             ("https://[nope]:1", UpstreamError::InvalidHost),

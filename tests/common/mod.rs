@@ -4,6 +4,7 @@
 
 pub mod mock;
 pub mod opencode;
+pub mod raw;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -215,4 +216,81 @@ pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> 
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `HEADROOM_STRESS_SCALE` (a float, default 1.0) multiplies the request and
+/// repetition counts of the reliability tests.
+pub fn stress_scale() -> f64 {
+    std::env::var("HEADROOM_STRESS_SCALE")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .unwrap_or(1.0)
+}
+
+/// `n` times the stress scale, at least 1.
+pub fn scaled(n: usize) -> usize {
+    ((n as f64 * stress_scale()).round() as usize).max(1)
+}
+
+/// Nearest-rank percentile of sorted durations.
+pub fn percentile(sorted: &[Duration], pct: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (pct * sorted.len()).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+impl ProxyProcess {
+    /// The process's thread count, from /proc.
+    pub fn threads(&self) -> u64 {
+        proc_status_kib(self.pid(), "Threads:")
+    }
+
+    /// How many of the process's open sockets are TCP connections to
+    /// `port` (for example idle pooled connections to a mock upstream).
+    pub fn sockets_to(&self, port: u16) -> usize {
+        sockets_to(self.pid(), port)
+    }
+}
+
+/// Open TCP sockets of `pid` whose remote port is `port`, matched through
+/// the socket inodes in /proc/PID/fd and /proc/PID/net/tcp{,6}.
+pub fn sockets_to(pid: u32, port: u16) -> usize {
+    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter_map(|link| {
+            let link = link.to_string_lossy().into_owned();
+            let inode = link.strip_prefix("socket:[")?.strip_suffix(']')?;
+            Some(inode.to_string())
+        })
+        .collect();
+    let wanted = format!("{port:04X}");
+    ["tcp", "tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).ok())
+        .flat_map(|text| text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = fields.get(2).and_then(|r| r.rsplit(':').next());
+            remote_port == Some(wanted.as_str())
+                && fields.get(9).is_some_and(|inode| inodes.contains(*inode))
+        })
+        .count()
+}
+
+/// Polls `condition` until it holds or `timeout` passes; says which.
+pub fn settles(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
 }
