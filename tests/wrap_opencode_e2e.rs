@@ -141,11 +141,51 @@ fn every_sdk_family_reaches_the_mock_through_the_proxy() {
         );
     }
     assert_no_control_headers(&mock);
+
+    let port = free_port();
+    let quiet = sandbox.run_headroom(&[
+        "wrap",
+        "opencode",
+        "--quiet",
+        "--port",
+        &port.to_string(),
+        "--",
+        "run",
+        "--title",
+        "t",
+        "--model",
+        "mockcompat/mock-model",
+        "say hi",
+    ]);
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(quiet.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&quiet.stdout).contains(REPLY));
+    assert!(
+        !stderr.contains("forwarded through the proxy"),
+        "--quiet printed a summary: {stderr}"
+    );
+    let log = std::fs::read_to_string(
+        sandbox
+            .root
+            .path()
+            .join("home/.local/state/headroom/wrap-opencode.log"),
+    )
+    .unwrap();
+    assert!(
+        log.contains(&format!("proxy=http://127.0.0.1:{port}")),
+        "--port was not used:\n{log}"
+    );
+
     assert_eq!(
         std::fs::read(&config_file).unwrap(),
         before,
         "the user's config changed"
     );
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
 }
 
 /// A wrap run in the background, with the processes it started.
