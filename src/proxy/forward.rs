@@ -40,7 +40,7 @@ pub async fn handle(
         Err(refusal) => {
             let exchange = Exchange {
                 shared,
-                origin: refusal.origin,
+                upstream: refusal.upstream,
                 family,
                 method,
                 uri,
@@ -59,7 +59,7 @@ pub async fn handle(
 /// A request the proxy answered itself with an error.
 struct Refusal {
     error: ProxyError,
-    origin: String,
+    upstream: Option<Arc<Upstream>>,
     stripped_headers: usize,
 }
 
@@ -67,7 +67,7 @@ impl Refusal {
     fn before_upstream(error: ProxyError) -> Refusal {
         Refusal {
             error,
-            origin: NO_UPSTREAM.to_string(),
+            upstream: None,
             stripped_headers: 0,
         }
     }
@@ -83,10 +83,10 @@ async fn forward(
         return Err(Refusal::before_upstream(ProxyError::method_not_supported()));
     }
     let upstream = resolve(shared, request.headers(), family).map_err(Refusal::before_upstream)?;
-    let origin = upstream.origin().to_string();
+    let origin = upstream.origin_str();
     let refuse = |error: ProxyError, stripped_headers: usize| Refusal {
         error,
-        origin: origin.clone(),
+        upstream: Some(upstream.clone()),
         stripped_headers,
     };
     check_allowed(shared, upstream.origin()).map_err(|e| refuse(e, 0))?;
@@ -108,8 +108,8 @@ async fn forward(
 
     let wait = shared.connect_timeout + shared.idle_timeout;
     let response = match tokio::time::timeout(wait, shared.client.request(outgoing)).await {
-        Err(_elapsed) => Err(ProxyError::response_timeout(&origin)),
-        Ok(Err(error)) => Err(upstream_error(&origin, error.as_ref())),
+        Err(_elapsed) => Err(ProxyError::response_timeout(origin)),
+        Ok(Err(error)) => Err(upstream_error(origin, error.as_ref())),
         Ok(Ok(response)) => Ok(response),
     }
     .map_err(|e| refuse(e, stripped_headers))?;
@@ -118,7 +118,7 @@ async fn forward(
     headers::prepare_response(&mut head.headers);
     let exchange = Exchange {
         shared: shared.clone(),
-        origin,
+        upstream: Some(upstream.clone()),
         family,
         method,
         uri,
@@ -133,18 +133,19 @@ async fn forward(
 }
 
 /// The override header when present, else the family's default.
-fn resolve(shared: &Shared, headers: &HeaderMap, family: Family) -> Result<Upstream, ProxyError> {
+fn resolve(
+    shared: &Shared,
+    headers: &HeaderMap,
+    family: Family,
+) -> Result<Arc<Upstream>, ProxyError> {
     let mut values = headers.get_all(UPSTREAM_HEADER).iter();
     let Some(value) = values.next() else {
-        return Ok(shared.defaults.for_family(family).clone());
+        return Ok(shared.defaults[family.index()].clone());
     };
     if values.next().is_some() {
         return Err(ProxyError::bad_upstream_header("is given more than once"));
     }
-    let value = value.to_str().map_err(|_| {
-        ProxyError::bad_upstream_header("contains a control or non-ASCII character")
-    })?;
-    let upstream = Upstream::parse(value).map_err(ProxyError::bad_upstream_header)?;
+    let upstream = shared.overrides.parse(value)?;
     if points_at(upstream.origin(), shared.listen) {
         return Err(ProxyError::loop_detected());
     }
@@ -191,7 +192,8 @@ fn upstream_error(origin: &str, error: &(dyn std::error::Error + 'static)) -> Pr
 /// The record of one forwarded request, closed once when its response ends.
 pub struct Exchange {
     shared: Arc<Shared>,
-    origin: String,
+    /// `None` when the request was refused before an upstream was known.
+    upstream: Option<Arc<Upstream>>,
     family: Family,
     method: Method,
     /// The client's request target; only its path is ever logged.
@@ -204,6 +206,12 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    fn origin(&self) -> &str {
+        self.upstream
+            .as_deref()
+            .map_or(NO_UPSTREAM, Upstream::origin_str)
+    }
+
     /// Logs the request's one line and adds it to the stats. The path is
     /// logged without its query, which may hold a `key=` secret.
     pub fn finish(self, outcome: Outcome, bytes_out: u64) {
@@ -216,7 +224,7 @@ impl Exchange {
             target: "headroom::request",
             method = %self.method,
             path = self.uri.path(),
-            upstream = %self.origin,
+            upstream = self.origin(),
             family = self.family.as_str(),
             status = self.status,
             outcome = outcome_name,
@@ -226,7 +234,7 @@ impl Exchange {
             stripped_headers = self.stripped_headers,
         );
         self.shared.stats.record(Sample {
-            origin: &self.origin,
+            origin: self.origin(),
             family: self.family,
             status: self.status,
             outcome,

@@ -28,12 +28,13 @@ pub fn prepare_request(headers: &mut HeaderMap) -> usize {
     headers.remove(header::HOST);
     let before = headers.len();
     remove_hop_by_hop(headers);
-    let control: Vec<HeaderName> = headers
+    // Usually one control header; finding them again after each removal
+    // costs less than collecting their names.
+    while let Some(name) = headers
         .keys()
-        .filter(|name| name.as_str().starts_with(CONTROL_PREFIX))
+        .find(|name| name.as_str().starts_with(CONTROL_PREFIX))
         .cloned()
-        .collect();
-    for name in control {
+    {
         headers.remove(name);
     }
     before - headers.len()

@@ -8,6 +8,7 @@ pub mod error;
 mod forward;
 pub mod headers;
 mod local;
+mod overrides;
 pub mod routes;
 pub mod stats;
 pub mod upstream;
@@ -27,7 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::UsageError;
 use client::UpstreamClient;
-use routes::Family;
+use overrides::OverrideCache;
 use stats::{Snapshot, Stats};
 use upstream::{Origin, Upstream};
 
@@ -83,14 +84,6 @@ impl Defaults {
             gemini: parse(GEMINI_DEFAULT),
         }
     }
-
-    pub fn for_family(&self, family: Family) -> &Upstream {
-        match family {
-            Family::OpenAi => &self.openai,
-            Family::Anthropic => &self.anthropic,
-            Family::Gemini => &self.gemini,
-        }
-    }
 }
 
 /// Which upstream origins requests may reach.
@@ -104,7 +97,9 @@ pub enum Allowed {
 
 /// State every request handler shares.
 pub(crate) struct Shared {
-    defaults: Defaults,
+    /// Per family, indexed like `Family::index`.
+    defaults: [Arc<Upstream>; 3],
+    overrides: OverrideCache,
     allowed: Allowed,
     listen: SocketAddr,
     client: UpstreamClient,
@@ -155,8 +150,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
         .await
         .with_context(|| format!("could not listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let defaults = config.defaults;
     let shared = Arc::new(Shared {
-        defaults: config.defaults,
+        defaults: [defaults.openai, defaults.anthropic, defaults.gemini].map(Arc::new),
+        overrides: OverrideCache::default(),
         allowed: config.allowed,
         listen: addr,
         client: UpstreamClient::new(config.connect_timeout),

@@ -12,6 +12,17 @@ pub enum Family {
 }
 
 impl Family {
+    pub const ALL: [Family; 3] = [Family::OpenAi, Family::Anthropic, Family::Gemini];
+
+    /// Position in `ALL`, for per-family arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Family::OpenAi => 0,
+            Family::Anthropic => 1,
+            Family::Gemini => 2,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Family::OpenAi => "openai",

@@ -36,7 +36,7 @@ pub struct Sample<'a> {
 
 pub struct Stats {
     started: Instant,
-    /// Per origin, one entry per family (indexed by `family_index`), so a
+    /// Per origin, one entry per family (indexed by `Family::index`), so a
     /// request finds its entry by `&str` without allocating.
     entries: Mutex<HashMap<String, [Entry; 3]>>,
 }
@@ -99,7 +99,7 @@ impl Stats {
         let Some(families) = entries.get_mut(sample.origin) else {
             return;
         };
-        let entry = &mut families[family_index(sample.family)];
+        let entry = &mut families[sample.family.index()];
         entry.requests += 1;
         if let Some(class) = class {
             *entry.errors.entry(class).or_default() += 1;
@@ -114,9 +114,9 @@ impl Stats {
         let mut upstreams: Vec<UpstreamSnapshot> = entries
             .iter()
             .flat_map(|(origin, families)| {
-                FAMILIES
+                Family::ALL
                     .into_iter()
-                    .map(move |family| (origin, family, &families[family_index(family)]))
+                    .map(move |family| (origin, family, &families[family.index()]))
             })
             .filter(|(_, _, entry)| entry.requests > 0)
             .map(|(origin, family, entry)| UpstreamSnapshot {
@@ -134,16 +134,6 @@ impl Stats {
             uptime_seconds: self.started.elapsed().as_secs(),
             upstreams,
         }
-    }
-}
-
-const FAMILIES: [Family; 3] = [Family::OpenAi, Family::Anthropic, Family::Gemini];
-
-fn family_index(family: Family) -> usize {
-    match family {
-        Family::OpenAi => 0,
-        Family::Anthropic => 1,
-        Family::Gemini => 2,
     }
 }
 

@@ -156,6 +156,11 @@ impl Upstream {
         &self.origin
     }
 
+    /// The origin as text, e.g. `https://openrouter.ai`: the start of `base`.
+    pub fn origin_str(&self) -> &str {
+        &self.base[..self.origin_len]
+    }
+
     /// The normalized base, e.g. `https://api.deepseek.com`.
     pub fn base(&self) -> &str {
         &self.base
