@@ -76,13 +76,29 @@ const THROUGHPUT_TARGET: f64 = 1.0;
 const SSE_TARGET: f64 = 1.5;
 const IDLE_RSS_TARGET_MIB: f64 = 15.0;
 
+/// With two or more cores, the proxies under test get a core of their own
+/// and this process (mock and load generator) the other, so both proxies
+/// are measured as one-core, one-worker servers without fighting the load
+/// generator for the same CPU.
+const BENCH_CPU: &str = "0";
+const PROXY_CPU: &str = "1";
+
 fn main() -> anyhow::Result<()> {
+    let pinned = pin_this_process();
+    println!(
+        "{}",
+        if pinned {
+            "proxies pinned to CPU 1, mock and load generator to CPU 0"
+        } else {
+            "CPU pinning unavailable (needs taskset and 2 cores): figures are noisier"
+        }
+    );
     // Mock and client share this process, so one epoch timestamps SSE events
     // on the send side and the receive side alike.
     let epoch = Instant::now();
     let mock = Mock::start(epoch)?;
-    let headroom = start_headroom()?;
-    let nginx = start_nginx(mock.addr)?;
+    let headroom = start_headroom(pinned)?;
+    let nginx = start_nginx(mock.addr, pinned)?;
     std::thread::sleep(SETTLE);
     let idle_rss = rss_mib(headroom.child_id())?;
 
@@ -240,9 +256,35 @@ impl Headroom {
     }
 }
 
-fn start_headroom() -> anyhow::Result<Headroom> {
+/// Moves every thread of this process onto `BENCH_CPU`; false when that is
+/// not possible here.
+fn pin_this_process() -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores >= 2
+        && Command::new("taskset")
+            .args(["-a", "-p", "-c", BENCH_CPU, &std::process::id().to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+}
+
+/// `program` on `PROXY_CPU` when pinning is on.
+fn proxy_command(program: &std::ffi::OsStr, pinned: bool) -> Command {
+    if !pinned {
+        return Command::new(program);
+    }
+    let mut command = Command::new("taskset");
+    command.args(["-c", PROXY_CPU]).arg(program);
+    command
+}
+
+fn start_headroom(pinned: bool) -> anyhow::Result<Headroom> {
     let binary = env!("CARGO_BIN_EXE_headroom");
-    let mut command = Command::new(binary);
+    let mut command = proxy_command(binary.as_ref(), pinned);
+    if pinned {
+        // One core, one worker: the same shape as the nginx reference.
+        command.env("TOKIO_WORKER_THREADS", "1");
+    }
     command
         .args(["proxy", "--port", "0", "--log-level", "warn"])
         .stdin(Stdio::null())
@@ -291,7 +333,7 @@ struct Nginx {
 
 /// `None` when nginx is not installed or does not come up: the other paths
 /// are still worth measuring.
-fn start_nginx(upstream: SocketAddr) -> anyhow::Result<Option<Nginx>> {
+fn start_nginx(upstream: SocketAddr, pinned: bool) -> anyhow::Result<Option<Nginx>> {
     let Ok(binary) = which::which("nginx") else {
         println!("nginx not installed: skipped");
         return Ok(None);
@@ -300,7 +342,7 @@ fn start_nginx(upstream: SocketAddr) -> anyhow::Result<Option<Nginx>> {
     let addr = free_loopback_port()?;
     let conf = dir.path().join("nginx.conf");
     std::fs::write(&conf, nginx_conf(dir.path(), addr, upstream))?;
-    let child = Command::new(&binary)
+    let child = proxy_command(binary.as_os_str(), pinned)
         .arg("-c")
         .arg(&conf)
         .arg("-p")

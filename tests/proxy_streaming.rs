@@ -181,3 +181,46 @@ async fn sigterm_drains_in_flight_streams_then_exits_zero() {
     assert_eq!(end, Ok(()));
     assert_eq!(events.len(), 3);
 }
+
+/// A request body fed through a channel, a chunk at a time.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| Ok(http_body::Frame::data(c))))
+    }
+}
+
+#[tokio::test]
+async fn a_slow_upload_is_activity_not_idleness() {
+    let mock = MockUpstream::start();
+    let proxy = ProxyProcess::start(&["--idle-timeout", "400ms"]);
+    let upstream = mock.url();
+    let (chunks, body) = tokio::sync::mpsc::channel(1);
+    let request = http::Request::post(proxy.url("/v1/chat/completions"))
+        .header("X-Headroom-Upstream", upstream.as_str())
+        .body(ChannelBody(body))
+        .unwrap();
+    let client: hyper_util::client::legacy::Client<_, ChannelBody> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let sending = tokio::spawn(async move {
+        for part in ["{\"model\":", "\"m\",", "\"messages\"", ":[]", "}"] {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            chunks.send(Bytes::from(part)).await.unwrap();
+        }
+    });
+    let response = client.request(request).await.expect("request");
+    sending.await.unwrap();
+    assert_eq!(response.status(), 200);
+    let (_, end) = frames(response).await;
+    assert_eq!(end, Ok(()));
+    assert_eq!(&mock.last().body[..], b"{\"model\":\"m\",\"messages\":[]}");
+}

@@ -1,20 +1,17 @@
 //! Body wrappers for the two directions. Both stream frame by frame; neither
 //! buffers or looks inside a frame.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
-use tokio::time::{Instant, Sleep};
 
-use super::client::BoxError;
+use super::client::{is_idle_timeout, BoxError};
 use super::forward::Exchange;
 use super::stats::Outcome;
 
@@ -59,39 +56,20 @@ impl Body for RequestBody {
     }
 }
 
-/// The upstream's response body on its way to the client. Ends the stream
-/// with an error when the upstream goes quiet for longer than the idle
-/// timeout, and closes the exchange (log line, stats) exactly once: when the
-/// body ends, fails, or is dropped because the client went away.
+/// The upstream's response body on its way to the client. Closes the
+/// exchange (log line, stats) exactly once: when the body ends, fails (an
+/// idle upstream connection fails it, see `client::UpstreamStream`), or is
+/// dropped because the client went away.
 pub struct UpstreamBody {
     inner: Incoming,
-    /// Armed on the first wait: a body that never waits needs no timer.
-    idle: Option<Pin<Box<Sleep>>>,
-    idle_timeout: Duration,
-    last_frame: Instant,
     bytes: u64,
     exchange: Option<Exchange>,
 }
 
-/// The upstream sent nothing for longer than the idle timeout.
-#[derive(Debug)]
-pub struct IdleTimeout;
-
-impl std::fmt::Display for IdleTimeout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("upstream idle timeout")
-    }
-}
-
-impl std::error::Error for IdleTimeout {}
-
 impl UpstreamBody {
-    pub fn new(inner: Incoming, idle_timeout: Duration, exchange: Exchange) -> UpstreamBody {
+    pub fn new(inner: Incoming, exchange: Exchange) -> UpstreamBody {
         UpstreamBody {
             inner,
-            idle: None,
-            idle_timeout,
-            last_frame: Instant::now(),
             bytes: 0,
             exchange: Some(exchange),
         }
@@ -100,26 +78,6 @@ impl UpstreamBody {
     fn finish(&mut self, outcome: Outcome) {
         if let Some(exchange) = self.exchange.take() {
             exchange.finish(outcome, self.bytes);
-        }
-    }
-
-    /// The idle timer is re-armed lazily: a frame only records its time,
-    /// and the timer moves its deadline when it fires early.
-    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let deadline = self.last_frame + self.idle_timeout;
-        let idle = self
-            .idle
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        loop {
-            if idle.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            let deadline = self.last_frame + self.idle_timeout;
-            if Instant::now() >= deadline {
-                self.finish(Outcome::Failed("upstream_idle_timeout"));
-                return Poll::Ready(Some(Err(Box::new(IdleTimeout))));
-            }
-            idle.as_mut().reset(deadline);
         }
     }
 }
@@ -133,24 +91,25 @@ impl Body for UpstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_frame(cx) {
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.bytes += data.len() as u64;
                 }
-                this.last_frame = Instant::now();
-                Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(error))) => {
-                this.finish(Outcome::Failed("upstream_body"));
-                Poll::Ready(Some(Err(error.into())))
+                let class = if is_idle_timeout(error) {
+                    "upstream_idle_timeout"
+                } else {
+                    "upstream_body"
+                };
+                this.finish(Outcome::Failed(class));
             }
-            Poll::Ready(None) => {
-                this.finish(Outcome::Completed);
-                Poll::Ready(None)
-            }
-            Poll::Pending => this.poll_idle(cx),
+            Poll::Ready(None) => this.finish(Outcome::Completed),
+            Poll::Pending => {}
         }
+        polled.map(|frame| frame.map(|result| result.map_err(BoxError::from)))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -1,6 +1,6 @@
 //! The upstream hop: pooled HTTP/1.1 and HTTP/2 connections, TLS with the
-//! system's trust store, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, and a
-//! connect timeout.
+//! system's trust store, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, a connect
+//! timeout, and an idle timeout on every upstream connection.
 
 use std::future::Future;
 use std::io;
@@ -20,6 +20,7 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
+use tokio::time::{Instant, Sleep};
 use tower_service::Service;
 
 use super::body::RequestBody;
@@ -42,8 +43,8 @@ pub struct UpstreamClient {
 }
 
 impl UpstreamClient {
-    pub fn new(connect_timeout: Duration) -> UpstreamClient {
-        let connector = UpstreamConnector::new(connect_timeout);
+    pub fn new(connect_timeout: Duration, idle_timeout: Duration) -> UpstreamClient {
+        let connector = UpstreamConnector::new(connect_timeout, idle_timeout);
         UpstreamClient {
             http: client_builder().build(connector.clone()),
             connector,
@@ -81,7 +82,9 @@ impl UpstreamClient {
 
 fn client_builder() -> hyper_util::client::legacy::Builder {
     let mut builder = Client::builder(TokioExecutor::new());
-    builder.pool_idle_timeout(POOL_IDLE_TIMEOUT);
+    builder
+        .pool_timer(hyper_util::rt::TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT);
     builder
 }
 
@@ -134,10 +137,11 @@ pub struct UpstreamConnector {
     tcp: HttpConnector,
     proxies: Option<Arc<Matcher>>,
     connect_timeout: Duration,
+    idle_timeout: Duration,
 }
 
 impl UpstreamConnector {
-    fn new(connect_timeout: Duration) -> UpstreamConnector {
+    fn new(connect_timeout: Duration, idle_timeout: Duration) -> UpstreamConnector {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
@@ -145,6 +149,7 @@ impl UpstreamConnector {
             tcp,
             proxies: proxy_matcher_from_env().map(Arc::new),
             connect_timeout,
+            idle_timeout,
         }
     }
 
@@ -188,20 +193,23 @@ impl Service<Uri> for UpstreamConnector {
         let intercept = self.intercept(&dst);
         let mut tcp = self.tcp.clone();
         let timeout = self.connect_timeout;
+        let idle_timeout = self.idle_timeout;
         Box::pin(async move {
             let connecting = async move {
                 let Some(proxy) = intercept else {
-                    return Ok(UpstreamStream::direct(tcp.call(dst).await?));
+                    let io = tcp.call(dst).await?;
+                    return Ok(UpstreamStream::new(io, false, idle_timeout));
                 };
                 if dst.scheme() == Some(&http::uri::Scheme::HTTPS) {
                     let mut tunnel = Tunnel::new(proxy.uri().clone(), tcp);
                     if let Some(auth) = proxy.basic_auth() {
                         tunnel = tunnel.with_auth(auth.clone());
                     }
-                    Ok(UpstreamStream::direct(tunnel.call(dst).await?))
+                    let io = tunnel.call(dst).await?;
+                    Ok(UpstreamStream::new(io, false, idle_timeout))
                 } else {
                     let io = tcp.call(proxy.uri().clone()).await?;
-                    Ok::<_, BoxError>(UpstreamStream::via_http_proxy(io))
+                    Ok::<_, BoxError>(UpstreamStream::new(io, true, idle_timeout))
                 }
             };
             match tokio::time::timeout(timeout, connecting).await {
@@ -213,23 +221,58 @@ impl Service<Uri> for UpstreamConnector {
 }
 
 /// A TCP stream to the upstream or to the HTTP proxy in front of it.
+///
+/// It fails with `UpstreamIdle` when no byte has moved either way for the
+/// idle timeout. Kept on the connection rather than on each request, one
+/// timer serves every request a pooled connection carries; it is armed on
+/// the first wait and moved only when it fires early.
 pub struct UpstreamStream {
     io: TokioIo<TcpStream>,
     via_http_proxy: bool,
+    idle_timeout: Duration,
+    last_activity: Instant,
+    idle: Option<Pin<Box<Sleep>>>,
 }
 
+/// The upstream sent and took nothing for longer than the idle timeout.
+#[derive(Debug)]
+pub struct UpstreamIdle;
+
+impl std::fmt::Display for UpstreamIdle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("upstream idle timeout")
+    }
+}
+
+impl std::error::Error for UpstreamIdle {}
+
 impl UpstreamStream {
-    fn direct(io: TokioIo<TcpStream>) -> UpstreamStream {
+    fn new(io: TokioIo<TcpStream>, via_http_proxy: bool, idle_timeout: Duration) -> UpstreamStream {
         UpstreamStream {
             io,
-            via_http_proxy: false,
+            via_http_proxy,
+            idle_timeout,
+            last_activity: Instant::now(),
+            idle: None,
         }
     }
 
-    fn via_http_proxy(io: TokioIo<TcpStream>) -> UpstreamStream {
-        UpstreamStream {
-            io,
-            via_http_proxy: true,
+    /// Called when an operation would wait: `Ready` with an error once the
+    /// connection has been idle too long.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        let deadline = self.last_activity + self.idle_timeout;
+        let idle = self
+            .idle
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        loop {
+            if idle.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let deadline = self.last_activity + self.idle_timeout;
+            if Instant::now() >= deadline {
+                return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, UpstreamIdle));
+            }
+            idle.as_mut().reset(deadline);
         }
     }
 }
@@ -247,7 +290,34 @@ impl Read for UpstreamStream {
         cx: &mut Context<'_>,
         buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        match Pin::new(&mut self.io).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                self.last_activity = Instant::now();
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.poll_idle(cx).map(Err),
+        }
+    }
+}
+
+impl UpstreamStream {
+    /// A write that moved bytes counts as activity (a long upload to an
+    /// upstream that answers only at its end is not idle); one that waits
+    /// is subject to the idle timeout like a read.
+    fn after_write(
+        &mut self,
+        written: Poll<io::Result<usize>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        match written {
+            Poll::Ready(result) => {
+                if matches!(result, Ok(n) if n > 0) {
+                    self.last_activity = Instant::now();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.poll_idle(cx).map(Err),
+        }
     }
 }
 
@@ -257,7 +327,8 @@ impl Write for UpstreamStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let written = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.after_write(written, cx)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -277,13 +348,23 @@ impl Write for UpstreamStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.after_write(written, cx)
     }
 }
 
 /// True when the error chain says the connect timed out.
 pub fn is_connect_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     chain(error).any(|e| e.is::<ConnectTimeout>())
+}
+
+/// True when the upstream connection went idle past the idle timeout.
+pub fn is_idle_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    chain(error).any(|e| {
+        e.downcast_ref::<io::Error>()
+            .and_then(|e| e.get_ref())
+            .is_some_and(|inner| inner.is::<UpstreamIdle>())
+    })
 }
 
 /// True when the error happened before a connection was established.

@@ -12,7 +12,7 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 
 use super::body::{RequestBody, ResponseBody, UpstreamBody};
-use super::client::{is_connect_error, is_connect_timeout, root_cause};
+use super::client::{is_connect_error, is_connect_timeout, is_idle_timeout, root_cause};
 use super::error::ProxyError;
 use super::headers::{self, UPSTREAM_HEADER};
 use super::routes::{self, Family};
@@ -106,13 +106,11 @@ async fn forward(
     let bytes_in = Arc::new(AtomicU64::new(0));
     let outgoing = Request::from_parts(parts, RequestBody::new(body, bytes_in.clone()));
 
-    let wait = shared.connect_timeout + shared.idle_timeout;
-    let response = match tokio::time::timeout(wait, shared.client.request(outgoing)).await {
-        Err(_elapsed) => Err(ProxyError::response_timeout(origin)),
-        Ok(Err(error)) => Err(upstream_error(origin, error.as_ref())),
-        Ok(Ok(response)) => Ok(response),
-    }
-    .map_err(|e| refuse(e, stripped_headers))?;
+    let response = shared
+        .client
+        .request(outgoing)
+        .await
+        .map_err(|error| refuse(upstream_error(origin, error.as_ref()), stripped_headers))?;
 
     let (mut head, body) = response.into_parts();
     headers::prepare_response(&mut head.headers);
@@ -128,7 +126,7 @@ async fn forward(
         stripped_headers,
         bytes_in,
     };
-    let body = UpstreamBody::new(body, shared.idle_timeout, exchange);
+    let body = UpstreamBody::new(body, exchange);
     Ok(Response::from_parts(head, Either::Left(body)))
 }
 
@@ -182,6 +180,8 @@ fn points_at(origin: &Origin, listen: SocketAddr) -> bool {
 fn upstream_error(origin: &str, error: &(dyn std::error::Error + 'static)) -> ProxyError {
     if is_connect_timeout(error) {
         ProxyError::connect_timeout(origin)
+    } else if is_idle_timeout(error) {
+        ProxyError::response_timeout(origin)
     } else if is_connect_error(error) {
         ProxyError::connect_failed(origin, &root_cause(error))
     } else {

@@ -104,8 +104,6 @@ pub(crate) struct Shared {
     listen: SocketAddr,
     client: UpstreamClient,
     stats: Stats,
-    connect_timeout: Duration,
-    idle_timeout: Duration,
 }
 
 /// A proxy serving in the background of this process.
@@ -156,10 +154,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
         overrides: OverrideCache::default(),
         allowed: config.allowed,
         listen: addr,
-        client: UpstreamClient::new(config.connect_timeout),
+        client: UpstreamClient::new(config.connect_timeout, config.idle_timeout),
         stats: Stats::default(),
-        connect_timeout: config.connect_timeout,
-        idle_timeout: config.idle_timeout,
     });
     let (shutdown, stop) = oneshot::channel();
     let server = tokio::spawn(serve(listener, shared.clone(), stop, config.drain_timeout));
