@@ -32,7 +32,7 @@ use overrides::OverrideCache;
 use stats::{Snapshot, Stats};
 use upstream::{Origin, Upstream};
 
-/// How long a client may take to send a request head.
+/// How long a client beyond loopback may take to send a request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Pause after a failed accept (for example out of file descriptors), so the
@@ -174,10 +174,15 @@ async fn serve(
     drain_timeout: Duration,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+    // A header-read deadline guards against remote clients that trickle
+    // their request heads; it costs a timer per request, which local
+    // clients (the only ones a loopback listener has) need not pay.
+    if !shared.listen.ip().is_loopback() {
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+    }
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     loop {
