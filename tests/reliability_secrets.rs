@@ -170,18 +170,22 @@ impl Setup {
         reply.status
     }
 
-    /// A stream that the upstream lets go idle past the idle timeout.
-    async fn idle_stream(&mut self) {
+    /// Opens a mock SSE stream through the proxy with every secret planted.
+    async fn open_stream(&mut self, path: &str) -> http::Response<hyper::body::Incoming> {
         self.sent += 1;
         let upstream = self.mock.url();
         let mut headers = PLANTED_HEADERS.to_vec();
         headers.push(("X-Headroom-Upstream", upstream.as_str()));
-        let url = self.proxy.url(&with_key("/v1/sse?events=3&gap_ms=2000"));
-        let response = self
-            .client
+        let url = self.proxy.url(&with_key(path));
+        self.client
             .request(request("GET", &url, &headers, ""))
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// A stream that the upstream lets go idle past the idle timeout.
+    async fn idle_stream(&mut self) {
+        let response = self.open_stream("/v1/sse?events=3&gap_ms=2000").await;
         assert_eq!(response.status(), 200);
         let collected =
             tokio::time::timeout(Duration::from_secs(5), response.into_body().collect()).await;
@@ -193,16 +197,7 @@ impl Setup {
 
     /// A stream the client walks away from after the first event.
     async fn disconnect(&mut self) {
-        self.sent += 1;
-        let upstream = self.mock.url();
-        let mut headers = PLANTED_HEADERS.to_vec();
-        headers.push(("X-Headroom-Upstream", upstream.as_str()));
-        let url = self.proxy.url(&with_key("/v1/sse?events=1&hold=1"));
-        let response = self
-            .client
-            .request(request("GET", &url, &headers, ""))
-            .await
-            .unwrap();
+        let response = self.open_stream("/v1/sse?events=1&hold=1").await;
         let mut body = response.into_body();
         assert!(body.frame().await.is_some());
         let cancelled = self.mock.cancelled_streams().len();
