@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::mock::MockUpstream;
 use common::raw::{self, RawUpstream};
-use common::{client, request, scaled, send, settles, wait_until, ProxyProcess, TestClient};
+use common::{
+    client, free_port, request, scaled, send, settles, wait_until, ProxyProcess, TestClient,
+};
 use http_body_util::BodyExt;
 
 /// A normal request through `proxy` to `mock` that must succeed.
@@ -32,17 +34,12 @@ async fn assert_still_serving(client: &TestClient, proxy: &ProxyProcess, mock: &
 }
 
 /// A port nothing listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 #[tokio::test]
 async fn a_refusing_upstream_gives_502_json_then_service_continues() {
     let mock = MockUpstream::start();
     let proxy = ProxyProcess::start(&[]);
     let client = client();
-    let target = format!("http://127.0.0.1:{}", closed_port());
+    let target = format!("http://127.0.0.1:{}", free_port());
     let headers = [("X-Headroom-Upstream", target.as_str())];
     let started = Instant::now();
     for path in [

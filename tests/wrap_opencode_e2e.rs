@@ -8,6 +8,7 @@ mod common;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use common::free_port;
 use common::mock::{MockUpstream, REPLY};
 use common::opencode::{self, Sandbox, SCHEMA};
 use serde_json::json;
@@ -181,11 +182,6 @@ fn every_sdk_family_reaches_the_mock_through_the_proxy() {
         before,
         "the user's config changed"
     );
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// A wrap run in the background, with the processes it started.

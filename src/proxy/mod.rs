@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use crate::error::UsageError;
 use client::UpstreamClient;
 use overrides::OverrideCache;
+use routes::Family;
 use stats::{Snapshot, Stats};
 use upstream::{Origin, Upstream};
 
@@ -149,6 +150,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
         .with_context(|| format!("could not listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let defaults = config.defaults;
+    refuse_default_loops(&defaults, addr)?;
     let shared = Arc::new(Shared {
         defaults: [defaults.openai, defaults.anthropic, defaults.gemini].map(Arc::new),
         overrides: OverrideCache::default(),
@@ -165,6 +167,24 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
         shutdown,
         server,
     })
+}
+
+/// A default upstream that is the proxy itself would send each request
+/// round again and again until file descriptors run out, so it is refused
+/// before serving.
+fn refuse_default_loops(defaults: &Defaults, listen: SocketAddr) -> Result<(), UsageError> {
+    let by_family = [&defaults.openai, &defaults.anthropic, &defaults.gemini];
+    for (family, upstream) in Family::ALL.into_iter().zip(by_family) {
+        if forward::points_at(upstream.origin(), listen) {
+            let name = family.as_str();
+            return Err(UsageError::new(format!(
+                "the {name} default upstream {} is this proxy's own address {listen}, so requests would loop: point --{name}-upstream (or {}_TARGET_API_URL) at the provider",
+                upstream.origin_str(),
+                name.to_uppercase(),
+            )));
+        }
+    }
+    Ok(())
 }
 
 async fn serve(

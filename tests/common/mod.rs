@@ -20,6 +20,12 @@ use hyper_util::rt::TokioExecutor;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_headroom");
 
+/// A loopback port that was free a moment ago (nothing listens on it now).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
 /// `headroom proxy` running as a child process; killed on drop.
 pub struct ProxyProcess {
     pub addr: SocketAddr,
