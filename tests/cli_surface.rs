@@ -246,11 +246,10 @@ fn usage_errors_exit_2_with_one_line() {
 fn runtime_failures_exit_1_with_one_line() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    assert_one_line_error(
-        &headroom(&["proxy", "--port", &port]),
-        1,
-        "could not listen",
-    );
+    let output = headroom(&["proxy", "--port", &port]);
+    assert_one_line_error(&output, 1, "could not listen");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--port 0"), "no way out named: {stderr}");
 }
 
 #[test]
@@ -267,5 +266,11 @@ fn a_missing_agent_exits_127_naming_the_three_ways() {
     );
 
     let output = sandbox.run_headroom(&["wrap", "opencode", "--opencode-bin", "/no/such/opencode"]);
-    assert_one_line_error(&output, 127, "/no/such/opencode");
+    assert_one_line_error(&output, 127, "/no/such/opencode does not exist");
+
+    let not_executable = sandbox.root.path().join("opencode.txt");
+    std::fs::write(&not_executable, "not a program").unwrap();
+    let bin = not_executable.to_str().unwrap();
+    let output = sandbox.run_headroom(&["wrap", "opencode", "--opencode-bin", bin]);
+    assert_one_line_error(&output, 127, "is not an executable file");
 }

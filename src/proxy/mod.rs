@@ -17,7 +17,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -145,9 +144,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
         ))
         .into());
     }
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("could not listen on {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen).await.map_err(|error| {
+        let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
+            " (choose another --port, or --port 0 for a free one)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("could not listen on {}: {error}{hint}", config.listen)
+    })?;
     let addr = listener.local_addr()?;
     let defaults = config.defaults;
     refuse_default_loops(&defaults, addr)?;

@@ -89,8 +89,14 @@ fn find_opencode(flag: Option<&Path>, env: &Environment) -> anyhow::Result<PathB
         ))
     };
     if let Some(path) = flag {
-        return which::which(path)
-            .map_err(|_| not_found(format!("opencode not found at {}", path.display())).into());
+        return which::which(path).map_err(|_| {
+            let problem = if path.exists() {
+                "is not an executable file"
+            } else {
+                "does not exist"
+            };
+            not_found(format!("opencode at {} {problem}", path.display())).into()
+        });
     }
     let search_path = env.var("PATH").unwrap_or_default();
     which::which_in("opencode", Some(search_path), &env.cwd)
