@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::{HeaderMap, Method, Request, Response, Uri, Version};
+use http::{request, response, HeaderMap, Method, Request, Response, Uri, Version};
 use http_body_util::Either;
 use hyper::body::Incoming;
 
@@ -30,104 +30,57 @@ pub async fn handle(
     if let Some(response) = local::answer(&shared, &request) {
         return Ok(response.map(Either::Right));
     }
-    let started = Instant::now();
-    let family = routes::classify(request.uri().path());
-    // Cheap clones (shared bytes): the exchange's log line needs them.
-    let method = request.method().clone();
-    let uri = request.uri().clone();
-    match forward(&shared, request, family, started).await {
-        Ok(response) => Ok(response),
-        Err(refusal) => {
-            let exchange = Exchange {
-                shared,
-                upstream: refusal.upstream,
-                family,
-                method,
-                uri,
-                status: refusal.error.status.as_u16(),
-                started,
-                head_latency: started.elapsed(),
-                stripped_headers: refusal.stripped_headers,
-                bytes_in: Arc::default(),
-            };
-            exchange.finish(Outcome::Failed(refusal.error.class), 0);
-            Ok(refusal.error.to_response(family).map(Either::Right))
-        }
-    }
-}
-
-/// A request the proxy answered itself with an error.
-struct Refusal {
-    error: ProxyError,
-    upstream: Option<Arc<Upstream>>,
-    stripped_headers: usize,
-}
-
-impl Refusal {
-    fn before_upstream(error: ProxyError) -> Refusal {
-        Refusal {
-            error,
-            upstream: None,
-            stripped_headers: 0,
-        }
-    }
-}
-
-async fn forward(
-    shared: &Arc<Shared>,
-    request: Request<Incoming>,
-    family: Family,
-    started: Instant,
-) -> Result<Response<ResponseBody>, Refusal> {
-    if request.method() == Method::CONNECT {
-        return Err(Refusal::before_upstream(ProxyError::method_not_supported()));
-    }
-    let upstream = resolve(shared, request.headers(), family).map_err(Refusal::before_upstream)?;
-    let origin = upstream.origin_str();
-    let refuse = |error: ProxyError, stripped_headers: usize| Refusal {
-        error,
-        upstream: Some(upstream.clone()),
-        stripped_headers,
-    };
-    check_allowed(shared, upstream.origin()).map_err(|e| refuse(e, 0))?;
-
     let (mut parts, body) = request.into_parts();
-    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let target = Uri::try_from(upstream.join(path_and_query)).map_err(|_| {
-        refuse(
-            ProxyError::bad_upstream_header("and path do not form a valid URL"),
-            0,
-        )
-    })?;
-    let uri = std::mem::replace(&mut parts.uri, target);
-    let stripped_headers = headers::prepare_request(&mut parts.headers);
-    parts.version = Version::HTTP_11;
-    let method = parts.method.clone();
-    let bytes_in = Arc::new(AtomicU64::new(0));
-    let outgoing = Request::from_parts(parts, RequestBody::new(body, bytes_in.clone()));
+    let mut exchange = Exchange::begin(shared, &mut parts);
+    match forward(&mut exchange, parts, body).await {
+        Ok((head, body)) => {
+            let body = UpstreamBody::new(body, exchange);
+            Ok(Response::from_parts(head, Either::Left(body)))
+        }
+        Err(error) => {
+            let family = exchange.family;
+            exchange.status = error.status.as_u16();
+            exchange.head_latency = exchange.started.elapsed();
+            exchange.finish(Outcome::Failed(error.class), 0);
+            Ok(error.to_response(family).map(Either::Right))
+        }
+    }
+}
 
+/// Sends the request upstream and returns the response head (cleaned of
+/// hop-by-hop headers) and body, recording on `exchange` what it learns.
+async fn forward(
+    exchange: &mut Exchange,
+    mut parts: request::Parts,
+    body: Incoming,
+) -> Result<(response::Parts, Incoming), ProxyError> {
+    if parts.method == Method::CONNECT {
+        return Err(ProxyError::method_not_supported());
+    }
+    let shared = &exchange.shared;
+    let upstream: &Upstream =
+        exchange
+            .upstream
+            .insert(resolve(shared, &parts.headers, exchange.family)?);
+    check_allowed(shared, upstream.origin())?;
+
+    let path_and_query = exchange.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    parts.uri = Uri::try_from(upstream.join(path_and_query))
+        .map_err(|_| ProxyError::bad_upstream_header("and path do not form a valid URL"))?;
+    exchange.stripped_headers = headers::prepare_request(&mut parts.headers);
+    parts.version = Version::HTTP_11;
+    let body = RequestBody::new(body, exchange.bytes_in.clone());
     let response = shared
         .client
-        .request(outgoing)
+        .request(Request::from_parts(parts, body))
         .await
-        .map_err(|error| refuse(upstream_error(origin, error.as_ref()), stripped_headers))?;
+        .map_err(|error| upstream_error(upstream.origin_str(), error.as_ref()))?;
 
     let (mut head, body) = response.into_parts();
     headers::prepare_response(&mut head.headers);
-    let exchange = Exchange {
-        shared: shared.clone(),
-        upstream: Some(upstream.clone()),
-        family,
-        method,
-        uri,
-        status: head.status.as_u16(),
-        started,
-        head_latency: started.elapsed(),
-        stripped_headers,
-        bytes_in,
-    };
-    let body = UpstreamBody::new(body, exchange);
-    Ok(Response::from_parts(head, Either::Left(body)))
+    exchange.status = head.status.as_u16();
+    exchange.head_latency = exchange.started.elapsed();
+    Ok((head, body))
 }
 
 /// The override header when present, else the family's default.
@@ -206,6 +159,23 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// Starts the record as the request arrives; its target moves here
+    /// from `parts` (the outgoing request gets the upstream's).
+    fn begin(shared: Arc<Shared>, parts: &mut request::Parts) -> Exchange {
+        Exchange {
+            shared,
+            upstream: None,
+            family: routes::classify(parts.uri.path()),
+            method: parts.method.clone(),
+            uri: std::mem::take(&mut parts.uri),
+            status: 0,
+            started: Instant::now(),
+            head_latency: Duration::ZERO,
+            stripped_headers: 0,
+            bytes_in: Arc::default(),
+        }
+    }
+
     fn origin(&self) -> &str {
         self.upstream
             .as_deref()

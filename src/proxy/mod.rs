@@ -84,6 +84,11 @@ impl Defaults {
             gemini: parse(GEMINI_DEFAULT),
         }
     }
+
+    /// The three upstreams in `Family::ALL` order.
+    fn by_family(self) -> [Upstream; 3] {
+        [self.openai, self.anthropic, self.gemini]
+    }
 }
 
 /// Which upstream origins requests may reach.
@@ -153,10 +158,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
         anyhow::anyhow!("could not listen on {}: {error}{hint}", config.listen)
     })?;
     let addr = listener.local_addr()?;
-    let defaults = config.defaults;
+    let defaults = config.defaults.by_family();
     refuse_default_loops(&defaults, addr)?;
     let shared = Arc::new(Shared {
-        defaults: [defaults.openai, defaults.anthropic, defaults.gemini].map(Arc::new),
+        defaults: defaults.map(Arc::new),
         overrides: OverrideCache::default(),
         allowed: config.allowed,
         listen: addr,
@@ -176,9 +181,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
 /// A default upstream that is the proxy itself would send each request
 /// round again and again until file descriptors run out, so it is refused
 /// before serving.
-fn refuse_default_loops(defaults: &Defaults, listen: SocketAddr) -> Result<(), UsageError> {
-    let by_family = [&defaults.openai, &defaults.anthropic, &defaults.gemini];
-    for (family, upstream) in Family::ALL.into_iter().zip(by_family) {
+fn refuse_default_loops(defaults: &[Upstream; 3], listen: SocketAddr) -> Result<(), UsageError> {
+    for (family, upstream) in Family::ALL.into_iter().zip(defaults) {
         if forward::points_at(upstream.origin(), listen) {
             let name = family.as_str();
             return Err(UsageError::new(format!(

@@ -92,21 +92,17 @@ impl Stats {
             Outcome::Completed => None,
         };
         let latency_us = u64::try_from(sample.latency.as_micros()).unwrap_or(u64::MAX);
+        let family = sample.family.index();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if !entries.contains_key(sample.origin) {
-            entries.insert(sample.origin.to_owned(), Default::default());
+        // Looked up by &str: only an origin's first request allocates.
+        match entries.get_mut(sample.origin) {
+            Some(families) => families[family].add(&sample, class, latency_us),
+            None => {
+                let mut families: [Entry; 3] = Default::default();
+                families[family].add(&sample, class, latency_us);
+                entries.insert(sample.origin.to_owned(), families);
+            }
         }
-        let Some(families) = entries.get_mut(sample.origin) else {
-            return;
-        };
-        let entry = &mut families[sample.family.index()];
-        entry.requests += 1;
-        if let Some(class) = class {
-            *entry.errors.entry(class).or_default() += 1;
-        }
-        entry.bytes_in += sample.bytes_in;
-        entry.bytes_out += sample.bytes_out;
-        entry.push_latency(latency_us);
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -138,6 +134,16 @@ impl Stats {
 }
 
 impl Entry {
+    fn add(&mut self, sample: &Sample<'_>, error_class: Option<&'static str>, latency_us: u64) {
+        self.requests += 1;
+        if let Some(class) = error_class {
+            *self.errors.entry(class).or_default() += 1;
+        }
+        self.bytes_in += sample.bytes_in;
+        self.bytes_out += sample.bytes_out;
+        self.push_latency(latency_us);
+    }
+
     fn push_latency(&mut self, micros: u64) {
         if self.latencies_us.len() < LATENCY_WINDOW {
             self.latencies_us.push(micros);
