@@ -31,7 +31,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 logging::filter(args.log.log_level.as_deref())?,
                 args.log.log_format,
             );
-            runtime()?.block_on(standalone::run(args))?;
+            headroom::runtime()?.block_on(standalone::run(args))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Wrap(args) => match args.agent {
@@ -50,12 +50,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
 }
 
 /// Usage and config mistakes exit 2, a missing agent 127, the rest 1.

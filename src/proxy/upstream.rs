@@ -78,6 +78,8 @@ pub struct Upstream {
     base: String,
     /// Length of the origin part of `base`.
     origin_len: usize,
+    /// The `/v1` or `/v1beta` stripped from the end of the path, or "".
+    version_segment: &'static str,
 }
 
 /// Why an upstream value was refused. The messages never repeat the value,
@@ -141,7 +143,7 @@ impl Upstream {
     pub fn parse(raw: &str) -> Result<Upstream, UpstreamError> {
         let (origin, path) = parse_parts(raw)?;
         let origin_text = origin.to_string();
-        let (prefix, _segment) = split_version_segment(path);
+        let (prefix, version_segment) = split_version_segment(path);
         let origin_len = origin_text.len();
         let mut base = origin_text;
         base.push_str(prefix);
@@ -149,11 +151,18 @@ impl Upstream {
             origin,
             base,
             origin_len,
+            version_segment,
         })
     }
 
     pub fn origin(&self) -> &Origin {
         &self.origin
+    }
+
+    /// The version segment normalization stripped: `/v1`, `/v1beta` or "".
+    /// A client pointed at the proxy keeps it in its base URL.
+    pub fn version_segment(&self) -> &'static str {
+        self.version_segment
     }
 
     /// The origin as text, e.g. `https://openrouter.ai`: the start of `base`.
@@ -206,7 +215,7 @@ fn parse_parts(raw: &str) -> Result<(Origin, &str), UpstreamError> {
 /// Splits a base path into what stays and the version segment clients add
 /// themselves: trailing `/` dropped, then one whole trailing `/v1` or
 /// `/v1beta`. `"/api/v1/"` -> `("/api", "/v1")`; `"/v1beta2"` -> `("/v1beta2", "")`.
-pub fn split_version_segment(path: &str) -> (&str, &str) {
+fn split_version_segment(path: &str) -> (&str, &'static str) {
     let trimmed = path.trim_end_matches('/');
     for segment in VERSION_SEGMENTS {
         if let Some(prefix) = trimmed.strip_suffix(segment) {

@@ -22,13 +22,6 @@ impl std::fmt::Display for AgentNotFound {
 
 impl std::error::Error for AgentNotFound {}
 
-/// Signals headroom passes on to the child.
-const FORWARDED: [(SignalKind, Signal); 3] = [
-    (SignalKind::interrupt(), Signal::INT),
-    (SignalKind::terminate(), Signal::TERM),
-    (SignalKind::hangup(), Signal::HUP),
-];
-
 /// Runs `command` to completion, forwarding SIGINT, SIGTERM and SIGHUP.
 pub async fn run(mut command: Command) -> anyhow::Result<ExitStatus> {
     die_with_parent(&mut command);
@@ -36,9 +29,12 @@ pub async fn run(mut command: Command) -> anyhow::Result<ExitStatus> {
     let Some(pid) = child.id().and_then(|id| Pid::from_raw(id as i32)) else {
         return Ok(child.wait().await?);
     };
-    let [mut interrupt, mut terminate, mut hangup] = FORWARDED.map(|(kind, _)| signal(kind));
-    let (interrupt, terminate, hangup) = (interrupt.as_mut(), terminate.as_mut(), hangup.as_mut());
-    let (Ok(interrupt), Ok(terminate), Ok(hangup)) = (interrupt, terminate, hangup) else {
+    let handlers = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    );
+    let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = handlers else {
         return Err(anyhow::anyhow!("could not install signal handlers"));
     };
     loop {

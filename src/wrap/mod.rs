@@ -49,10 +49,7 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
             managed.display()
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    crate::runtime()?.block_on(async {
         let proxy = proxy::start(Config {
             listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
             connect_timeout: args.timeouts.connect_timeout,
@@ -109,7 +106,7 @@ fn opencode_command(
     env: &Environment,
     plan: &Plan,
 ) -> anyhow::Result<tokio::process::Command> {
-    let existing = env.var("OPENCODE_CONFIG_CONTENT");
+    let existing = env.var(opencode::CONTENT_VAR);
     let content = opencode::config_content(existing, &plan.overlay)
         .map_err(|e| UsageError::new(e.to_string()))?;
     let mut command = tokio::process::Command::new(binary);
@@ -118,7 +115,7 @@ fn opencode_command(
         .current_dir(&env.cwd)
         // opencode finds its project from $PWD, not from its working directory.
         .env("PWD", &env.cwd)
-        .env("OPENCODE_CONFIG_CONTENT", content);
+        .env(opencode::CONTENT_VAR, content);
     for name in ["NO_PROXY", "no_proxy"] {
         command.env(name, with_loopback(env.var(name)));
     }

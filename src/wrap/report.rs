@@ -34,25 +34,21 @@ pub fn dry_run(plan: &Plan, json: bool) -> anyhow::Result<()> {
 
 /// One line per upstream with traffic; nothing when nothing was forwarded.
 pub fn summary(stats: &Snapshot, log_file: &Path) {
-    let mut lines = Vec::new();
+    if stats.upstreams.is_empty() {
+        return;
+    }
+    eprintln!("headroom: forwarded through the proxy:");
     let mut any_errors = false;
     for entry in &stats.upstreams {
         let errors: u64 = entry.errors.values().sum();
         any_errors |= errors > 0;
-        lines.push(format!(
+        eprintln!(
             "headroom:   {} ({}): {} requests, {} errors",
             entry.origin,
             entry.family.as_str(),
             entry.requests,
             errors
-        ));
-    }
-    if lines.is_empty() {
-        return;
-    }
-    eprintln!("headroom: forwarded through the proxy:");
-    for line in lines {
-        eprintln!("{line}");
+        );
     }
     if any_errors {
         eprintln!("headroom: details in {}", log_file.display());

@@ -17,7 +17,7 @@ use super::jsonc::parse_object;
 use super::merge::deep_merge;
 use super::substitute::{substitute, Source};
 
-const CONTENT_VAR: &str = "OPENCODE_CONFIG_CONTENT";
+pub(crate) const CONTENT_VAR: &str = "OPENCODE_CONFIG_CONTENT";
 const DIR_FILES: [&str; 2] = ["opencode.json", "opencode.jsonc"];
 
 /// What opencode would run with: the merged config, the kinds of its stored
@@ -31,10 +31,6 @@ pub struct UserConfig {
 }
 
 impl UserConfig {
-    pub fn merged(&self) -> &Map<String, Value> {
-        &self.merged
-    }
-
     /// The files (and `OPENCODE_CONFIG_CONTENT`) that contributed, lowest first.
     pub fn sources(&self) -> &[String] {
         &self.sources

@@ -25,6 +25,7 @@ mod invariant_tests;
 
 pub use environment::Environment;
 pub use error::ConfigError;
+pub(crate) use layers::CONTENT_VAR;
 pub use layers::{load, managed_configs, UserConfig};
 pub use overlay::config_content;
 pub use plan::{plan, LeftAlone, Plan, Routed};

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::ConfigError;
 use super::jsonc::parse_object;
+use super::layers::CONTENT_VAR;
 use super::merge::deep_merge;
 use super::plan::Routed;
 
@@ -42,7 +43,7 @@ pub fn config_content(existing: Option<&str>, overlay: &Value) -> Result<String,
     if overlay.is_empty() && !existing.trim().is_empty() {
         return Ok(existing.to_string());
     }
-    let mut merged = parse_object(existing, "OPENCODE_CONFIG_CONTENT")?;
+    let mut merged = parse_object(existing, CONTENT_VAR)?;
     deep_merge(&mut merged, overlay);
     Ok(Value::Object(merged).to_string())
 }

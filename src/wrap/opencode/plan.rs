@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::proxy::upstream::{split_version_segment, Origin, Upstream};
+use crate::proxy::upstream::{Origin, Upstream};
 
 use super::active::active_providers;
 use super::base_url::real_base;
@@ -57,9 +57,11 @@ pub fn plan(
 ) -> Plan {
     let (chosen, mut left_alone) = selection.apply(&active_providers(config, env));
     let proxy_origin = proxy_origin.trim_end_matches('/');
+    let proxy = Origin::parse(proxy_origin).ok();
     let mut routed = Vec::new();
     for id in &chosen {
-        match route(&Provider::new(id, config), config, env, proxy_origin) {
+        let provider = Provider::new(id, config);
+        match route(&provider, config, env, proxy_origin, proxy.as_ref()) {
             Ok(r) => routed.push(r),
             Err(reason) => left_alone.push(LeftAlone::new(id, reason)),
         }
@@ -81,6 +83,7 @@ fn route(
     config: &UserConfig,
     env: &Environment,
     proxy_origin: &str,
+    proxy: Option<&Origin>,
 ) -> Result<Routed, String> {
     let auth = config.auth.get(provider.id).copied();
     if let Some(reason) = why_unroutable(provider, auth) {
@@ -89,7 +92,7 @@ fn route(
     let base = real_base(provider, env)?;
     let upstream =
         Upstream::parse(&base).map_err(|e| format!("baseURL is not a valid URL: {e}"))?;
-    if Origin::parse(proxy_origin).is_ok_and(|proxy| &proxy == upstream.origin()) {
+    if proxy == Some(upstream.origin()) {
         return Err("already points at this proxy".into());
     }
     if provider.names_upstream {
@@ -97,18 +100,11 @@ fn route(
             "already routed through a headroom proxy (its config sets X-Headroom-Upstream)".into(),
         );
     }
-    let (_, segment) = split_version_segment(url_path(&base));
     Ok(Routed {
         id: provider.id.to_string(),
-        base_url: format!("{proxy_origin}{segment}"),
+        base_url: format!("{proxy_origin}{}", upstream.version_segment()),
         upstream: base,
     })
-}
-
-/// The path of an absolute URL that `Upstream::parse` accepted.
-fn url_path(url: &str) -> &str {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    after_scheme.find('/').map_or("", |i| &after_scheme[i..])
 }
 
 #[cfg(test)]
