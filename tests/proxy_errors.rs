@@ -5,25 +5,18 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::mock::MockUpstream;
+use common::raw;
 use common::{client, free_port, request, send, settles, ProxyProcess, BIN};
 
 /// Sends raw bytes and returns the raw response, for requests an HTTP
 /// library refuses to build.
 fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stream.write_all(bytes).expect("write");
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    String::from_utf8_lossy(&response).into_owned()
+    raw::exchange(addr, bytes, Duration::from_secs(5)).text()
 }
 
 fn raw_with_upstream(path: &str, upstream: &[u8]) -> Vec<u8> {
@@ -133,10 +126,7 @@ async fn an_override_pointing_at_the_proxy_itself_is_a_loop() {
 
 #[tokio::test]
 async fn an_upstream_that_refuses_connections_gives_502_json() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let proxy = ProxyProcess::start(&[]);
     let target = format!("http://127.0.0.1:{port}");
     let headers = [("X-Headroom-Upstream", target.as_str())];

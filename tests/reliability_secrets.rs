@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::mock::MockUpstream;
 use common::raw::{self, RawUpstream};
-use common::{client, request, send, wait_until, ProxyProcess, TestClient};
+use common::{client, free_port, request, send, wait_until, ProxyProcess, TestClient};
 use http_body_util::BodyExt;
 
 /// Every planted value contains this marker, so one search finds any of them.
@@ -222,10 +222,7 @@ impl Setup {
 async fn run_every_path(s: &mut Setup) -> Vec<(String, u16)> {
     let mut seen = Vec::new();
     let mock = s.mock.url();
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", listener.local_addr().unwrap())
-    };
+    let closed = format!("http://127.0.0.1:{}", free_port());
     let broken = s.broken.url();
     let looped = format!("http://localhost:{}", s.proxy.addr.port());
     for (method, path) in ROUTES {

@@ -6,11 +6,11 @@
 mod common;
 
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::free_port;
 use common::mock::{MockUpstream, REPLY};
 use common::opencode::{self, Sandbox, SCHEMA};
+use common::{free_port, signal};
 use serde_json::json;
 
 /// A project config with one provider per SDK family, all pointed at the
@@ -222,7 +222,7 @@ fn start_hanging_run(mock: &MockUpstream, binary: &std::path::Path, key: &str) -
             "say hi",
         ])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     if key.contains("HANG") {
@@ -274,23 +274,8 @@ fn is_alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-fn signal(pid: u32, name: &str) {
-    let status = std::process::Command::new("kill")
-        .args([format!("-{name}"), pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "headroom did not exit");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_exit(child, Duration::from_secs(20), "headroom did not exit")
 }
 
 /// After a run: nothing of it is alive or listening, the user's config is

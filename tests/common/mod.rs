@@ -123,23 +123,31 @@ impl ProxyProcess {
     }
 
     /// Sends `signal` and waits for the exit status.
-    pub fn stop_with(&mut self, signal: &str) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args([format!("-{signal}"), self.pid().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "headroom did not exit after {signal}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+    pub fn stop_with(&mut self, name: &str) -> std::process::ExitStatus {
+        signal(self.pid(), name);
+        let what = format!("headroom did not exit after {name}");
+        wait_exit(&mut self.child, Duration::from_secs(15), &what)
+    }
+}
+
+/// Sends signal `name` (e.g. "TERM") to `pid`.
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{name}"), pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// Waits for `child` to exit; panics with `what` after `timeout`.
+pub fn wait_exit(child: &mut Child, timeout: Duration, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
         }
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -216,12 +224,8 @@ pub fn request(
 }
 
 /// Waits until `condition` holds, polling, or panics after `timeout`.
-pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+pub fn wait_until(timeout: Duration, what: &str, condition: impl FnMut() -> bool) {
+    assert!(settles(timeout, condition), "timed out waiting for {what}");
 }
 
 /// `HEADROOM_STRESS_SCALE` (a float, default 1.0) multiplies the request and

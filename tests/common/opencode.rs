@@ -89,24 +89,6 @@ impl Sandbox {
     pub fn run_headroom(&self, args: &[&str]) -> Output {
         self.headroom(args).output().expect("run headroom")
     }
-
-    /// Files under the sandbox root, for checking that nothing is left over.
-    pub fn files(&self) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        let mut stack = vec![self.root.path().to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    found.push(path);
-                }
-            }
-        }
-        found.sort();
-        found
-    }
 }
 
 /// The `$schema` opencode adds to a config file that lacks one; with it
