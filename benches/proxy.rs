@@ -2,8 +2,8 @@
 //! through headroom, and through nginx as the reference. Prints a table and
 //! whether each target is met; a missed target never fails the run.
 //!
-//! Run with `cargo bench --bench proxy` (loopback only, about 30 s once
-//! built).
+//! Run with `cargo bench --bench proxy` (loopback only, about a minute
+//! once built).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -437,34 +437,46 @@ fn wait_until_listening(child: &mut Child, addr: SocketAddr) -> anyhow::Result<(
     bail!("not listening on {addr} after {STARTUP_TIMEOUT:?}")
 }
 
-/// User plus system CPU time of a process so far, from `/proc/PID/stat`.
-fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the parenthesised command name, which may hold spaces;
-    // utime and stime are fields 14 and 15 of the whole line.
-    let after_name = stat.rsplit_once(')').context("no command name")?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |index: usize| -> anyhow::Result<u64> {
-        Ok(fields.get(index).context("short stat line")?.parse()?)
-    };
-    let total = ticks(11)? + ticks(12)?;
-    Ok(Duration::from_secs_f64(
-        total as f64 / clock_ticks_per_second(),
-    ))
+/// CPU time a process has run so far, summed over its threads, from
+/// `/proc/PID/task/*/sched`: nanosecond accounting, where `/proc/PID/stat`
+/// counts 10 ms ticks, too coarse for a round's few milliseconds of
+/// streaming. `None` where the kernel does not export it.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let mut total_ms = 0.0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let sched = std::fs::read_to_string(task.ok()?.path().join("sched")).ok()?;
+        total_ms += sched
+            .lines()
+            .find_map(|line| line.strip_prefix("se.sum_exec_runtime"))?
+            .trim_start_matches([' ', ':'])
+            .trim()
+            .parse::<f64>()
+            .ok()?;
+    }
+    Some(Duration::from_secs_f64(total_ms / 1e3))
 }
 
-/// The kernel's accounting tick; Linux reports 100 nearly everywhere.
-fn clock_ticks_per_second() -> f64 {
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
+/// The proxy's CPU time over one phase of a round.
+struct CpuMeter {
+    pid: Option<u32>,
+    before: Option<Duration>,
+}
+
+impl CpuMeter {
+    fn start(pid: Option<u32>) -> CpuMeter {
+        CpuMeter {
+            pid,
+            before: pid.and_then(cpu_time),
+        }
+    }
+
+    /// Adds the time spent since `start` to `total`.
+    fn add_to(self, total: &mut Option<Duration>) {
+        let now = self.pid.and_then(cpu_time);
+        if let (Some(before), Some(now)) = (self.before, now) {
+            *total.get_or_insert_default() += now.saturating_sub(before);
+        }
+    }
 }
 
 fn rss_mib(pid: u32) -> anyhow::Result<f64> {
@@ -552,6 +564,8 @@ struct Figures {
     sse_delay: Percentiles,
     /// The proxy's CPU time (user + system) per JSON request, in us.
     cpu_per_request: Option<f64>,
+    /// The proxy's CPU time per SSE event relayed, in us.
+    cpu_per_event: Option<f64>,
 }
 
 /// Everything measured on one path, gathered over all rounds.
@@ -561,6 +575,7 @@ struct Samples {
     completed: u64,
     load_time: Duration,
     proxy_cpu: Option<Duration>,
+    proxy_sse_cpu: Option<Duration>,
     first_events: Vec<Duration>,
     delays: Vec<Duration>,
 }
@@ -568,6 +583,7 @@ struct Samples {
 impl Samples {
     fn figures(self, name: &'static str) -> Figures {
         let json_requests = self.completed + self.latencies.len() as u64;
+        let events = self.delays.len();
         Figures {
             name,
             latency: Percentiles::of(self.latencies),
@@ -577,6 +593,9 @@ impl Samples {
             cpu_per_request: self
                 .proxy_cpu
                 .map(|cpu| cpu.as_secs_f64() * 1e6 / json_requests.max(1) as f64),
+            cpu_per_event: self
+                .proxy_sse_cpu
+                .map(|cpu| cpu.as_secs_f64() * 1e6 / events.max(1) as f64),
         }
     }
 }
@@ -621,7 +640,7 @@ async fn sample_round(
     epoch: Instant,
     samples: &mut Samples,
 ) -> anyhow::Result<()> {
-    let cpu_before = route.proxy_pid.map(cpu_time).transpose()?;
+    let json_cpu = CpuMeter::start(route.proxy_pid);
     for _ in 0..LATENCY_REQUESTS / ROUNDS {
         let started = Instant::now();
         send_json(client, route).await?;
@@ -630,10 +649,8 @@ async fn sample_round(
     let started = Instant::now();
     samples.completed += run_load(client, route, LOAD_DURATION / ROUNDS as u32).await?;
     samples.load_time += started.elapsed();
-    if let (Some(pid), Some(before)) = (route.proxy_pid, cpu_before) {
-        let spent = cpu_time(pid)?.saturating_sub(before);
-        *samples.proxy_cpu.get_or_insert_default() += spent;
-    }
+    json_cpu.add_to(&mut samples.proxy_cpu);
+    let sse_cpu = CpuMeter::start(route.proxy_pid);
     let mut streams = tokio::task::JoinSet::new();
     for _ in 0..SSE_STREAMS_PER_ROUND {
         let (client, route) = (client.clone(), route.clone());
@@ -648,6 +665,7 @@ async fn sample_round(
         samples.first_events.push(stream.first_event);
         samples.delays.extend(stream.delays);
     }
+    sse_cpu.add_to(&mut samples.proxy_sse_cpu);
     Ok(())
 }
 
@@ -763,10 +781,10 @@ fn print_table(figures: &[Figures]) {
          {CONCURRENCY} concurrent for {LOAD_DURATION:?}; \
          SSE: {SSE_STREAMS_PER_ROUND} concurrent streams of {SSE_EVENTS} events {SSE_GAP:?} apart per round \
          (1st evt: request to first event, p50; dly: event receive minus send; \
-         cpu/req: the proxy's user+system CPU per JSON request); times in us"
+         cpu/req, cpu/evt: the proxy's CPU per JSON request, per SSE event); times in us"
     );
     println!(
-        "{:<9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}",
+        "{:<9} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8}",
         "path",
         "p50",
         "p99",
@@ -777,14 +795,15 @@ fn print_table(figures: &[Figures]) {
         "+1st evt",
         "dly p50",
         "dly p99",
-        "cpu/req"
+        "cpu/req",
+        "cpu/evt"
     );
     let Some(direct) = figures.first() else {
         return;
     };
     for row in figures {
         println!(
-            "{:<9} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>8}",
+            "{:<9} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.1} {:>8.1} {:>8.1} {:>8} {:>8}",
             row.name,
             row.latency.p50,
             row.latency.p99,
@@ -795,11 +814,15 @@ fn print_table(figures: &[Figures]) {
             row.first_event.p50 - direct.first_event.p50,
             row.sse_delay.p50,
             row.sse_delay.p99,
-            row.cpu_per_request
-                .map_or_else(|| "-".to_owned(), |cpu| format!("{cpu:.1}")),
+            one_decimal(row.cpu_per_request),
+            one_decimal(row.cpu_per_event),
         );
     }
     println!();
+}
+
+fn one_decimal(figure: Option<f64>) -> String {
+    figure.map_or_else(|| "-".to_owned(), |figure| format!("{figure:.1}"))
 }
 
 fn print_targets(figures: &[Figures], idle_rss: f64) {
