@@ -11,7 +11,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 
-use super::client::{is_idle_timeout, BoxError};
+use super::client::{is_idle_timeout, BoxError, UpstreamResponseBody};
 use super::forward::Exchange;
 use super::stats::Outcome;
 
@@ -61,13 +61,13 @@ impl Body for RequestBody {
 /// idle upstream connection fails it, see `client::UpstreamStream`), or is
 /// dropped because the client went away.
 pub struct UpstreamBody {
-    inner: Incoming,
+    inner: UpstreamResponseBody,
     bytes: u64,
     exchange: Option<Exchange>,
 }
 
 impl UpstreamBody {
-    pub fn new(inner: Incoming, exchange: Exchange) -> UpstreamBody {
+    pub fn new(inner: UpstreamResponseBody, exchange: Exchange) -> UpstreamBody {
         UpstreamBody {
             inner,
             bytes: 0,
@@ -99,7 +99,7 @@ impl Body for UpstreamBody {
                 }
             }
             Poll::Ready(Some(Err(error))) => {
-                let class = if is_idle_timeout(error) {
+                let class = if is_idle_timeout(error.as_ref()) {
                     "upstream_idle_timeout"
                 } else {
                     "upstream_body"
@@ -109,7 +109,7 @@ impl Body for UpstreamBody {
             Poll::Ready(None) => this.finish(Outcome::Completed),
             Poll::Pending => {}
         }
-        polled.map(|frame| frame.map(|result| result.map_err(BoxError::from)))
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -1,6 +1,8 @@
 //! The upstream hop: pooled HTTP/1.1 and HTTP/2 connections, TLS with the
 //! system's trust store, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, a connect
-//! timeout, and an idle timeout on every upstream connection.
+//! timeout, and an idle timeout on every upstream connection. Plain-HTTP
+//! upstreams reached without a proxy go through `super::h1`; the rest
+//! through hyper's client.
 
 use std::future::Future;
 use std::io;
@@ -9,7 +11,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{HeaderValue, Request, Response, Uri};
+use http::{Request, Response, Uri};
+use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_rustls::HttpsConnector;
@@ -20,12 +23,16 @@ use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
-use tokio::time::{Instant, Sleep};
 use tower_service::Service;
 
 use super::body::RequestBody;
+use super::h1::{Connect, DirectBody, DirectClient};
+use super::idle::{IdleTimer, UpstreamIdle};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A response body from hyper's client or from the direct HTTP/1.1 path.
+pub type UpstreamResponseBody = Either<Incoming, DirectBody>;
 
 type HttpClient = Client<UpstreamConnector, RequestBody>;
 type HttpsClient = Client<HttpsConnector<UpstreamConnector>, RequestBody>;
@@ -38,6 +45,9 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// only talks to loopback should not pay.
 pub struct UpstreamClient {
     connector: UpstreamConnector,
+    /// Plain-HTTP upstreams reached without a proxy.
+    direct: DirectClient,
+    /// Plain-HTTP upstreams behind an HTTP proxy.
     http: HttpClient,
     https: OnceCell<HttpsClient>,
 }
@@ -46,6 +56,7 @@ impl UpstreamClient {
     pub fn new(connect_timeout: Duration, idle_timeout: Duration) -> UpstreamClient {
         let connector = UpstreamConnector::new(connect_timeout, idle_timeout);
         UpstreamClient {
+            direct: DirectClient::new(Arc::new(connector.clone()), idle_timeout),
             http: client_builder().build(connector.clone()),
             connector,
             https: OnceCell::new(),
@@ -55,17 +66,22 @@ impl UpstreamClient {
     pub async fn request(
         &self,
         mut request: Request<RequestBody>,
-    ) -> Result<Response<Incoming>, BoxError> {
+    ) -> Result<Response<UpstreamResponseBody>, BoxError> {
+        let hyper_body = |response: Response<Incoming>| response.map(Either::Left);
         if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
             let client = self.https.get_or_try_init(|| self.build_https()).await?;
-            return Ok(client.request(request).await?);
+            return Ok(hyper_body(client.request(request).await?));
         }
-        if let Some(auth) = self.connector.http_proxy_auth(request.uri()) {
+        let Some(proxy) = self.connector.intercept(request.uri()) else {
+            let response = self.direct.send(request).await?;
+            return Ok(response.map(Either::Right));
+        };
+        if let Some(auth) = proxy.basic_auth() {
             request
                 .headers_mut()
-                .insert(http::header::PROXY_AUTHORIZATION, auth);
+                .insert(http::header::PROXY_AUTHORIZATION, auth.clone());
         }
-        Ok(self.http.request(request).await?)
+        Ok(hyper_body(self.http.request(request).await?))
     }
 
     async fn build_https(&self) -> Result<HttpsClient, BoxError> {
@@ -129,6 +145,41 @@ impl std::fmt::Display for ConnectTimeout {
 
 impl std::error::Error for ConnectTimeout {}
 
+/// The connection itself failed: refused, unreachable, or the name did not
+/// resolve.
+#[derive(Debug)]
+pub struct ConnectFailed(BoxError);
+
+impl std::fmt::Display for ConnectFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connect failed")
+    }
+}
+
+impl std::error::Error for ConnectFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+impl Connect for UpstreamConnector {
+    fn connect(
+        &self,
+        uri: &Uri,
+    ) -> Pin<Box<dyn Future<Output = Result<TcpStream, BoxError>> + Send>> {
+        let mut tcp = self.tcp.clone();
+        let uri = uri.clone();
+        let timeout = self.connect_timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, tcp.call(uri)).await {
+                Ok(Ok(io)) => Ok(io.into_inner()),
+                Ok(Err(error)) => Err(Box::new(ConnectFailed(error.into())) as BoxError),
+                Err(_) => Err(Box::new(ConnectTimeout) as BoxError),
+            }
+        })
+    }
+}
+
 /// TCP connector that honours the proxy environment: HTTPS upstreams are
 /// tunnelled with CONNECT, plain HTTP ones are sent to the proxy in
 /// absolute form.
@@ -155,12 +206,6 @@ impl UpstreamConnector {
 
     fn intercept(&self, dst: &Uri) -> Option<hyper_util::client::proxy::matcher::Intercept> {
         self.proxies.as_ref()?.intercept(dst)
-    }
-
-    /// The `Proxy-Authorization` a plain-HTTP request needs when it goes
-    /// through an HTTP proxy with credentials.
-    fn http_proxy_auth(&self, dst: &Uri) -> Option<HeaderValue> {
-        self.intercept(dst)?.basic_auth().cloned()
     }
 }
 
@@ -220,59 +265,20 @@ impl Service<Uri> for UpstreamConnector {
     }
 }
 
-/// A TCP stream to the upstream or to the HTTP proxy in front of it.
-///
-/// It fails with `UpstreamIdle` when no byte has moved either way for the
-/// idle timeout. Kept on the connection rather than on each request, one
-/// timer serves every request a pooled connection carries; it is armed on
-/// the first wait and moved only when it fires early.
+/// A TCP stream to the upstream or to the HTTP proxy in front of it,
+/// failing with `UpstreamIdle` once no byte has moved for the idle timeout.
 pub struct UpstreamStream {
     io: TokioIo<TcpStream>,
     via_http_proxy: bool,
-    idle_timeout: Duration,
-    last_activity: Instant,
-    idle: Option<Pin<Box<Sleep>>>,
+    idle: IdleTimer,
 }
-
-/// The upstream sent and took nothing for longer than the idle timeout.
-#[derive(Debug)]
-pub struct UpstreamIdle;
-
-impl std::fmt::Display for UpstreamIdle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("upstream idle timeout")
-    }
-}
-
-impl std::error::Error for UpstreamIdle {}
 
 impl UpstreamStream {
     fn new(io: TokioIo<TcpStream>, via_http_proxy: bool, idle_timeout: Duration) -> UpstreamStream {
         UpstreamStream {
             io,
             via_http_proxy,
-            idle_timeout,
-            last_activity: Instant::now(),
-            idle: None,
-        }
-    }
-
-    /// Called when an operation would wait: `Ready` with an error once the
-    /// connection has been idle too long.
-    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        let deadline = self.last_activity + self.idle_timeout;
-        let idle = self
-            .idle
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        loop {
-            if idle.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            let deadline = self.last_activity + self.idle_timeout;
-            if Instant::now() >= deadline {
-                return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, UpstreamIdle));
-            }
-            idle.as_mut().reset(deadline);
+            idle: IdleTimer::new(idle_timeout),
         }
     }
 }
@@ -292,10 +298,10 @@ impl Read for UpstreamStream {
     ) -> Poll<io::Result<()>> {
         match Pin::new(&mut self.io).poll_read(cx, buf) {
             Poll::Ready(result) => {
-                self.last_activity = Instant::now();
+                self.idle.touch();
                 Poll::Ready(result)
             }
-            Poll::Pending => self.poll_idle(cx).map(Err),
+            Poll::Pending => self.idle.poll_expired(cx).map(Err),
         }
     }
 }
@@ -312,11 +318,11 @@ impl UpstreamStream {
         match written {
             Poll::Ready(result) => {
                 if matches!(result, Ok(n) if n > 0) {
-                    self.last_activity = Instant::now();
+                    self.idle.touch();
                 }
                 Poll::Ready(result)
             }
-            Poll::Pending => self.poll_idle(cx).map(Err),
+            Poll::Pending => self.idle.poll_expired(cx).map(Err),
         }
     }
 }
@@ -370,8 +376,9 @@ pub fn is_idle_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
 /// True when the error happened before a connection was established.
 pub fn is_connect_error(error: &(dyn std::error::Error + 'static)) -> bool {
     chain(error).any(|e| {
-        e.downcast_ref::<hyper_util::client::legacy::Error>()
-            .is_some_and(|e| e.is_connect())
+        e.is::<ConnectFailed>()
+            || e.downcast_ref::<hyper_util::client::legacy::Error>()
+                .is_some_and(|e| e.is_connect())
     })
 }
 

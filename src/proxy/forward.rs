@@ -12,7 +12,9 @@ use http_body_util::Either;
 use hyper::body::Incoming;
 
 use super::body::{RequestBody, ResponseBody, UpstreamBody};
-use super::client::{is_connect_error, is_connect_timeout, is_idle_timeout, root_cause};
+use super::client::{
+    is_connect_error, is_connect_timeout, is_idle_timeout, root_cause, UpstreamResponseBody,
+};
 use super::error::ProxyError;
 use super::headers::{self, UPSTREAM_HEADER};
 use super::routes::{self, Family};
@@ -53,7 +55,7 @@ async fn forward(
     exchange: &mut Exchange,
     mut parts: request::Parts,
     body: Incoming,
-) -> Result<(response::Parts, Incoming), ProxyError> {
+) -> Result<(response::Parts, UpstreamResponseBody), ProxyError> {
     if parts.method == Method::CONNECT {
         return Err(ProxyError::method_not_supported());
     }

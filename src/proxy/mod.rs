@@ -6,7 +6,9 @@ mod body;
 mod client;
 pub mod error;
 mod forward;
+mod h1;
 pub mod headers;
+mod idle;
 mod local;
 mod overrides;
 pub mod routes;
@@ -211,6 +213,9 @@ async fn serve(
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT);
     }
+    // Small frames (SSE events) cost less copied into one buffer and
+    // written with one plain write than queued for a vectored one.
+    builder.http1().writev(false);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     loop {

@@ -1,0 +1,280 @@
+//! Where an HTTP/1.1 response body ends (RFC 9112 section 6): a length,
+//! chunked coding, or the close of the connection. The decoder hands out the
+//! body's bytes as they arrive, one frame per read, never waiting for more.
+
+use bytes::{Bytes, BytesMut};
+
+/// Longest chunk-size line (size plus extensions) or trailer section taken.
+const MAX_LINE: usize = 4096;
+const MAX_TRAILERS: usize = 16 * 1024;
+
+#[derive(Debug)]
+pub enum Framing {
+    Length(u64),
+    Chunked(Chunked),
+    UntilClose,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    Data(Bytes),
+    /// Nothing decodable is buffered; read more.
+    NeedMore,
+    End,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunked {
+    Size,
+    Data(u64),
+    DataEnd,
+    Trailers { seen: usize },
+    Done,
+}
+
+pub type FramingError = &'static str;
+
+impl Framing {
+    pub fn chunked() -> Framing {
+        Framing::Chunked(Chunked::Size)
+    }
+
+    /// True when the connection can carry another request once this body
+    /// has been read to its end.
+    pub fn keeps_connection(&self) -> bool {
+        !matches!(self, Framing::UntilClose)
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self, Framing::Length(0) | Framing::Chunked(Chunked::Done))
+    }
+
+    /// Takes the next piece of body out of `buf`.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Decoded, FramingError> {
+        match self {
+            Framing::Length(0) => Ok(Decoded::End),
+            Framing::Length(remaining) => Ok(take(buf, remaining)),
+            Framing::UntilClose if buf.is_empty() => Ok(Decoded::NeedMore),
+            Framing::UntilClose => Ok(Decoded::Data(buf.split().freeze())),
+            Framing::Chunked(state) => decode_chunked(state, buf),
+        }
+    }
+
+    /// The connection ended: the end of a close-delimited body (or of one
+    /// already complete), an error for any other.
+    pub fn at_eof(&mut self) -> Result<(), FramingError> {
+        match self {
+            Framing::UntilClose => {
+                *self = Framing::Length(0);
+                Ok(())
+            }
+            _ if self.is_done() => Ok(()),
+            _ => Err("the upstream closed the connection before the body ended"),
+        }
+    }
+}
+
+fn take(buf: &mut BytesMut, remaining: &mut u64) -> Decoded {
+    if buf.is_empty() {
+        return Decoded::NeedMore;
+    }
+    let n = usize::try_from(*remaining).map_or(buf.len(), |r| r.min(buf.len()));
+    *remaining -= n as u64;
+    Decoded::Data(buf.split_to(n).freeze())
+}
+
+fn decode_chunked(state: &mut Chunked, buf: &mut BytesMut) -> Result<Decoded, FramingError> {
+    loop {
+        match state {
+            Chunked::Size => {
+                let Some(line) = take_line(buf, MAX_LINE)? else {
+                    return Ok(Decoded::NeedMore);
+                };
+                let size = chunk_size(&line)?;
+                *state = if size == 0 {
+                    Chunked::Trailers { seen: 0 }
+                } else {
+                    Chunked::Data(size)
+                };
+            }
+            Chunked::Data(remaining) => {
+                let decoded = take(buf, remaining);
+                if *remaining == 0 {
+                    *state = Chunked::DataEnd;
+                }
+                return Ok(decoded);
+            }
+            Chunked::DataEnd => {
+                if buf.len() < 2 {
+                    return Ok(Decoded::NeedMore);
+                }
+                if &buf[..2] != b"\r\n" {
+                    return Err("chunk data not followed by CRLF");
+                }
+                let _ = buf.split_to(2);
+                *state = Chunked::Size;
+            }
+            // Trailer fields are read and dropped: nothing the proxy or
+            // an agent uses is sent in them.
+            Chunked::Trailers { seen } => {
+                let Some(line) = take_line(buf, MAX_TRAILERS.saturating_sub(*seen))? else {
+                    return Ok(Decoded::NeedMore);
+                };
+                if line.is_empty() {
+                    *state = Chunked::Done;
+                } else {
+                    *seen += line.len() + 2;
+                }
+            }
+            Chunked::Done => return Ok(Decoded::End),
+        }
+    }
+}
+
+/// The next CRLF-terminated line without its CRLF, or `None` until one is
+/// buffered.
+fn take_line(buf: &mut BytesMut, limit: usize) -> Result<Option<BytesMut>, FramingError> {
+    let Some(end) = buf.windows(2).position(|pair| pair == b"\r\n") else {
+        return if buf.len() > limit {
+            Err("chunk line or trailers too long")
+        } else {
+            Ok(None)
+        };
+    };
+    if end > limit {
+        return Err("chunk line or trailers too long");
+    }
+    let line = buf.split_to(end);
+    let _ = buf.split_to(2);
+    Ok(Some(line))
+}
+
+/// `1*HEXDIG [ BWS ";" extensions ]`; extensions are ignored.
+fn chunk_size(line: &[u8]) -> Result<u64, FramingError> {
+    let digits_end = line
+        .iter()
+        .position(|byte| !byte.is_ascii_hexdigit())
+        .unwrap_or(line.len());
+    let (digits, rest) = line.split_at(digits_end);
+    let rest_ok = rest
+        .iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t'))
+        .is_none_or(|byte| *byte == b';');
+    if digits.is_empty() || digits.len() > 15 || !rest_ok {
+        return Err("invalid chunk size");
+    }
+    let text = std::str::from_utf8(digits).map_err(|_| "invalid chunk size")?;
+    u64::from_str_radix(text, 16).map_err(|_| "invalid chunk size")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `wire` to a decoder `step` bytes at a time; returns the body,
+    /// or the first error.
+    fn decode_in_steps(mut framing: Framing, wire: &[u8], step: usize) -> Result<Vec<u8>, String> {
+        let mut buf = BytesMut::new();
+        let mut body = Vec::new();
+        let mut pieces = wire.chunks(step);
+        loop {
+            match framing.decode(&mut buf).map_err(str::to_owned)? {
+                Decoded::Data(data) => body.extend_from_slice(&data),
+                Decoded::End => return Ok(body),
+                Decoded::NeedMore => match pieces.next() {
+                    Some(piece) => buf.extend_from_slice(piece),
+                    None => {
+                        framing.at_eof().map_err(str::to_owned)?;
+                        return Ok(body);
+                    }
+                },
+            }
+        }
+    }
+
+    const SSE: &[u8] = b"19\r\ndata: {\"delta\":\"hello\"}\n\n\r\n\
+        c;name=\"x\"\r\ndata: [DONE]\r\n0\r\nx-trailer: 1\r\n\r\n";
+
+    #[test]
+    fn chunked_bodies_decode_at_every_split() {
+        for step in 1..=SSE.len() {
+            let body = decode_in_steps(Framing::chunked(), SSE, step);
+            assert_eq!(
+                body.as_deref(),
+                Ok(&b"data: {\"delta\":\"hello\"}\n\ndata: [DONE]"[..]),
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_chunk_is_handed_out_as_soon_as_it_is_buffered() {
+        let mut framing = Framing::chunked();
+        let mut buf = BytesMut::from(&b"5\r\nhel"[..]);
+        assert_eq!(
+            framing.decode(&mut buf),
+            Ok(Decoded::Data(Bytes::from("hel")))
+        );
+        assert_eq!(framing.decode(&mut buf), Ok(Decoded::NeedMore));
+        buf.extend_from_slice(b"lo\r\n");
+        assert_eq!(
+            framing.decode(&mut buf),
+            Ok(Decoded::Data(Bytes::from("lo")))
+        );
+        assert_eq!(framing.decode(&mut buf), Ok(Decoded::NeedMore));
+        assert!(!framing.is_done());
+    }
+
+    #[test]
+    fn malformed_chunked_bodies_are_errors() {
+        let cases: [&[u8]; 7] = [
+            b"zz\r\n",
+            b"\r\n",
+            b"5 x\r\nhello\r\n0\r\n\r\n",
+            b"5\r\nhelloXX0\r\n\r\n",
+            b"10000000000000000\r\n",
+            b"-5\r\nhello\r\n0\r\n\r\n",
+            b"5\r\nhel",
+        ];
+        for wire in cases {
+            let decoded = decode_in_steps(Framing::chunked(), wire, 3);
+            assert!(
+                decoded.is_err(),
+                "{:?} gave {decoded:?}",
+                String::from_utf8_lossy(wire)
+            );
+        }
+        let endless_size_line = vec![b'1'; MAX_LINE + 10];
+        assert!(decode_in_steps(Framing::chunked(), &endless_size_line, 64).is_err());
+        let mut endless_trailers = b"0\r\n".to_vec();
+        endless_trailers.extend(b"x-t: 1\r\n".repeat(MAX_TRAILERS));
+        assert!(decode_in_steps(Framing::chunked(), &endless_trailers, 512).is_err());
+    }
+
+    #[test]
+    fn length_bodies_stop_at_their_length_and_fail_short() {
+        assert_eq!(
+            decode_in_steps(Framing::Length(5), b"hello", 2).as_deref(),
+            Ok(&b"hello"[..])
+        );
+        let mut framing = Framing::Length(5);
+        let mut buf = BytesMut::from(&b"helloEXTRA"[..]);
+        assert_eq!(
+            framing.decode(&mut buf),
+            Ok(Decoded::Data(Bytes::from("hello")))
+        );
+        assert_eq!(framing.decode(&mut buf), Ok(Decoded::End));
+        assert_eq!(&buf[..], b"EXTRA");
+        assert!(decode_in_steps(Framing::Length(5), b"hel", 2).is_err());
+    }
+
+    #[test]
+    fn close_delimited_bodies_end_at_eof_and_spend_the_connection() {
+        let framing = Framing::UntilClose;
+        assert!(!framing.keeps_connection());
+        assert_eq!(
+            decode_in_steps(framing, b"all of it", 4).as_deref(),
+            Ok(&b"all of it"[..])
+        );
+    }
+}

@@ -1,0 +1,303 @@
+//! Message heads on the upstream hop: the request head written out, the
+//! response head parsed, and where each body ends.
+
+use bytes::{Buf, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{request, response, Method, Response, StatusCode, Version};
+
+use super::framing::Framing;
+
+/// Largest response head taken, status line and fields together.
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_FIELDS: usize = 100;
+
+/// How the request body goes upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFraming {
+    /// No body, or one whose `content-length` the client gave and the
+    /// server side has already enforced: its bytes are written as they are.
+    AsIs,
+    Chunked,
+}
+
+/// Writes the request head for an origin-form request to `authority`.
+pub fn encode_request(
+    parts: &request::Parts,
+    has_body: bool,
+    out: &mut BytesMut,
+) -> RequestFraming {
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let framing = if has_body && !parts.headers.contains_key(header::CONTENT_LENGTH) {
+        RequestFraming::Chunked
+    } else {
+        RequestFraming::AsIs
+    };
+    out.extend_from_slice(parts.method.as_str().as_bytes());
+    out.extend_from_slice(b" ");
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+    out.extend_from_slice(host(&parts.uri).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in &parts.headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if framing == RequestFraming::Chunked {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    framing
+}
+
+/// The `Host` value: the upstream's host, with its port unless it is the
+/// scheme's default.
+fn host(uri: &http::Uri) -> String {
+    let host = uri.host().unwrap_or_default();
+    match uri.port_u16() {
+        Some(port) if port != 80 => format!("{host}:{port}"),
+        _ => host.to_owned(),
+    }
+}
+
+/// A parsed response head: the response without its body, where the body
+/// ends, and whether the connection may carry another request after it.
+pub struct ResponseHead {
+    pub parts: response::Parts,
+    pub framing: Framing,
+    pub keep_alive: bool,
+}
+
+pub type HeadError = String;
+
+/// Parses the final response head off the front of `buf`, skipping interim
+/// (1xx) heads; `None` until a whole head is buffered.
+pub fn parse_response(
+    buf: &mut BytesMut,
+    method: &Method,
+) -> Result<Option<ResponseHead>, HeadError> {
+    loop {
+        let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
+        let mut parsed = httparse::Response::new(&mut fields);
+        let len = match parsed.parse(buf) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+                return Err(format!("response head larger than {} KiB", MAX_HEAD / 1024))
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(error) => return Err(format!("invalid response head: {error}")),
+        };
+        let code = parsed.code.unwrap_or_default();
+        if code == 101 {
+            return Err("the upstream switched protocols, which is not relayed".to_owned());
+        }
+        if (100..200).contains(&code) {
+            buf.advance(len);
+            continue;
+        }
+        let status = StatusCode::from_u16(code).map_err(|e| format!("invalid status: {e}"))?;
+        let version = if parsed.version == Some(0) {
+            Version::HTTP_10
+        } else {
+            Version::HTTP_11
+        };
+        let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+        for field in parsed.headers.iter() {
+            let name = HeaderName::from_bytes(field.name.as_bytes())
+                .map_err(|_| format!("invalid header name {:?}", field.name))?;
+            let value = HeaderValue::from_bytes(field.value)
+                .map_err(|_| format!("invalid value for header {name}"))?;
+            headers.append(name, value);
+        }
+        buf.advance(len);
+        let framing = body_framing(method, status, &mut headers)?;
+        let keep_alive =
+            version == Version::HTTP_11 && !has_token(&headers, header::CONNECTION, "close");
+        let (mut parts, ()) = Response::new(()).into_parts();
+        parts.status = status;
+        parts.version = version;
+        parts.headers = headers;
+        return Ok(Some(ResponseHead {
+            parts,
+            framing,
+            keep_alive,
+        }));
+    }
+}
+
+/// RFC 9112 section 6.3. A `content-length` beside `transfer-encoding` is
+/// removed: the coding decides, and the client hop is framed anew.
+fn body_framing(
+    method: &Method,
+    status: StatusCode,
+    headers: &mut HeaderMap,
+) -> Result<Framing, HeadError> {
+    if method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok(Framing::Length(0));
+    }
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        headers.remove(header::CONTENT_LENGTH);
+        return Ok(if last_coding_is_chunked(headers) {
+            Framing::chunked()
+        } else {
+            Framing::UntilClose
+        });
+    }
+    let mut lengths = headers.get_all(header::CONTENT_LENGTH).iter();
+    let Some(first) = lengths.next() else {
+        return Ok(Framing::UntilClose);
+    };
+    let parse = |value: &HeaderValue| -> Option<u64> {
+        let text = value.to_str().ok()?;
+        text.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
+        text.parse().ok()
+    };
+    let length = parse(first).ok_or("invalid content-length")?;
+    if lengths.any(|other| parse(other) != Some(length)) {
+        return Err("conflicting content-length values".to_owned());
+    }
+    Ok(Framing::Length(length))
+}
+
+fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .next_back()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
+}
+
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| item.trim().eq_ignore_ascii_case(token))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::proxy::h1::framing::Chunked;
+
+    fn parse(wire: &str, method: Method) -> Result<Option<ResponseHead>, HeadError> {
+        parse_response(&mut BytesMut::from(wire), &method)
+    }
+
+    fn framing_of(wire: &str) -> String {
+        format!("{:?}", parse(wire, Method::POST).unwrap().unwrap().framing)
+    }
+
+    #[test]
+    fn the_request_head_carries_host_headers_and_framing() {
+        let request = http::Request::post("http://127.0.0.1:9999/v1/chat?x=1")
+            .header("authorization", "Bearer k")
+            .header("x-b", "1")
+            .header("x-b", "2")
+            .body(())
+            .unwrap();
+        let (parts, ()) = request.into_parts();
+        let mut out = BytesMut::new();
+        assert_eq!(
+            encode_request(&parts, true, &mut out),
+            RequestFraming::Chunked
+        );
+        assert_eq!(
+            &out[..],
+            b"POST /v1/chat?x=1 HTTP/1.1\r\nhost: 127.0.0.1:9999\r\nauthorization: Bearer k\r\n\
+              x-b: 1\r\nx-b: 2\r\ntransfer-encoding: chunked\r\n\r\n"
+        );
+        let (parts, ()) = http::Request::get("http://example.com:80/")
+            .header("content-length", "0")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let mut out = BytesMut::new();
+        assert_eq!(
+            encode_request(&parts, false, &mut out),
+            RequestFraming::AsIs
+        );
+        assert!(out.starts_with(b"GET / HTTP/1.1\r\nhost: example.com\r\n"));
+    }
+
+    #[test]
+    fn bodies_end_where_rfc_9112_says() {
+        assert_eq!(
+            framing_of("HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\n"),
+            "Length(7)"
+        );
+        assert_eq!(
+            framing_of(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 7\r\n\r\n"
+            ),
+            format!("{:?}", Framing::Chunked(Chunked::Size))
+        );
+        assert_eq!(
+            framing_of("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n"),
+            "UntilClose"
+        );
+        assert_eq!(framing_of("HTTP/1.1 200 OK\r\n\r\n"), "UntilClose");
+        assert_eq!(framing_of("HTTP/1.1 204 No Content\r\n\r\n"), "Length(0)");
+        let head = parse("HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\n", Method::HEAD);
+        assert_eq!(format!("{:?}", head.unwrap().unwrap().framing), "Length(0)");
+        let reframed = parse(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 7\r\n\r\n",
+            Method::GET,
+        );
+        assert!(!reframed
+            .unwrap()
+            .unwrap()
+            .parts
+            .headers
+            .contains_key("content-length"));
+    }
+
+    #[test]
+    fn interim_heads_are_skipped_and_partial_heads_wait() {
+        let mut buf = BytesMut::from(
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok",
+        );
+        let head = parse_response(&mut buf, &Method::POST).unwrap().unwrap();
+        assert_eq!(head.parts.status, 201);
+        assert!(head.keep_alive);
+        assert_eq!(&buf[..], b"ok");
+        assert!(parse("HTTP/1.1 200 OK\r\ncontent-le", Method::GET)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn connection_close_and_http_1_0_spend_the_connection() {
+        let close = parse(
+            "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            Method::GET,
+        );
+        assert!(!close.unwrap().unwrap().keep_alive);
+        let old = parse("HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n", Method::GET);
+        assert!(!old.unwrap().unwrap().keep_alive);
+    }
+
+    #[test]
+    fn malformed_heads_are_errors() {
+        for wire in [
+            "this is not http\r\n\r\n",
+            "HTTP/1.1 2x0 OK\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nbad header line\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\n",
+            "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        ] {
+            assert!(parse(wire, Method::GET).is_err(), "{wire:?}");
+        }
+        let huge = format!("HTTP/1.1 200 OK\r\nx-big: {}", "a".repeat(MAX_HEAD));
+        assert!(parse(&huge, Method::GET).is_err());
+    }
+}

@@ -1,0 +1,443 @@
+//! The upstream hop for plain-HTTP upstreams reached directly: HTTP/1.1 over
+//! pooled connections, driven by the task that serves the client.
+//!
+//! hyper's client runs each connection as a task of its own and hands body
+//! frames across a channel, so every streamed event is polled by two tasks.
+//! Here the response body reads its frames straight off the upstream socket
+//! in the client's task: one wake-up per event, as in nginx. HTTPS and
+//! proxied upstreams keep hyper's client (`super::client`).
+
+mod framing;
+mod head;
+mod pool;
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use tokio::io::AsyncWrite;
+use tokio::net::TcpStream;
+use tokio_util::io::poll_read_buf;
+
+use super::body::RequestBody;
+use super::client::BoxError;
+use super::idle::IdleTimer;
+use framing::{Decoded, Framing};
+use head::RequestFraming;
+use pool::{Pool, PoolKey};
+
+/// Read buffer growth step; a read takes whatever the socket has, up to
+/// the spare room this leaves.
+const READ_CHUNK: usize = 16 * 1024;
+/// Request pieces gathered into one write at most.
+const MAX_QUEUED_PIECES: usize = 16;
+
+/// Connects a direct TCP stream to an upstream, within the connect timeout.
+pub trait Connect: Send + Sync {
+    fn connect(
+        &self,
+        uri: &http::Uri,
+    ) -> Pin<Box<dyn std::future::Future<Output = Result<TcpStream, BoxError>> + Send>>;
+}
+
+pub struct DirectClient {
+    connector: Arc<dyn Connect>,
+    pool: Arc<Pool>,
+    idle_timeout: Duration,
+}
+
+impl DirectClient {
+    pub fn new(connector: Arc<dyn Connect>, idle_timeout: Duration) -> DirectClient {
+        DirectClient {
+            connector,
+            pool: Pool::start(),
+            idle_timeout,
+        }
+    }
+
+    /// Sends `request` (an absolute `http://` URI) and returns the response
+    /// once its head has arrived; the body streams from the upstream as the
+    /// client reads it.
+    pub async fn send(
+        &self,
+        request: Request<RequestBody>,
+    ) -> Result<Response<DirectBody>, BoxError> {
+        let (parts, body) = request.into_parts();
+        let key = PoolKey::of(&parts.uri).ok_or("upstream URL has no host")?;
+        let mut out = BytesMut::new();
+        let framing = head::encode_request(&parts, !body.is_end_stream(), &mut out);
+        let head = out.freeze();
+        let mut body = Some(body);
+        // A pooled connection the upstream closed just as it was taken
+        // fails before any answer; the request is then sent once more on
+        // another connection, if none of its body has been read yet.
+        loop {
+            let (io, reused) = self.connection(&key).await?;
+            let mut transfer = Transfer::new(io, self.idle_timeout, head.clone(), body, framing);
+            match poll_fn(|cx| transfer.poll_head(cx, &parts.method)).await {
+                Ok(head) => {
+                    let body = DirectBody::new(
+                        transfer,
+                        head.framing,
+                        head.keep_alive,
+                        self.pool.clone(),
+                        key,
+                    );
+                    return Ok(Response::from_parts(head.parts, body));
+                }
+                Err(error) if reused && transfer.stale() => {
+                    tracing::debug!(%error, "pooled upstream connection was stale; reconnecting");
+                    body = transfer.writer.body.take();
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// A live pooled connection to `key`, else a new one; `true` when pooled.
+    async fn connection(&self, key: &PoolKey) -> Result<(TcpStream, bool), BoxError> {
+        if let Some(io) = self.pool.checkout(key) {
+            return Ok((io, true));
+        }
+        let io = self.connector.connect(&key.uri()).await?;
+        Ok((io, false))
+    }
+}
+
+/// One request-response exchange on one connection: the request written
+/// while the response is read, so neither side can stall the other.
+struct Transfer {
+    io: TcpStream,
+    idle: IdleTimer,
+    read_buf: BytesMut,
+    writer: Writer,
+    /// Any byte of the response arrived.
+    answered: bool,
+    /// The upstream closed or reset the connection.
+    closed: bool,
+}
+
+impl Transfer {
+    fn new(
+        io: TcpStream,
+        idle_timeout: Duration,
+        head: Bytes,
+        body: Option<RequestBody>,
+        framing: RequestFraming,
+    ) -> Transfer {
+        Transfer {
+            io,
+            idle: IdleTimer::new(idle_timeout),
+            read_buf: BytesMut::new(),
+            writer: Writer {
+                out: VecDeque::from([head]),
+                body,
+                framing,
+                body_started: false,
+                finished: false,
+                head_held: false,
+                abandoned: false,
+            },
+            answered: false,
+            closed: false,
+        }
+    }
+
+    /// The upstream closed the connection without answering and nothing
+    /// of the request body was taken: a pooled connection that had gone
+    /// stale, so the request can be sent again on another.
+    fn stale(&self) -> bool {
+        self.closed && !self.answered && !self.writer.body_started
+    }
+
+    fn poll_head(
+        &mut self,
+        cx: &mut Context<'_>,
+        method: &http::Method,
+    ) -> Poll<Result<head::ResponseHead, BoxError>> {
+        if self.writer.hold_head(cx)? {
+            // Polled again at once: the head waits one turn, no longer.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        loop {
+            self.poll_write(cx)?;
+            if let Some(head) = head::parse_response(&mut self.read_buf, method)? {
+                return Poll::Ready(Ok(head));
+            }
+            if ready!(self.poll_read(cx))? == 0 {
+                let message = if self.answered {
+                    "the upstream closed the connection in the middle of the response head"
+                } else {
+                    "the upstream closed the connection without answering"
+                };
+                return Poll::Ready(Err(message.into()));
+            }
+        }
+    }
+
+    /// Moves the request forward as far as it goes without waiting;
+    /// `Err` when the client's body fails, which aborts the exchange.
+    ///
+    /// A failed write does not: an upstream may answer before it has read
+    /// the whole request (a 413, say) and close, and that answer is still
+    /// read and relayed. Writing stops, and the connection is not reused.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), BoxError> {
+        while !self.writer.finished && !self.writer.abandoned {
+            if self.writer.out.is_empty() && !self.writer.refill(cx)? {
+                return Ok(());
+            }
+            let slices = self.writer.slices();
+            match Pin::new(&mut self.io).poll_write_vectored(cx, &slices) {
+                Poll::Ready(Ok(written)) => {
+                    self.writer.advance(written);
+                    self.idle.touch();
+                }
+                Poll::Ready(Err(error)) => {
+                    tracing::debug!(%error, "writing to the upstream failed; reading its answer");
+                    self.writer.abandon();
+                }
+                Poll::Pending => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what the socket has into the buffer: `Ready(0)` at its end,
+    /// `Pending` (with the idle timeout armed) when it has nothing yet.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, BoxError>> {
+        if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
+            self.read_buf.reserve(READ_CHUNK);
+        }
+        match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
+            Poll::Ready(Ok(read)) => {
+                self.answered |= read > 0;
+                self.closed |= read == 0;
+                self.idle.touch();
+                Poll::Ready(Ok(read))
+            }
+            Poll::Ready(Err(e)) => {
+                self.closed |= matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                );
+                Poll::Ready(Err(e.into()))
+            }
+            Poll::Pending => {
+                let expired = ready!(self.idle.poll_expired(cx));
+                Poll::Ready(Err(expired.into()))
+            }
+        }
+    }
+}
+
+/// The request on its way out: the head, then the client's body frames,
+/// chunk-framed when the client gave no length. What is ready is written
+/// with one vectored write, so a head and a small body leave together.
+struct Writer {
+    /// Pieces taken from the request and not yet written, in order.
+    out: VecDeque<Bytes>,
+    body: Option<RequestBody>,
+    framing: RequestFraming,
+    body_started: bool,
+    finished: bool,
+    /// The head has been held back once for the body to join it.
+    head_held: bool,
+    /// Writing failed; the rest of the request is dropped.
+    abandoned: bool,
+}
+
+impl Writer {
+    fn abandon(&mut self) {
+        self.abandoned = true;
+        self.out.clear();
+        // Kept while untouched, for the request to be sent again.
+        if self.body_started {
+            self.body = None;
+        }
+    }
+
+    /// True when the head should wait a turn: the request has a body and
+    /// none of it is ready yet. The server side hands over body bytes that
+    /// arrived with the head only after it has called the handler, so
+    /// writing at once would send the head and the body as two segments.
+    fn hold_head(&mut self, cx: &mut Context<'_>) -> Result<bool, BoxError> {
+        if std::mem::replace(&mut self.head_held, true) || self.body.is_none() {
+            return Ok(false);
+        }
+        self.refill(cx)?;
+        Ok(self.out.len() == 1 && self.body.is_some())
+    }
+
+    fn slices(&self) -> Vec<IoSlice<'_>> {
+        self.out.iter().map(|piece| IoSlice::new(piece)).collect()
+    }
+
+    fn advance(&mut self, mut written: usize) {
+        while let Some(piece) = self.out.front_mut() {
+            if written < piece.len() {
+                piece.advance(written);
+                return;
+            }
+            written -= piece.len();
+            self.out.pop_front();
+        }
+    }
+
+    /// Queues the client's body frames that are ready; `false` when none
+    /// were (the client's body is pending) or the request is done.
+    fn refill(&mut self, cx: &mut Context<'_>) -> Result<bool, BoxError> {
+        let chunked = self.framing == RequestFraming::Chunked;
+        while self.out.len() < MAX_QUEUED_PIECES {
+            let Some(body) = self.body.as_mut() else {
+                self.finished = self.out.is_empty();
+                break;
+            };
+            let Poll::Ready(frame) = Pin::new(body).poll_frame(cx) else {
+                break;
+            };
+            self.body_started |= frame.is_some();
+            match frame {
+                // Trailers are not sent on: nothing a provider reads
+                // arrives in them.
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) if !data.is_empty() => self.queue(data, chunked),
+                    _ => {}
+                },
+                Some(Err(error)) => {
+                    return Err(format!("the client's request body failed: {error}").into())
+                }
+                None => {
+                    self.body = None;
+                    if chunked {
+                        self.out.push_back(Bytes::from_static(b"0\r\n\r\n"));
+                    }
+                }
+            }
+        }
+        Ok(!self.out.is_empty())
+    }
+
+    fn queue(&mut self, data: Bytes, chunked: bool) {
+        if chunked {
+            self.out
+                .push_back(Bytes::from(format!("{:x}\r\n", data.len())));
+            self.out.push_back(data);
+            self.out.push_back(Bytes::from_static(b"\r\n"));
+        } else {
+            self.out.push_back(data);
+        }
+    }
+}
+
+/// The upstream's response body, read off its socket by whoever polls it.
+/// Once it has been read to its end (and the request written to its end),
+/// the connection goes back to the pool; dropped before that, the
+/// connection closes, which cancels the upstream's work.
+pub struct DirectBody {
+    transfer: Option<Transfer>,
+    framing: Framing,
+    keep_alive: bool,
+    pool: Arc<Pool>,
+    key: PoolKey,
+}
+
+impl DirectBody {
+    fn new(
+        transfer: Transfer,
+        framing: Framing,
+        keep_alive: bool,
+        pool: Arc<Pool>,
+        key: PoolKey,
+    ) -> DirectBody {
+        DirectBody {
+            transfer: Some(transfer),
+            framing,
+            keep_alive,
+            pool,
+            key,
+        }
+    }
+
+    /// The body is complete: pool the connection if it can carry another
+    /// request, else close it.
+    fn release(&mut self) {
+        let Some(transfer) = self.transfer.take() else {
+            return;
+        };
+        let reusable = self.keep_alive
+            && self.framing.keeps_connection()
+            && transfer.writer.finished
+            && transfer.read_buf.is_empty();
+        if reusable {
+            self.pool.put(&self.key, transfer.io);
+        }
+    }
+
+    fn next_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, BoxError>>> {
+        let Some(transfer) = self.transfer.as_mut() else {
+            return Poll::Ready(None);
+        };
+        loop {
+            transfer.poll_write(cx)?;
+            match self.framing.decode(&mut transfer.read_buf)? {
+                Decoded::Data(data) => return Poll::Ready(Some(Ok(data))),
+                Decoded::End => return Poll::Ready(None),
+                Decoded::NeedMore => {}
+            }
+            if ready!(transfer.poll_read(cx))? == 0 {
+                self.framing.at_eof()?;
+                return Poll::Ready(None);
+            }
+        }
+    }
+}
+
+/// The server side never polls a body it knows is empty (a HEAD answer, a
+/// 204, `content-length: 0`), so a finished body is released when dropped.
+impl Drop for DirectBody {
+    fn drop(&mut self) {
+        if self.framing.is_done() {
+            self.release();
+        }
+    }
+}
+
+impl Body for DirectBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let polled = self.next_frame(cx);
+        match &polled {
+            // The server side stops polling once `is_end_stream` says so,
+            // so the connection is released with the last frame.
+            Poll::Ready(Some(Ok(_))) if self.framing.is_done() => self.release(),
+            Poll::Ready(None) => self.release(),
+            Poll::Ready(Some(Err(_))) => self.transfer = None,
+            _ => {}
+        }
+        polled.map(|frame| frame.map(|data| data.map(Frame::data)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.framing.is_done()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.framing {
+            Framing::Length(remaining) => SizeHint::with_exact(remaining),
+            _ => SizeHint::default(),
+        }
+    }
+}

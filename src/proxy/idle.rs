@@ -1,0 +1,80 @@
+//! The idle timeout of one upstream connection: it fires when no byte has
+//! moved either way for the timeout. Kept per connection rather than per
+//! request, one timer serves every request a pooled connection carries; it
+//! is armed on the first wait and moved only when it fires early.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+
+/// The upstream sent and took nothing for longer than the idle timeout.
+#[derive(Debug)]
+pub struct UpstreamIdle;
+
+impl std::fmt::Display for UpstreamIdle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("upstream idle timeout")
+    }
+}
+
+impl std::error::Error for UpstreamIdle {}
+
+pub struct IdleTimer {
+    timeout: Duration,
+    last_activity: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
+    /// The waker the timer last registered: while it is the current one
+    /// and the timer has not fired, a wait needs no new registration.
+    registered: Option<Waker>,
+}
+
+impl IdleTimer {
+    pub fn new(timeout: Duration) -> IdleTimer {
+        IdleTimer {
+            timeout,
+            last_activity: Instant::now(),
+            timer: None,
+            registered: None,
+        }
+    }
+
+    /// Records that bytes moved.
+    pub fn touch(&mut self) {
+        self.last_activity = Instant::now();
+    }
+
+    /// Called when an operation would wait: `Ready` with an error once the
+    /// connection has been idle too long.
+    pub fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        // Streaming waits here after every event; skipping the timer's poll
+        // when nothing changed keeps that wait cheap.
+        let armed = self.timer.as_ref().is_some_and(|timer| !timer.is_elapsed());
+        if armed
+            && self
+                .registered
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            return Poll::Pending;
+        }
+        let deadline = self.last_activity + self.timeout;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        loop {
+            if timer.as_mut().poll(cx).is_pending() {
+                self.registered = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            let deadline = self.last_activity + self.timeout;
+            if Instant::now() >= deadline {
+                return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, UpstreamIdle));
+            }
+            timer.as_mut().reset(deadline);
+        }
+    }
+}

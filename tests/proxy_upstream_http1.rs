@@ -1,0 +1,265 @@
+//! The HTTP/1.1 hop to plain-HTTP upstreams: connections are pooled and
+//! reused, never once they are spent or stale; request bodies keep their
+//! framing; answers that come early or end with the connection are relayed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::raw::{self, RawUpstream};
+use common::{client, request, send, ProxyProcess};
+
+/// A request as the upstream saw it: its head and its decoded body.
+#[derive(Clone, Debug)]
+struct Seen {
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<String> {
+        self.head
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(field, _)| field.trim().eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.trim().to_owned())
+    }
+}
+
+/// Reads one request, its body framed by content-length or chunked.
+fn read_request(stream: &mut TcpStream) -> Option<Seen> {
+    let head = raw::read_head(stream)?;
+    let mut seen = Seen {
+        head,
+        body: Vec::new(),
+    };
+    if seen.header("transfer-encoding").as_deref() == Some("chunked") {
+        seen.body = read_chunked(stream)?;
+    } else if let Some(length) = seen.header("content-length") {
+        let length: u64 = length.parse().ok()?;
+        stream.take(length).read_to_end(&mut seen.body).ok()?;
+    }
+    Some(seen)
+}
+
+fn read_chunked(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let line = read_line(stream)?;
+        let size = usize::from_str_radix(line.split(';').next()?.trim(), 16).ok()?;
+        if size == 0 {
+            read_line(stream)?;
+            return Some(body);
+        }
+        let mut chunk = vec![0; size + 2];
+        stream.read_exact(&mut chunk).ok()?;
+        body.extend_from_slice(&chunk[..size]);
+    }
+}
+
+fn read_line(stream: &mut TcpStream) -> Option<String> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        if stream.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        line.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&line).trim_end().to_owned())
+}
+
+/// An upstream that records every request and answers each with `answer`,
+/// as long as the proxy keeps the connection; `after` runs once the answer
+/// is written and says whether to keep serving the connection.
+fn recording_upstream(
+    answer: &'static str,
+    after: fn(&mut TcpStream) -> bool,
+) -> (RawUpstream, Arc<Mutex<Vec<Seen>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let upstream = RawUpstream::start(move |mut stream| {
+        while let Some(request) = read_request(&mut stream) {
+            record.lock().unwrap().push(request);
+            if stream.write_all(answer.as_bytes()).is_err() || !after(&mut stream) {
+                return;
+            }
+        }
+    });
+    (upstream, seen)
+}
+
+const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+
+fn keep_serving(_: &mut TcpStream) -> bool {
+    true
+}
+
+async fn get(
+    proxy: &ProxyProcess,
+    upstream: &RawUpstream,
+    method: &str,
+    body: &str,
+) -> common::Reply {
+    let target = upstream.url();
+    let headers = [("X-Headroom-Upstream", target.as_str())];
+    send(
+        &client(),
+        request(method, &proxy.url("/v1/models"), &headers, body.to_owned()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn sequential_requests_share_one_upstream_connection() {
+    let (upstream, seen) = recording_upstream(OK, keep_serving);
+    let proxy = ProxyProcess::start(&[]);
+    for round in 0..4 {
+        for (method, body) in [("GET", ""), ("POST", "{\"n\":1}")] {
+            let reply = get(&proxy, &upstream, method, body).await;
+            assert_eq!(
+                (reply.status, reply.text().as_str()),
+                (200, "ok"),
+                "{method} {round}"
+            );
+        }
+    }
+    assert_eq!(seen.lock().unwrap().len(), 8);
+    assert_eq!(
+        upstream.accepted(),
+        1,
+        "every request after the first reuses the connection"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_the_upstream_closed_while_idle_is_not_used_again() {
+    // Answers, then closes the idle connection as servers do after their
+    // keep-alive timeout, without saying so in the answer.
+    let (upstream, _) = recording_upstream(OK, |stream| {
+        std::thread::sleep(Duration::from_millis(50));
+        let _ = stream.shutdown(Shutdown::Both);
+        false
+    });
+    let proxy = ProxyProcess::start(&[]);
+    for attempt in 0..3 {
+        let reply = get(&proxy, &upstream, "GET", "").await;
+        assert_eq!(reply.status, 200, "attempt {attempt}: {}", reply.text());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(upstream.accepted(), 3);
+}
+
+#[tokio::test]
+async fn spent_connections_are_not_reused() {
+    // `connection: close` from an upstream that then keeps the socket open:
+    // a proxy that reused it would wait for an answer that never comes.
+    let close = "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok";
+    let (upstream, _) = recording_upstream(close, |stream| {
+        raw::hold_open(stream.try_clone().unwrap(), Duration::from_secs(5));
+        false
+    });
+    let proxy = ProxyProcess::start(&["--idle-timeout", "3s"]);
+    for attempt in 0..2 {
+        let reply = get(&proxy, &upstream, "GET", "").await;
+        assert_eq!(
+            (reply.status, reply.text().as_str()),
+            (200, "ok"),
+            "attempt {attempt}"
+        );
+        assert!(
+            !reply.headers.contains_key("connection"),
+            "hop-by-hop header relayed"
+        );
+    }
+    assert_eq!(upstream.accepted(), 2);
+
+    // A body that ends with the connection is relayed whole, and spends it.
+    let (upstream, _) = recording_upstream("HTTP/1.1 200 OK\r\n\r\nuntil the end", |_| false);
+    for _ in 0..2 {
+        let reply = get(&proxy, &upstream, "GET", "").await;
+        assert_eq!(
+            (reply.status, reply.text().as_str()),
+            (200, "until the end")
+        );
+    }
+    assert_eq!(upstream.accepted(), 2);
+}
+
+#[tokio::test]
+async fn a_head_answer_has_no_body_and_keeps_the_connection() {
+    let (upstream, _) =
+        recording_upstream("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", keep_serving);
+    let proxy = ProxyProcess::start(&[]);
+    for _ in 0..2 {
+        let reply = get(&proxy, &upstream, "HEAD", "").await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.headers["content-length"], "5");
+        assert!(reply.body.is_empty());
+    }
+    assert_eq!(upstream.accepted(), 1);
+}
+
+#[tokio::test]
+async fn request_bodies_keep_their_framing_upstream() {
+    let (upstream, seen) = recording_upstream(OK, keep_serving);
+    let proxy = ProxyProcess::start(&[]);
+
+    get(&proxy, &upstream, "POST", "{\"sized\":true}").await;
+    get(&proxy, &upstream, "GET", "").await;
+    let chunked = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: {}\r\n\
+         transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n",
+        upstream.url()
+    );
+    let reply = raw::exchange(proxy.addr, chunked.as_bytes(), Duration::from_millis(500));
+    assert_eq!(reply.status(), Some(200), "{}", reply.text());
+
+    let seen = seen.lock().unwrap().clone();
+    let [sized, bodiless, streamed] = seen.as_slice() else {
+        panic!("expected three requests, got {seen:#?}");
+    };
+    assert_eq!(sized.header("content-length").as_deref(), Some("14"));
+    assert_eq!(sized.header("transfer-encoding"), None);
+    assert_eq!(sized.body, b"{\"sized\":true}");
+    assert_eq!(bodiless.header("content-length"), None);
+    assert_eq!(bodiless.header("transfer-encoding"), None);
+    assert_eq!(
+        streamed.header("transfer-encoding").as_deref(),
+        Some("chunked")
+    );
+    assert_eq!(streamed.header("content-length"), None);
+    assert_eq!(streamed.body, b"hello, world");
+    assert!(streamed
+        .head
+        .starts_with("POST /v1/chat/completions HTTP/1.1\r\n"));
+}
+
+#[tokio::test]
+async fn an_answer_that_comes_before_the_upload_ends_is_relayed() {
+    // Refuses after reading the head only, then drains the upload while
+    // closing, as servers do; the proxy must relay the 413, not a 502.
+    let upstream = RawUpstream::start(|mut stream| {
+        if raw::read_head(&mut stream).is_none() {
+            return;
+        }
+        let refusal = "HTTP/1.1 413 Payload Too Large\r\nconnection: close\r\ncontent-length: 9\r\n\r\ntoo large";
+        let _ = stream.write_all(refusal.as_bytes());
+        let _ = stream.shutdown(Shutdown::Write);
+        raw::hold_open(stream, Duration::from_secs(5));
+    });
+    let proxy = ProxyProcess::start(&[]);
+    let target = upstream.url();
+    let headers = [("X-Headroom-Upstream", target.as_str())];
+    let upload = vec![b'x'; 4 * 1024 * 1024];
+    let reply = send(
+        &client(),
+        request("POST", &proxy.url("/v1/files"), &headers, upload),
+    )
+    .await;
+    assert_eq!((reply.status, reply.text().as_str()), (413, "too large"));
+}
