@@ -51,6 +51,19 @@ pub fn encode_request(
     framing
 }
 
+/// About how long `encode_request` makes the head, so it is written into
+/// one allocation.
+pub fn encoded_len(parts: &request::Parts) -> usize {
+    let fields: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    let target = parts.uri.path_and_query().map_or(1, |pq| pq.as_str().len());
+    let host = parts.uri.authority().map_or(0, |a| a.as_str().len());
+    fields + target + host + 96
+}
+
 /// The `Host` value: the upstream's host, with its port unless it is the
 /// scheme's default.
 fn host(uri: &http::Uri) -> String {
@@ -209,6 +222,10 @@ mod tests {
         assert_eq!(
             encode_request(&parts, true, &mut out),
             RequestFraming::Chunked
+        );
+        assert!(
+            out.len() <= encoded_len(&parts),
+            "the estimate must cover the head"
         );
         assert_eq!(
             &out[..],

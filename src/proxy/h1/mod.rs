@@ -34,8 +34,8 @@ use head::RequestFraming;
 use pool::{Pool, PoolKey};
 
 /// Read buffer growth step; a read takes whatever the socket has, up to
-/// the spare room this leaves.
-const READ_CHUNK: usize = 16 * 1024;
+/// the spare room this leaves. hyper starts its buffers at the same size.
+const READ_CHUNK: usize = 8 * 1024;
 /// Request pieces gathered into one write at most.
 const MAX_QUEUED_PIECES: usize = 16;
 
@@ -71,7 +71,7 @@ impl DirectClient {
     ) -> Result<Response<DirectBody>, BoxError> {
         let (parts, body) = request.into_parts();
         let key = PoolKey::of(&parts.uri).ok_or("upstream URL has no host")?;
-        let mut out = BytesMut::new();
+        let mut out = BytesMut::with_capacity(head::encoded_len(&parts));
         let framing = head::encode_request(&parts, !body.is_end_stream(), &mut out);
         let head = out.freeze();
         let mut body = Some(body);
