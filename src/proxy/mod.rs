@@ -34,6 +34,14 @@ use routes::Family;
 use stats::{Snapshot, Stats};
 use upstream::{Origin, Upstream};
 
+/// Locks `mutex` even if a panic poisoned it: every map the proxy guards
+/// is changed in single steps that a panic cannot leave half-done.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// How long a client beyond loopback may take to send a request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 

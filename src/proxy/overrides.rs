@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use http::HeaderValue;
 
 use super::error::ProxyError;
+use super::lock;
 use super::upstream::Upstream;
 
 /// Distinct values kept; past this the cache starts over.
@@ -22,23 +23,19 @@ impl OverrideCache {
     /// The parsed upstream for `value`, or why it is refused. Refusals are
     /// not cached: they are the caller's mistake and rare.
     pub fn parse(&self, value: &HeaderValue) -> Result<Arc<Upstream>, ProxyError> {
-        if let Some(hit) = self.lock().get(value) {
+        if let Some(hit) = lock(&self.parsed).get(value) {
             return Ok(hit.clone());
         }
         let text = value.to_str().map_err(|_| {
             ProxyError::bad_upstream_header("contains a control or non-ASCII character")
         })?;
         let upstream = Arc::new(Upstream::parse(text).map_err(ProxyError::bad_upstream_header)?);
-        let mut parsed = self.lock();
+        let mut parsed = lock(&self.parsed);
         if parsed.len() >= CAPACITY {
             parsed.clear();
         }
         parsed.insert(value.clone(), upstream.clone());
         Ok(upstream)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<HeaderValue, Arc<Upstream>>> {
-        self.parsed.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -57,12 +54,12 @@ mod tests {
             let value = HeaderValue::from_str(&format!("https://h{i}.dev")).ok();
             assert!(value.is_some_and(|v| cache.parse(&v).is_ok()));
         }
-        assert!(cache.lock().len() <= CAPACITY);
+        assert!(lock(&cache.parsed).len() <= CAPACITY);
         let bad = HeaderValue::from_static("ftp://x.dev");
         assert_eq!(
             cache.parse(&bad).err().map(|e| e.status.as_u16()),
             Some(400)
         );
-        assert!(!cache.lock().contains_key(&bad));
+        assert!(!lock(&cache.parsed).contains_key(&bad));
     }
 }

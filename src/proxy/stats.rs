@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::lock;
 use super::routes::Family;
 
 /// How many recent latencies each entry keeps for its percentiles.
@@ -93,7 +94,7 @@ impl Stats {
         };
         let latency_us = u64::try_from(sample.latency.as_micros()).unwrap_or(u64::MAX);
         let family = sample.family.index();
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = lock(&self.entries);
         // Looked up by &str: only an origin's first request allocates.
         match entries.get_mut(sample.origin) {
             Some(families) => families[family].add(&sample, class, latency_us),
@@ -106,7 +107,7 @@ impl Stats {
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = lock(&self.entries);
         let mut upstreams: Vec<UpstreamSnapshot> = entries
             .iter()
             .flat_map(|(origin, families)| {

@@ -141,7 +141,6 @@ impl Transfer {
                 body,
                 framing,
                 body_started: false,
-                finished: false,
                 head_held: false,
                 abandoned: false,
             },
@@ -190,7 +189,7 @@ impl Transfer {
     /// the whole request (a 413, say) and close, and that answer is still
     /// read and relayed. Writing stops, and the connection is not reused.
     fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), BoxError> {
-        while !self.writer.finished && !self.writer.abandoned {
+        while !self.writer.finished() && !self.writer.abandoned {
             if self.writer.out.is_empty() && !self.writer.refill(cx)? {
                 return Ok(());
             }
@@ -247,7 +246,6 @@ struct Writer {
     body: Option<RequestBody>,
     framing: RequestFraming,
     body_started: bool,
-    finished: bool,
     /// The head has been held back once for the body to join it.
     head_held: bool,
     /// Writing failed; the rest of the request is dropped.
@@ -255,6 +253,11 @@ struct Writer {
 }
 
 impl Writer {
+    /// The whole request has been written.
+    fn finished(&self) -> bool {
+        !self.abandoned && self.body.is_none() && self.out.is_empty()
+    }
+
     fn abandon(&mut self) {
         self.abandoned = true;
         self.out.clear();
@@ -297,7 +300,6 @@ impl Writer {
         let chunked = self.framing == RequestFraming::Chunked;
         while self.out.len() < MAX_QUEUED_PIECES {
             let Some(body) = self.body.as_mut() else {
-                self.finished = self.out.is_empty();
                 break;
             };
             let Poll::Ready(frame) = Pin::new(body).poll_frame(cx) else {
@@ -374,7 +376,7 @@ impl DirectBody {
         };
         let reusable = self.keep_alive
             && self.framing.keeps_connection()
-            && transfer.writer.finished
+            && transfer.writer.finished()
             && transfer.read_buf.is_empty();
         if reusable {
             self.pool.put(&self.key, transfer.io);

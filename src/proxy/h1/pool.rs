@@ -9,6 +9,8 @@ use std::task::{Context, Waker};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
+
+use crate::proxy::lock;
 use tokio::time::Instant;
 
 /// How long an idle connection is kept.
@@ -70,16 +72,9 @@ impl Pool {
         pool
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PoolKey, Vec<Idle>>> {
-        // A panic elsewhere cannot leave the map half-changed.
-        self.idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// The most recently released usable connection to `key`.
     pub fn checkout(&self, key: &PoolKey) -> Option<TcpStream> {
-        let mut idle = self.lock();
+        let mut idle = lock(&self.idle);
         let list = idle.get_mut(key)?;
         while let Some(candidate) = list.pop() {
             if candidate.usable() {
@@ -90,7 +85,7 @@ impl Pool {
     }
 
     pub fn put(&self, key: &PoolKey, io: TcpStream) {
-        let mut idle = self.lock();
+        let mut idle = lock(&self.idle);
         let list = idle.entry(key.clone()).or_default();
         if list.len() < MAX_IDLE_PER_KEY {
             list.push(Idle {
@@ -101,7 +96,7 @@ impl Pool {
     }
 
     fn sweep_once(&self) {
-        let mut idle = self.lock();
+        let mut idle = lock(&self.idle);
         idle.retain(|_, list| {
             list.retain(Idle::usable);
             !list.is_empty()
