@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::mock::MockUpstream;
 use common::raw;
-use common::{client, request, scaled, send, ProxyProcess};
+use common::{client, family_defaults, request, scaled, send, ProxyProcess};
 use headroom::proxy::upstream::{Origin, Upstream, MAX_UPSTREAM_LEN};
 
 /// splitmix64: small, fast, and the same sequence on every run.
@@ -547,12 +547,7 @@ struct Target {
 
 fn target() -> Target {
     let mock = MockUpstream::start();
-    let proxy = ProxyProcess::start(&[
-        "--openai-upstream",
-        &mock.url(),
-        "--anthropic-upstream",
-        &mock.url(),
-    ]);
+    let proxy = ProxyProcess::start(&family_defaults(&mock.url()));
     Target { mock, proxy }
 }
 

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use common::mock::MockUpstream;
 use common::raw::{self, RawUpstream};
-use common::{client, free_port, request, send, wait_until, ProxyProcess, TestClient};
+use common::{
+    client, family_defaults, free_port, request, send, wait_until, ProxyProcess, TestClient,
+};
 use http_body_util::BodyExt;
 
 /// Every planted value contains this marker, so one search finds any of them.
@@ -100,19 +102,13 @@ fn setup(mode: &Mode) -> Setup {
             let _ = stream.write_all(b"not http at all\r\n\r\n");
         }
     });
-    let base = [
-        "--openai-upstream",
-        &mock.url(),
-        "--anthropic-upstream",
-        &mock.url(),
-        "--gemini-upstream",
-        &mock.url(),
-        "--connect-timeout",
-        "300ms",
-        "--idle-timeout",
-        "400ms",
-    ]
-    .map(String::from);
+    let url = mock.url();
+    let timeouts = ["--connect-timeout", "300ms", "--idle-timeout", "400ms"];
+    let base: Vec<String> = family_defaults(&url)
+        .into_iter()
+        .chain(timeouts)
+        .map(String::from)
+        .collect();
     let start = |extra: &[String]| {
         let args: Vec<&str> = base
             .iter()
@@ -371,14 +367,7 @@ async fn no_planted_secret_reaches_logs_error_bodies_or_stats() {
 #[tokio::test(flavor = "multi_thread")]
 async fn no_control_header_reaches_the_upstream_on_any_route_or_method() {
     let mock = MockUpstream::start();
-    let proxy = ProxyProcess::start(&[
-        "--openai-upstream",
-        &mock.url(),
-        "--anthropic-upstream",
-        &mock.url(),
-        "--gemini-upstream",
-        &mock.url(),
-    ]);
+    let proxy = ProxyProcess::start(&family_defaults(&mock.url()));
     let client = client();
     let upstream = mock.url();
     let methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];

@@ -33,6 +33,18 @@ pub struct ProxyProcess {
     stderr: Arc<Mutex<String>>,
 }
 
+/// Proxy flags pointing every API family's default upstream at `url`.
+pub fn family_defaults(url: &str) -> [&str; 6] {
+    [
+        "--openai-upstream",
+        url,
+        "--anthropic-upstream",
+        url,
+        "--gemini-upstream",
+        url,
+    ]
+}
+
 impl ProxyProcess {
     /// Starts `headroom proxy --port 0 ARGS` and waits for its listening line.
     pub fn start(args: &[&str]) -> ProxyProcess {
