@@ -8,9 +8,14 @@ pub mod proxy;
 pub mod standalone;
 pub mod wrap;
 
-/// The runtime the proxy serves on, standalone or under `wrap`.
+/// The runtime the proxy serves on, standalone or under `wrap`: one thread.
+/// A local proxy for agents has far more cores than it can use, and one
+/// thread relays a burst of events sooner than a work-stealing pool, whose
+/// worker pays for parking, waking and queue handoffs on every burst.
+/// Blocking work (name lookups, loading the trust store) still goes to
+/// tokio's blocking pool.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
+    Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
 }
