@@ -2,8 +2,12 @@
 //! through headroom, and through nginx as the reference. Prints a table and
 //! whether each target is met; a missed target never fails the run.
 //!
-//! Run with `cargo bench --bench proxy` (loopback only, about 90 s once
-//! built).
+//! Run with `cargo bench --bench proxy` (loopback only, about two minutes
+//! once built). Where `perf` may use tracepoints (as root), it also times
+//! each proxy's relay of a burst at its own system calls.
+
+#[path = "proxy/relay_trace.rs"]
+mod relay_trace;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -126,9 +130,11 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let figures = runtime.block_on(measure_all(&routes, epoch))?;
     let loaded_rss = rss_mib(headroom.child_id())?;
+    let relays = runtime.block_on(trace_relays(&routes, epoch))?;
 
     print_table(&figures);
     println!("headroom RSS: idle {idle_rss:.1} MiB, after load {loaded_rss:.1} MiB");
+    print_relays(&relays);
     print_targets(&figures, idle_rss);
     Ok(())
 }
@@ -212,9 +218,12 @@ fn sse_phase(uri: &http::Uri) -> Duration {
     Duration::from_micros(micros)
 }
 
-/// `SSE_EVENTS` events, one frame each, `SSE_GAP` apart, the first at once
-/// and the rest shifted by `phase`. Each event carries the microseconds
-/// since the epoch at which it was handed to hyper.
+/// `SSE_EVENTS` events, one frame each: the first at once, the rest
+/// `SSE_GAP` apart on a grid shared by every stream (multiples of `SSE_GAP`
+/// since the epoch), shifted by `phase`. The grid keeps a round's streams in
+/// step however their requests were spread, where each stream's own clock
+/// would let the timer wheel's 1 ms ticks split a burst in two. Each event
+/// carries the microseconds since the epoch at which it was handed to hyper.
 struct SseBody {
     epoch: Instant,
     start: tokio::time::Instant,
@@ -224,7 +233,10 @@ struct SseBody {
 
 impl SseBody {
     fn new(epoch: Instant, phase: Duration) -> SseBody {
-        let start = tokio::time::Instant::now() + phase;
+        let gap = SSE_GAP.as_nanos();
+        let slot = epoch.elapsed().as_nanos().div_ceil(gap);
+        let grid = Duration::from_nanos((slot * gap).try_into().unwrap_or(u64::MAX));
+        let start = tokio::time::Instant::from_std(epoch + grid) + phase;
         SseBody {
             epoch,
             start,
@@ -309,10 +321,6 @@ fn proxy_command(program: &std::ffi::OsStr, pinned: bool) -> Command {
 fn start_headroom(pinned: bool) -> anyhow::Result<Headroom> {
     let binary = env!("CARGO_BIN_EXE_headroom");
     let mut command = proxy_command(binary.as_ref(), pinned);
-    if pinned {
-        // One core, one worker: the same shape as the nginx reference.
-        command.env("TOKIO_WORKER_THREADS", "1");
-    }
     command
         .args(["proxy", "--port", "0", "--log-level", "warn"])
         .stdin(Stdio::null())
@@ -794,6 +802,52 @@ fn sent_us(event: &str) -> anyhow::Result<u64> {
     value["sent_us"].as_u64().context("event without sent_us")
 }
 
+// ---- relay trace -------------------------------------------------------------
+
+/// Rounds of burst streams read through each proxy while perf traces it.
+const TRACE_ROUNDS: usize = 20;
+
+/// A proxy's relay time for a burst of `SSE_STREAMS_PER_ROUND` events.
+struct Relay {
+    name: &'static str,
+    bursts: usize,
+    time: Percentiles,
+}
+
+/// Reads burst streams through each proxy while `perf` traces its system
+/// calls; empty when perf cannot trace here.
+async fn trace_relays(routes: &[Route], epoch: Instant) -> anyhow::Result<Vec<Relay>> {
+    let dir = tempfile::tempdir()?;
+    let mut traces = Vec::new();
+    for route in routes {
+        let Some(pid) = route.proxy_pid else {
+            continue;
+        };
+        match relay_trace::Trace::start(pid, dir.path(), route.name) {
+            Some(trace) => traces.push((route, trace)),
+            None => return Ok(Vec::new()),
+        }
+    }
+    let client = load_client();
+    // The proxies take turns, as in the main rounds.
+    for _ in 0..TRACE_ROUNDS {
+        for (route, _) in &traces {
+            read_streams(&client, route, epoch, Duration::ZERO).await?;
+        }
+    }
+    traces
+        .into_iter()
+        .map(|(route, trace)| {
+            let times = trace.finish(SSE_STREAMS_PER_ROUND, SSE_GAP / 4)?;
+            Ok(Relay {
+                name: route.name,
+                bursts: times.len(),
+                time: Percentiles::of(times),
+            })
+        })
+        .collect()
+}
+
 // ---- statistics and report -------------------------------------------------
 
 /// Percentiles in microseconds.
@@ -874,6 +928,35 @@ fn print_table(figures: &[Figures]) {
 
 fn one_decimal(figure: Option<f64>) -> String {
     figure.map_or_else(|| "-".to_owned(), |figure| format!("{figure:.1}"))
+}
+
+fn print_relays(relays: &[Relay]) {
+    if relays.is_empty() {
+        println!("relay trace: skipped (perf missing, or not allowed tracepoints: run as root)");
+        return;
+    }
+    println!(
+        "relay of a burst of {SSE_STREAMS_PER_ROUND} events, from the proxy's wake-up to its write \
+         of the last one, at its own system calls (perf, {TRACE_ROUNDS} rounds); times in us"
+    );
+    for relay in relays {
+        println!(
+            "{:<9} bursts {:>5}  p50 {:>7.1}  p99 {:>7.1}",
+            relay.name, relay.bursts, relay.time.p50, relay.time.p99
+        );
+    }
+    let find = |name| relays.iter().find(|relay| relay.name == name);
+    if let (Some(headroom), Some(nginx)) = (find("headroom"), find("nginx")) {
+        let ratio = headroom.time.p99 / nginx.time.p99.max(1.0);
+        report(
+            "SSE burst relay p99, headroom / nginx",
+            ratio,
+            "<=",
+            ratio <= SSE_TARGET,
+            SSE_TARGET,
+        );
+    }
+    println!();
 }
 
 fn print_targets(figures: &[Figures], idle_rss: f64) {
