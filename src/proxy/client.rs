@@ -145,6 +145,16 @@ impl std::fmt::Display for ConnectTimeout {
 
 impl std::error::Error for ConnectTimeout {}
 
+/// `connecting`'s outcome, or `ConnectTimeout` once `timeout` has passed.
+async fn within_connect_timeout<T>(
+    timeout: Duration,
+    connecting: impl Future<Output = Result<T, BoxError>>,
+) -> Result<T, BoxError> {
+    tokio::time::timeout(timeout, connecting)
+        .await
+        .unwrap_or_else(|_| Err(Box::new(ConnectTimeout)))
+}
+
 /// The connection itself failed: refused, unreachable, or the name did not
 /// resolve.
 #[derive(Debug)]
@@ -170,13 +180,12 @@ impl Connect for UpstreamConnector {
         let mut tcp = self.tcp.clone();
         let uri = uri.clone();
         let timeout = self.connect_timeout;
-        Box::pin(async move {
-            match tokio::time::timeout(timeout, tcp.call(uri)).await {
-                Ok(Ok(io)) => Ok(io.into_inner()),
-                Ok(Err(error)) => Err(Box::new(ConnectFailed(error.into())) as BoxError),
-                Err(_) => Err(Box::new(ConnectTimeout) as BoxError),
+        Box::pin(within_connect_timeout(timeout, async move {
+            match tcp.call(uri).await {
+                Ok(io) => Ok(io.into_inner()),
+                Err(error) => Err(Box::new(ConnectFailed(error.into())) as BoxError),
             }
-        })
+        }))
     }
 }
 
@@ -239,29 +248,23 @@ impl Service<Uri> for UpstreamConnector {
         let mut tcp = self.tcp.clone();
         let timeout = self.connect_timeout;
         let idle_timeout = self.idle_timeout;
-        Box::pin(async move {
-            let connecting = async move {
-                let Some(proxy) = intercept else {
-                    let io = tcp.call(dst).await?;
-                    return Ok(UpstreamStream::new(io, false, idle_timeout));
-                };
-                if dst.scheme() == Some(&http::uri::Scheme::HTTPS) {
-                    let mut tunnel = Tunnel::new(proxy.uri().clone(), tcp);
-                    if let Some(auth) = proxy.basic_auth() {
-                        tunnel = tunnel.with_auth(auth.clone());
-                    }
-                    let io = tunnel.call(dst).await?;
-                    Ok(UpstreamStream::new(io, false, idle_timeout))
-                } else {
-                    let io = tcp.call(proxy.uri().clone()).await?;
-                    Ok::<_, BoxError>(UpstreamStream::new(io, true, idle_timeout))
-                }
+        Box::pin(within_connect_timeout(timeout, async move {
+            let Some(proxy) = intercept else {
+                let io = tcp.call(dst).await?;
+                return Ok(UpstreamStream::new(io, false, idle_timeout));
             };
-            match tokio::time::timeout(timeout, connecting).await {
-                Ok(result) => result,
-                Err(_) => Err(Box::new(ConnectTimeout) as BoxError),
+            if dst.scheme() == Some(&http::uri::Scheme::HTTPS) {
+                let mut tunnel = Tunnel::new(proxy.uri().clone(), tcp);
+                if let Some(auth) = proxy.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                let io = tunnel.call(dst).await?;
+                Ok(UpstreamStream::new(io, false, idle_timeout))
+            } else {
+                let io = tcp.call(proxy.uri().clone()).await?;
+                Ok::<_, BoxError>(UpstreamStream::new(io, true, idle_timeout))
             }
-        })
+        }))
     }
 }
 
