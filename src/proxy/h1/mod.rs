@@ -36,7 +36,7 @@ use pool::{Pool, PoolKey};
 /// Read buffer growth step; a read takes whatever the socket has, up to
 /// the spare room this leaves. hyper starts its buffers at the same size.
 const READ_CHUNK: usize = 8 * 1024;
-/// Request pieces gathered into one write at most.
+/// Request pieces gathered into one write at most (a few more may wait).
 const MAX_QUEUED_PIECES: usize = 16;
 
 /// Connects a direct TCP stream to an upstream, within the connect timeout.
@@ -193,8 +193,8 @@ impl Transfer {
             if self.writer.out.is_empty() && !self.writer.refill(cx)? {
                 return Ok(());
             }
-            let slices = self.writer.slices();
-            match Pin::new(&mut self.io).poll_write_vectored(cx, &slices) {
+            let (slices, count) = self.writer.slices();
+            match Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]) {
                 Poll::Ready(Ok(written)) => {
                     self.writer.advance(written);
                     self.idle.touch();
@@ -279,8 +279,14 @@ impl Writer {
         Ok(self.out.len() == 1 && self.body.is_some())
     }
 
-    fn slices(&self) -> Vec<IoSlice<'_>> {
-        self.out.iter().map(|piece| IoSlice::new(piece)).collect()
+    /// The first pieces to write, on the stack: this runs on every write.
+    fn slices(&self) -> ([IoSlice<'_>; MAX_QUEUED_PIECES], usize) {
+        let mut slices = [IoSlice::new(&[]); MAX_QUEUED_PIECES];
+        let count = self.out.len().min(MAX_QUEUED_PIECES);
+        for (slice, piece) in slices.iter_mut().zip(&self.out) {
+            *slice = IoSlice::new(piece);
+        }
+        (slices, count)
     }
 
     fn advance(&mut self, mut written: usize) {

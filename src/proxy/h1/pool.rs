@@ -9,9 +9,9 @@ use std::task::{Context, Waker};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use crate::proxy::lock;
-use tokio::time::Instant;
 
 /// How long an idle connection is kept.
 const IDLE_LIFETIME: Duration = Duration::from_secs(90);
@@ -85,13 +85,18 @@ impl Pool {
     }
 
     pub fn put(&self, key: &PoolKey, io: TcpStream) {
+        let released = Idle {
+            io,
+            since: Instant::now(),
+        };
         let mut idle = lock(&self.idle);
-        let list = idle.entry(key.clone()).or_default();
-        if list.len() < MAX_IDLE_PER_KEY {
-            list.push(Idle {
-                io,
-                since: Instant::now(),
-            });
+        // Looked up by reference: only a key's first release clones it.
+        match idle.get_mut(key) {
+            Some(list) if list.len() < MAX_IDLE_PER_KEY => list.push(released),
+            Some(_) => {}
+            None => {
+                idle.insert(key.clone(), vec![released]);
+            }
         }
     }
 
