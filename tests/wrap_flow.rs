@@ -7,10 +7,15 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
 
 use common::opencode::{Sandbox, SCHEMA};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
 use serde_json::{json, Value};
 
 const FAKE_OPENCODE: &str = r#"#!/bin/sh
@@ -26,13 +31,28 @@ printf '%s' "$OPENCODE_CONFIG_CONTENT" > "$out.json"
 exit "${FAKE_EXIT:-0}"
 "#;
 
+/// A stand-in opencode that logs each SIGINT it gets, and names its parent
+/// (headroom), until a `stop` file appears beside it.
+const INTERRUPT_COUNTER: &str = r#"#!/bin/sh
+dir="$(dirname "$0")"
+trap 'echo int >> "$dir/interrupts"' INT
+echo "$PPID" > "$dir/headroom.pid.tmp"
+mv "$dir/headroom.pid.tmp" "$dir/headroom.pid"
+while [ ! -f "$dir/stop" ]; do sleep 0.05; done
+"#;
+
 /// A sandbox whose opencode is the recording script.
 fn sandbox_with_fake() -> (Sandbox, PathBuf) {
+    sandbox_with(FAKE_OPENCODE)
+}
+
+/// A sandbox whose opencode is `script`.
+fn sandbox_with(script: &str) -> (Sandbox, PathBuf) {
     let mut sandbox = Sandbox::new();
     let bin_dir = sandbox.root.path().join("bin");
     std::fs::create_dir_all(&bin_dir).unwrap();
     let fake = bin_dir.join("opencode");
-    std::fs::write(&fake, FAKE_OPENCODE).unwrap();
+    std::fs::write(&fake, script).unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", bin_dir.display(), sandbox.env["PATH"]);
     sandbox.env.insert("PATH".into(), path);
@@ -212,5 +232,62 @@ fn a_broken_config_is_a_one_line_error_and_launches_nothing() {
     assert!(
         !bin_dir.join("record.txt").exists(),
         "opencode was launched"
+    );
+}
+
+#[test]
+fn a_ctrl_c_at_the_terminal_reaches_the_agent_once_and_a_sent_sigint_is_forwarded() {
+    let (sandbox, bin_dir) = sandbox_with(INTERRUPT_COUNTER);
+    let log = sandbox.root.path().join("wrap.log");
+    let log_arg = log.display().to_string();
+    let wrap = sandbox.headroom(&["wrap", "opencode", "--quiet", "--log-file", &log_arg]);
+    let mut terminal = common::on_terminal(&wrap)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run script (util-linux) for a terminal");
+    let pid_file = bin_dir.join("headroom.pid");
+    common::wait_until(TIMEOUT, "the stand-in opencode to start", || {
+        pid_file.exists()
+    });
+    let headroom: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let interrupts = || {
+        std::fs::read_to_string(bin_dir.join("interrupts")).map_or(0, |text| text.lines().count())
+    };
+
+    // Ctrl-C typed at the terminal: the terminal signals its whole
+    // foreground process group, the agent included.
+    let mut keyboard = terminal.stdin.take().unwrap();
+    keyboard.write_all(b"\x03").unwrap();
+    common::wait_until(TIMEOUT, "the terminal's Ctrl-C to reach the agent", || {
+        interrupts() >= 1
+    });
+    // A SIGINT sent to headroom alone reaches the agent only if forwarded.
+    common::signal(headroom, "INT");
+    common::wait_until(
+        TIMEOUT,
+        "the SIGINT sent to headroom to be forwarded",
+        || interrupts() >= 2,
+    );
+    // Time for a duplicate of either to arrive.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(interrupts(), 2, "the agent got a signal twice");
+
+    std::fs::write(bin_dir.join("stop"), "").unwrap();
+    drop(keyboard);
+    let status = common::wait_exit(&mut terminal, TIMEOUT, "headroom did not exit");
+    assert!(status.success(), "{status}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        log.matches("forwarding signal to the agent").count(),
+        1,
+        "{log}"
+    );
+    assert!(
+        log.contains("the terminal's Ctrl-C reached the agent itself"),
+        "{log}"
     );
 }

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::process::Output;
 use std::time::Duration;
 
@@ -12,6 +13,17 @@ use common::mock::{MockUpstream, REPLY};
 use common::opencode::{self, Sandbox, SCHEMA};
 use common::{free_port, signal};
 use serde_json::json;
+
+/// opencode's arguments for one prompt to the mock's model.
+const SAY_HI: [&str; 7] = [
+    "--",
+    "run",
+    "--title",
+    "t",
+    "--model",
+    "mockcompat/mock-model",
+    "say hi",
+];
 
 /// A project config with one provider per SDK family, all pointed at the
 /// mock, each with a key of its own.
@@ -144,20 +156,14 @@ fn every_sdk_family_reaches_the_mock_through_the_proxy() {
     assert_no_control_headers(&mock);
 
     let port = free_port();
-    let quiet = sandbox.run_headroom(&[
-        "wrap",
-        "opencode",
-        "--quiet",
-        "--port",
-        &port.to_string(),
-        "--",
-        "run",
-        "--title",
-        "t",
-        "--model",
-        "mockcompat/mock-model",
-        "say hi",
-    ]);
+    let port = port.to_string();
+    let quiet = sandbox.run_headroom(
+        &[
+            &["wrap", "opencode", "--quiet", "--port", &port][..],
+            &SAY_HI,
+        ]
+        .concat(),
+    );
     let stderr = String::from_utf8_lossy(&quiet.stderr);
     assert!(quiet.status.success(), "{stderr}");
     assert!(String::from_utf8_lossy(&quiet.stdout).contains(REPLY));
@@ -192,9 +198,22 @@ struct Running {
     config_before: Vec<u8>,
 }
 
+/// Where a run's headroom is started.
+#[derive(Clone, Copy, PartialEq)]
+enum Launch {
+    /// A background process with no terminal.
+    Detached,
+    /// The foreground of a terminal of its own (see `common::on_terminal`).
+    OnTerminal,
+}
+
 /// Starts `headroom wrap opencode` on a model whose requests the mock
 /// holds open, and waits until the request is in flight.
 fn start_hanging_run(mock: &MockUpstream, binary: &std::path::Path, key: &str) -> Running {
+    start_run(mock, binary, key, Launch::Detached)
+}
+
+fn start_run(mock: &MockUpstream, binary: &std::path::Path, key: &str, launch: Launch) -> Running {
     let mut sandbox = Sandbox::new();
     sandbox
         .env
@@ -209,18 +228,11 @@ fn start_hanging_run(mock: &MockUpstream, binary: &std::path::Path, key: &str) -
     let config_file = sandbox.write_project_config(&config);
     let config_before = std::fs::read(&config_file).unwrap();
     let seen_before = mock.requests().len();
-    let child = sandbox
-        .headroom(&[
-            "wrap",
-            "opencode",
-            "--",
-            "run",
-            "--title",
-            "t",
-            "--model",
-            "mockcompat/mock-model",
-            "say hi",
-        ])
+    let mut command = sandbox.headroom(&[&["wrap", "opencode"][..], &SAY_HI].concat());
+    if launch == Launch::OnTerminal {
+        command = common::on_terminal(&command);
+    }
+    let child = command
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -278,6 +290,16 @@ fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
     common::wait_exit(child, Duration::from_secs(20), "headroom did not exit")
 }
 
+/// headroom's log of the run, empty when there is none.
+fn wrap_log(run: &Running) -> String {
+    let file = run
+        .sandbox
+        .root
+        .path()
+        .join("home/.local/state/headroom/wrap-opencode.log");
+    std::fs::read_to_string(file).unwrap_or_default()
+}
+
 /// After a run: nothing of it is alive or listening, the user's config is
 /// byte-identical, and no temp file was left.
 fn assert_torn_down(run: &Running, processes: &[u32]) {
@@ -287,13 +309,7 @@ fn assert_torn_down(run: &Running, processes: &[u32]) {
         || processes.iter().all(|pid| !is_alive(*pid)),
     );
     assert_eq!(std::fs::read(&run.config_file).unwrap(), run.config_before);
-    let log = std::fs::read_to_string(
-        run.sandbox
-            .root
-            .path()
-            .join("home/.local/state/headroom/wrap-opencode.log"),
-    )
-    .unwrap_or_default();
+    let log = wrap_log(run);
     let proxy = log
         .split("proxy=http://")
         .nth(1)
@@ -333,6 +349,40 @@ fn signals_to_headroom_end_both_processes_with_128_plus_n() {
         processes.push(pid);
         assert_torn_down(&run, &processes);
     }
+}
+
+#[test]
+fn a_ctrl_c_at_the_terminal_reaches_opencode_once_and_ends_the_run() {
+    let Some(binary) = opencode::binary() else {
+        return;
+    };
+    let mock = MockUpstream::start();
+    let mut run = start_run(&mock, &binary, "sk-HANG", Launch::OnTerminal);
+    let mut processes = descendants(run.child.id());
+    assert!(
+        processes.len() >= 2,
+        "opencode is not running under headroom on the terminal"
+    );
+    let mut keyboard = run.child.stdin.take().unwrap();
+    keyboard.write_all(b"\x03").unwrap();
+    let status = wait_exit(&mut run.child);
+    // `script -e` passes on headroom's code, which is opencode's.
+    assert_eq!(
+        status.code(),
+        Some(128 + 2),
+        "opencode did not end on the Ctrl-C"
+    );
+    processes.push(run.child.id());
+    assert_torn_down(&run, &processes);
+    let log = wrap_log(&run);
+    assert!(
+        log.contains("the terminal's Ctrl-C reached the agent itself"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("forwarding signal"),
+        "a second SIGINT went to opencode: {log}"
+    );
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! The agent as a child process: spawned on the user's terminal, sent the
-//! signals headroom receives, killed if headroom dies, and its exit status
-//! turned into headroom's exit code.
+//! signals headroom receives (a Ctrl-C only when the terminal did not
+//! already deliver it), killed if headroom dies, and its exit status turned
+//! into headroom's exit code.
 
 use std::io;
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustix::process::{Pid, Signal};
 use tokio::process::Command;
@@ -25,22 +27,32 @@ impl std::error::Error for AgentNotFound {}
 /// Runs `command` to completion, forwarding SIGINT, SIGTERM and SIGHUP.
 pub async fn run(mut command: Command) -> anyhow::Result<ExitStatus> {
     die_with_parent(&mut command);
-    let mut child = command.spawn()?;
-    let Some(pid) = child.id().and_then(|id| Pid::from_raw(id as i32)) else {
-        return Ok(child.wait().await?);
-    };
+    // Installed before the spawn: from then on a Ctrl-C must not take
+    // headroom's default action (exit) and leave the agent without its proxy.
     let handlers = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
+        SentInterrupts::count(),
     );
-    let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = handlers else {
+    let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup), Ok(sent_interrupts)) = handlers
+    else {
         return Err(anyhow::anyhow!("could not install signal handlers"));
+    };
+    let mut child = command.spawn()?;
+    let Some(pid) = child.id().and_then(|id| Pid::from_raw(id as i32)) else {
+        return Ok(child.wait().await?);
     };
     loop {
         let forwarded = tokio::select! {
             status = child.wait() => return Ok(status?),
-            _ = interrupt.recv() => Signal::INT,
+            _ = interrupt.recv() => {
+                if !sent_interrupts.take() && in_our_process_group(pid) {
+                    tracing::info!("the terminal's Ctrl-C reached the agent itself; not forwarding it");
+                    continue;
+                }
+                Signal::INT
+            }
             _ = terminate.recv() => Signal::TERM,
             _ = hangup.recv() => Signal::HUP,
         };
@@ -50,6 +62,52 @@ pub async fn run(mut command: Command) -> anyhow::Result<ExitStatus> {
         );
         // The child may have exited in between; its status comes next.
         let _ = rustix::process::kill_process(pid, forwarded);
+    }
+}
+
+/// True while the agent is still in headroom's process group, so a signal
+/// the terminal sends to its foreground group reaches both.
+fn in_our_process_group(agent: Pid) -> bool {
+    rustix::process::getpgid(Some(agent)).is_ok_and(|group| group == rustix::process::getpgrp())
+}
+
+/// SIGINTs a process sent since the last look.
+static SENT_INTERRUPTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts the SIGINTs that a process sent (kill, sigqueue), telling them
+/// apart from the terminal's Ctrl-C, which the kernel sends to the whole
+/// foreground process group: the agent has that one already, and a second
+/// is, to many programs, the "force quit" Ctrl-C.
+struct SentInterrupts(signal_hook_registry::SigId);
+
+impl SentInterrupts {
+    #[allow(unsafe_code)]
+    fn count() -> io::Result<SentInterrupts> {
+        // SAFETY: the action runs inside the signal handler; it reads a
+        // field of the siginfo it is given and does one atomic add, both
+        // async-signal-safe. It allocates nothing and takes no lock.
+        let id = unsafe {
+            signal_hook_registry::register_sigaction(libc::SIGINT, |info: &libc::siginfo_t| {
+                // SI_USER, SI_QUEUE, SI_TKILL and the like are <= 0; the
+                // terminal's signals carry SI_KERNEL.
+                if info.si_code <= 0 {
+                    SENT_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        }?;
+        SENT_INTERRUPTS.store(0, Ordering::Relaxed);
+        Ok(SentInterrupts(id))
+    }
+
+    /// True when a process sent a SIGINT since the last call.
+    fn take(&self) -> bool {
+        SENT_INTERRUPTS.swap(0, Ordering::Relaxed) > 0
+    }
+}
+
+impl Drop for SentInterrupts {
+    fn drop(&mut self) {
+        signal_hook_registry::unregister(self.0);
     }
 }
 

@@ -151,6 +151,32 @@ pub fn signal(pid: u32, name: &str) {
     assert!(status.success());
 }
 
+/// `command` run on a terminal of its own, as `script` (util-linux) runs
+/// it: the session leader and foreground process group of a new pseudo
+/// terminal, the way a shell runs a command. Bytes written to the returned
+/// command's piped stdin are typed at that terminal (0x03 is Ctrl-C).
+/// `command` must have been set up with `env_clear`.
+pub fn on_terminal(command: &Command) -> Command {
+    let quote =
+        |word: &std::ffi::OsStr| format!("'{}'", word.to_string_lossy().replace('\'', r"'\''"));
+    let words: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(quote)
+        .collect();
+    let mut terminal = Command::new("script");
+    terminal
+        .args(["-q", "-e", "-c"])
+        .arg(format!("exec {}", words.join(" ")))
+        .arg("/dev/null")
+        .env_clear()
+        .envs(command.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(Stdio::piped());
+    if let Some(dir) = command.get_current_dir() {
+        terminal.current_dir(dir);
+    }
+    terminal
+}
+
 /// Waits for `child` to exit; panics with `what` after `timeout`.
 pub fn wait_exit(child: &mut Child, timeout: Duration, what: &str) -> std::process::ExitStatus {
     let deadline = Instant::now() + timeout;
