@@ -1,6 +1,7 @@
 //! Proxy overhead figures: one in-process mock upstream reached directly,
-//! through headroom, and through nginx as the reference. Prints a table and
-//! whether each target is met; a missed target never fails the run.
+//! through headroom, through nginx as the reference, and through a TCP
+//! relay on tokio with no HTTP as the floor. Prints a table and whether each
+//! target is met; a missed target never fails the run.
 //!
 //! Run with `cargo bench --bench proxy` (loopback only, about two minutes
 //! once built). Where `perf` may use tracepoints (as root), it also times
@@ -8,6 +9,8 @@
 
 #[path = "proxy/relay_trace.rs"]
 mod relay_trace;
+#[path = "proxy/tcp_relay.rs"]
+mod tcp_relay;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -90,6 +93,9 @@ const BENCH_CPU: &str = "0";
 const PROXY_CPU: &str = "1";
 
 fn main() -> anyhow::Result<()> {
+    if let Some(served) = tcp_relay::serve_if_asked() {
+        return served;
+    }
     let pinned = pin_this_process();
     println!(
         "{}",
@@ -105,6 +111,7 @@ fn main() -> anyhow::Result<()> {
     let mock = Mock::start(epoch)?;
     let headroom = start_headroom(pinned)?;
     let nginx = start_nginx(mock.addr, pinned)?;
+    let tcp_relay = start_tcp_relay(mock.addr, pinned)?;
     std::thread::sleep(SETTLE);
     let idle_rss = rss_mib(headroom.child_id())?;
 
@@ -125,6 +132,12 @@ fn main() -> anyhow::Result<()> {
             Some(nginx.child.0.id()),
         ));
     }
+    routes.push(Route::new(
+        "tcp relay",
+        tcp_relay.addr,
+        None,
+        Some(tcp_relay.child.0.id()),
+    ));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -440,6 +453,20 @@ http {{
 }}
 "#
     )
+}
+
+/// The reference floor, a relay with no HTTP (see tcp_relay.rs).
+struct TcpRelay {
+    child: KillOnDrop,
+    addr: SocketAddr,
+}
+
+fn start_tcp_relay(upstream: SocketAddr, pinned: bool) -> anyhow::Result<TcpRelay> {
+    let addr = free_loopback_port()?;
+    let mut command = tcp_relay::command(addr, upstream, |program| proxy_command(program, pinned))?;
+    let mut child = KillOnDrop(command.spawn().context("could not start the tcp relay")?);
+    wait_until_listening(&mut child.0, addr).context("the tcp relay did not start")?;
+    Ok(TcpRelay { child, addr })
 }
 
 /// A port that was free a moment ago; nginx cannot be told to pick one.
