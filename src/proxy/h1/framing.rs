@@ -2,7 +2,7 @@
 //! chunked coding, or the close of the connection. The decoder hands out the
 //! body's bytes as they arrive, one frame per read, never waiting for more.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 /// Longest chunk-size line (size plus extensions) or trailer section taken.
 const MAX_LINE: usize = 4096;
@@ -87,10 +87,11 @@ fn decode_chunked(state: &mut Chunked, buf: &mut BytesMut) -> Result<Decoded, Fr
     loop {
         match state {
             Chunked::Size => {
-                let Some(line) = take_line(buf, MAX_LINE)? else {
+                let Some(line) = line_length(buf, MAX_LINE)? else {
                     return Ok(Decoded::NeedMore);
                 };
-                let size = chunk_size(&line)?;
+                let size = chunk_size(&buf[..line])?;
+                buf.advance(line + 2);
                 *state = if size == 0 {
                     Chunked::Trailers { seen: 0 }
                 } else {
@@ -111,19 +112,20 @@ fn decode_chunked(state: &mut Chunked, buf: &mut BytesMut) -> Result<Decoded, Fr
                 if &buf[..2] != b"\r\n" {
                     return Err("chunk data not followed by CRLF");
                 }
-                let _ = buf.split_to(2);
+                buf.advance(2);
                 *state = Chunked::Size;
             }
             // Trailer fields are read and dropped: nothing the proxy or
             // an agent uses is sent in them.
             Chunked::Trailers { seen } => {
-                let Some(line) = take_line(buf, MAX_TRAILERS.saturating_sub(*seen))? else {
+                let Some(line) = line_length(buf, MAX_TRAILERS.saturating_sub(*seen))? else {
                     return Ok(Decoded::NeedMore);
                 };
-                if line.is_empty() {
+                buf.advance(line + 2);
+                if line == 0 {
                     *state = Chunked::Done;
                 } else {
-                    *seen += line.len() + 2;
+                    *seen += line + 2;
                 }
             }
             Chunked::Done => return Ok(Decoded::End),
@@ -131,9 +133,10 @@ fn decode_chunked(state: &mut Chunked, buf: &mut BytesMut) -> Result<Decoded, Fr
     }
 }
 
-/// The next CRLF-terminated line without its CRLF, or `None` until one is
-/// buffered.
-fn take_line(buf: &mut BytesMut, limit: usize) -> Result<Option<BytesMut>, FramingError> {
+/// The length of the CRLF-terminated line at the start of `buf`, without
+/// its CRLF, or `None` until one is buffered. The caller reads the line in
+/// place and then advances past it: no piece of the buffer is split off.
+fn line_length(buf: &BytesMut, limit: usize) -> Result<Option<usize>, FramingError> {
     let Some(end) = buf.windows(2).position(|pair| pair == b"\r\n") else {
         return if buf.len() > limit {
             Err("chunk line or trailers too long")
@@ -144,9 +147,7 @@ fn take_line(buf: &mut BytesMut, limit: usize) -> Result<Option<BytesMut>, Frami
     if end > limit {
         return Err("chunk line or trailers too long");
     }
-    let line = buf.split_to(end);
-    let _ = buf.split_to(2);
-    Ok(Some(line))
+    Ok(Some(end))
 }
 
 /// `1*HEXDIG [ BWS ";" extensions ]`; extensions are ignored.
@@ -160,11 +161,15 @@ fn chunk_size(line: &[u8]) -> Result<u64, FramingError> {
         .iter()
         .find(|byte| !matches!(byte, b' ' | b'\t'))
         .is_none_or(|byte| *byte == b';');
+    // Every digit is hex (checked above) and fifteen of them fill 60 bits:
+    // the fold below neither meets a non-digit nor overflows.
     if digits.is_empty() || digits.len() > 15 || !rest_ok {
         return Err("invalid chunk size");
     }
-    let text = std::str::from_utf8(digits).map_err(|_| "invalid chunk size")?;
-    u64::from_str_radix(text, 16).map_err(|_| "invalid chunk size")
+    Ok(digits.iter().fold(0, |size, digit| {
+        let value = char::from(*digit).to_digit(16).unwrap_or_default();
+        size << 4 | u64::from(value)
+    }))
 }
 
 #[cfg(test)]
@@ -223,6 +228,26 @@ mod tests {
         );
         assert_eq!(framing.decode(&mut buf), Ok(Decoded::NeedMore));
         assert!(!framing.is_done());
+    }
+
+    #[test]
+    fn chunk_sizes_are_read_in_either_case_with_extensions_ignored() {
+        let cases: [(&[u8], u64); 6] = [
+            (b"1A", 26),
+            (b"ff", 255),
+            (b"000F", 15),
+            (b"5 ; name=value", 5),
+            (b"5\t;x", 5),
+            (b"fffffffffffffff", (1 << 60) - 1),
+        ];
+        for (line, size) in cases {
+            assert_eq!(
+                chunk_size(line),
+                Ok(size),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]
