@@ -26,8 +26,9 @@ use tokio::sync::OnceCell;
 use tower_service::Service;
 
 use super::body::RequestBody;
-use super::h1::{Connect, DirectBody, DirectClient};
+use super::h1::{DirectBody, DirectClient};
 use super::idle::{IdleTimer, UpstreamIdle};
+use super::upstream::{Origin, Upstream};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -56,15 +57,18 @@ impl UpstreamClient {
     pub fn new(connect_timeout: Duration, idle_timeout: Duration) -> UpstreamClient {
         let connector = UpstreamConnector::new(connect_timeout, idle_timeout);
         UpstreamClient {
-            direct: DirectClient::new(Arc::new(connector.clone()), idle_timeout),
+            direct: DirectClient::new(connector.clone(), idle_timeout),
             http: client_builder().build(connector.clone()),
             connector,
             https: OnceCell::new(),
         }
     }
 
+    /// Sends `request`, whose URI is `upstream` joined with the client's
+    /// path and query.
     pub async fn request(
         &self,
+        upstream: &Arc<Upstream>,
         mut request: Request<RequestBody>,
     ) -> Result<Response<UpstreamResponseBody>, BoxError> {
         let hyper_body = |response: Response<Incoming>| response.map(Either::Left);
@@ -73,7 +77,7 @@ impl UpstreamClient {
             return Ok(hyper_body(client.request(request).await?));
         }
         let Some(proxy) = self.connector.intercept(request.uri()) else {
-            let response = self.direct.send(request).await?;
+            let response = self.direct.send(upstream, request).await?;
             return Ok(response.map(Either::Right));
         };
         if let Some(auth) = proxy.basic_auth() {
@@ -172,23 +176,6 @@ impl std::error::Error for ConnectFailed {
     }
 }
 
-impl Connect for UpstreamConnector {
-    fn connect(
-        &self,
-        uri: &Uri,
-    ) -> Pin<Box<dyn Future<Output = Result<TcpStream, BoxError>> + Send>> {
-        let mut tcp = self.tcp.clone();
-        let uri = uri.clone();
-        let timeout = self.connect_timeout;
-        Box::pin(within_connect_timeout(timeout, async move {
-            match tcp.call(uri).await {
-                Ok(io) => Ok(io.into_inner()),
-                Err(error) => Err(Box::new(ConnectFailed(error.into())) as BoxError),
-            }
-        }))
-    }
-}
-
 /// TCP connector that honours the proxy environment: HTTPS upstreams are
 /// tunnelled with CONNECT, plain HTTP ones are sent to the proxy in
 /// absolute form.
@@ -215,6 +202,19 @@ impl UpstreamConnector {
 
     fn intercept(&self, dst: &Uri) -> Option<hyper_util::client::proxy::matcher::Intercept> {
         self.proxies.as_ref()?.intercept(dst)
+    }
+
+    /// A TCP stream straight to `origin`, for the direct HTTP/1.1 path.
+    pub async fn connect_direct(&self, origin: &Origin) -> Result<TcpStream, BoxError> {
+        let uri = Uri::try_from(origin.to_string())?;
+        let mut tcp = self.tcp.clone();
+        within_connect_timeout(self.connect_timeout, async move {
+            match tcp.call(uri).await {
+                Ok(io) => Ok(io.into_inner()),
+                Err(error) => Err(Box::new(ConnectFailed(error.into())) as BoxError),
+            }
+        })
+        .await
     }
 }
 

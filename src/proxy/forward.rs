@@ -60,7 +60,7 @@ async fn forward(
         return Err(ProxyError::method_not_supported());
     }
     let shared = &exchange.shared;
-    let upstream: &Upstream =
+    let upstream: &Arc<Upstream> =
         exchange
             .upstream
             .insert(resolve(shared, &parts.headers, exchange.family)?);
@@ -74,7 +74,7 @@ async fn forward(
     let body = RequestBody::new(body, exchange.bytes_in.clone());
     let response = shared
         .client
-        .request(Request::from_parts(parts, body))
+        .request(upstream, Request::from_parts(parts, body))
         .await
         .map_err(|error| upstream_error(upstream.origin_str(), error.as_ref()))?;
 

@@ -27,11 +27,12 @@ use tokio::net::TcpStream;
 use tokio_util::io::poll_read_buf;
 
 use super::body::RequestBody;
-use super::client::BoxError;
+use super::client::{BoxError, UpstreamConnector};
 use super::idle::IdleTimer;
+use super::upstream::{Origin, Upstream};
 use framing::{Decoded, Framing};
 use head::RequestFraming;
-use pool::{Pool, PoolKey};
+use pool::Pool;
 
 /// Read buffer growth step; a read takes whatever the socket has, up to
 /// the spare room this leaves. hyper starts its buffers at the same size.
@@ -39,22 +40,14 @@ const READ_CHUNK: usize = 8 * 1024;
 /// Request pieces gathered into one write at most (a few more may wait).
 const MAX_QUEUED_PIECES: usize = 16;
 
-/// Connects a direct TCP stream to an upstream, within the connect timeout.
-pub trait Connect: Send + Sync {
-    fn connect(
-        &self,
-        uri: &http::Uri,
-    ) -> Pin<Box<dyn std::future::Future<Output = Result<TcpStream, BoxError>> + Send>>;
-}
-
 pub struct DirectClient {
-    connector: Arc<dyn Connect>,
+    connector: UpstreamConnector,
     pool: Arc<Pool>,
     idle_timeout: Duration,
 }
 
 impl DirectClient {
-    pub fn new(connector: Arc<dyn Connect>, idle_timeout: Duration) -> DirectClient {
+    pub fn new(connector: UpstreamConnector, idle_timeout: Duration) -> DirectClient {
         DirectClient {
             connector,
             pool: Pool::start(),
@@ -62,15 +55,15 @@ impl DirectClient {
         }
     }
 
-    /// Sends `request` (an absolute `http://` URI) and returns the response
-    /// once its head has arrived; the body streams from the upstream as the
-    /// client reads it.
+    /// Sends `request` (an absolute `http://` URI on `upstream`) and
+    /// returns the response once its head has arrived; the body streams from
+    /// the upstream as the client reads it.
     pub async fn send(
         &self,
+        upstream: &Arc<Upstream>,
         request: Request<RequestBody>,
     ) -> Result<Response<DirectBody>, BoxError> {
         let (parts, body) = request.into_parts();
-        let key = PoolKey::of(&parts.uri).ok_or("upstream URL has no host")?;
         let mut out = BytesMut::with_capacity(head::encoded_len(&parts));
         let framing = head::encode_request(&parts, !body.is_end_stream(), &mut out);
         let head = out.freeze();
@@ -79,7 +72,7 @@ impl DirectClient {
         // fails before any answer; the request is then sent once more on
         // another connection, if none of its body has been read yet.
         loop {
-            let (io, reused) = self.connection(&key).await?;
+            let (io, reused) = self.connection(upstream.origin()).await?;
             let mut transfer = Transfer::new(io, self.idle_timeout, head.clone(), body, framing);
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method)).await {
                 Ok(head) => {
@@ -88,7 +81,7 @@ impl DirectClient {
                         head.framing,
                         head.keep_alive,
                         self.pool.clone(),
-                        key,
+                        upstream.clone(),
                     );
                     return Ok(Response::from_parts(head.parts, body));
                 }
@@ -101,12 +94,13 @@ impl DirectClient {
         }
     }
 
-    /// A live pooled connection to `key`, else a new one; `true` when pooled.
-    async fn connection(&self, key: &PoolKey) -> Result<(TcpStream, bool), BoxError> {
-        if let Some(io) = self.pool.checkout(key) {
+    /// A live pooled connection to `origin`, else a new one; `true` when
+    /// pooled.
+    async fn connection(&self, origin: &Origin) -> Result<(TcpStream, bool), BoxError> {
+        if let Some(io) = self.pool.checkout(origin) {
             return Ok((io, true));
         }
-        let io = self.connector.connect(&key.uri()).await?;
+        let io = self.connector.connect_direct(origin).await?;
         Ok((io, false))
     }
 }
@@ -354,7 +348,8 @@ pub struct DirectBody {
     framing: Framing,
     keep_alive: bool,
     pool: Arc<Pool>,
-    key: PoolKey,
+    /// Whose pool the connection goes back to.
+    upstream: Arc<Upstream>,
 }
 
 impl DirectBody {
@@ -363,14 +358,14 @@ impl DirectBody {
         framing: Framing,
         keep_alive: bool,
         pool: Arc<Pool>,
-        key: PoolKey,
+        upstream: Arc<Upstream>,
     ) -> DirectBody {
         DirectBody {
             transfer: Some(transfer),
             framing,
             keep_alive,
             pool,
-            key,
+            upstream,
         }
     }
 
@@ -385,7 +380,7 @@ impl DirectBody {
             && transfer.writer.finished()
             && transfer.read_buf.is_empty();
         if reusable {
-            self.pool.put(&self.key, transfer.io);
+            self.pool.put(self.upstream.origin(), transfer.io);
         }
     }
 

@@ -1,4 +1,4 @@
-//! Idle upstream connections, per upstream host and port. A connection is
+//! Idle upstream connections, per upstream origin. A connection is
 //! handed out only if the upstream has not closed it meanwhile; a sweep
 //! closes the ones left unused too long, or closed by the upstream.
 
@@ -12,29 +12,13 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::proxy::lock;
+use crate::proxy::upstream::Origin;
 
 /// How long an idle connection is kept.
 const IDLE_LIFETIME: Duration = Duration::from_secs(90);
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// Idle connections kept per upstream; more are closed when released.
-const MAX_IDLE_PER_KEY: usize = 128;
-
-/// An upstream's `host:port`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PoolKey(String);
-
-impl PoolKey {
-    pub fn of(uri: &http::Uri) -> Option<PoolKey> {
-        let host = uri.host()?;
-        let port = uri.port_u16().unwrap_or(80);
-        Some(PoolKey(format!("{host}:{port}")))
-    }
-
-    /// The address to connect to, as a URI.
-    pub fn uri(&self) -> http::Uri {
-        http::Uri::try_from(format!("http://{}/", self.0)).unwrap_or_default()
-    }
-}
+const MAX_IDLE_PER_ORIGIN: usize = 128;
 
 struct Idle {
     io: TcpStream,
@@ -61,7 +45,7 @@ impl Idle {
 
 #[derive(Default)]
 pub struct Pool {
-    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
+    idle: Mutex<HashMap<Origin, Vec<Idle>>>,
 }
 
 impl Pool {
@@ -72,10 +56,10 @@ impl Pool {
         pool
     }
 
-    /// The most recently released usable connection to `key`.
-    pub fn checkout(&self, key: &PoolKey) -> Option<TcpStream> {
+    /// The most recently released usable connection to `origin`.
+    pub fn checkout(&self, origin: &Origin) -> Option<TcpStream> {
         let mut idle = lock(&self.idle);
-        let list = idle.get_mut(key)?;
+        let list = idle.get_mut(origin)?;
         while let Some(candidate) = list.pop() {
             if candidate.usable() {
                 return Some(candidate.io);
@@ -84,18 +68,18 @@ impl Pool {
         None
     }
 
-    pub fn put(&self, key: &PoolKey, io: TcpStream) {
+    pub fn put(&self, origin: &Origin, io: TcpStream) {
         let released = Idle {
             io,
             since: Instant::now(),
         };
         let mut idle = lock(&self.idle);
-        // Looked up by reference: only a key's first release clones it.
-        match idle.get_mut(key) {
-            Some(list) if list.len() < MAX_IDLE_PER_KEY => list.push(released),
+        // Looked up by reference: only an origin's first release clones it.
+        match idle.get_mut(origin) {
+            Some(list) if list.len() < MAX_IDLE_PER_ORIGIN => list.push(released),
             Some(_) => {}
             None => {
-                idle.insert(key.clone(), vec![released]);
+                idle.insert(origin.clone(), vec![released]);
             }
         }
     }
