@@ -170,6 +170,13 @@ impl Upstream {
         &self.base[..self.origin_len]
     }
 
+    /// `host[:port]` as the origin is written, the port left out when it is
+    /// the scheme's default: the value of a `Host` header for this upstream.
+    pub fn authority(&self) -> &str {
+        let scheme_end = self.origin.scheme.as_str().len() + "://".len();
+        &self.base[scheme_end..self.origin_len]
+    }
+
     /// The normalized base, e.g. `https://api.deepseek.com`.
     pub fn base(&self) -> &str {
         &self.base

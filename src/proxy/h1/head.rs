@@ -20,9 +20,11 @@ pub enum RequestFraming {
     Chunked,
 }
 
-/// Writes the request head for an origin-form request to `authority`.
+/// Writes the request head for an origin-form request to `authority`
+/// (the `Host` value, see `Upstream::authority`).
 pub fn encode_request(
     parts: &request::Parts,
+    authority: &str,
     has_body: bool,
     out: &mut BytesMut,
 ) -> RequestFraming {
@@ -36,7 +38,7 @@ pub fn encode_request(
     out.extend_from_slice(b" ");
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-    out.extend_from_slice(host(&parts.uri).as_bytes());
+    out.extend_from_slice(authority.as_bytes());
     out.extend_from_slice(b"\r\n");
     for (name, value) in &parts.headers {
         out.extend_from_slice(name.as_str().as_bytes());
@@ -62,16 +64,6 @@ pub fn encoded_len(parts: &request::Parts) -> usize {
     let target = parts.uri.path_and_query().map_or(1, |pq| pq.as_str().len());
     let host = parts.uri.authority().map_or(0, |a| a.as_str().len());
     fields + target + host + 96
-}
-
-/// The `Host` value: the upstream's host, with its port unless it is the
-/// scheme's default.
-fn host(uri: &http::Uri) -> String {
-    let host = uri.host().unwrap_or_default();
-    match uri.port_u16() {
-        Some(port) if port != 80 => format!("{host}:{port}"),
-        _ => host.to_owned(),
-    }
 }
 
 /// A parsed response head: the response without its body, where the body
@@ -200,6 +192,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::proxy::h1::framing::Chunked;
+    use crate::proxy::upstream::Upstream;
 
     fn parse(wire: &str, method: Method) -> Result<Option<ResponseHead>, HeadError> {
         parse_response(&mut BytesMut::from(wire), &method)
@@ -211,6 +204,7 @@ mod tests {
 
     #[test]
     fn the_request_head_carries_host_headers_and_framing() {
+        let authority = |url| Upstream::parse(url).unwrap().authority().to_owned();
         let request = http::Request::post("http://127.0.0.1:9999/v1/chat?x=1")
             .header("authorization", "Bearer k")
             .header("x-b", "1")
@@ -220,7 +214,7 @@ mod tests {
         let (parts, ()) = request.into_parts();
         let mut out = BytesMut::new();
         assert_eq!(
-            encode_request(&parts, true, &mut out),
+            encode_request(&parts, &authority("http://127.0.0.1:9999"), true, &mut out),
             RequestFraming::Chunked
         );
         assert!(
@@ -239,7 +233,7 @@ mod tests {
             .into_parts();
         let mut out = BytesMut::new();
         assert_eq!(
-            encode_request(&parts, false, &mut out),
+            encode_request(&parts, &authority("http://example.com:80"), false, &mut out),
             RequestFraming::AsIs
         );
         assert!(out.starts_with(b"GET / HTTP/1.1\r\nhost: example.com\r\n"));

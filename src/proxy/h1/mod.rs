@@ -65,7 +65,12 @@ impl DirectClient {
     ) -> Result<Response<DirectBody>, BoxError> {
         let (parts, body) = request.into_parts();
         let mut out = BytesMut::with_capacity(head::encoded_len(&parts));
-        let framing = head::encode_request(&parts, !body.is_end_stream(), &mut out);
+        let framing = head::encode_request(
+            &parts,
+            upstream.authority(),
+            !body.is_end_stream(),
+            &mut out,
+        );
         let head = out.freeze();
         let mut body = Some(body);
         // A pooled connection the upstream closed just as it was taken
