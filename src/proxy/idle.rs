@@ -49,6 +49,7 @@ impl IdleTimer {
 
     /// Called when an operation would wait: `Ready` with an error once the
     /// connection has been idle too long.
+    #[inline]
     pub fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
         // Streaming waits here after every event; skipping the timer's poll
         // when nothing changed keeps that wait cheap.
@@ -61,6 +62,10 @@ impl IdleTimer {
         {
             return Poll::Pending;
         }
+        self.poll_timer(cx)
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
         let deadline = self.last_activity + self.timeout;
         let timer = self
             .timer

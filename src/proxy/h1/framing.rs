@@ -50,7 +50,18 @@ impl Framing {
     }
 
     /// Takes the next piece of body out of `buf`.
+    ///
+    /// Streaming polls this with an empty buffer after every event, so
+    /// that case is answered before anything else.
+    #[inline]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Decoded, FramingError> {
+        if buf.is_empty() && !self.is_done() {
+            return Ok(Decoded::NeedMore);
+        }
+        self.decode_buffered(buf)
+    }
+
+    fn decode_buffered(&mut self, buf: &mut BytesMut) -> Result<Decoded, FramingError> {
         match self {
             Framing::Length(0) => Ok(Decoded::End),
             Framing::Length(remaining) => Ok(take(buf, remaining)),
@@ -274,6 +285,23 @@ mod tests {
         let mut endless_trailers = b"0\r\n".to_vec();
         endless_trailers.extend(b"x-t: 1\r\n".repeat(MAX_TRAILERS));
         assert!(decode_in_steps(Framing::chunked(), &endless_trailers, 512).is_err());
+    }
+
+    #[test]
+    fn a_finished_body_ends_on_an_empty_buffer_and_an_unfinished_one_waits() {
+        let mut empty = BytesMut::new();
+        assert_eq!(Framing::Length(0).decode(&mut empty), Ok(Decoded::End));
+        let mut done = Framing::Chunked(Chunked::Done);
+        assert_eq!(done.decode(&mut empty), Ok(Decoded::End));
+        for mut waiting in [
+            Framing::Length(3),
+            Framing::chunked(),
+            Framing::Chunked(Chunked::DataEnd),
+            Framing::Chunked(Chunked::Trailers { seen: 0 }),
+            Framing::UntilClose,
+        ] {
+            assert_eq!(waiting.decode(&mut empty), Ok(Decoded::NeedMore));
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Message heads on the upstream hop: the request head written out, the
 //! response head parsed, and where each body ends.
 
+use std::ops::Range;
+
 use bytes::{Buf, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{request, response, Method, Response, StatusCode, Version};
@@ -107,15 +109,25 @@ pub fn parse_response(
         } else {
             Version::HTTP_11
         };
-        let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+        // Values are kept as slices of the head rather than copied out one
+        // allocation each: their places are noted while `parsed` borrows
+        // the buffer, and taken once the head has been split off it.
+        let start = buf.as_ptr() as usize;
+        let mut names = Vec::with_capacity(parsed.headers.len());
         for field in parsed.headers.iter() {
             let name = HeaderName::from_bytes(field.name.as_bytes())
                 .map_err(|_| format!("invalid header name {:?}", field.name))?;
-            let value = HeaderValue::from_bytes(field.value)
+            let place = place_in(field.value, start, len)
+                .ok_or_else(|| format!("invalid value for header {name}"))?;
+            names.push((name, place));
+        }
+        let head = buf.split_to(len).freeze();
+        let mut headers = HeaderMap::with_capacity(names.len());
+        for (name, value) in names {
+            let value = HeaderValue::from_maybe_shared(head.slice(value))
                 .map_err(|_| format!("invalid value for header {name}"))?;
             headers.append(name, value);
         }
-        buf.advance(len);
         let framing = body_framing(method, status, &mut headers)?;
         let keep_alive =
             version == Version::HTTP_11 && !has_token(&headers, header::CONNECTION, "close");
@@ -129,6 +141,17 @@ pub fn parse_response(
             keep_alive,
         }));
     }
+}
+
+/// Where `value`, a slice of the `len` bytes at address `start`, lies in
+/// them.
+fn place_in(value: &[u8], start: usize, len: usize) -> Option<Range<usize>> {
+    if value.is_empty() {
+        return Some(0..0);
+    }
+    let offset = (value.as_ptr() as usize).checked_sub(start)?;
+    let end = offset.checked_add(value.len())?;
+    (end <= len).then_some(offset..end)
 }
 
 /// RFC 9112 section 6.3. A `content-length` beside `transfer-encoding` is
@@ -269,6 +292,22 @@ mod tests {
             .parts
             .headers
             .contains_key("content-length"));
+    }
+
+    #[test]
+    fn header_values_arrive_byte_for_byte_in_order() {
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 200 OK\r\nx-request-id: req_1\r\nx-empty:\r\nset-cookie: a=1\r\n\
+               set-cookie: b=2\r\nx-latin: caf\xe9\r\ncontent-length: 2\r\n\r\nok"[..],
+        );
+        let head = parse_response(&mut buf, &Method::GET).unwrap().unwrap();
+        let headers = &head.parts.headers;
+        assert_eq!(headers["x-request-id"], "req_1");
+        assert_eq!(headers["x-empty"], "");
+        let cookies: Vec<_> = headers.get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert_eq!(headers["x-latin"].as_bytes(), b"caf\xe9");
+        assert_eq!(&buf[..], b"ok", "the body stays buffered");
     }
 
     #[test]

@@ -187,8 +187,19 @@ impl Transfer {
     /// A failed write does not: an upstream may answer before it has read
     /// the whole request (a 413, say) and close, and that answer is still
     /// read and relayed. Writing stops, and the connection is not reused.
+    ///
+    /// Called on every poll of the response body, so the common case, a
+    /// request already sent, returns before any work.
+    #[inline]
     fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), BoxError> {
-        while !self.writer.finished() && !self.writer.abandoned {
+        if self.writer.has_more() {
+            self.write_more(cx)?;
+        }
+        Ok(())
+    }
+
+    fn write_more(&mut self, cx: &mut Context<'_>) -> Result<(), BoxError> {
+        while self.writer.has_more() {
             if self.writer.out.is_empty() && !self.writer.refill(cx)? {
                 return Ok(());
             }
@@ -255,6 +266,11 @@ impl Writer {
     /// The whole request has been written.
     fn finished(&self) -> bool {
         !self.abandoned && self.body.is_none() && self.out.is_empty()
+    }
+
+    /// Something of the request is still to be written.
+    fn has_more(&self) -> bool {
+        !self.abandoned && (self.body.is_some() || !self.out.is_empty())
     }
 
     fn abandon(&mut self) {
@@ -422,6 +438,7 @@ impl Body for DirectBody {
     type Data = Bytes;
     type Error = BoxError;
 
+    #[inline]
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
