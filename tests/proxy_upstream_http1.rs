@@ -1,6 +1,7 @@
 //! The HTTP/1.1 hop to plain-HTTP upstreams: connections are pooled and
 //! reused, never once they are spent or stale; request bodies keep their
-//! framing; answers that come early or end with the connection are relayed.
+//! framing; answers that come early or end with the connection are relayed,
+//! and an upload the upstream did not wait for is read to its end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -262,4 +263,55 @@ async fn an_answer_that_comes_before_the_upload_ends_is_relayed() {
     )
     .await;
     assert_eq!((reply.status, reply.text().as_str()), (413, "too large"));
+}
+
+/// Reads from `stream` until `needle` has arrived; what came, as text.
+fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while !text.contains(needle) {
+        let read = stream.read(&mut buf).expect("the proxy answers");
+        assert!(read > 0, "the proxy closed the connection after {text:?}");
+        text.push_str(&String::from_utf8_lossy(&buf[..read]));
+    }
+    text
+}
+
+#[test]
+fn after_an_early_answer_the_rest_of_the_upload_is_read_and_the_connection_kept() {
+    let upstream = RawUpstream::start(|mut stream| {
+        if raw::read_head(&mut stream).is_none() {
+            return;
+        }
+        let refusal = "HTTP/1.1 413 Payload Too Large\r\nconnection: close\r\ncontent-length: 9\r\n\r\ntoo large";
+        let _ = stream.write_all(refusal.as_bytes());
+        let _ = stream.shutdown(Shutdown::Write);
+        raw::hold_open(stream, Duration::from_secs(5));
+    });
+    let proxy = ProxyProcess::start(&[]);
+    let mut client = TcpStream::connect(proxy.addr).unwrap();
+    let upload = 4 << 20;
+    let first_part = 64 << 10;
+    let head = format!(
+        "POST /v1/files HTTP/1.1\r\nhost: proxy\r\nx-headroom-upstream: {}\r\ncontent-length: {upload}\r\n\r\n",
+        upstream.url()
+    );
+    client.write_all(head.as_bytes()).unwrap();
+    client.write_all(&vec![b'x'; first_part]).unwrap();
+    let answer = read_until(&mut client, "too large");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // Closing with the upload unread would reset the connection: the
+    // client, still writing, would get an error instead of the answer.
+    client
+        .write_all(&vec![b'x'; upload - first_part])
+        .expect("the proxy reads the rest of the upload");
+    client
+        .write_all(b"GET /health HTTP/1.1\r\nhost: proxy\r\n\r\n")
+        .unwrap();
+    let health = read_until(&mut client, "\"ok\"");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
 }

@@ -5,10 +5,11 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{Either, Full};
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
 
 use super::client::{is_idle_timeout, BoxError, UpstreamResponseBody};
@@ -24,9 +25,28 @@ pub struct RequestBody {
     bytes: Arc<AtomicU64>,
 }
 
+/// How long the rest of an upload nobody wants is read before it is
+/// dropped (see `RequestBody::drain`).
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
 impl RequestBody {
     pub fn new(inner: Incoming, bytes: Arc<AtomicU64>) -> RequestBody {
         RequestBody { inner, bytes }
+    }
+
+    /// Reads the rest of the body in the background, for a few seconds at
+    /// most, and drops it. An upstream may answer before it has read the
+    /// whole upload (a 413, say); dropping the body would close the
+    /// client's connection with bytes unread, which resets it, and the
+    /// client would lose that answer.
+    pub fn drain(mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let read_to_end = async { while let Some(Ok(_)) = self.frame().await {} };
+            let _ = tokio::time::timeout(DRAIN_LIMIT, read_to_end).await;
+        });
     }
 }
 
