@@ -5,8 +5,11 @@
 //!
 //! Run with `cargo bench --bench proxy` (loopback only, about two minutes
 //! once built). Where `perf` may use tracepoints (as root), it also times
-//! each proxy's relay of a burst at its own system calls.
+//! each proxy's relay of a burst at its own system calls; where valgrind
+//! is installed, it counts each proxy's instructions per event and request.
 
+#[path = "proxy/instructions.rs"]
+mod instructions;
 #[path = "proxy/relay_trace.rs"]
 mod relay_trace;
 #[path = "proxy/tcp_relay.rs"]
@@ -109,9 +112,10 @@ fn main() -> anyhow::Result<()> {
     // on the send side and the receive side alike.
     let epoch = Instant::now();
     let mock = Mock::start(epoch)?;
-    let headroom = start_headroom(pinned)?;
-    let nginx = start_nginx(mock.addr, pinned)?;
-    let tcp_relay = start_tcp_relay(mock.addr, pinned)?;
+    let timed = Launch::Timed { pinned };
+    let headroom = start_headroom(timed)?;
+    let nginx = start_nginx(mock.addr, timed)?;
+    let tcp_relay = start_tcp_relay(mock.addr, timed)?;
     std::thread::sleep(SETTLE);
     let idle_rss = rss_mib(headroom.child_id())?;
 
@@ -144,10 +148,13 @@ fn main() -> anyhow::Result<()> {
     let figures = runtime.block_on(measure_all(&routes, epoch))?;
     let loaded_rss = rss_mib(headroom.child_id())?;
     let relays = runtime.block_on(trace_relays(&routes, epoch))?;
+    drop((headroom, nginx, tcp_relay));
+    let counts = runtime.block_on(count_instructions(mock.addr, epoch))?;
 
     print_table(&figures);
     println!("headroom RSS: idle {idle_rss:.1} MiB, after load {loaded_rss:.1} MiB");
     print_relays(&relays);
+    print_instructions(&counts);
     print_targets(&figures, idle_rss);
     Ok(())
 }
@@ -321,19 +328,30 @@ fn pin_this_process() -> bool {
             .is_ok_and(|status| status.success())
 }
 
-/// `program` on `PROXY_CPU` when pinning is on.
-fn proxy_command(program: &std::ffi::OsStr, pinned: bool) -> Command {
-    if !pinned {
-        return Command::new(program);
-    }
-    let mut command = Command::new("taskset");
-    command.args(["-c", PROXY_CPU]).arg(program);
-    command
+/// How a proxy under test is started.
+#[derive(Clone, Copy)]
+enum Launch<'a> {
+    /// For timing: pinned to `PROXY_CPU` when pinning is on.
+    Timed { pinned: bool },
+    /// Under callgrind, its counts written into `dir` (see instructions.rs).
+    Counted { dir: &'a Path, name: &'a str },
 }
 
-fn start_headroom(pinned: bool) -> anyhow::Result<Headroom> {
+fn proxy_command(program: &std::ffi::OsStr, launch: Launch) -> Command {
+    match launch {
+        Launch::Timed { pinned: false } => Command::new(program),
+        Launch::Timed { pinned: true } => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", PROXY_CPU]).arg(program);
+            command
+        }
+        Launch::Counted { dir, name } => instructions::command(program, dir, name),
+    }
+}
+
+fn start_headroom(launch: Launch) -> anyhow::Result<Headroom> {
     let binary = env!("CARGO_BIN_EXE_headroom");
-    let mut command = proxy_command(binary.as_ref(), pinned);
+    let mut command = proxy_command(binary.as_ref(), launch);
     command
         .args(["proxy", "--port", "0", "--log-level", "warn"])
         .stdin(Stdio::null())
@@ -382,7 +400,7 @@ struct Nginx {
 
 /// `None` when nginx is not installed or does not come up: the other paths
 /// are still worth measuring.
-fn start_nginx(upstream: SocketAddr, pinned: bool) -> anyhow::Result<Option<Nginx>> {
+fn start_nginx(upstream: SocketAddr, launch: Launch) -> anyhow::Result<Option<Nginx>> {
     let Ok(binary) = which::which("nginx") else {
         println!("nginx not installed: skipped");
         return Ok(None);
@@ -391,7 +409,7 @@ fn start_nginx(upstream: SocketAddr, pinned: bool) -> anyhow::Result<Option<Ngin
     let addr = free_loopback_port()?;
     let conf = dir.path().join("nginx.conf");
     std::fs::write(&conf, nginx_conf(dir.path(), addr, upstream))?;
-    let child = proxy_command(binary.as_os_str(), pinned)
+    let child = proxy_command(binary.as_os_str(), launch)
         .arg("-c")
         .arg(&conf)
         .arg("-p")
@@ -461,9 +479,9 @@ struct TcpRelay {
     addr: SocketAddr,
 }
 
-fn start_tcp_relay(upstream: SocketAddr, pinned: bool) -> anyhow::Result<TcpRelay> {
+fn start_tcp_relay(upstream: SocketAddr, launch: Launch) -> anyhow::Result<TcpRelay> {
     let addr = free_loopback_port()?;
-    let mut command = tcp_relay::command(addr, upstream, |program| proxy_command(program, pinned))?;
+    let mut command = tcp_relay::command(addr, upstream, |program| proxy_command(program, launch))?;
     let mut child = KillOnDrop(command.spawn().context("could not start the tcp relay")?);
     wait_until_listening(&mut child.0, addr).context("the tcp relay did not start")?;
     Ok(TcpRelay { child, addr })
@@ -875,6 +893,81 @@ async fn trace_relays(routes: &[Route], epoch: Instant) -> anyhow::Result<Vec<Re
         .collect()
 }
 
+// ---- instruction counts ------------------------------------------------------
+
+/// Burst rounds and JSON requests counted per proxy under callgrind.
+const COUNTED_ROUNDS: usize = 3;
+const COUNTED_REQUESTS: usize = 300;
+
+/// A proxy's user-space instructions per SSE event (its stream's request
+/// spread over the stream's events) and per JSON request.
+struct Instructions {
+    name: &'static str,
+    per_event: f64,
+    per_request: f64,
+}
+
+/// Each proxy in turn under callgrind; empty when valgrind is missing.
+async fn count_instructions(mock: SocketAddr, epoch: Instant) -> anyhow::Result<Vec<Instructions>> {
+    if !instructions::available() {
+        return Ok(Vec::new());
+    }
+    let dir = tempfile::tempdir()?;
+    let mut counts = Vec::new();
+    for (name, file) in [
+        ("headroom", "headroom"),
+        ("nginx", "nginx"),
+        ("tcp relay", "tcp-relay"),
+    ] {
+        let launch = Launch::Counted {
+            dir: dir.path(),
+            name: file,
+        };
+        // Each proxy process lives until the end of its turn.
+        let (route, _proxy): (Route, KillOnDrop) = match name {
+            "headroom" => {
+                let proxy = start_headroom(launch)?;
+                let route = Route::new(name, proxy.addr, Some(mock), Some(proxy.child_id()));
+                (route, proxy.child)
+            }
+            "nginx" => {
+                let Some(proxy) = start_nginx(mock, launch)? else {
+                    continue;
+                };
+                let route = Route::new(name, proxy.addr, None, Some(proxy.child.0.id()));
+                (route, proxy.child)
+            }
+            _ => {
+                let proxy = start_tcp_relay(mock, launch)?;
+                let route = Route::new(name, proxy.addr, None, Some(proxy.child.0.id()));
+                (route, proxy.child)
+            }
+        };
+        let pid = route.proxy_pid.context("a counted proxy has a pid")?;
+        let client = load_client();
+        // Connections and pools are set up before counting starts.
+        read_streams(&client, &route, epoch, Duration::ZERO).await?;
+        send_json(&client, &route).await?;
+        instructions::zero(pid)?;
+        for _ in 0..COUNTED_ROUNDS {
+            read_streams(&client, &route, epoch, Duration::ZERO).await?;
+        }
+        let streamed = instructions::read(pid, dir.path(), file)?;
+        instructions::zero(pid)?;
+        for _ in 0..COUNTED_REQUESTS {
+            send_json(&client, &route).await?;
+        }
+        let requested = instructions::read(pid, dir.path(), file)?;
+        let events = COUNTED_ROUNDS * SSE_STREAMS_PER_ROUND * SSE_EVENTS as usize;
+        counts.push(Instructions {
+            name,
+            per_event: streamed as f64 / events as f64,
+            per_request: requested as f64 / COUNTED_REQUESTS as f64,
+        });
+    }
+    Ok(counts)
+}
+
 // ---- statistics and report -------------------------------------------------
 
 /// Percentiles in microseconds.
@@ -981,6 +1074,24 @@ fn print_relays(relays: &[Relay]) {
             "<=",
             ratio <= SSE_TARGET,
             SSE_TARGET,
+        );
+    }
+    println!();
+}
+
+fn print_instructions(counts: &[Instructions]) {
+    if counts.is_empty() {
+        println!("instruction counts: skipped (valgrind not installed)\n");
+        return;
+    }
+    println!(
+        "user-space instructions (valgrind callgrind; {COUNTED_ROUNDS} burst rounds, \
+         {COUNTED_REQUESTS} JSON requests; an SSE event carries its share of its stream's request)"
+    );
+    for count in counts {
+        println!(
+            "{:<9} per SSE event {:>7.0}  per JSON request {:>7.0}",
+            count.name, count.per_event, count.per_request
         );
     }
     println!();
