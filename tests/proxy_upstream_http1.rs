@@ -240,11 +240,10 @@ async fn request_bodies_keep_their_framing_upstream() {
         .starts_with("POST /v1/chat/completions HTTP/1.1\r\n"));
 }
 
-#[tokio::test]
-async fn an_answer_that_comes_before_the_upload_ends_is_relayed() {
-    // Refuses after reading the head only, then drains the upload while
-    // closing, as servers do; the proxy must relay the 413, not a 502.
-    let upstream = RawUpstream::start(|mut stream| {
+/// Refuses an upload after reading the head only, then drains it while
+/// closing, as servers do.
+fn refusing_upstream() -> RawUpstream {
+    RawUpstream::start(|mut stream| {
         if raw::read_head(&mut stream).is_none() {
             return;
         }
@@ -252,7 +251,13 @@ async fn an_answer_that_comes_before_the_upload_ends_is_relayed() {
         let _ = stream.write_all(refusal.as_bytes());
         let _ = stream.shutdown(Shutdown::Write);
         raw::hold_open(stream, Duration::from_secs(5));
-    });
+    })
+}
+
+#[tokio::test]
+async fn an_answer_that_comes_before_the_upload_ends_is_relayed() {
+    // The proxy must relay the 413, not a 502.
+    let upstream = refusing_upstream();
     let proxy = ProxyProcess::start(&[]);
     let target = upstream.url();
     let headers = [("X-Headroom-Upstream", target.as_str())];
@@ -282,15 +287,7 @@ fn read_until(stream: &mut TcpStream, needle: &str) -> String {
 
 #[test]
 fn after_an_early_answer_the_rest_of_the_upload_is_read_and_the_connection_kept() {
-    let upstream = RawUpstream::start(|mut stream| {
-        if raw::read_head(&mut stream).is_none() {
-            return;
-        }
-        let refusal = "HTTP/1.1 413 Payload Too Large\r\nconnection: close\r\ncontent-length: 9\r\n\r\ntoo large";
-        let _ = stream.write_all(refusal.as_bytes());
-        let _ = stream.shutdown(Shutdown::Write);
-        raw::hold_open(stream, Duration::from_secs(5));
-    });
+    let upstream = refusing_upstream();
     let proxy = ProxyProcess::start(&[]);
     let mut client = TcpStream::connect(proxy.addr).unwrap();
     let upload = 4 << 20;
