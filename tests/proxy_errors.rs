@@ -152,6 +152,31 @@ async fn an_upstream_that_refuses_connections_gives_502_json() {
     assert_eq!(reply.json()["error"]["code"], "upstream_connect");
 }
 
+#[test]
+fn a_refused_upload_is_read_to_its_end_so_the_client_gets_the_answer() {
+    let proxy = ProxyProcess::start(&[]);
+    let down = free_port();
+    let cases = [
+        ("not a url".to_owned(), "HTTP/1.1 400", "upstream_header"),
+        (
+            format!("http://127.0.0.1:{down}"),
+            "HTTP/1.1 502",
+            "upstream_connect",
+        ),
+        (
+            format!("https://127.0.0.1:{down}"),
+            "HTTP/1.1 502",
+            "upstream_connect",
+        ),
+    ];
+    for (upstream, status, class) in cases {
+        let headers = format!("x-headroom-upstream: {upstream}\r\n");
+        let answer = raw::upload_answered_early(proxy.addr, &headers, "}}");
+        assert!(answer.starts_with(status), "{upstream}: {answer}");
+        assert!(answer.contains(class), "{upstream}: {answer}");
+    }
+}
+
 #[tokio::test]
 async fn a_silent_upstream_gives_504_after_the_timeout() {
     let mock = MockUpstream::start();

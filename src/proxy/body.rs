@@ -20,31 +20,41 @@ use super::stats::Outcome;
 pub type ResponseBody = Either<UpstreamBody, Full<Bytes>>;
 
 /// The client's request body on its way upstream, counting its bytes.
+///
+/// Dropped before its end (an upstream that answered early, a refusal of
+/// the proxy's own, an upstream that could not be reached), it reads the
+/// rest in the background, for a few seconds at most: closing the client's
+/// connection with bytes unread would reset it, and a client still
+/// uploading would lose the answer it has not read yet.
 pub struct RequestBody {
-    inner: Incoming,
+    /// Always there until `drop` takes it to read the rest.
+    inner: Option<Incoming>,
     bytes: Arc<AtomicU64>,
 }
 
 /// How long the rest of an upload nobody wants is read before it is
-/// dropped (see `RequestBody::drain`).
+/// dropped, as nginx's lingering close does.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 impl RequestBody {
     pub fn new(inner: Incoming, bytes: Arc<AtomicU64>) -> RequestBody {
-        RequestBody { inner, bytes }
+        RequestBody {
+            inner: Some(inner),
+            bytes,
+        }
     }
+}
 
-    /// Reads the rest of the body in the background, for a few seconds at
-    /// most, and drops it. An upstream may answer before it has read the
-    /// whole upload (a 413, say); dropping the body would close the
-    /// client's connection with bytes unread, which resets it, and the
-    /// client would lose that answer.
-    pub fn drain(mut self) {
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        let Some(mut rest) = self.inner.take().filter(|body| !body.is_end_stream()) else {
+            return;
+        };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         runtime.spawn(async move {
-            let read_to_end = async { while let Some(Ok(_)) = self.frame().await {} };
+            let read_to_end = async { while let Some(Ok(_)) = rest.frame().await {} };
             let _ = tokio::time::timeout(DRAIN_LIMIT, read_to_end).await;
         });
     }
@@ -58,7 +68,10 @@ impl Body for RequestBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
                 self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
@@ -68,11 +81,13 @@ impl Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(Incoming::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Incoming::size_hint)
     }
 }
 

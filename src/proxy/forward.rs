@@ -34,6 +34,8 @@ pub async fn handle(
     }
     let (mut parts, body) = request.into_parts();
     let mut exchange = Exchange::begin(shared, &mut parts);
+    // Made at once so that a refusal, too, reads the rest of an upload.
+    let body = RequestBody::new(body, exchange.bytes_in.clone());
     match forward(&mut exchange, parts, body).await {
         Ok((head, body)) => {
             let body = UpstreamBody::new(body, exchange);
@@ -54,7 +56,7 @@ pub async fn handle(
 async fn forward(
     exchange: &mut Exchange,
     mut parts: request::Parts,
-    body: Incoming,
+    body: RequestBody,
 ) -> Result<(response::Parts, UpstreamResponseBody), ProxyError> {
     if parts.method == Method::CONNECT {
         return Err(ProxyError::method_not_supported());
@@ -71,7 +73,6 @@ async fn forward(
         .map_err(|_| ProxyError::bad_upstream_header("and path do not form a valid URL"))?;
     exchange.stripped_headers = headers::prepare_request(&mut parts.headers);
     parts.version = Version::HTTP_11;
-    let body = RequestBody::new(body, exchange.bytes_in.clone());
     let response = shared
         .client
         .request(upstream, Request::from_parts(parts, body))

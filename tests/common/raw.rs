@@ -179,3 +179,49 @@ pub fn read_reply(stream: &mut TcpStream, quiet: Duration) -> RawReply {
     let _ = stream.shutdown(Shutdown::Both);
     RawReply { bytes, closed }
 }
+
+/// Reads from `stream` until `needle` has arrived (10 s at most); what
+/// came, as text.
+pub fn read_until(stream: &mut TcpStream, needle: &str) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("set a read timeout");
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while !text.contains(needle) {
+        let read = stream.read(&mut buf).expect("the proxy answers");
+        assert!(read > 0, "the proxy closed the connection after {text:?}");
+        text.push_str(&String::from_utf8_lossy(&buf[..read]));
+    }
+    text
+}
+
+/// Starts a 4 MiB upload to the proxy at `addr` (with `headers`, whole
+/// lines), sends 64 KiB of it and reads the answer that comes before the
+/// rest, up to `answer_end`; then sends the rest and a `GET /health` on the
+/// same connection, which must both go through. Returns the answer.
+///
+/// A proxy that closed the connection with the upload unread would reset
+/// it: the client, still writing, would get an error instead.
+pub fn upload_answered_early(addr: SocketAddr, headers: &str, answer_end: &str) -> String {
+    let upload = 4 << 20;
+    let first_part = 64 << 10;
+    let mut client = TcpStream::connect(addr).expect("connect to the proxy");
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: proxy\r\n{headers}content-length: {upload}\r\n\r\n"
+    );
+    client.write_all(head.as_bytes()).expect("send the head");
+    client
+        .write_all(&vec![b'x'; first_part])
+        .expect("send the first part");
+    let answer = read_until(&mut client, answer_end);
+    client
+        .write_all(&vec![b'x'; upload - first_part])
+        .expect("the proxy reads the rest of the upload");
+    client
+        .write_all(b"GET /health HTTP/1.1\r\nhost: proxy\r\n\r\n")
+        .expect("send a next request");
+    let health = read_until(&mut client, "\"ok\"");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    answer
+}

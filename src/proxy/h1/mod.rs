@@ -77,17 +77,7 @@ impl DirectClient {
         // fails before any answer; the request is then sent once more on
         // another connection, if none of its body has been read yet.
         loop {
-            let (io, reused) = match self.connection(upstream.origin()).await {
-                Ok(connection) => connection,
-                Err(error) => {
-                    // Answered with an error while the client may still be
-                    // uploading: see `RequestBody::drain`.
-                    if let Some(body) = body {
-                        body.drain();
-                    }
-                    return Err(error);
-                }
-            };
+            let (io, reused) = self.connection(upstream.origin()).await?;
             let mut transfer = Transfer::new(io, self.idle_timeout, head.clone(), body, framing);
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method)).await {
                 Ok(head) => {
@@ -257,14 +247,6 @@ impl Transfer {
     }
 }
 
-/// An exchange ended before the whole upload was taken: an early answer,
-/// or a failure answered with an error of the proxy's own.
-impl Drop for Writer {
-    fn drop(&mut self) {
-        self.drain_body();
-    }
-}
-
 /// The request on its way out: the head, then the client's body frames,
 /// chunk-framed when the client gave no length. What is ready is written
 /// with one vectored write, so a head and a small body leave together.
@@ -296,13 +278,7 @@ impl Writer {
         self.out.clear();
         // Kept while untouched, for the request to be sent again.
         if self.body_started {
-            self.drain_body();
-        }
-    }
-
-    fn drain_body(&mut self) {
-        if let Some(body) = self.body.take() {
-            body.drain();
+            self.body = None;
         }
     }
 
