@@ -149,7 +149,13 @@ fn main() -> anyhow::Result<()> {
     let loaded_rss = rss_mib(headroom.child_id())?;
     let relays = runtime.block_on(trace_relays(&routes, epoch))?;
     drop((headroom, nginx, tcp_relay));
-    let counts = runtime.block_on(count_instructions(mock.addr, epoch))?;
+    // The timed figures are in hand: a failed count is reported, not fatal.
+    let counts = runtime
+        .block_on(count_instructions(mock.addr, epoch))
+        .unwrap_or_else(|error| {
+            eprintln!("instruction counts failed: {error:#}");
+            Vec::new()
+        });
 
     print_table(&figures);
     println!("headroom RSS: idle {idle_rss:.1} MiB, after load {loaded_rss:.1} MiB");
@@ -1081,7 +1087,7 @@ fn print_relays(relays: &[Relay]) {
 
 fn print_instructions(counts: &[Instructions]) {
     if counts.is_empty() {
-        println!("instruction counts: skipped (valgrind not installed)\n");
+        println!("instruction counts: skipped (valgrind not installed, or it failed)\n");
         return;
     }
     println!(
