@@ -28,7 +28,7 @@ use tower_service::Service;
 use super::body::RequestBody;
 use super::h1::{DirectBody, DirectClient};
 use super::idle::{IdleTimer, UpstreamIdle};
-use super::upstream::{Origin, Upstream};
+use super::upstream::Upstream;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -204,9 +204,10 @@ impl UpstreamConnector {
         self.proxies.as_ref()?.intercept(dst)
     }
 
-    /// A TCP stream straight to `origin`, for the direct HTTP/1.1 path.
-    pub async fn connect_direct(&self, origin: &Origin) -> Result<TcpStream, BoxError> {
-        let uri = Uri::try_from(origin.to_string())?;
+    /// A TCP stream straight to `origin` (as `Upstream::origin_str` writes
+    /// it), for the direct HTTP/1.1 path.
+    pub async fn connect_direct(&self, origin: &str) -> Result<TcpStream, BoxError> {
+        let uri = Uri::try_from(origin)?;
         let mut tcp = self.tcp.clone();
         within_connect_timeout(self.connect_timeout, async move {
             match tcp.call(uri).await {

@@ -113,18 +113,18 @@ pub fn parse_response(
         // allocation each: their places are noted while `parsed` borrows
         // the buffer, and taken once the head has been split off it.
         let start = buf.as_ptr() as usize;
-        let mut names = Vec::with_capacity(parsed.headers.len());
+        let mut placed = Vec::with_capacity(parsed.headers.len());
         for field in parsed.headers.iter() {
             let name = HeaderName::from_bytes(field.name.as_bytes())
                 .map_err(|_| format!("invalid header name {:?}", field.name))?;
             let place = place_in(field.value, start, len)
                 .ok_or_else(|| format!("invalid value for header {name}"))?;
-            names.push((name, place));
+            placed.push((name, place));
         }
         let head = buf.split_to(len).freeze();
-        let mut headers = HeaderMap::with_capacity(names.len());
-        for (name, value) in names {
-            let value = HeaderValue::from_maybe_shared(head.slice(value))
+        let mut headers = HeaderMap::with_capacity(placed.len());
+        for (name, place) in placed {
+            let value = HeaderValue::from_maybe_shared(head.slice(place))
                 .map_err(|_| format!("invalid value for header {name}"))?;
             headers.append(name, value);
         }

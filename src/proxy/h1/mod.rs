@@ -29,7 +29,7 @@ use tokio_util::io::poll_read_buf;
 use super::body::RequestBody;
 use super::client::{BoxError, UpstreamConnector};
 use super::idle::IdleTimer;
-use super::upstream::{Origin, Upstream};
+use super::upstream::Upstream;
 use framing::{Decoded, Framing};
 use head::RequestFraming;
 use pool::Pool;
@@ -77,7 +77,7 @@ impl DirectClient {
         // fails before any answer; the request is then sent once more on
         // another connection, if none of its body has been read yet.
         loop {
-            let (io, reused) = self.connection(upstream.origin()).await?;
+            let (io, reused) = self.connection(upstream).await?;
             let mut transfer = Transfer::new(io, self.idle_timeout, head.clone(), body, framing);
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method)).await {
                 Ok(head) => {
@@ -99,13 +99,13 @@ impl DirectClient {
         }
     }
 
-    /// A live pooled connection to `origin`, else a new one; `true` when
-    /// pooled.
-    async fn connection(&self, origin: &Origin) -> Result<(TcpStream, bool), BoxError> {
-        if let Some(io) = self.pool.checkout(origin) {
+    /// A live pooled connection to `upstream`'s origin, else a new one;
+    /// `true` when pooled.
+    async fn connection(&self, upstream: &Upstream) -> Result<(TcpStream, bool), BoxError> {
+        if let Some(io) = self.pool.checkout(upstream.origin()) {
             return Ok((io, true));
         }
-        let io = self.connector.connect_direct(origin).await?;
+        let io = self.connector.connect_direct(upstream.origin_str()).await?;
         Ok((io, false))
     }
 }
@@ -265,12 +265,17 @@ struct Writer {
 impl Writer {
     /// The whole request has been written.
     fn finished(&self) -> bool {
-        !self.abandoned && self.body.is_none() && self.out.is_empty()
+        !self.abandoned && !self.unsent()
     }
 
     /// Something of the request is still to be written.
     fn has_more(&self) -> bool {
-        !self.abandoned && (self.body.is_some() || !self.out.is_empty())
+        !self.abandoned && self.unsent()
+    }
+
+    /// Pieces are queued, or the client's body has more to give.
+    fn unsent(&self) -> bool {
+        self.body.is_some() || !self.out.is_empty()
     }
 
     fn abandon(&mut self) {
