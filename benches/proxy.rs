@@ -113,42 +113,26 @@ fn main() -> anyhow::Result<()> {
     let epoch = Instant::now();
     let mock = Mock::start(epoch)?;
     let timed = Launch::Timed { pinned };
-    let headroom = start_headroom(timed)?;
-    let nginx = start_nginx(mock.addr, timed)?;
-    let tcp_relay = start_tcp_relay(mock.addr, timed)?;
-    std::thread::sleep(SETTLE);
-    let idle_rss = rss_mib(headroom.child_id())?;
-
-    let mut routes = vec![
-        Route::new("direct", mock.addr, None, None),
-        Route::new(
-            "headroom",
-            headroom.addr,
-            Some(mock.addr),
-            Some(headroom.child_id()),
-        ),
-    ];
-    if let Some(nginx) = &nginx {
-        routes.push(Route::new(
-            "nginx",
-            nginx.addr,
-            None,
-            Some(nginx.child.0.id()),
-        ));
+    let mut proxies = Vec::new();
+    for proxy in Proxy::ALL {
+        proxies.extend(proxy.start(mock.addr, timed)?);
     }
-    routes.push(Route::new(
-        "tcp relay",
-        tcp_relay.addr,
-        None,
-        Some(tcp_relay.child.0.id()),
-    ));
+    // Headroom always starts (or the run stops above), and starts first.
+    let headroom_pid = proxies[0].child.0.id();
+    std::thread::sleep(SETTLE);
+    let idle_rss = rss_mib(headroom_pid)?;
+
+    let direct = Route::new("direct", mock.addr, None, None);
+    let routes: Vec<Route> = std::iter::once(direct)
+        .chain(proxies.iter().map(|started| started.route.clone()))
+        .collect();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let figures = runtime.block_on(measure_all(&routes, epoch))?;
-    let loaded_rss = rss_mib(headroom.child_id())?;
+    let loaded_rss = rss_mib(headroom_pid)?;
     let relays = runtime.block_on(trace_relays(&routes, epoch))?;
-    drop((headroom, nginx, tcp_relay));
+    drop(proxies);
     // The timed figures are in hand: a failed count is reported, not fatal.
     let counts = runtime
         .block_on(count_instructions(mock.addr, epoch))
@@ -311,14 +295,59 @@ impl Drop for KillOnDrop {
     }
 }
 
-struct Headroom {
-    child: KillOnDrop,
-    addr: SocketAddr,
+/// The proxies under test, in the order they are reported.
+#[derive(Clone, Copy)]
+enum Proxy {
+    Headroom,
+    Nginx,
+    /// The floor, a relay with no HTTP (see tcp_relay.rs).
+    TcpRelay,
 }
 
-impl Headroom {
-    fn child_id(&self) -> u32 {
-        self.child.0.id()
+impl Proxy {
+    const ALL: [Proxy; 3] = [Proxy::Headroom, Proxy::Nginx, Proxy::TcpRelay];
+
+    /// The name in the report, and (spaces made dashes) of its files.
+    fn name(self) -> &'static str {
+        match self {
+            Proxy::Headroom => "headroom",
+            Proxy::Nginx => "nginx",
+            Proxy::TcpRelay => "tcp relay",
+        }
+    }
+
+    /// Starts the proxy in front of `mock`; `None` when nginx is missing
+    /// or does not come up: the other paths are still worth measuring.
+    fn start(self, mock: SocketAddr, launch: Launch) -> anyhow::Result<Option<Started>> {
+        match self {
+            Proxy::Headroom => start_headroom(mock, launch).map(Some),
+            Proxy::Nginx => start_nginx(mock, launch),
+            Proxy::TcpRelay => start_tcp_relay(mock, launch).map(Some),
+        }
+    }
+}
+
+/// A proxy serving: its route, and its process, killed when this is
+/// dropped (before the temp directory nginx keeps, by field order).
+struct Started {
+    route: Route,
+    child: KillOnDrop,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Started {
+    fn new(
+        proxy: Proxy,
+        child: KillOnDrop,
+        addr: SocketAddr,
+        upstream: Option<SocketAddr>,
+    ) -> Started {
+        let route = Route::new(proxy.name(), addr, upstream, Some(child.0.id()));
+        Started {
+            route,
+            child,
+            _dir: None,
+        }
     }
 }
 
@@ -355,7 +384,7 @@ fn proxy_command(program: &std::ffi::OsStr, launch: Launch) -> Command {
     }
 }
 
-fn start_headroom(launch: Launch) -> anyhow::Result<Headroom> {
+fn start_headroom(mock: SocketAddr, launch: Launch) -> anyhow::Result<Started> {
     let binary = env!("CARGO_BIN_EXE_headroom");
     let mut command = proxy_command(binary.as_ref(), launch);
     command
@@ -375,7 +404,8 @@ fn start_headroom(launch: Launch) -> anyhow::Result<Headroom> {
     let addr = listen_addr(stderr)
         .recv_timeout(STARTUP_TIMEOUT)
         .context("headroom did not print its listening address")?;
-    Ok(Headroom { child, addr })
+    // headroom finds the mock by the override header.
+    Ok(Started::new(Proxy::Headroom, child, addr, Some(mock)))
 }
 
 /// Reads the child's stderr on a thread: sends the address from the
@@ -396,17 +426,7 @@ fn listen_addr(stderr: ChildStderr) -> mpsc::Receiver<SocketAddr> {
     receiver
 }
 
-/// nginx and its temp directory; the field order kills nginx before the
-/// directory is removed.
-struct Nginx {
-    child: KillOnDrop,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-/// `None` when nginx is not installed or does not come up: the other paths
-/// are still worth measuring.
-fn start_nginx(upstream: SocketAddr, launch: Launch) -> anyhow::Result<Option<Nginx>> {
+fn start_nginx(upstream: SocketAddr, launch: Launch) -> anyhow::Result<Option<Started>> {
     let Ok(binary) = which::which("nginx") else {
         println!("nginx not installed: skipped");
         return Ok(None);
@@ -433,10 +453,10 @@ fn start_nginx(upstream: SocketAddr, launch: Launch) -> anyhow::Result<Option<Ng
         println!("nginx did not start ({error:#}): skipped\n{log}");
         return Ok(None);
     }
-    Ok(Some(Nginx {
-        child,
-        addr,
-        _dir: dir,
+    let started = Started::new(Proxy::Nginx, child, addr, None);
+    Ok(Some(Started {
+        _dir: Some(dir),
+        ..started
     }))
 }
 
@@ -479,18 +499,12 @@ http {{
     )
 }
 
-/// The reference floor, a relay with no HTTP (see tcp_relay.rs).
-struct TcpRelay {
-    child: KillOnDrop,
-    addr: SocketAddr,
-}
-
-fn start_tcp_relay(upstream: SocketAddr, launch: Launch) -> anyhow::Result<TcpRelay> {
+fn start_tcp_relay(upstream: SocketAddr, launch: Launch) -> anyhow::Result<Started> {
     let addr = free_loopback_port()?;
     let mut command = tcp_relay::command(addr, upstream, |program| proxy_command(program, launch))?;
     let mut child = KillOnDrop(command.spawn().context("could not start the tcp relay")?);
     wait_until_listening(&mut child.0, addr).context("the tcp relay did not start")?;
-    Ok(TcpRelay { child, addr })
+    Ok(Started::new(Proxy::TcpRelay, child, addr, None))
 }
 
 /// A port that was free a moment ago; nginx cannot be told to pick one.
@@ -920,53 +934,35 @@ async fn count_instructions(mock: SocketAddr, epoch: Instant) -> anyhow::Result<
     }
     let dir = tempfile::tempdir()?;
     let mut counts = Vec::new();
-    for (name, file) in [
-        ("headroom", "headroom"),
-        ("nginx", "nginx"),
-        ("tcp relay", "tcp-relay"),
-    ] {
+    for proxy in Proxy::ALL {
+        let file = proxy.name().replace(' ', "-");
         let launch = Launch::Counted {
             dir: dir.path(),
-            name: file,
+            name: &file,
         };
-        // Each proxy process lives until the end of its turn.
-        let (route, _proxy): (Route, KillOnDrop) = match name {
-            "headroom" => {
-                let proxy = start_headroom(launch)?;
-                let route = Route::new(name, proxy.addr, Some(mock), Some(proxy.child_id()));
-                (route, proxy.child)
-            }
-            "nginx" => {
-                let Some(proxy) = start_nginx(mock, launch)? else {
-                    continue;
-                };
-                let route = Route::new(name, proxy.addr, None, Some(proxy.child.0.id()));
-                (route, proxy.child)
-            }
-            _ => {
-                let proxy = start_tcp_relay(mock, launch)?;
-                let route = Route::new(name, proxy.addr, None, Some(proxy.child.0.id()));
-                (route, proxy.child)
-            }
+        // The proxy lives until the end of its turn.
+        let Some(started) = proxy.start(mock, launch)? else {
+            continue;
         };
-        let pid = route.proxy_pid.context("a counted proxy has a pid")?;
+        let route = &started.route;
+        let pid = started.child.0.id();
         let client = load_client();
         // Connections and pools are set up before counting starts.
-        read_streams(&client, &route, epoch, Duration::ZERO).await?;
-        send_json(&client, &route).await?;
+        read_streams(&client, route, epoch, Duration::ZERO).await?;
+        send_json(&client, route).await?;
         instructions::zero(pid)?;
         for _ in 0..COUNTED_ROUNDS {
-            read_streams(&client, &route, epoch, Duration::ZERO).await?;
+            read_streams(&client, route, epoch, Duration::ZERO).await?;
         }
-        let streamed = instructions::read(pid, dir.path(), file)?;
+        let streamed = instructions::read(pid, dir.path(), &file)?;
         instructions::zero(pid)?;
         for _ in 0..COUNTED_REQUESTS {
-            send_json(&client, &route).await?;
+            send_json(&client, route).await?;
         }
-        let requested = instructions::read(pid, dir.path(), file)?;
+        let requested = instructions::read(pid, dir.path(), &file)?;
         let events = COUNTED_ROUNDS * SSE_STREAMS_PER_ROUND * SSE_EVENTS as usize;
         counts.push(Instructions {
-            name,
+            name: proxy.name(),
             per_event: streamed as f64 / events as f64,
             per_request: requested as f64 / COUNTED_REQUESTS as f64,
         });
