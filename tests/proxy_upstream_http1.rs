@@ -1,5 +1,6 @@
 //! The HTTP/1.1 hop to plain-HTTP upstreams: connections are pooled and
-//! reused, never once they are spent or stale; request bodies keep their
+//! reused, never once they are spent or stale, and a request that meets one
+//! closed as it was reused is sent again; request bodies keep their
 //! framing; answers that come early or end with the connection are relayed,
 //! and an upload the upstream did not wait for is read to its end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -153,6 +154,117 @@ async fn a_connection_the_upstream_closed_while_idle_is_not_used_again() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     assert_eq!(upstream.accepted(), 3);
+}
+
+/// Answers the first request on each connection; the next one it reads
+/// (its head only, or `in_full`) and then closes the connection without
+/// answering, as a server does whose keep-alive timeout fired just as the
+/// proxy reused the connection. Records the requests it answered.
+fn closing_on_reuse_upstream(in_full: bool) -> (RawUpstream, Arc<Mutex<Vec<Seen>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let upstream = RawUpstream::start(move |mut stream| {
+        let Some(request) = read_request(&mut stream) else {
+            return;
+        };
+        record.lock().unwrap().push(request);
+        if stream.write_all(OK.as_bytes()).is_err() {
+            return;
+        }
+        // Closing with body bytes unread makes the kernel reset the
+        // connection; closing after reading them all sends a plain FIN.
+        if in_full {
+            read_request(&mut stream);
+        } else {
+            raw::read_head(&mut stream);
+        }
+    });
+    (upstream, seen)
+}
+
+#[tokio::test]
+async fn a_request_on_a_connection_closed_as_it_was_reused_is_sent_again() {
+    let (upstream, seen) = closing_on_reuse_upstream(false);
+    let proxy = ProxyProcess::start(&[]);
+    let large = "x".repeat(256 * 1024);
+    for (method, body) in [("GET", ""), ("POST", large.as_str()), ("POST", "{\"n\":1}")] {
+        let reply = get(&proxy, &upstream, method, body).await;
+        assert_eq!(
+            (reply.status, reply.text().as_str()),
+            (200, "ok"),
+            "{method} of {} bytes",
+            body.len()
+        );
+    }
+    let chunked = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: {}\r\n\
+         transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n",
+        upstream.url()
+    );
+    let reply = raw::exchange(proxy.addr, chunked.as_bytes(), Duration::from_millis(500));
+    assert_eq!(reply.status(), Some(200), "{}", reply.text());
+
+    // Each request after the first met a stale connection, then a new one.
+    assert_eq!(upstream.accepted(), 4);
+    let seen = seen.lock().unwrap().clone();
+    let bodies: Vec<&[u8]> = seen.iter().map(|request| request.body.as_slice()).collect();
+    let expected: [&[u8]; 4] = [b"", large.as_bytes(), b"{\"n\":1}", b"hello, world"];
+    assert_eq!(bodies, expected, "bodies as the upstream answered them");
+    assert_eq!(
+        seen[1].header("content-length"),
+        Some(large.len().to_string())
+    );
+    assert_eq!(
+        seen[3].header("transfer-encoding").as_deref(),
+        Some("chunked")
+    );
+}
+
+#[tokio::test]
+async fn a_body_too_large_to_keep_is_not_sent_again() {
+    let (upstream, seen) = closing_on_reuse_upstream(true);
+    let proxy = ProxyProcess::start(&[]);
+    assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let reply = get(&proxy, &upstream, "POST", &huge).await;
+    assert_eq!(reply.status, 502, "{}", reply.text());
+    assert!(
+        reply
+            .text()
+            .contains("closed the connection without answering"),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(upstream.accepted(), 1, "sent once only");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_pooled_connection_closed_after_a_while_is_not_tried_again() {
+    // The upstream may have done the work: an agent's request is not sent
+    // twice for a close that was not a keep-alive race.
+    let upstream = RawUpstream::start(|mut stream| {
+        read_request(&mut stream);
+        let _ = stream.write_all(OK.as_bytes());
+        read_request(&mut stream);
+        std::thread::sleep(Duration::from_millis(1500));
+    });
+    let proxy = ProxyProcess::start(&[]);
+    assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
+    let reply = get(&proxy, &upstream, "POST", "{}").await;
+    assert_eq!(reply.status, 502, "{}", reply.text());
+    assert_eq!(upstream.accepted(), 1);
+}
+
+#[tokio::test]
+async fn a_new_connection_closed_without_an_answer_is_not_tried_again() {
+    let upstream = RawUpstream::start(|mut stream| {
+        read_request(&mut stream);
+    });
+    let proxy = ProxyProcess::start(&[]);
+    let reply = get(&proxy, &upstream, "POST", "{}").await;
+    assert_eq!(reply.status, 502, "{}", reply.text());
+    assert_eq!(upstream.accepted(), 1);
 }
 
 #[tokio::test]

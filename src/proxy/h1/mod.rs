@@ -17,7 +17,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Request, Response};
@@ -39,6 +39,14 @@ use pool::Pool;
 const READ_CHUNK: usize = 8 * 1024;
 /// Request pieces gathered into one write at most (a few more may wait).
 const MAX_QUEUED_PIECES: usize = 16;
+/// A request is kept as written, up to this size, until its answer
+/// begins: a pooled connection can turn out stale only once it is sent.
+const REPLAY_LIMIT: usize = 1024 * 1024;
+/// How soon a pooled connection must close, unanswered, to count as
+/// stale. An upstream that closed it on its keep-alive timeout says so
+/// within a round trip; one that closes later may have done the work, and
+/// an agent's request is not worth paying for twice.
+const STALE_WITHIN: Duration = Duration::from_secs(1);
 
 pub struct DirectClient {
     connector: UpstreamConnector,
@@ -71,16 +79,17 @@ impl DirectClient {
             !body.is_end_stream(),
             &mut out,
         );
-        let head = out.freeze();
-        let mut body = Some(body);
+        let mut writer = Writer::new(out.freeze(), body, framing);
         // A pooled connection the upstream closed just as it was taken
         // fails before any answer; the request is then sent once more on
-        // another connection, if none of its body has been read yet.
+        // another connection, if what was written of it was kept.
         loop {
             let (io, reused) = self.connection(upstream).await?;
-            let mut transfer = Transfer::new(io, self.idle_timeout, head.clone(), body, framing);
+            let taken = Instant::now();
+            let mut transfer = Transfer::new(io, self.idle_timeout, writer);
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method)).await {
                 Ok(head) => {
+                    transfer.writer.answer_began();
                     let body = DirectBody::new(
                         transfer,
                         head.framing,
@@ -90,9 +99,10 @@ impl DirectClient {
                     );
                     return Ok(Response::from_parts(head.parts, body));
                 }
-                Err(error) if reused && transfer.stale() => {
+                Err(error) if reused && transfer.stale() && taken.elapsed() < STALE_WITHIN => {
                     tracing::debug!(%error, "pooled upstream connection was stale; reconnecting");
-                    body = transfer.writer.body.take();
+                    writer = transfer.writer;
+                    writer.rewind();
                 }
                 Err(error) => return Err(error),
             }
@@ -124,35 +134,21 @@ struct Transfer {
 }
 
 impl Transfer {
-    fn new(
-        io: TcpStream,
-        idle_timeout: Duration,
-        head: Bytes,
-        body: Option<RequestBody>,
-        framing: RequestFraming,
-    ) -> Transfer {
+    fn new(io: TcpStream, idle_timeout: Duration, writer: Writer) -> Transfer {
         Transfer {
             io,
             idle: IdleTimer::new(idle_timeout),
             read_buf: BytesMut::new(),
-            writer: Writer {
-                out: VecDeque::from([head]),
-                body,
-                framing,
-                body_started: false,
-                head_held: false,
-                abandoned: false,
-            },
+            writer,
             answered: false,
             closed: false,
         }
     }
 
-    /// The upstream closed the connection without answering and nothing
-    /// of the request body was taken: a pooled connection that had gone
-    /// stale, so the request can be sent again on another.
+    /// The upstream closed the connection without answering, and the
+    /// request can be sent again: a pooled connection that had gone stale.
     fn stale(&self) -> bool {
-        self.closed && !self.answered && !self.writer.body_started
+        self.closed && !self.answered && self.writer.can_rewind()
     }
 
     fn poll_head(
@@ -200,7 +196,7 @@ impl Transfer {
 
     fn write_more(&mut self, cx: &mut Context<'_>) -> Result<(), BoxError> {
         while self.writer.has_more() {
-            if self.writer.out.is_empty() && !self.writer.refill(cx)? {
+            if self.writer.queued() == 0 && !self.writer.refill(cx)? {
                 return Ok(());
             }
             let (slices, count) = self.writer.slices();
@@ -251,11 +247,17 @@ impl Transfer {
 /// chunk-framed when the client gave no length. What is ready is written
 /// with one vectored write, so a head and a small body leave together.
 struct Writer {
-    /// Pieces taken from the request and not yet written, in order.
+    /// The request's pieces in order: the first `sent` written whole, the
+    /// next one `partly` written, the rest waiting. Written pieces stay
+    /// while the request can be sent again (`kept`).
     out: VecDeque<Bytes>,
+    sent: usize,
+    partly: usize,
+    /// Bytes written and kept, while they are `REPLAY_LIMIT` at most and
+    /// no answer has begun; `None` once written pieces are dropped.
+    kept: Option<usize>,
     body: Option<RequestBody>,
     framing: RequestFraming,
-    body_started: bool,
     /// The head has been held back once for the body to join it.
     head_held: bool,
     /// Writing failed; the rest of the request is dropped.
@@ -263,6 +265,19 @@ struct Writer {
 }
 
 impl Writer {
+    fn new(head: Bytes, body: RequestBody, framing: RequestFraming) -> Writer {
+        Writer {
+            out: VecDeque::from([head]),
+            sent: 0,
+            partly: 0,
+            kept: Some(0),
+            body: Some(body),
+            framing,
+            head_held: false,
+            abandoned: false,
+        }
+    }
+
     /// The whole request has been written.
     fn finished(&self) -> bool {
         !self.abandoned && !self.unsent()
@@ -275,16 +290,57 @@ impl Writer {
 
     /// Pieces are queued, or the client's body has more to give.
     fn unsent(&self) -> bool {
-        self.body.is_some() || !self.out.is_empty()
+        self.body.is_some() || self.queued() > 0
+    }
+
+    /// Pieces waiting to be written.
+    fn queued(&self) -> usize {
+        self.out.len() - self.sent
     }
 
     fn abandon(&mut self) {
         self.abandoned = true;
-        self.out.clear();
-        // Kept while untouched, for the request to be sent again.
-        if self.body_started {
-            self.body = None;
+        // Kept while the request can be sent again.
+        if !self.can_rewind() {
+            self.drop_unsent();
         }
+    }
+
+    fn drop_unsent(&mut self) {
+        self.out.clear();
+        (self.sent, self.partly) = (0, 0);
+        self.body = None;
+    }
+
+    fn can_rewind(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// Starts the request over, for another connection: every piece is
+    /// queued again, and the rest of the body follows.
+    fn rewind(&mut self) {
+        (self.sent, self.partly) = (0, 0);
+        self.kept = Some(0);
+        self.abandoned = false;
+    }
+
+    /// The upstream began its answer: the request is not sent again.
+    fn answer_began(&mut self) {
+        self.drop_written();
+        if self.abandoned {
+            self.drop_unsent();
+        }
+    }
+
+    /// Drops the written pieces, and with them the means to rewind.
+    fn drop_written(&mut self) {
+        self.kept = None;
+        self.out.drain(..self.sent);
+        self.sent = 0;
+        if let Some(piece) = self.out.front_mut() {
+            piece.advance(self.partly);
+        }
+        self.partly = 0;
     }
 
     /// True when the head should wait a turn: the request has a body and
@@ -296,27 +352,36 @@ impl Writer {
             return Ok(false);
         }
         self.refill(cx)?;
-        Ok(self.out.len() == 1 && self.body.is_some())
+        Ok(self.queued() == 1 && self.body.is_some())
     }
 
     /// The first pieces to write, on the stack: this runs on every write.
     fn slices(&self) -> ([IoSlice<'_>; MAX_QUEUED_PIECES], usize) {
         let mut slices = [IoSlice::new(&[]); MAX_QUEUED_PIECES];
-        let count = self.out.len().min(MAX_QUEUED_PIECES);
-        for (slice, piece) in slices.iter_mut().zip(&self.out) {
-            *slice = IoSlice::new(piece);
+        let count = self.queued().min(MAX_QUEUED_PIECES);
+        let waiting = self.out.range(self.sent..);
+        for (index, (slice, piece)) in slices.iter_mut().zip(waiting).enumerate() {
+            let skip = if index == 0 { self.partly } else { 0 };
+            *slice = IoSlice::new(&piece[skip..]);
         }
         (slices, count)
     }
 
     fn advance(&mut self, mut written: usize) {
-        while let Some(piece) = self.out.front_mut() {
-            if written < piece.len() {
-                piece.advance(written);
-                return;
+        if let Some(kept) = &mut self.kept {
+            *kept += written;
+        }
+        while let Some(piece) = self.out.get(self.sent) {
+            let rest = piece.len() - self.partly;
+            if written < rest {
+                self.partly += written;
+                break;
             }
-            written -= piece.len();
-            self.out.pop_front();
+            written -= rest;
+            (self.sent, self.partly) = (self.sent + 1, 0);
+        }
+        if self.kept.is_none_or(|kept| kept > REPLAY_LIMIT) {
+            self.drop_written();
         }
     }
 
@@ -324,14 +389,13 @@ impl Writer {
     /// were (the client's body is pending) or the request is done.
     fn refill(&mut self, cx: &mut Context<'_>) -> Result<bool, BoxError> {
         let chunked = self.framing == RequestFraming::Chunked;
-        while self.out.len() < MAX_QUEUED_PIECES {
+        while self.queued() < MAX_QUEUED_PIECES {
             let Some(body) = self.body.as_mut() else {
                 break;
             };
             let Poll::Ready(frame) = Pin::new(body).poll_frame(cx) else {
                 break;
             };
-            self.body_started |= frame.is_some();
             match frame {
                 // Trailers are not sent on: nothing a provider reads
                 // arrives in them.
@@ -350,7 +414,7 @@ impl Writer {
                 }
             }
         }
-        Ok(!self.out.is_empty())
+        Ok(self.queued() > 0)
     }
 
     fn queue(&mut self, data: Bytes, chunked: bool) {
@@ -469,5 +533,87 @@ impl Body for DirectBody {
             Framing::Length(remaining) => SizeHint::with_exact(remaining),
             _ => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer with `pieces` queued and no client body behind them.
+    fn writer_of(pieces: &[&'static str]) -> Writer {
+        Writer {
+            out: pieces
+                .iter()
+                .map(|piece| Bytes::from_static(piece.as_bytes()))
+                .collect(),
+            sent: 0,
+            partly: 0,
+            kept: Some(0),
+            body: None,
+            framing: RequestFraming::AsIs,
+            head_held: true,
+            abandoned: false,
+        }
+    }
+
+    /// What a socket taking at most `step` bytes per write receives.
+    fn write_out(writer: &mut Writer, step: usize) -> Vec<u8> {
+        let mut wire = Vec::new();
+        while writer.has_more() {
+            let (slices, count) = writer.slices();
+            let gathered: Vec<u8> = slices[..count].iter().flat_map(|s| s.to_vec()).collect();
+            let taken = gathered.len().min(step);
+            wire.extend_from_slice(&gathered[..taken]);
+            writer.advance(taken);
+        }
+        wire
+    }
+
+    const REQUEST: [&str; 4] = ["POST / HTTP/1.1\r\n\r\n", "{\"a\":", "1", "}"];
+
+    #[test]
+    fn a_rewound_request_is_written_again_byte_for_byte() {
+        let whole = REQUEST.concat().into_bytes();
+        for first_step in 1..=whole.len() {
+            let mut writer = writer_of(&REQUEST);
+            assert_eq!(write_out(&mut writer, first_step), whole);
+            assert!(writer.can_rewind());
+            writer.rewind();
+            assert_eq!(
+                write_out(&mut writer, 3),
+                whole,
+                "after steps of {first_step}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_rewound_in_the_middle_starts_over() {
+        let mut writer = writer_of(&REQUEST);
+        writer.advance(21);
+        writer.abandon();
+        assert!(!writer.has_more());
+        writer.rewind();
+        assert_eq!(write_out(&mut writer, 5), REQUEST.concat().into_bytes());
+    }
+
+    #[test]
+    fn past_the_limit_or_once_answered_written_pieces_are_dropped() {
+        let large: &'static str = "x".repeat(REPLAY_LIMIT).leak();
+        let mut writer = writer_of(&["head", large, "tail"]);
+        writer.advance(REPLAY_LIMIT);
+        assert!(writer.can_rewind());
+        writer.advance(1);
+        assert!(!writer.can_rewind());
+        assert_eq!(writer.out.len(), 2, "the head is dropped");
+        assert_eq!(write_out(&mut writer, 64), b"xxxtail");
+
+        let whole = REQUEST.concat().into_bytes();
+        let mut writer = writer_of(&REQUEST);
+        writer.advance(22);
+        writer.answer_began();
+        assert!(!writer.can_rewind());
+        assert_eq!(write_out(&mut writer, 64), whole[22..]);
     }
 }
