@@ -116,6 +116,18 @@ async fn get(
     .await
 }
 
+/// Sends "hello, world" in two chunks, as a client that gives no length
+/// does; the upstream must answer 200.
+fn send_chunked_hello(proxy: &ProxyProcess, upstream: &RawUpstream) {
+    let chunked = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: {}\r\n\
+         transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n",
+        upstream.url()
+    );
+    let reply = raw::exchange(proxy.addr, chunked.as_bytes(), Duration::from_millis(500));
+    assert_eq!(reply.status(), Some(200), "{}", reply.text());
+}
+
 #[tokio::test]
 async fn sequential_requests_share_one_upstream_connection() {
     let (upstream, seen) = recording_upstream(OK, keep_serving);
@@ -196,13 +208,7 @@ async fn a_request_on_a_connection_closed_as_it_was_reused_is_sent_again() {
             body.len()
         );
     }
-    let chunked = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: {}\r\n\
-         transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n",
-        upstream.url()
-    );
-    let reply = raw::exchange(proxy.addr, chunked.as_bytes(), Duration::from_millis(500));
-    assert_eq!(reply.status(), Some(200), "{}", reply.text());
+    send_chunked_hello(&proxy, &upstream);
 
     // Each request after the first met a stale connection, then a new one.
     assert_eq!(upstream.accepted(), 4);
@@ -324,13 +330,7 @@ async fn request_bodies_keep_their_framing_upstream() {
 
     get(&proxy, &upstream, "POST", "{\"sized\":true}").await;
     get(&proxy, &upstream, "GET", "").await;
-    let chunked = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: {}\r\n\
-         transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n",
-        upstream.url()
-    );
-    let reply = raw::exchange(proxy.addr, chunked.as_bytes(), Duration::from_millis(500));
-    assert_eq!(reply.status(), Some(200), "{}", reply.text());
+    send_chunked_hello(&proxy, &upstream);
 
     let seen = seen.lock().unwrap().clone();
     let [sized, bodiless, streamed] = seen.as_slice() else {
