@@ -173,25 +173,20 @@ async fn a_connection_the_upstream_closed_while_idle_is_not_used_again() {
 /// answering, as a server does whose keep-alive timeout fired just as the
 /// proxy reused the connection. Records the requests it answered.
 fn closing_on_reuse_upstream(in_full: bool) -> (RawUpstream, Arc<Mutex<Vec<Seen>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let upstream = RawUpstream::start(move |mut stream| {
-        let Some(request) = read_request(&mut stream) else {
-            return;
-        };
-        record.lock().unwrap().push(request);
-        if stream.write_all(OK.as_bytes()).is_err() {
-            return;
+    // Closing with body bytes unread makes the kernel reset the
+    // connection; closing after reading them all sends a plain FIN.
+    let read_next_and_close: fn(&mut TcpStream) -> bool = if in_full {
+        |stream| {
+            read_request(stream);
+            false
         }
-        // Closing with body bytes unread makes the kernel reset the
-        // connection; closing after reading them all sends a plain FIN.
-        if in_full {
-            read_request(&mut stream);
-        } else {
-            raw::read_head(&mut stream);
+    } else {
+        |stream| {
+            raw::read_head(stream);
+            false
         }
-    });
-    (upstream, seen)
+    };
+    recording_upstream(OK, read_next_and_close)
 }
 
 #[tokio::test]
@@ -249,11 +244,10 @@ async fn a_body_too_large_to_keep_is_not_sent_again() {
 async fn a_pooled_connection_closed_after_a_while_is_not_tried_again() {
     // The upstream may have done the work: an agent's request is not sent
     // twice for a close that was not a keep-alive race.
-    let upstream = RawUpstream::start(|mut stream| {
-        read_request(&mut stream);
-        let _ = stream.write_all(OK.as_bytes());
-        read_request(&mut stream);
+    let (upstream, _) = recording_upstream(OK, |stream| {
+        read_request(stream);
         std::thread::sleep(Duration::from_millis(1500));
+        false
     });
     let proxy = ProxyProcess::start(&[]);
     assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);

@@ -85,7 +85,7 @@ impl DirectClient {
         // another connection, if what was written of it was kept.
         loop {
             let (io, reused) = self.connection(upstream).await?;
-            let taken = Instant::now();
+            let taken_from_pool = reused.then(Instant::now);
             let mut transfer = Transfer::new(io, self.idle_timeout, writer);
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method)).await {
                 Ok(head) => {
@@ -99,7 +99,10 @@ impl DirectClient {
                     );
                     return Ok(Response::from_parts(head.parts, body));
                 }
-                Err(error) if reused && transfer.stale() && taken.elapsed() < STALE_WITHIN => {
+                Err(error)
+                    if transfer.stale()
+                        && taken_from_pool.is_some_and(|at| at.elapsed() < STALE_WITHIN) =>
+                {
                     tracing::debug!(%error, "pooled upstream connection was stale; reconnecting");
                     writer = transfer.writer;
                     writer.rewind();
@@ -306,9 +309,10 @@ impl Writer {
         }
     }
 
+    /// Drops the rest of the request; the written pieces are gone already
+    /// (`drop_written`), so what is queued is all unsent.
     fn drop_unsent(&mut self) {
         self.out.clear();
-        (self.sent, self.partly) = (0, 0);
         self.body = None;
     }
 
