@@ -1,7 +1,8 @@
 //! HTTPS upstreams for real: a local TLS server with a generated CA, trust
 //! from `SSL_CERT_FILE`, HTTP/2 by ALPN, and tunnelling through
 //! `HTTPS_PROXY` unless `NO_PROXY` says otherwise; plain-HTTP upstreams
-//! through `HTTP_PROXY`.
+//! through `HTTP_PROXY`; a request sent again when the pooled HTTP/1.1
+//! connection it went out on turns out closed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -11,6 +12,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use common::mock::MockUpstream;
+use common::raw::RawUpstream;
 use common::{client, request, send, ProxyProcess};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
@@ -23,6 +25,23 @@ struct TlsSetup {
 }
 
 fn tls_setup() -> TlsSetup {
+    let certificates = test_certificates();
+    TlsSetup {
+        ca_file: certificates.ca_file,
+        mock: MockUpstream::start_tls(certificates.server),
+        _dir: certificates._dir,
+    }
+}
+
+/// A CA written to a PEM file, and a server configuration (no ALPN) with
+/// a certificate for `localhost` that this CA signed.
+struct TestCertificates {
+    _dir: tempfile::TempDir,
+    ca_file: String,
+    server: rustls::ServerConfig,
+}
+
+fn test_certificates() -> TestCertificates {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
@@ -40,7 +59,7 @@ fn tls_setup() -> TlsSetup {
     std::fs::write(&ca_file, ca.pem()).unwrap();
 
     let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+    let server = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
@@ -48,9 +67,9 @@ fn tls_setup() -> TlsSetup {
     .with_no_client_auth()
     .with_single_cert(vec![leaf.der().clone()], key)
     .unwrap();
-    TlsSetup {
+    TestCertificates {
         ca_file: ca_file.to_string_lossy().into_owned(),
-        mock: MockUpstream::start_tls(config),
+        server,
         _dir: dir,
     }
 }
@@ -110,6 +129,91 @@ async fn an_untrusted_certificate_is_a_502_not_a_silent_success() {
         .to_string();
     assert!(message.contains("certificate"), "{message}");
     assert!(tls.mock.requests().is_empty());
+}
+
+/// An HTTPS upstream speaking HTTP/1.1 only, that answers the first
+/// request on each connection, then reads the next one and closes the
+/// connection, as one whose keep-alive timer fired just as the proxy
+/// reused it; `close_notify` says whether it ends TLS properly first.
+/// Records the length of each body it answered.
+fn closing_on_reuse_tls_upstream(
+    server: rustls::ServerConfig,
+    close_notify: bool,
+) -> (RawUpstream, Arc<Mutex<Vec<usize>>>) {
+    let server = Arc::new(server);
+    let answered = Arc::new(Mutex::new(Vec::new()));
+    let record = answered.clone();
+    let upstream = RawUpstream::start(move |tcp| {
+        let connection = rustls::ServerConnection::new(server.clone()).unwrap();
+        let mut tls = BufReader::new(rustls::StreamOwned::new(connection, tcp));
+        let Some(length) = read_sized_body(&mut tls) else {
+            return;
+        };
+        record.lock().unwrap().push(length);
+        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        tls.get_mut().write_all(ok).unwrap();
+        tls.get_mut().flush().unwrap();
+        read_sized_body(&mut tls);
+        if close_notify {
+            tls.get_mut().conn.send_close_notify();
+            let _ = tls.get_mut().flush();
+        }
+    });
+    (upstream, answered)
+}
+
+/// Reads a request with a `content-length` body; returns the body's length.
+fn read_sized_body(stream: &mut impl BufRead) -> Option<usize> {
+    let mut length = 0;
+    let mut line = String::new();
+    while stream.read_line(&mut line).ok()? > 2 {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+        }
+        line.clear();
+    }
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).ok()?;
+    Some(length)
+}
+
+#[tokio::test]
+async fn an_https_request_on_a_connection_closed_as_it_was_reused_is_sent_again() {
+    let large = "x".repeat(256 * 1024);
+    for close_notify in [true, false] {
+        let certificates = test_certificates();
+        let (upstream, answered) = closing_on_reuse_tls_upstream(certificates.server, close_notify);
+        let proxy = ProxyProcess::start_with_env(&[], &[("SSL_CERT_FILE", &certificates.ca_file)]);
+        let target = format!("https://localhost:{}", upstream.addr.port());
+        let headers = [("X-Headroom-Upstream", target.as_str())];
+        for body in ["", large.as_str(), "{}"] {
+            let reply = send(
+                &client(),
+                request(
+                    "POST",
+                    &proxy.url("/v1/messages"),
+                    &headers,
+                    body.to_owned(),
+                ),
+            )
+            .await;
+            assert_eq!(
+                (reply.status, reply.text().as_str()),
+                (200, "ok"),
+                "close_notify {close_notify}, {} bytes",
+                body.len()
+            );
+        }
+        // Each request after the first met a stale connection, then a new one.
+        assert_eq!(upstream.accepted(), 3, "close_notify {close_notify}");
+        assert_eq!(
+            answered.lock().unwrap().as_slice(),
+            [0, large.len(), 2],
+            "close_notify {close_notify}"
+        );
+    }
 }
 
 /// A minimal CONNECT proxy on loopback that records the targets it tunnels.

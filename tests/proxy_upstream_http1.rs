@@ -1,6 +1,7 @@
 //! The HTTP/1.1 hop to plain-HTTP upstreams: connections are pooled and
 //! reused, never once they are spent or stale, and a request that meets one
-//! closed as it was reused is sent again; request bodies keep their
+//! closed as it was reused is sent again (over hyper's client too, which
+//! serves HTTPS and proxied upstreams); request bodies keep their
 //! framing; answers that come early or end with the connection are relayed,
 //! and an upload the upstream did not wait for is read to its end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -189,82 +190,109 @@ fn closing_on_reuse_upstream(in_full: bool) -> (RawUpstream, Arc<Mutex<Vec<Seen>
     recording_upstream(OK, read_next_and_close)
 }
 
+/// How the proxy reaches a test upstream: over its own HTTP/1.1 client, or
+/// over hyper's, as it does HTTPS upstreams, with the upstream standing in
+/// for an HTTP proxy (`HTTP_PROXY`).
+#[derive(Clone, Copy, Debug)]
+enum Hop {
+    Direct,
+    ThroughHttpProxy,
+}
+
+const HOPS: [Hop; 2] = [Hop::Direct, Hop::ThroughHttpProxy];
+
+fn proxy_to(upstream: &RawUpstream, hop: Hop) -> ProxyProcess {
+    match hop {
+        Hop::Direct => ProxyProcess::start(&[]),
+        Hop::ThroughHttpProxy => {
+            ProxyProcess::start_with_env(&[], &[("HTTP_PROXY", upstream.url().as_str())])
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_request_on_a_connection_closed_as_it_was_reused_is_sent_again() {
-    let (upstream, seen) = closing_on_reuse_upstream(false);
-    let proxy = ProxyProcess::start(&[]);
     let large = "x".repeat(256 * 1024);
-    for (method, body) in [("GET", ""), ("POST", large.as_str()), ("POST", "{\"n\":1}")] {
-        let reply = get(&proxy, &upstream, method, body).await;
+    for hop in HOPS {
+        let (upstream, seen) = closing_on_reuse_upstream(false);
+        let proxy = proxy_to(&upstream, hop);
+        for (method, body) in [("GET", ""), ("POST", large.as_str()), ("POST", "{\"n\":1}")] {
+            let reply = get(&proxy, &upstream, method, body).await;
+            assert_eq!(
+                (reply.status, reply.text().as_str()),
+                (200, "ok"),
+                "{hop:?}: {method} of {} bytes",
+                body.len()
+            );
+        }
+        send_chunked_hello(&proxy, &upstream);
+
+        // Each request after the first met a stale connection, then a new one.
+        assert_eq!(upstream.accepted(), 4, "{hop:?}");
+        let seen = seen.lock().unwrap().clone();
+        let bodies: Vec<&[u8]> = seen.iter().map(|request| request.body.as_slice()).collect();
+        let expected: [&[u8]; 4] = [b"", large.as_bytes(), b"{\"n\":1}", b"hello, world"];
         assert_eq!(
-            (reply.status, reply.text().as_str()),
-            (200, "ok"),
-            "{method} of {} bytes",
-            body.len()
+            bodies, expected,
+            "{hop:?}: bodies as the upstream answered them"
+        );
+        assert_eq!(
+            seen[1].header("content-length"),
+            Some(large.len().to_string()),
+            "{hop:?}"
+        );
+        assert_eq!(
+            seen[3].header("transfer-encoding").as_deref(),
+            Some("chunked"),
+            "{hop:?}"
         );
     }
-    send_chunked_hello(&proxy, &upstream);
-
-    // Each request after the first met a stale connection, then a new one.
-    assert_eq!(upstream.accepted(), 4);
-    let seen = seen.lock().unwrap().clone();
-    let bodies: Vec<&[u8]> = seen.iter().map(|request| request.body.as_slice()).collect();
-    let expected: [&[u8]; 4] = [b"", large.as_bytes(), b"{\"n\":1}", b"hello, world"];
-    assert_eq!(bodies, expected, "bodies as the upstream answered them");
-    assert_eq!(
-        seen[1].header("content-length"),
-        Some(large.len().to_string())
-    );
-    assert_eq!(
-        seen[3].header("transfer-encoding").as_deref(),
-        Some("chunked")
-    );
 }
 
 #[tokio::test]
 async fn a_body_too_large_to_keep_is_not_sent_again() {
-    let (upstream, seen) = closing_on_reuse_upstream(true);
-    let proxy = ProxyProcess::start(&[]);
-    assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
     let huge = "x".repeat(2 * 1024 * 1024);
-    let reply = get(&proxy, &upstream, "POST", &huge).await;
-    assert_eq!(reply.status, 502, "{}", reply.text());
-    assert!(
-        reply
-            .text()
-            .contains("closed the connection without answering"),
-        "{}",
-        reply.text()
-    );
-    assert_eq!(upstream.accepted(), 1, "sent once only");
-    assert_eq!(seen.lock().unwrap().len(), 1);
+    for hop in HOPS {
+        let (upstream, seen) = closing_on_reuse_upstream(true);
+        let proxy = proxy_to(&upstream, hop);
+        assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
+        let reply = get(&proxy, &upstream, "POST", &huge).await;
+        assert_eq!(reply.status, 502, "{hop:?}: {}", reply.text());
+        assert!(reply.text().contains("closed"), "{hop:?}: {}", reply.text());
+        assert_eq!(upstream.accepted(), 1, "{hop:?}: sent once only");
+        assert_eq!(seen.lock().unwrap().len(), 1, "{hop:?}");
+    }
 }
 
 #[tokio::test]
 async fn a_pooled_connection_closed_after_a_while_is_not_tried_again() {
     // The upstream may have done the work: an agent's request is not sent
     // twice for a close that was not a keep-alive race.
-    let (upstream, _) = recording_upstream(OK, |stream| {
-        read_request(stream);
-        std::thread::sleep(Duration::from_millis(1500));
-        false
-    });
-    let proxy = ProxyProcess::start(&[]);
-    assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
-    let reply = get(&proxy, &upstream, "POST", "{}").await;
-    assert_eq!(reply.status, 502, "{}", reply.text());
-    assert_eq!(upstream.accepted(), 1);
+    for hop in HOPS {
+        let (upstream, _) = recording_upstream(OK, |stream| {
+            read_request(stream);
+            std::thread::sleep(Duration::from_millis(1500));
+            false
+        });
+        let proxy = proxy_to(&upstream, hop);
+        assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
+        let reply = get(&proxy, &upstream, "POST", "{}").await;
+        assert_eq!(reply.status, 502, "{hop:?}: {}", reply.text());
+        assert_eq!(upstream.accepted(), 1, "{hop:?}");
+    }
 }
 
 #[tokio::test]
 async fn a_new_connection_closed_without_an_answer_is_not_tried_again() {
-    let upstream = RawUpstream::start(|mut stream| {
-        read_request(&mut stream);
-    });
-    let proxy = ProxyProcess::start(&[]);
-    let reply = get(&proxy, &upstream, "POST", "{}").await;
-    assert_eq!(reply.status, 502, "{}", reply.text());
-    assert_eq!(upstream.accepted(), 1);
+    for hop in HOPS {
+        let upstream = RawUpstream::start(|mut stream| {
+            read_request(&mut stream);
+        });
+        let proxy = proxy_to(&upstream, hop);
+        let reply = get(&proxy, &upstream, "POST", "{}").await;
+        assert_eq!(reply.status, 502, "{hop:?}: {}", reply.text());
+        assert_eq!(upstream.accepted(), 1, "{hop:?}");
+    }
 }
 
 #[tokio::test]

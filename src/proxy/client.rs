@@ -28,6 +28,7 @@ use tower_service::Service;
 use super::body::RequestBody;
 use super::h1::{DirectBody, DirectClient};
 use super::idle::{IdleTimer, UpstreamIdle};
+use super::replay::{self, OpenedAt, ReplayBody};
 use super::upstream::Upstream;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -35,8 +36,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A response body from hyper's client or from the direct HTTP/1.1 path.
 pub type UpstreamResponseBody = Either<Incoming, DirectBody>;
 
-type HttpClient = Client<UpstreamConnector, RequestBody>;
-type HttpsClient = Client<HttpsConnector<UpstreamConnector>, RequestBody>;
+type HttpClient = Client<UpstreamConnector, ReplayBody>;
+type HttpsClient = Client<HttpsConnector<UpstreamConnector>, ReplayBody>;
 
 /// How long an idle pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -74,7 +75,7 @@ impl UpstreamClient {
         let hyper_body = |response: Response<Incoming>| response.map(Either::Left);
         if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
             let client = self.https.get_or_try_init(|| self.build_https()).await?;
-            return Ok(hyper_body(client.request(request).await?));
+            return Ok(hyper_body(replay::send(client, request).await?));
         }
         let Some(proxy) = self.connector.intercept(request.uri()) else {
             let response = self.direct.send(upstream, request).await?;
@@ -85,7 +86,7 @@ impl UpstreamClient {
                 .headers_mut()
                 .insert(http::header::PROXY_AUTHORIZATION, auth.clone());
         }
-        Ok(hyper_body(self.http.request(request).await?))
+        Ok(hyper_body(replay::send(&self.http, request).await?))
     }
 
     async fn build_https(&self) -> Result<HttpsClient, BoxError> {
@@ -275,6 +276,7 @@ pub struct UpstreamStream {
     io: TokioIo<TcpStream>,
     via_http_proxy: bool,
     idle: IdleTimer,
+    opened: OpenedAt,
 }
 
 impl UpstreamStream {
@@ -283,6 +285,7 @@ impl UpstreamStream {
             io,
             via_http_proxy,
             idle: IdleTimer::new(idle_timeout),
+            opened: OpenedAt(tokio::time::Instant::now()),
         }
     }
 }
@@ -290,7 +293,10 @@ impl UpstreamStream {
 impl Connection for UpstreamStream {
     fn connected(&self) -> Connected {
         // Marking the hop as proxied makes hyper send absolute-form targets.
-        self.io.connected().proxy(self.via_http_proxy)
+        self.io
+            .connected()
+            .proxy(self.via_http_proxy)
+            .extra(self.opened)
     }
 }
 
@@ -394,7 +400,7 @@ pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         .unwrap_or_default()
 }
 
-fn chain<'a>(
+pub(super) fn chain<'a>(
     error: &'a (dyn std::error::Error + 'static),
 ) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
     std::iter::successors(Some(error), |e| e.source())

@@ -11,6 +11,7 @@ pub mod headers;
 mod idle;
 mod local;
 mod overrides;
+mod replay;
 pub mod routes;
 pub mod stats;
 pub mod upstream;

@@ -65,6 +65,8 @@ impl ProxyProcess {
             "http_proxy",
             "ALL_PROXY",
             "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
         ] {
             command.env_remove(var);
         }

@@ -29,6 +29,7 @@ use tokio_util::io::poll_read_buf;
 use super::body::RequestBody;
 use super::client::{BoxError, UpstreamConnector};
 use super::idle::IdleTimer;
+use super::replay::{REPLAY_LIMIT, STALE_WITHIN};
 use super::upstream::Upstream;
 use framing::{Decoded, Framing};
 use head::RequestFraming;
@@ -39,14 +40,6 @@ use pool::Pool;
 const READ_CHUNK: usize = 8 * 1024;
 /// Request pieces gathered into one write at most (a few more may wait).
 const MAX_QUEUED_PIECES: usize = 16;
-/// A request is kept as written, up to this size, until its answer
-/// begins: a pooled connection can turn out stale only once it is sent.
-const REPLAY_LIMIT: usize = 1024 * 1024;
-/// How soon a pooled connection must close, unanswered, to count as
-/// stale. An upstream that closed it on its keep-alive timeout says so
-/// within a round trip; one that closes later may have done the work, and
-/// an agent's request is not worth paying for twice.
-const STALE_WITHIN: Duration = Duration::from_secs(1);
 
 pub struct DirectClient {
     connector: UpstreamConnector,
