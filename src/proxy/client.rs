@@ -2,7 +2,8 @@
 //! system's trust store, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, a connect
 //! timeout, and an idle timeout on every upstream connection. Plain-HTTP
 //! upstreams reached without a proxy go through `super::h1`; the rest
-//! through hyper's client.
+//! through hyper's client, wrapped by `super::replay` so that a request
+//! that meets a stale pooled connection is sent again.
 
 use std::future::Future;
 use std::io;
