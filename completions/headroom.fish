@@ -38,7 +38,7 @@ complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l anthropic-up
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l gemini-upstream -d 'Default upstream for /v1beta/*' -r
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l allow-upstream -d 'Only forward to this origin (scheme://host[:port]); repeatable. Other upstreams get 403' -r
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r
-complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l idle-timeout -d 'End a response when its upstream connection moves no bytes either way for this long' -r
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l log-level -d 'Log level: error, warn, info, debug or trace [default: info, or RUST_LOG]' -r
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l log-format -d 'Log line format' -r -f -a "text\t''
 json\t''"
@@ -54,7 +54,7 @@ complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l log-file -d 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-opencode.log]' -r -F
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l log-level -d 'Log level for the log file: error, warn, info, debug or trace' -r
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l idle-timeout -d 'End a response when its upstream connection moves no bytes either way for this long' -r
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l dry-run -d 'Launch nothing: print the providers that would be routed and the overlay'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l json -d 'With --dry-run, print JSON'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -s q -l quiet -d 'No summary at exit'

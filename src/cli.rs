@@ -97,7 +97,7 @@ pub struct TimeoutArgs {
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub connect_timeout: Duration,
 
-    /// End a response when its upstream connection moves no bytes either way for this long
+    /// End an exchange with an upstream that moves no bytes either way for this long
     #[arg(long, default_value = "300s", value_parser = parse_duration, value_name = "DURATION")]
     pub idle_timeout: Duration,
 }

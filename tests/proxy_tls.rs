@@ -348,3 +348,77 @@ async fn http_proxy_gets_absolute_form_requests_with_its_credentials() {
     );
     assert!(!head.contains("x-headroom-"), "{head}");
 }
+
+/// Reads a streamed answer to its end: the events that came, and whether
+/// it ended cleanly.
+async fn read_stream(response: http::Response<hyper::body::Incoming>) -> (usize, bool) {
+    use http_body_util::BodyExt;
+    let mut body = response.into_body();
+    let mut events = 0;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => events += usize::from(frame.is_data()),
+            Err(_) => return (events, false),
+        }
+    }
+    (events, true)
+}
+
+#[tokio::test]
+async fn stalled_streams_time_out_while_others_share_their_http2_connection() {
+    let tls = tls_setup();
+    let proxy = ProxyProcess::start_with_env(
+        &["--idle-timeout", "500ms"],
+        &[("SSL_CERT_FILE", &tls.ca_file)],
+    );
+    let upstream = https_url(&tls.mock);
+    let headers = [("X-Headroom-Upstream", upstream.as_str())];
+    let client = client();
+    // Opens the HTTP/2 connection that the two streams below share.
+    let first = send(
+        &client,
+        request("GET", &proxy.url("/v1/models"), &headers, ""),
+    )
+    .await;
+    assert_eq!(first.status, 200);
+
+    let started = std::time::Instant::now();
+    let busy = client.request(request(
+        "GET",
+        &proxy.url("/v1/sse?events=20&gap_ms=150"),
+        &headers,
+        "",
+    ));
+    let stalled = client.request(request(
+        "GET",
+        &proxy.url("/v1/sse?events=2&gap_ms=5000"),
+        &headers,
+        "",
+    ));
+    let unanswered = send(
+        &client,
+        request("POST", &proxy.url("/v1/hang"), &headers, "{}"),
+    );
+    let (busy, stalled, unanswered) = tokio::join!(busy, stalled, unanswered);
+    let answer_gave_up_after = started.elapsed();
+    let busy = tokio::spawn(read_stream(busy.unwrap()));
+    let (events, clean) = read_stream(stalled.unwrap()).await;
+    let stalled_after = started.elapsed();
+    let limit = std::time::Duration::from_millis(2000);
+    assert_eq!(unanswered.status, 504, "{}", unanswered.text());
+    assert!(
+        answer_gave_up_after < limit,
+        "the answer never begun was given up {answer_gave_up_after:?} in, its neighbour still busy"
+    );
+    assert_eq!((events, clean), (1, false), "the stalled stream");
+    assert!(
+        stalled_after < limit,
+        "the stalled stream ended {stalled_after:?} in, its neighbour still busy"
+    );
+    assert_eq!(busy.await.unwrap(), (20, true), "the busy stream");
+    assert!(tls
+        .mock
+        .versions()
+        .iter()
+        .all(|v| *v == http::Version::HTTP_2));
+}

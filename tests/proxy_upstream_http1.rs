@@ -412,3 +412,66 @@ fn after_an_early_answer_the_rest_of_the_upload_is_read_and_the_connection_kept(
     let answer = raw::upload_answered_early(proxy.addr, &headers, "too large");
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 }
+
+#[test]
+fn a_slow_upload_keeps_the_exchange_alive() {
+    // The upstream says nothing while the upload goes on, before its
+    // answer's head or after it: the upload moving is the activity.
+    for hop in HOPS {
+        for head_first in [false, true] {
+            let reply = slow_upload_through(hop, head_first);
+            let case = format!("{hop:?}, head first: {head_first}");
+            assert!(reply.starts_with("HTTP/1.1 200"), "{case}: {reply}");
+            assert!(reply.contains("one two three four five"), "{case}: {reply}");
+        }
+    }
+}
+
+/// Uploads five chunks, 250 ms apart, to an upstream that answers with
+/// them once they are all there, sending its answer's head at once when
+/// `head_first`; the proxy's idle timeout is 400 ms. Returns the reply.
+fn slow_upload_through(hop: Hop, head_first: bool) -> String {
+    let upstream = RawUpstream::start(move |mut stream| {
+        if raw::read_head(&mut stream).is_none() {
+            return;
+        }
+        let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+        if head_first && stream.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        let Some(body) = read_chunked(&mut stream) else {
+            return;
+        };
+        let body = String::from_utf8_lossy(&body);
+        let answer = format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
+        let answer = if head_first {
+            answer
+        } else {
+            format!("{head}{answer}")
+        };
+        let _ = stream.write_all(answer.as_bytes());
+    });
+    let timeout = ["--idle-timeout", "400ms"];
+    let proxy = match hop {
+        Hop::Direct => ProxyProcess::start(&timeout),
+        Hop::ThroughHttpProxy => {
+            ProxyProcess::start_with_env(&timeout, &[("HTTP_PROXY", upstream.url().as_str())])
+        }
+    };
+    let mut client = TcpStream::connect(proxy.addr).unwrap();
+    let head = format!(
+        "POST /v1/files HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: {}\r\n\
+         transfer-encoding: chunked\r\n\r\n",
+        upstream.url()
+    );
+    client.write_all(head.as_bytes()).unwrap();
+    for part in ["one ", "two ", "three ", "four ", "five"] {
+        std::thread::sleep(Duration::from_millis(250));
+        let chunk = format!("{:x}\r\n{part}\r\n", part.len());
+        client
+            .write_all(chunk.as_bytes())
+            .unwrap_or_else(|e| panic!("{hop:?}: the proxy stopped taking the upload: {e}"));
+    }
+    client.write_all(b"0\r\n\r\n").unwrap();
+    raw::read_until(&mut client, "0\r\n\r\n")
+}

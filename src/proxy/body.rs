@@ -4,7 +4,7 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,6 +14,7 @@ use hyper::body::Incoming;
 
 use super::client::{is_idle_timeout, BoxError, UpstreamResponseBody};
 use super::forward::Exchange;
+use super::idle::IdleTimer;
 use super::stats::Outcome;
 
 /// What the proxy answers with: an upstream's body, or one it made itself.
@@ -42,6 +43,11 @@ impl RequestBody {
             inner: Some(inner),
             bytes,
         }
+    }
+
+    /// The count of bytes read from the client so far.
+    pub fn uploaded(&self) -> Arc<AtomicU64> {
+        self.bytes.clone()
     }
 }
 
@@ -88,6 +94,66 @@ impl Body for RequestBody {
         self.inner
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), Incoming::size_hint)
+    }
+}
+
+/// A response body from hyper's client that fails with `UpstreamIdle` once
+/// neither it nor the request's upload has moved a byte for the idle
+/// timeout (the upload is looked at as the timeout passes, so up to twice
+/// the timeout after it last moved). The connection's own timer
+/// (`client::UpstreamStream`) cannot tell one stalled stream from the
+/// others sharing an HTTP/2 connection.
+pub struct IdleBody {
+    inner: Incoming,
+    idle: IdleTimer,
+    /// Bytes of the request's upload (see `RequestBody::uploaded`), and
+    /// their count when last looked at.
+    uploaded: Arc<AtomicU64>,
+    uploaded_seen: u64,
+}
+
+impl IdleBody {
+    pub fn new(inner: Incoming, idle_timeout: Duration, uploaded: Arc<AtomicU64>) -> IdleBody {
+        IdleBody {
+            inner,
+            idle: IdleTimer::new(idle_timeout),
+            uploaded_seen: uploaded.load(Ordering::Relaxed),
+            uploaded,
+        }
+    }
+}
+
+impl Body for IdleBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.idle.touch();
+            return Poll::Ready(frame.map(|result| result.map_err(BoxError::from)));
+        }
+        loop {
+            let expired = ready!(this.idle.poll_expired(cx));
+            let uploaded = this.uploaded.load(Ordering::Relaxed);
+            if uploaded == this.uploaded_seen {
+                return Poll::Ready(Some(Err(expired.into())));
+            }
+            // The upload moved in the meantime, which is activity too.
+            this.uploaded_seen = uploaded;
+            this.idle.touch();
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

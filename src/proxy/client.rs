@@ -8,17 +8,17 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{Request, Response, Uri};
 use http_body_util::Either;
-use hyper::body::Incoming;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::client::legacy::connect::{Connect, Connected, Connection, HttpConnector};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -26,7 +26,7 @@ use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
 use tower_service::Service;
 
-use super::body::RequestBody;
+use super::body::{IdleBody, RequestBody};
 use super::h1::{DirectBody, DirectClient};
 use super::idle::{IdleTimer, UpstreamIdle};
 use super::replay::{self, OpenedAt, ReplayBody};
@@ -35,7 +35,7 @@ use super::upstream::Upstream;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A response body from hyper's client or from the direct HTTP/1.1 path.
-pub type UpstreamResponseBody = Either<Incoming, DirectBody>;
+pub type UpstreamResponseBody = Either<IdleBody, DirectBody>;
 
 type HttpClient = Client<UpstreamConnector, ReplayBody>;
 type HttpsClient = Client<HttpsConnector<UpstreamConnector>, ReplayBody>;
@@ -53,6 +53,7 @@ pub struct UpstreamClient {
     /// Plain-HTTP upstreams behind an HTTP proxy.
     http: HttpClient,
     https: OnceCell<HttpsClient>,
+    idle_timeout: Duration,
 }
 
 impl UpstreamClient {
@@ -63,6 +64,7 @@ impl UpstreamClient {
             http: client_builder().build(connector.clone()),
             connector,
             https: OnceCell::new(),
+            idle_timeout,
         }
     }
 
@@ -73,10 +75,9 @@ impl UpstreamClient {
         upstream: &Arc<Upstream>,
         mut request: Request<RequestBody>,
     ) -> Result<Response<UpstreamResponseBody>, BoxError> {
-        let hyper_body = |response: Response<Incoming>| response.map(Either::Left);
         if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
             let client = self.https.get_or_try_init(|| self.build_https()).await?;
-            return Ok(hyper_body(replay::send(client, request).await?));
+            return self.through_hyper(client, request).await;
         }
         let Some(proxy) = self.connector.intercept(request.uri()) else {
             let response = self.direct.send(upstream, request).await?;
@@ -87,7 +88,25 @@ impl UpstreamClient {
                 .headers_mut()
                 .insert(http::header::PROXY_AUTHORIZATION, auth.clone());
         }
-        Ok(hyper_body(replay::send(&self.http, request).await?))
+        self.through_hyper(&self.http, request).await
+    }
+
+    /// Sends `request` through one of hyper's clients, with the idle
+    /// timeout kept per request: while its answer is awaited, then on the
+    /// answer's body (`IdleBody`). An HTTP/2 connection's streams share
+    /// the connection's own timer.
+    async fn through_hyper<C>(
+        &self,
+        client: &Client<C, ReplayBody>,
+        request: Request<RequestBody>,
+    ) -> Result<Response<UpstreamResponseBody>, BoxError>
+    where
+        C: Connect + Clone + Send + Sync + 'static,
+    {
+        let uploaded = request.body().uploaded();
+        let answer = replay::send(client, request);
+        let response = answered_within(self.idle_timeout, &uploaded, answer).await?;
+        Ok(response.map(|body| Either::Left(IdleBody::new(body, self.idle_timeout, uploaded))))
     }
 
     async fn build_https(&self) -> Result<HttpsClient, BoxError> {
@@ -136,6 +155,29 @@ fn tls_config() -> Result<rustls::ClientConfig, BoxError> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(config)
+}
+
+/// `answer`, or `UpstreamIdle` once it has not come and the upload has not
+/// moved (as `uploaded` counts it) for the idle timeout. The upload is
+/// looked at only when the timeout passes, so a wait that follows a moving
+/// upload may last up to twice the timeout.
+async fn answered_within<T>(
+    idle_timeout: Duration,
+    uploaded: &AtomicU64,
+    answer: impl Future<Output = Result<T, BoxError>>,
+) -> Result<T, BoxError> {
+    let mut answer = std::pin::pin!(answer);
+    let mut uploaded_seen = uploaded.load(Ordering::Relaxed);
+    loop {
+        if let Ok(answered) = tokio::time::timeout(idle_timeout, &mut answer).await {
+            return answered;
+        }
+        let uploaded_now = uploaded.load(Ordering::Relaxed);
+        if uploaded_now == uploaded_seen {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, UpstreamIdle).into());
+        }
+        uploaded_seen = uploaded_now;
+    }
 }
 
 /// Error returned when the TCP connection (and any proxy tunnel) is not
