@@ -8,30 +8,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::mock::MockUpstream;
-use common::{client, request, wait_until, ProxyProcess};
+use common::{client, frames, request, wait_until, ProxyProcess};
 use http_body_util::BodyExt;
 
 const MIB: usize = 1024 * 1024;
-
-/// Reads a response body frame by frame, returning each frame's arrival
-/// time and the total size, or the error that ended it.
-async fn frames(
-    response: http::Response<hyper::body::Incoming>,
-) -> (Vec<(Instant, Bytes)>, Result<(), String>) {
-    let mut body = response.into_body();
-    let mut seen = Vec::new();
-    while let Some(frame) = body.frame().await {
-        match frame {
-            Ok(frame) => {
-                if let Ok(data) = frame.into_data() {
-                    seen.push((Instant::now(), data));
-                }
-            }
-            Err(e) => return (seen, Err(e.to_string())),
-        }
-    }
-    (seen, Ok(()))
-}
 
 #[tokio::test]
 async fn fifty_mib_each_way_streams_with_flat_memory() {

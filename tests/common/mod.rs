@@ -249,6 +249,26 @@ pub async fn send(client: &TestClient, request: Request<Full<Bytes>>) -> Reply {
     }
 }
 
+/// Reads a response body frame by frame: each data frame with its arrival
+/// time, and how the body ended (the error's text if it failed).
+pub async fn frames(
+    response: http::Response<hyper::body::Incoming>,
+) -> (Vec<(Instant, Bytes)>, Result<(), String>) {
+    let mut body = response.into_body();
+    let mut seen = Vec::new();
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    seen.push((Instant::now(), data));
+                }
+            }
+            Err(e) => return (seen, Err(e.to_string())),
+        }
+    }
+    (seen, Ok(()))
+}
+
 /// A request builder for `method url` with the given headers and body.
 pub fn request(
     method: &str,
