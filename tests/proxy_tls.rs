@@ -359,7 +359,7 @@ async fn stalled_streams_time_out_while_others_share_their_http2_connection() {
     let upstream = https_url(&tls.mock);
     let headers = [("X-Headroom-Upstream", upstream.as_str())];
     let client = client();
-    // Opens the HTTP/2 connection that the two streams below share.
+    // Opens the HTTP/2 connection that the requests below share.
     let first = send(
         &client,
         request("GET", &proxy.url("/v1/models"), &headers, ""),
