@@ -409,3 +409,54 @@ async fn stalled_streams_time_out_while_others_share_their_http2_connection() {
         .iter()
         .all(|v| *v == http::Version::HTTP_2));
 }
+
+#[tokio::test]
+async fn an_idle_http2_upstream_is_told_apart_as_an_idle_timeout() {
+    let tls = tls_setup();
+    let proxy = ProxyProcess::start_with_env(
+        &["--idle-timeout", "400ms"],
+        &[("SSL_CERT_FILE", &tls.ca_file)],
+    );
+    let upstream = https_url(&tls.mock);
+    let headers = [("X-Headroom-Upstream", upstream.as_str())];
+    let client = client();
+    let unanswered = send(
+        &client,
+        request("POST", &proxy.url("/v1/hang"), &headers, "{}"),
+    )
+    .await;
+    assert_eq!(unanswered.status, 504, "{}", unanswered.text());
+    assert_eq!(unanswered.headers["x-headroom-error"], "upstream_timeout");
+
+    let stalled = client
+        .request(request(
+            "GET",
+            &proxy.url("/v1/sse?events=2&gap_ms=3000"),
+            &headers,
+            "",
+        ))
+        .await
+        .unwrap();
+    let (events, end) = frames(stalled).await;
+    assert_eq!(events.len(), 1);
+    assert!(end.is_err(), "the stalled stream ended cleanly");
+
+    let stats = send(&client, request("GET", &proxy.url("/stats"), &[], ""))
+        .await
+        .json();
+    let origin = format!("https://localhost:{}", tls.mock.addr.port());
+    let entry = stats["upstreams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["origin"] == origin.as_str())
+        .unwrap_or_else(|| panic!("no {origin} in {stats}"))
+        .clone();
+    let expected = serde_json::json!({ "upstream_timeout": 1, "upstream_idle_timeout": 1 });
+    assert_eq!(entry["errors"], expected, "{stats}");
+    assert!(tls
+        .mock
+        .versions()
+        .iter()
+        .all(|v| *v == http::Version::HTTP_2));
+}

@@ -418,11 +418,13 @@ pub fn is_connect_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// True when the upstream connection went idle past the idle timeout.
+/// HTTP/2 passes on only the kind and text of the I/O error that ended its
+/// connection, so any timed-out I/O counts: on an upstream connection only
+/// the idle timer times out, or the kernel giving up on a silent peer.
 pub fn is_idle_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     chain(error).any(|e| {
         e.downcast_ref::<io::Error>()
-            .and_then(|e| e.get_ref())
-            .is_some_and(|inner| inner.is::<UpstreamIdle>())
+            .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut)
     })
 }
 

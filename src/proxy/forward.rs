@@ -136,10 +136,10 @@ pub(super) fn points_at(origin: &Origin, listen: SocketAddr) -> bool {
 fn upstream_error(origin: &str, error: &(dyn std::error::Error + 'static)) -> ProxyError {
     if is_connect_timeout(error) {
         ProxyError::connect_timeout(origin)
-    } else if is_idle_timeout(error) {
-        ProxyError::response_timeout(origin)
     } else if is_connect_error(error) {
         ProxyError::connect_failed(origin, &root_cause(error))
+    } else if is_idle_timeout(error) {
+        ProxyError::response_timeout(origin)
     } else {
         ProxyError::bad_response(origin, &root_cause(error))
     }
