@@ -77,7 +77,7 @@ impl UpstreamClient {
     ) -> Result<Response<UpstreamResponseBody>, BoxError> {
         if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
             let client = self.https.get_or_try_init(|| self.build_https()).await?;
-            return self.through_hyper(client, request).await;
+            return Box::pin(self.through_hyper(client, request)).await;
         }
         let Some(proxy) = self.connector.intercept(request.uri()) else {
             let response = self.direct.send(upstream, request).await?;
@@ -88,13 +88,15 @@ impl UpstreamClient {
                 .headers_mut()
                 .insert(http::header::PROXY_AUTHORIZATION, auth.clone());
         }
-        self.through_hyper(&self.http, request).await
+        Box::pin(self.through_hyper(&self.http, request)).await
     }
 
     /// Sends `request` through one of hyper's clients, with the idle
     /// timeout kept per request: while its answer is awaited, then on the
     /// answer's body (`IdleBody`). An HTTP/2 connection's streams share
-    /// the connection's own timer.
+    /// the connection's own timer. Callers box the future: inline, its
+    /// size (over a kilobyte) would be carried, and copied, by every
+    /// request's future, the direct path's too.
     async fn through_hyper<C>(
         &self,
         client: &Client<C, ReplayBody>,
