@@ -421,12 +421,16 @@ pub fn is_connect_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
 
 /// True when the upstream connection went idle past the idle timeout.
 /// HTTP/2 passes on only the kind and text of the I/O error that ended its
-/// connection, so any timed-out I/O counts: on an upstream connection only
-/// the idle timer times out, or the kernel giving up on a silent peer.
+/// connection, and a stream's error holds it inside an `h2::Error`, so any
+/// timed-out I/O counts: on an upstream connection only the idle timer
+/// times out, or the kernel giving up on a silent peer.
 pub fn is_idle_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let timed_out = |e: &io::Error| e.kind() == io::ErrorKind::TimedOut;
     chain(error).any(|e| {
-        e.downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::TimedOut)
+        e.downcast_ref::<io::Error>().is_some_and(timed_out)
+            || e.downcast_ref::<h2::Error>()
+                .and_then(h2::Error::get_io)
+                .is_some_and(timed_out)
     })
 }
 
