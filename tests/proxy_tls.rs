@@ -11,9 +11,12 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use common::mock::MockUpstream;
 use common::raw::RawUpstream;
 use common::{client, frames, request, send, ProxyProcess};
+use http::Request;
+use http_body_util::Full;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
 /// A CA written to a PEM file, and a mock upstream serving a certificate
@@ -349,41 +352,53 @@ async fn http_proxy_gets_absolute_form_requests_with_its_credentials() {
     assert!(!head.contains("x-headroom-"), "{head}");
 }
 
+/// The proxy, with `--idle-timeout` set, in front of the TLS mock upstream,
+/// which speaks HTTP/2.
+struct OverHttp2 {
+    tls: TlsSetup,
+    proxy: ProxyProcess,
+    upstream: String,
+}
+
+impl OverHttp2 {
+    fn start(idle_timeout: &str) -> OverHttp2 {
+        let tls = tls_setup();
+        let proxy = ProxyProcess::start_with_env(
+            &["--idle-timeout", idle_timeout],
+            &[("SSL_CERT_FILE", &tls.ca_file)],
+        );
+        let upstream = https_url(&tls.mock);
+        OverHttp2 {
+            tls,
+            proxy,
+            upstream,
+        }
+    }
+
+    /// A request to the mock upstream through the proxy.
+    fn request(&self, method: &str, path: &str, body: &'static str) -> Request<Full<Bytes>> {
+        let headers = [("X-Headroom-Upstream", self.upstream.as_str())];
+        request(method, &self.proxy.url(path), &headers, body)
+    }
+
+    fn only_http2_reached_the_upstream(&self) -> bool {
+        let versions = self.tls.mock.versions();
+        !versions.is_empty() && versions.iter().all(|v| *v == http::Version::HTTP_2)
+    }
+}
+
 #[tokio::test]
 async fn stalled_streams_time_out_while_others_share_their_http2_connection() {
-    let tls = tls_setup();
-    let proxy = ProxyProcess::start_with_env(
-        &["--idle-timeout", "500ms"],
-        &[("SSL_CERT_FILE", &tls.ca_file)],
-    );
-    let upstream = https_url(&tls.mock);
-    let headers = [("X-Headroom-Upstream", upstream.as_str())];
+    let setup = OverHttp2::start("500ms");
     let client = client();
     // Opens the HTTP/2 connection that the requests below share.
-    let first = send(
-        &client,
-        request("GET", &proxy.url("/v1/models"), &headers, ""),
-    )
-    .await;
+    let first = send(&client, setup.request("GET", "/v1/models", "")).await;
     assert_eq!(first.status, 200);
 
     let started = std::time::Instant::now();
-    let busy = client.request(request(
-        "GET",
-        &proxy.url("/v1/sse?events=20&gap_ms=150"),
-        &headers,
-        "",
-    ));
-    let stalled = client.request(request(
-        "GET",
-        &proxy.url("/v1/sse?events=2&gap_ms=5000"),
-        &headers,
-        "",
-    ));
-    let unanswered = send(
-        &client,
-        request("POST", &proxy.url("/v1/hang"), &headers, "{}"),
-    );
+    let busy = client.request(setup.request("GET", "/v1/sse?events=20&gap_ms=150", ""));
+    let stalled = client.request(setup.request("GET", "/v1/sse?events=2&gap_ms=5000", ""));
+    let unanswered = send(&client, setup.request("POST", "/v1/hang", "{}"));
     let (busy, stalled, unanswered) = tokio::join!(busy, stalled, unanswered);
     let answer_gave_up_after = started.elapsed();
     let busy = tokio::spawn(frames(busy.unwrap()));
@@ -403,48 +418,29 @@ async fn stalled_streams_time_out_while_others_share_their_http2_connection() {
     );
     let (events, end) = busy.await.unwrap();
     assert_eq!((events.len(), end), (20, Ok(())), "the busy stream");
-    assert!(tls
-        .mock
-        .versions()
-        .iter()
-        .all(|v| *v == http::Version::HTTP_2));
+    assert!(setup.only_http2_reached_the_upstream());
 }
 
 #[tokio::test]
 async fn an_idle_http2_upstream_is_told_apart_as_an_idle_timeout() {
-    let tls = tls_setup();
-    let proxy = ProxyProcess::start_with_env(
-        &["--idle-timeout", "400ms"],
-        &[("SSL_CERT_FILE", &tls.ca_file)],
-    );
-    let upstream = https_url(&tls.mock);
-    let headers = [("X-Headroom-Upstream", upstream.as_str())];
+    let setup = OverHttp2::start("400ms");
     let client = client();
-    let unanswered = send(
-        &client,
-        request("POST", &proxy.url("/v1/hang"), &headers, "{}"),
-    )
-    .await;
+    let unanswered = send(&client, setup.request("POST", "/v1/hang", "{}")).await;
     assert_eq!(unanswered.status, 504, "{}", unanswered.text());
     assert_eq!(unanswered.headers["x-headroom-error"], "upstream_timeout");
 
     let stalled = client
-        .request(request(
-            "GET",
-            &proxy.url("/v1/sse?events=2&gap_ms=3000"),
-            &headers,
-            "",
-        ))
+        .request(setup.request("GET", "/v1/sse?events=2&gap_ms=3000", ""))
         .await
         .unwrap();
     let (events, end) = frames(stalled).await;
     assert_eq!(events.len(), 1);
     assert!(end.is_err(), "the stalled stream ended cleanly");
 
-    let stats = send(&client, request("GET", &proxy.url("/stats"), &[], ""))
+    let stats = send(&client, request("GET", &setup.proxy.url("/stats"), &[], ""))
         .await
         .json();
-    let origin = format!("https://localhost:{}", tls.mock.addr.port());
+    let origin = format!("https://localhost:{}", setup.tls.mock.addr.port());
     let entry = stats["upstreams"]
         .as_array()
         .unwrap()
@@ -454,9 +450,5 @@ async fn an_idle_http2_upstream_is_told_apart_as_an_idle_timeout() {
         .clone();
     let expected = serde_json::json!({ "upstream_timeout": 1, "upstream_idle_timeout": 1 });
     assert_eq!(entry["errors"], expected, "{stats}");
-    assert!(tls
-        .mock
-        .versions()
-        .iter()
-        .all(|v| *v == http::Version::HTTP_2));
+    assert!(setup.only_http2_reached_the_upstream());
 }
