@@ -159,8 +159,8 @@ impl Body for IdleBody {
 
 /// The upstream's response body on its way to the client. Closes the
 /// exchange (log line, stats) exactly once: when the body ends, fails (an
-/// idle upstream connection fails it, see `client::UpstreamStream`), or is
-/// dropped because the client went away.
+/// idle upstream fails it, see `IdleBody` and the direct path's
+/// `h1::Transfer`), or is dropped because the client went away.
 pub struct UpstreamBody {
     inner: UpstreamResponseBody,
     bytes: u64,
