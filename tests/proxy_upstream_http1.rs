@@ -201,11 +201,11 @@ enum Hop {
 
 const HOPS: [Hop; 2] = [Hop::Direct, Hop::ThroughHttpProxy];
 
-fn proxy_to(upstream: &RawUpstream, hop: Hop) -> ProxyProcess {
+fn proxy_to(upstream: &RawUpstream, hop: Hop, args: &[&str]) -> ProxyProcess {
     match hop {
-        Hop::Direct => ProxyProcess::start(&[]),
+        Hop::Direct => ProxyProcess::start(args),
         Hop::ThroughHttpProxy => {
-            ProxyProcess::start_with_env(&[], &[("HTTP_PROXY", upstream.url().as_str())])
+            ProxyProcess::start_with_env(args, &[("HTTP_PROXY", upstream.url().as_str())])
         }
     }
 }
@@ -215,7 +215,7 @@ async fn a_request_on_a_connection_closed_as_it_was_reused_is_sent_again() {
     let large = "x".repeat(256 * 1024);
     for hop in HOPS {
         let (upstream, seen) = closing_on_reuse_upstream(false);
-        let proxy = proxy_to(&upstream, hop);
+        let proxy = proxy_to(&upstream, hop, &[]);
         for (method, body) in [("GET", ""), ("POST", large.as_str()), ("POST", "{\"n\":1}")] {
             let reply = get(&proxy, &upstream, method, body).await;
             assert_eq!(
@@ -254,7 +254,7 @@ async fn a_body_too_large_to_keep_is_not_sent_again() {
     let huge = "x".repeat(2 * 1024 * 1024);
     for hop in HOPS {
         let (upstream, seen) = closing_on_reuse_upstream(true);
-        let proxy = proxy_to(&upstream, hop);
+        let proxy = proxy_to(&upstream, hop, &[]);
         assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
         let reply = get(&proxy, &upstream, "POST", &huge).await;
         assert_eq!(reply.status, 502, "{hop:?}: {}", reply.text());
@@ -274,7 +274,7 @@ async fn a_pooled_connection_closed_after_a_while_is_not_tried_again() {
             std::thread::sleep(Duration::from_millis(1500));
             false
         });
-        let proxy = proxy_to(&upstream, hop);
+        let proxy = proxy_to(&upstream, hop, &[]);
         assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
         let reply = get(&proxy, &upstream, "POST", "{}").await;
         assert_eq!(reply.status, 502, "{hop:?}: {}", reply.text());
@@ -288,7 +288,7 @@ async fn a_new_connection_closed_without_an_answer_is_not_tried_again() {
         let upstream = RawUpstream::start(|mut stream| {
             read_request(&mut stream);
         });
-        let proxy = proxy_to(&upstream, hop);
+        let proxy = proxy_to(&upstream, hop, &[]);
         let reply = get(&proxy, &upstream, "POST", "{}").await;
         assert_eq!(reply.status, 502, "{hop:?}: {}", reply.text());
         assert_eq!(upstream.accepted(), 1, "{hop:?}");
@@ -451,13 +451,7 @@ fn slow_upload_through(hop: Hop, head_first: bool) -> String {
         };
         let _ = stream.write_all(answer.as_bytes());
     });
-    let timeout = ["--idle-timeout", "400ms"];
-    let proxy = match hop {
-        Hop::Direct => ProxyProcess::start(&timeout),
-        Hop::ThroughHttpProxy => {
-            ProxyProcess::start_with_env(&timeout, &[("HTTP_PROXY", upstream.url().as_str())])
-        }
-    };
+    let proxy = proxy_to(&upstream, hop, &["--idle-timeout", "400ms"]);
     let mut client = TcpStream::connect(proxy.addr).unwrap();
     let head = format!(
         "POST /v1/files HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: {}\r\n\
