@@ -4,7 +4,7 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 
 use super::client::{is_idle_timeout, BoxError, UpstreamResponseBody};
 use super::forward::Exchange;
-use super::idle::IdleTimer;
+use super::idle::RequestIdle;
 use super::stats::Outcome;
 
 /// What the proxy answers with: an upstream's body, or one it made itself.
@@ -98,28 +98,17 @@ impl Body for RequestBody {
 }
 
 /// A response body from hyper's client that fails with `UpstreamIdle` once
-/// neither it nor the request's upload has moved a byte for the idle
-/// timeout (the upload is looked at as the timeout passes, so up to twice
-/// the timeout after it last moved). The connection's own timer
-/// (`client::UpstreamStream`) cannot tell one stalled stream from the
-/// others sharing an HTTP/2 connection.
+/// the request has been idle for the timeout (see `RequestIdle`). The
+/// connection's own timer (`client::UpstreamStream`) cannot tell one
+/// stalled stream from the others sharing an HTTP/2 connection.
 pub struct IdleBody {
     inner: Incoming,
-    idle: IdleTimer,
-    /// Bytes of the request's upload (see `RequestBody::uploaded`), and
-    /// their count when last looked at.
-    uploaded: Arc<AtomicU64>,
-    uploaded_seen: u64,
+    idle: RequestIdle,
 }
 
 impl IdleBody {
-    pub fn new(inner: Incoming, idle_timeout: Duration, uploaded: Arc<AtomicU64>) -> IdleBody {
-        IdleBody {
-            inner,
-            idle: IdleTimer::new(idle_timeout),
-            uploaded_seen: uploaded.load(Ordering::Relaxed),
-            uploaded,
-        }
+    pub fn new(inner: Incoming, idle: RequestIdle) -> IdleBody {
+        IdleBody { inner, idle }
     }
 }
 
@@ -136,16 +125,9 @@ impl Body for IdleBody {
             this.idle.touch();
             return Poll::Ready(frame.map(|result| result.map_err(BoxError::from)));
         }
-        loop {
-            let expired = ready!(this.idle.poll_expired(cx));
-            let uploaded = this.uploaded.load(Ordering::Relaxed);
-            if uploaded == this.uploaded_seen {
-                return Poll::Ready(Some(Err(expired.into())));
-            }
-            // The upload moved in the meantime, which is activity too.
-            this.uploaded_seen = uploaded;
-            this.idle.touch();
-        }
+        this.idle
+            .poll_expired(cx)
+            .map(|expired| Some(Err(expired.into())))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -8,7 +8,6 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -28,7 +27,7 @@ use tower_service::Service;
 
 use super::body::{IdleBody, RequestBody};
 use super::h1::{DirectBody, DirectClient};
-use super::idle::{IdleTimer, UpstreamIdle};
+use super::idle::{IdleTimer, RequestIdle};
 use super::replay::{self, OpenedAt, ReplayBody};
 use super::upstream::Upstream;
 
@@ -105,10 +104,10 @@ impl UpstreamClient {
     where
         C: Connect + Clone + Send + Sync + 'static,
     {
-        let uploaded = request.body().uploaded();
-        let answer = replay::send(client, request);
-        let response = answered_within(self.idle_timeout, &uploaded, answer).await?;
-        Ok(response.map(|body| Either::Left(IdleBody::new(body, self.idle_timeout, uploaded))))
+        let mut idle = RequestIdle::new(self.idle_timeout, request.body().uploaded());
+        let response = answered_within(&mut idle, replay::send(client, request)).await?;
+        idle.touch();
+        Ok(response.map(|body| Either::Left(IdleBody::new(body, idle))))
     }
 
     async fn build_https(&self) -> Result<HttpsClient, BoxError> {
@@ -159,27 +158,19 @@ fn tls_config() -> Result<rustls::ClientConfig, BoxError> {
     Ok(config)
 }
 
-/// `answer`, or `UpstreamIdle` once it has not come and the upload has not
-/// moved (as `uploaded` counts it) for the idle timeout. The upload is
-/// looked at only when the timeout passes, so a wait that follows a moving
-/// upload may last up to twice the timeout.
+/// `answer`, or `UpstreamIdle` once the request has been idle (`idle`).
 async fn answered_within<T>(
-    idle_timeout: Duration,
-    uploaded: &AtomicU64,
+    idle: &mut RequestIdle,
     answer: impl Future<Output = Result<T, BoxError>>,
 ) -> Result<T, BoxError> {
     let mut answer = std::pin::pin!(answer);
-    let mut uploaded_seen = uploaded.load(Ordering::Relaxed);
-    loop {
-        if let Ok(answered) = tokio::time::timeout(idle_timeout, &mut answer).await {
-            return answered;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(answered) = answer.as_mut().poll(cx) {
+            return Poll::Ready(answered);
         }
-        let uploaded_now = uploaded.load(Ordering::Relaxed);
-        if uploaded_now == uploaded_seen {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, UpstreamIdle).into());
-        }
-        uploaded_seen = uploaded_now;
-    }
+        idle.poll_expired(cx).map(|expired| Err(expired.into()))
+    })
+    .await
 }
 
 /// Error returned when the TCP connection (and any proxy tunnel) is not

@@ -2,11 +2,14 @@
 //! moved either way for the timeout. Kept per connection rather than per
 //! request, one timer serves every request a pooled connection carries; it
 //! is armed on the first wait and moved only when it fires early.
+//! `RequestIdle` times one request instead, where connections are shared.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
@@ -80,6 +83,49 @@ impl IdleTimer {
                 return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, UpstreamIdle));
             }
             timer.as_mut().reset(deadline);
+        }
+    }
+}
+
+/// The idle timeout of one request on a connection others may share (an
+/// HTTP/2 upstream's): it fires when neither the upstream's answer nor the
+/// client's upload has moved for the timeout. The upload is looked at only
+/// as the timeout passes, so one that moved may stretch a wait up to twice
+/// the timeout.
+pub struct RequestIdle {
+    timer: IdleTimer,
+    /// Bytes of the upload so far (see `body::RequestBody::uploaded`), and
+    /// their count when last looked at.
+    uploaded: Arc<AtomicU64>,
+    uploaded_seen: u64,
+}
+
+impl RequestIdle {
+    pub fn new(timeout: Duration, uploaded: Arc<AtomicU64>) -> RequestIdle {
+        RequestIdle {
+            timer: IdleTimer::new(timeout),
+            uploaded_seen: uploaded.load(Ordering::Relaxed),
+            uploaded,
+        }
+    }
+
+    /// Records that the answer moved.
+    pub fn touch(&mut self) {
+        self.timer.touch();
+    }
+
+    /// Called when the answer would wait: `Ready` with an error once the
+    /// request has been idle too long.
+    pub fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        loop {
+            let expired = ready!(self.timer.poll_expired(cx));
+            let uploaded = self.uploaded.load(Ordering::Relaxed);
+            if uploaded == self.uploaded_seen {
+                return Poll::Ready(expired);
+            }
+            // The upload moved in the meantime, which is activity too.
+            self.uploaded_seen = uploaded;
+            self.timer.touch();
         }
     }
 }
