@@ -3,15 +3,19 @@
 //! relay on tokio with no HTTP as the floor. Prints a table and whether each
 //! target is met; a missed target never fails the run.
 //!
-//! Run with `cargo bench --bench proxy` (loopback only, about two minutes
-//! once built). Where `perf` may use tracepoints (as root), it also times
-//! each proxy's relay of a burst at its own system calls; where valgrind
-//! is installed, it counts each proxy's instructions per event and request.
+//! Run with `cargo bench --bench proxy` (loopback only, about five minutes
+//! once built, most of it in the SSE rounds: `HEADROOM_BENCH_SSE_ROUNDS`
+//! sets how many, 40 by default). Where `perf` may use tracepoints (as
+//! root), it also times each proxy's relay of a burst at its own system
+//! calls; where valgrind is installed, it counts each proxy's
+//! instructions per event and request.
 
 #[path = "proxy/instructions.rs"]
 mod instructions;
 #[path = "proxy/relay_trace.rs"]
 mod relay_trace;
+#[path = "proxy/tail.rs"]
+mod tail;
 #[path = "proxy/tcp_relay.rs"]
 mod tcp_relay;
 
@@ -53,9 +57,14 @@ const SSE_GAP: Duration = Duration::from_millis(20);
 /// Streams read at once in each round, so the delay p99 rests on thousands
 /// of events rather than a handful.
 const SSE_STREAMS_PER_ROUND: usize = 8;
-/// Each path's measurements are split into this many slices; the totals
-/// above divide evenly by it.
+/// Each path's JSON measurements are split into this many slices; the
+/// totals below divide evenly by it.
 const ROUNDS: usize = 10;
+/// Rounds of SSE streams per path. A p99 needs far more events than a p50
+/// to settle, so these outnumber the JSON rounds; `SSE_ROUNDS_VAR` sets
+/// more (or fewer) for a tighter (or quicker) interval.
+const SSE_ROUNDS: usize = 40;
+const SSE_ROUNDS_VAR: &str = "HEADROOM_BENCH_SSE_ROUNDS";
 const WARMUP_REQUESTS: usize = 200;
 const LATENCY_REQUESTS: usize = 2000;
 const CONCURRENCY: usize = 32;
@@ -129,7 +138,8 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let figures = runtime.block_on(measure_all(&routes, epoch))?;
+    let sse_rounds = sse_rounds()?;
+    let figures = runtime.block_on(measure_all(&routes, epoch, sse_rounds))?;
     let loaded_rss = rss_mib(headroom_pid)?;
     let relays = runtime.block_on(trace_relays(&routes, epoch))?;
     drop(proxies);
@@ -141,7 +151,7 @@ fn main() -> anyhow::Result<()> {
             Vec::new()
         });
 
-    print_table(&figures);
+    print_table(&figures, sse_rounds);
     println!("headroom RSS: idle {idle_rss:.1} MiB, after load {loaded_rss:.1} MiB");
     print_relays(&relays);
     print_instructions(&counts);
@@ -348,6 +358,17 @@ impl Started {
             child,
             _dir: None,
         }
+    }
+}
+
+/// `SSE_ROUNDS`, or the count `SSE_ROUNDS_VAR` sets.
+fn sse_rounds() -> anyhow::Result<usize> {
+    let Ok(set) = std::env::var(SSE_ROUNDS_VAR) else {
+        return Ok(SSE_ROUNDS);
+    };
+    match set.trim().parse() {
+        Ok(rounds) if rounds > 0 => Ok(rounds),
+        _ => bail!("{SSE_ROUNDS_VAR} must be a whole number of rounds, at least 1 (got {set:?})"),
     }
 }
 
@@ -655,6 +676,9 @@ struct Figures {
     /// The streams' events sent in turn, `SSE_GAP / SSE_STREAMS_PER_ROUND`
     /// apart.
     sse_delay_in_turn: Percentiles,
+    /// The samples behind the two above, per round, for their intervals.
+    delays: Vec<Vec<Duration>>,
+    delays_in_turn: Vec<Vec<Duration>>,
     /// The proxy's CPU time (user + system) per JSON request, in us.
     cpu_per_request: Option<f64>,
     /// The proxy's CPU time per SSE event relayed, in us.
@@ -670,34 +694,41 @@ struct Samples {
     proxy_cpu: Option<Duration>,
     proxy_sse_cpu: Option<Duration>,
     first_events: Vec<Duration>,
-    delays: Vec<Duration>,
-    delays_in_turn: Vec<Duration>,
+    /// One list per SSE round.
+    delays: Vec<Vec<Duration>>,
+    delays_in_turn: Vec<Vec<Duration>>,
 }
 
 impl Samples {
     fn figures(self, name: &'static str) -> Figures {
         let json_requests = self.completed + self.latencies.len() as u64;
-        let events = self.delays.len();
+        let events = self.delays.iter().map(Vec::len).sum::<usize>();
         Figures {
             name,
             latency: Percentiles::of(self.latencies),
             requests_per_second: self.completed as f64 / self.load_time.as_secs_f64(),
             first_event: Percentiles::of(self.first_events),
-            sse_delay: Percentiles::of(self.delays),
-            sse_delay_in_turn: Percentiles::of(self.delays_in_turn),
+            sse_delay: Percentiles::of(self.delays.concat()),
+            sse_delay_in_turn: Percentiles::of(self.delays_in_turn.concat()),
             cpu_per_request: self
                 .proxy_cpu
                 .map(|cpu| cpu.as_secs_f64() * 1e6 / json_requests.max(1) as f64),
             cpu_per_event: self
                 .proxy_sse_cpu
                 .map(|cpu| cpu.as_secs_f64() * 1e6 / events.max(1) as f64),
+            delays: self.delays,
+            delays_in_turn: self.delays_in_turn,
         }
     }
 }
 
-/// The paths take turns, one slice of every measurement per round, so that
-/// a burst of background load on this shared machine hits them alike.
-async fn measure_all(routes: &[Route], epoch: Instant) -> anyhow::Result<Vec<Figures>> {
+/// The paths take turns, one slice of a measurement each per round, so
+/// that a burst of background load on this shared machine hits them alike.
+async fn measure_all(
+    routes: &[Route],
+    epoch: Instant,
+    sse_rounds: usize,
+) -> anyhow::Result<Vec<Figures>> {
     let client = load_client();
     for route in routes {
         warm_up(&client, route)
@@ -706,9 +737,17 @@ async fn measure_all(routes: &[Route], epoch: Instant) -> anyhow::Result<Vec<Fig
     }
     let mut samples: Vec<Samples> = routes.iter().map(|_| Samples::default()).collect();
     for round in 1..=ROUNDS {
-        eprintln!("round {round} of {ROUNDS}");
+        eprintln!("JSON round {round} of {ROUNDS}");
         for (route, samples) in routes.iter().zip(&mut samples) {
-            sample_round(&client, route, epoch, samples)
+            sample_json(&client, route, samples)
+                .await
+                .with_context(|| format!("measuring {}", route.name))?;
+        }
+    }
+    for round in 1..=sse_rounds {
+        eprintln!("SSE round {round} of {sse_rounds}");
+        for (route, samples) in routes.iter().zip(&mut samples) {
+            sample_sse(&client, route, epoch, samples)
                 .await
                 .with_context(|| format!("measuring {}", route.name))?;
         }
@@ -729,10 +768,9 @@ async fn warm_up(client: &LoadClient, route: &Route) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sample_round(
+async fn sample_json(
     client: &LoadClient,
     route: &Route,
-    epoch: Instant,
     samples: &mut Samples,
 ) -> anyhow::Result<()> {
     let json_cpu = CpuMeter::start(route.proxy_pid);
@@ -745,16 +783,29 @@ async fn sample_round(
     samples.completed += run_load(client, route, LOAD_DURATION / ROUNDS as u32).await?;
     samples.load_time += started.elapsed();
     json_cpu.add_to(&mut samples.proxy_cpu);
+    Ok(())
+}
+
+async fn sample_sse(
+    client: &LoadClient,
+    route: &Route,
+    epoch: Instant,
+    samples: &mut Samples,
+) -> anyhow::Result<()> {
     let sse_cpu = CpuMeter::start(route.proxy_pid);
+    let mut delays = Vec::new();
     for stream in read_streams(client, route, epoch, Duration::ZERO).await? {
         samples.first_events.push(stream.first_event);
-        samples.delays.extend(stream.delays);
+        delays.extend(stream.delays);
     }
     sse_cpu.add_to(&mut samples.proxy_sse_cpu);
+    samples.delays.push(delays);
     let in_turn = SSE_GAP / SSE_STREAMS_PER_ROUND as u32;
+    let mut delays_in_turn = Vec::new();
     for stream in read_streams(client, route, epoch, in_turn).await? {
-        samples.delays_in_turn.extend(stream.delays);
+        delays_in_turn.extend(stream.delays);
     }
+    samples.delays_in_turn.push(delays_in_turn);
     Ok(())
 }
 
@@ -996,13 +1047,13 @@ fn percentile(sorted: &[Duration], quantile: f64) -> f64 {
         .map_or(0.0, |sample| sample.as_secs_f64() * 1e6)
 }
 
-fn print_table(figures: &[Figures]) {
+fn print_table(figures: &[Figures], sse_rounds: usize) {
     println!();
     println!(
-        "{ROUNDS} interleaved rounds; JSON: {LATENCY_REQUESTS} sequential requests, \
+        "Interleaved rounds; JSON: {ROUNDS} rounds, {LATENCY_REQUESTS} sequential requests, \
          {CONCURRENCY} concurrent for {LOAD_DURATION:?}; \
-         SSE: {SSE_STREAMS_PER_ROUND} concurrent streams of {SSE_EVENTS} events {SSE_GAP:?} apart per round \
-         (1st evt: request to first event, p50; dly: event receive minus send, with the \
+         SSE: {sse_rounds} rounds of {SSE_STREAMS_PER_ROUND} concurrent streams of {SSE_EVENTS} events {SSE_GAP:?} apart \
+         (1st evt: request to first event, p50, the path idle for the other paths' turns; dly: event receive minus send, with the \
          streams' events sent at the same moment; turn p99: the same, sent in turn, \
          {:?} apart; cpu/req, cpu/evt: the proxy's CPU per JSON request, per SSE event); \
          times in us",
@@ -1124,21 +1175,13 @@ fn print_targets(figures: &[Figures], idle_rss: f64) {
             ratio >= THROUGHPUT_TARGET,
             THROUGHPUT_TARGET,
         );
-        let ratio = headroom.sse_delay.p99 / nginx.sse_delay.p99.max(1.0);
-        report(
+        report_p99(
             "SSE event delay p99, events at once, headroom / nginx",
-            ratio,
-            "<=",
-            ratio <= SSE_TARGET,
-            SSE_TARGET,
+            tail::p99_ratio(&headroom.delays, &nginx.delays),
         );
-        let ratio = headroom.sse_delay_in_turn.p99 / nginx.sse_delay_in_turn.p99.max(1.0);
-        report(
+        report_p99(
             "SSE event delay p99, events in turn, headroom / nginx",
-            ratio,
-            "<=",
-            ratio <= SSE_TARGET,
-            SSE_TARGET,
+            tail::p99_ratio(&headroom.delays_in_turn, &nginx.delays_in_turn),
         );
     } else {
         println!("nginx ratios: skipped (no nginx)");
@@ -1156,4 +1199,23 @@ fn print_targets(figures: &[Figures], idle_rss: f64) {
 fn report(what: &str, value: f64, relation: &str, met: bool, target: f64) {
     let verdict = if met { "target met" } else { "target missed" };
     println!("{what:<40} {value:>7.2}  (target {relation} {target:.2}): {verdict}");
+}
+
+/// A p99 ratio is called met or missed only when its whole 95% interval
+/// lies on one side of the target.
+fn report_p99(what: &str, interval: Option<tail::Interval>) {
+    let Some(tail::Interval { ratio, low, high }) = interval else {
+        println!("{what:<40} no samples");
+        return;
+    };
+    let verdict = if high <= SSE_TARGET {
+        "target met"
+    } else if low > SSE_TARGET {
+        "target missed"
+    } else {
+        "not shown either way (the interval spans the target)"
+    };
+    println!(
+        "{what:<40} {ratio:>7.2}  (95% interval {low:.2}-{high:.2}; target <= {SSE_TARGET:.2}): {verdict}"
+    );
 }

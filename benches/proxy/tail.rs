@@ -1,0 +1,89 @@
+//! How sure a comparison of two paths' p99 is.
+//!
+//! One run's p99 rests on its few slowest events, and on this shared
+//! machine a single stall moves it by a third. So the ratio comes with a
+//! 95% interval from a bootstrap over rounds: the rounds are drawn again
+//! with replacement, many times, and the ratio taken each time. Rounds,
+//! not single events, are drawn because a round's events share its
+//! background load; both paths get the same rounds in each draw because
+//! they ran interleaved, so round `i` met the same weather on both.
+
+use std::time::Duration;
+
+const DRAWS: usize = 2000;
+/// Any fixed seed will do; fixed so a run's interval can be recomputed.
+const SEED: u64 = 0x6865_6164_726f_6f6d;
+
+/// A ratio of two p99s and its 95% interval.
+pub struct Interval {
+    pub ratio: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// `a`'s p99 over `b`'s, both pooled over all rounds, with its interval.
+/// Both must hold the same rounds, in the same order.
+pub fn p99_ratio(a: &[Vec<Duration>], b: &[Vec<Duration>]) -> Option<Interval> {
+    if a.len() != b.len() || a.is_empty() {
+        return None;
+    }
+    let all: Vec<usize> = (0..a.len()).collect();
+    let ratio = ratio_over(a, b, &all)?;
+    let mut random = SplitMix(SEED);
+    let mut draws: Vec<f64> = (0..DRAWS)
+        .filter_map(|_| {
+            let rounds: Vec<usize> = all.iter().map(|_| random.below(a.len())).collect();
+            ratio_over(a, b, &rounds)
+        })
+        .collect();
+    draws.sort_unstable_by(f64::total_cmp);
+    Some(Interval {
+        ratio,
+        low: quantile(&draws, 0.025)?,
+        high: quantile(&draws, 0.975)?,
+    })
+}
+
+fn ratio_over(a: &[Vec<Duration>], b: &[Vec<Duration>], rounds: &[usize]) -> Option<f64> {
+    let denominator = p99(pooled(b, rounds))?;
+    Some(p99(pooled(a, rounds))? / denominator.max(1.0))
+}
+
+fn pooled(samples: &[Vec<Duration>], rounds: &[usize]) -> Vec<Duration> {
+    rounds
+        .iter()
+        .flat_map(|&round| samples[round].iter().copied())
+        .collect()
+}
+
+/// Nearest-rank p99 in microseconds, as the bench's tables take it.
+fn p99(mut samples: Vec<Duration>) -> Option<f64> {
+    let rank = (samples.len().checked_sub(1)? as f64 * 0.99).round() as usize;
+    let (_, nth, _) = samples.select_nth_unstable(rank);
+    Some(nth.as_secs_f64() * 1e6)
+}
+
+fn quantile(sorted: &[f64], quantile: f64) -> Option<f64> {
+    let rank = (sorted.len().checked_sub(1)? as f64 * quantile).round() as usize;
+    sorted.get(rank).copied()
+}
+
+/// A small, well-mixed generator (Steele, Lea and Flood's SplitMix64);
+/// the bootstrap needs uniform draws, not secrecy.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..bound`; the modulo bias is negligible for a few
+    /// hundred rounds.
+    fn below(&mut self, bound: usize) -> usize {
+        (self.next() % bound as u64) as usize
+    }
+}
