@@ -108,6 +108,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(served) = tcp_relay::serve_if_asked() {
         return served;
     }
+    let sse_rounds = sse_rounds()?;
     let pinned = pin_this_process();
     println!(
         "{}",
@@ -138,7 +139,6 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let sse_rounds = sse_rounds()?;
     let figures = runtime.block_on(measure_all(&routes, epoch, sse_rounds))?;
     let loaded_rss = rss_mib(headroom_pid)?;
     let relays = runtime.block_on(trace_relays(&routes, epoch))?;
@@ -1202,18 +1202,29 @@ fn report(what: &str, value: f64, relation: &str, met: bool, target: f64) {
 }
 
 /// A p99 ratio is called met or missed only when its whole 95% interval
-/// lies on one side of the target.
+/// lies on one side of the target, and there are rounds enough to trust it.
 fn report_p99(what: &str, interval: Option<tail::Interval>) {
-    let Some(tail::Interval { ratio, low, high }) = interval else {
+    let Some(tail::Interval {
+        ratio,
+        low,
+        high,
+        rounds,
+    }) = interval
+    else {
         println!("{what:<40} no samples");
         return;
     };
-    let verdict = if high <= SSE_TARGET {
-        "target met"
+    let verdict = if rounds < tail::ROUNDS_FOR_A_VERDICT {
+        format!(
+            "no verdict from {rounds} rounds (needs {})",
+            tail::ROUNDS_FOR_A_VERDICT
+        )
+    } else if high <= SSE_TARGET {
+        "target met".to_owned()
     } else if low > SSE_TARGET {
-        "target missed"
+        "target missed".to_owned()
     } else {
-        "not shown either way (the interval spans the target)"
+        "not shown either way (the interval spans the target)".to_owned()
     };
     println!(
         "{what:<40} {ratio:>7.2}  (95% interval {low:.2}-{high:.2}; target <= {SSE_TARGET:.2}): {verdict}"

@@ -11,6 +11,9 @@
 use std::time::Duration;
 
 const DRAWS: usize = 2000;
+/// Below this many rounds a few bad ones decide every draw, and the
+/// interval means little (4 rounds gave 0.18-0.81 for paths at parity).
+pub const ROUNDS_FOR_A_VERDICT: usize = 20;
 /// Any fixed seed will do; fixed so a run's interval can be recomputed.
 const SEED: u64 = 0x6865_6164_726f_6f6d;
 
@@ -19,6 +22,7 @@ pub struct Interval {
     pub ratio: f64,
     pub low: f64,
     pub high: f64,
+    pub rounds: usize,
 }
 
 /// `a`'s p99 over `b`'s, both pooled over all rounds, with its interval.
@@ -29,10 +33,10 @@ pub fn p99_ratio(a: &[Vec<Duration>], b: &[Vec<Duration>]) -> Option<Interval> {
     }
     let all: Vec<usize> = (0..a.len()).collect();
     let ratio = ratio_over(a, b, &all)?;
-    let mut random = SplitMix(SEED);
+    let mut random = fastrand::Rng::with_seed(SEED);
     let mut draws: Vec<f64> = (0..DRAWS)
         .filter_map(|_| {
-            let rounds: Vec<usize> = all.iter().map(|_| random.below(a.len())).collect();
+            let rounds: Vec<usize> = all.iter().map(|_| random.usize(..a.len())).collect();
             ratio_over(a, b, &rounds)
         })
         .collect();
@@ -41,6 +45,7 @@ pub fn p99_ratio(a: &[Vec<Duration>], b: &[Vec<Duration>]) -> Option<Interval> {
         ratio,
         low: quantile(&draws, 0.025)?,
         high: quantile(&draws, 0.975)?,
+        rounds: a.len(),
     })
 }
 
@@ -66,24 +71,4 @@ fn p99(mut samples: Vec<Duration>) -> Option<f64> {
 fn quantile(sorted: &[f64], quantile: f64) -> Option<f64> {
     let rank = (sorted.len().checked_sub(1)? as f64 * quantile).round() as usize;
     sorted.get(rank).copied()
-}
-
-/// A small, well-mixed generator (Steele, Lea and Flood's SplitMix64);
-/// the bootstrap needs uniform draws, not secrecy.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..bound`; the modulo bias is negligible for a few
-    /// hundred rounds.
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
 }
