@@ -736,18 +736,20 @@ async fn measure_all(
             .with_context(|| format!("warming up {}", route.name))?;
     }
     let mut samples: Vec<Samples> = routes.iter().map(|_| Samples::default()).collect();
-    for round in 1..=ROUNDS {
-        eprintln!("JSON round {round} of {ROUNDS}");
-        for (route, samples) in routes.iter().zip(&mut samples) {
-            sample_json(&client, route, samples)
+    for round in 0..ROUNDS {
+        eprintln!("JSON round {} of {ROUNDS}", round + 1);
+        for path in turns(routes.len(), round) {
+            let route = &routes[path];
+            sample_json(&client, route, &mut samples[path])
                 .await
                 .with_context(|| format!("measuring {}", route.name))?;
         }
     }
-    for round in 1..=sse_rounds {
-        eprintln!("SSE round {round} of {sse_rounds}");
-        for (route, samples) in routes.iter().zip(&mut samples) {
-            sample_sse(&client, route, epoch, samples)
+    for round in 0..sse_rounds {
+        eprintln!("SSE round {} of {sse_rounds}", round + 1);
+        for path in turns(routes.len(), round) {
+            let route = &routes[path];
+            sample_sse(&client, route, epoch, &mut samples[path])
                 .await
                 .with_context(|| format!("measuring {}", route.name))?;
         }
@@ -756,6 +758,13 @@ async fn measure_all(
     Ok(named
         .map(|(route, samples)| samples.figures(route.name))
         .collect())
+}
+
+/// The order of the paths' turns in `round`: each round starts one path
+/// later, so no path always follows the same one. The direct path leaves
+/// the proxies' core idle, and the proxy after it starts cold.
+fn turns(paths: usize, round: usize) -> impl Iterator<Item = usize> {
+    (0..paths).map(move |turn| (round + turn) % paths)
 }
 
 /// Fills the pools on every hop: one connection for the sequential
