@@ -22,6 +22,10 @@ impl Rng {
         self.0.usize(..n)
     }
 
+    fn byte(&mut self) -> u8 {
+        self.0.u8(..)
+    }
+
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }
@@ -239,7 +243,7 @@ fn random_segment(rng: &mut Rng) -> String {
 
 fn random_text(rng: &mut Rng) -> String {
     let len = rng.below(64);
-    let bytes: Vec<u8> = (0..len).map(|_| rng.0.u8(..)).collect();
+    let bytes: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if rng.chance(50) {
         format!("https://{text}")
