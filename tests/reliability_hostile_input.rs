@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::mock::MockUpstream;
 use common::raw;
-use common::{client, family_defaults, request, scaled, send, ProxyProcess};
+use common::{client, request, scaled, send, target};
 use headroom::proxy::upstream::{Origin, Upstream, MAX_UPSTREAM_LEN};
 
 /// Seeded, so every run fuzzes the same values.
@@ -533,18 +533,6 @@ fn the_allow_list_matches_scheme_host_and_port_exactly() {
         eprintln!("allow-list: {raw:<40} -> {got:?}");
         assert_eq!(got, want, "{raw}");
     }
-}
-
-/// A fresh proxy and the mock it would forward to, for one raw exchange.
-struct Target {
-    mock: MockUpstream,
-    proxy: ProxyProcess,
-}
-
-fn target() -> Target {
-    let mock = MockUpstream::start();
-    let proxy = ProxyProcess::start(&family_defaults(&mock.url()));
-    Target { mock, proxy }
 }
 
 /// Requests hyper must refuse outright: ambiguous framing, malformed or

@@ -15,30 +15,95 @@ use hyper::body::Incoming;
 use super::client::{is_idle_timeout, BoxError, UpstreamResponseBody};
 use super::forward::Exchange;
 use super::idle::RequestIdle;
+use super::serve::Upload;
 use super::stats::Outcome;
 
 /// What the proxy answers with: an upstream's body, or one it made itself.
 pub type ResponseBody = Either<UpstreamBody, Full<Bytes>>;
 
+/// Where a client's request body is read: off an HTTP/1.1 connection
+/// served here, or from hyper's HTTP/2 server.
+pub enum ClientBody {
+    Http1(Upload),
+    Http2(Incoming),
+}
+
+impl Body for ClientBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    #[inline]
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            ClientBody::Http1(upload) => Pin::new(upload).poll_frame(cx),
+            ClientBody::Http2(incoming) => {
+                Pin::new(incoming).poll_frame(cx).map_err(BoxError::from)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ClientBody::Http1(upload) => upload.is_end_stream(),
+            ClientBody::Http2(incoming) => incoming.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ClientBody::Http1(upload) => upload.size_hint(),
+            ClientBody::Http2(incoming) => incoming.size_hint(),
+        }
+    }
+}
+
+/// The client's request body could not be read: malformed framing, or the
+/// client stopped sending it. The exchange fails as the client's fault,
+/// not the upstream's (see `is_client_body_error`).
+#[derive(Debug)]
+pub struct ClientBodyError(BoxError);
+
+impl std::fmt::Display for ClientBodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the client's request body failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ClientBodyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
+
+/// True when `error` came from reading the client's request body.
+pub fn is_client_body_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    super::client::chain(error).any(|cause| cause.is::<ClientBodyError>())
+}
+
 /// The client's request body on its way upstream, counting its bytes.
 ///
 /// Dropped before its end (an upstream that answered early, a refusal of
-/// the proxy's own, an upstream that could not be reached), it reads the
-/// rest in the background, for a few seconds at most: closing the client's
-/// connection with bytes unread would reset it, and a client still
-/// uploading would lose the answer it has not read yet.
+/// the proxy's own, an upstream that could not be reached), the rest is
+/// still read, for a few seconds at most: closing the client's connection
+/// with bytes unread would reset it, and a client still uploading would
+/// lose the answer it has not read yet. An HTTP/1.1 connection reads the
+/// rest itself (see `serve::upload`); an HTTP/2 stream's rest is read in
+/// the background.
 pub struct RequestBody {
     /// Always there until `drop` takes it to read the rest.
-    inner: Option<Incoming>,
+    inner: Option<ClientBody>,
     bytes: Arc<AtomicU64>,
 }
 
 /// How long the rest of an upload nobody wants is read before it is
 /// dropped, as nginx's lingering close does.
-const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 impl RequestBody {
-    pub fn new(inner: Incoming, bytes: Arc<AtomicU64>) -> RequestBody {
+    pub fn new(inner: ClientBody, bytes: Arc<AtomicU64>) -> RequestBody {
         RequestBody {
             inner: Some(inner),
             bytes,
@@ -53,7 +118,9 @@ impl RequestBody {
 
 impl Drop for RequestBody {
     fn drop(&mut self) {
-        let Some(mut rest) = self.inner.take().filter(|body| !body.is_end_stream()) else {
+        let Some(ClientBody::Http2(mut rest)) =
+            self.inner.take().filter(|body| !body.is_end_stream())
+        else {
             return;
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -68,12 +135,12 @@ impl Drop for RequestBody {
 
 impl Body for RequestBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let Some(inner) = self.inner.as_mut() else {
             return Poll::Ready(None);
         };
@@ -83,17 +150,17 @@ impl Body for RequestBody {
                 self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
             }
         }
-        polled
+        polled.map_err(|error| ClientBodyError(error).into())
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Incoming::is_end_stream)
+        self.inner.as_ref().is_none_or(ClientBody::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
         self.inner
             .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), Incoming::size_hint)
+            .map_or_else(|| SizeHint::with_exact(0), ClientBody::size_hint)
     }
 }
 

@@ -29,6 +29,15 @@ impl ProxyError {
         }
     }
 
+    pub fn bad_request_body() -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_REQUEST,
+            class: "client_body",
+            message: "the request body could not be read: its framing is malformed or the client stopped sending it"
+                .to_string(),
+        }
+    }
+
     pub fn forbidden_upstream(origin: impl std::fmt::Display) -> ProxyError {
         ProxyError {
             status: StatusCode::FORBIDDEN,

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use http::{request, response, HeaderMap, Method, Request, Response, Uri, Version};
 use http_body_util::Either;
-use hyper::body::Incoming;
 
-use super::body::{RequestBody, ResponseBody, UpstreamBody};
+use super::body::{is_client_body_error, ClientBody, RequestBody, ResponseBody, UpstreamBody};
 use super::client::{
     is_connect_error, is_connect_timeout, is_idle_timeout, root_cause, UpstreamResponseBody,
 };
@@ -27,7 +26,7 @@ const NO_UPSTREAM: &str = "(none)";
 
 pub async fn handle(
     shared: Arc<Shared>,
-    request: Request<Incoming>,
+    request: Request<ClientBody>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     if let Some(response) = local::answer(&shared, &request) {
         return Ok(response.map(Either::Right));
@@ -134,7 +133,9 @@ pub(super) fn points_at(origin: &Origin, listen: SocketAddr) -> bool {
 }
 
 fn upstream_error(origin: &str, error: &(dyn std::error::Error + 'static)) -> ProxyError {
-    if is_connect_timeout(error) {
+    if is_client_body_error(error) {
+        ProxyError::bad_request_body()
+    } else if is_connect_timeout(error) {
         ProxyError::connect_timeout(origin)
     } else if is_connect_error(error) {
         ProxyError::connect_failed(origin, &root_cause(error))

@@ -13,6 +13,7 @@ mod local;
 mod overrides;
 mod replay;
 pub mod routes;
+mod serve;
 pub mod stats;
 pub mod upstream;
 
@@ -20,10 +21,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -42,13 +39,6 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
-
-/// How long a client beyond loopback may take to send a request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Pause after a failed accept (for example out of file descriptors), so the
-/// loop does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 pub struct Config {
     pub listen: SocketAddr,
@@ -180,7 +170,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
         stats: Stats::default(),
     });
     let (shutdown, stop) = oneshot::channel();
-    let server = tokio::spawn(serve(listener, shared.clone(), stop, config.drain_timeout));
+    let server = tokio::spawn(serve::serve(
+        listener,
+        shared.clone(),
+        stop,
+        config.drain_timeout,
+    ));
     Ok(RunningProxy {
         addr,
         shared,
@@ -204,59 +199,4 @@ fn refuse_default_loops(defaults: &[Upstream; 3], listen: SocketAddr) -> Result<
         }
     }
     Ok(())
-}
-
-async fn serve(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    mut stop: oneshot::Receiver<()>,
-    drain_timeout: Duration,
-) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // A header-read deadline guards against remote clients that trickle
-    // their request heads; it costs a timer per request, which local
-    // clients (the only ones a loopback listener has) need not pay.
-    if !shared.listen.ip().is_loopback() {
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT);
-    }
-    // Small frames (SSE events) cost less copied into one buffer and
-    // written with one plain write than queued for a vectored one.
-    builder.http1().writev(false);
-    builder.http2().timer(TokioTimer::new());
-    let graceful = GracefulShutdown::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    // Small writes (SSE events) must leave at once.
-                    let _ = stream.set_nodelay(true);
-                    let shared = shared.clone();
-                    let service = service_fn(move |request| forward::handle(shared.clone(), request));
-                    let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                    let connection = graceful.watch(connection);
-                    // Connection tasks end on their own or at the drain deadline.
-                    tokio::spawn(async move {
-                        if let Err(error) = connection.await {
-                            tracing::debug!(%error, "client connection ended with an error");
-                        }
-                    });
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-            },
-            _ = &mut stop => break,
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(drain_timeout, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("in-flight requests did not finish within the drain timeout");
-    }
 }

@@ -45,6 +45,18 @@ pub fn family_defaults(url: &str) -> [&str; 6] {
     ]
 }
 
+/// A fresh proxy whose every family default is a fresh mock.
+pub struct Target {
+    pub mock: mock::MockUpstream,
+    pub proxy: ProxyProcess,
+}
+
+pub fn target() -> Target {
+    let mock = mock::MockUpstream::start();
+    let proxy = ProxyProcess::start(&family_defaults(&mock.url()));
+    Target { mock, proxy }
+}
+
 impl ProxyProcess {
     /// Starts `headroom proxy --port 0 ARGS` and waits for its listening line.
     pub fn start(args: &[&str]) -> ProxyProcess {

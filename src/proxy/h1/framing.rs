@@ -80,7 +80,7 @@ impl Framing {
                 Ok(())
             }
             _ if self.is_done() => Ok(()),
-            _ => Err("the upstream closed the connection before the body ended"),
+            _ => Err("the connection closed before the body ended"),
         }
     }
 }

@@ -145,7 +145,7 @@ pub fn parse_response(
 
 /// Where `value`, a slice of the `len` bytes at address `start`, lies in
 /// them.
-fn place_in(value: &[u8], start: usize, len: usize) -> Option<Range<usize>> {
+pub(crate) fn place_in(value: &[u8], start: usize, len: usize) -> Option<Range<usize>> {
     if value.is_empty() {
         return Some(0..0);
     }
@@ -175,9 +175,15 @@ fn body_framing(
             Framing::UntilClose
         });
     }
+    Ok(content_length(headers)?.map_or(Framing::UntilClose, Framing::Length))
+}
+
+/// The `content-length` of a message, if it has one: every value plain
+/// digits and all of them equal, as RFC 9112 section 6.3 asks.
+pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, &'static str> {
     let mut lengths = headers.get_all(header::CONTENT_LENGTH).iter();
     let Some(first) = lengths.next() else {
-        return Ok(Framing::UntilClose);
+        return Ok(None);
     };
     let parse = |value: &HeaderValue| -> Option<u64> {
         let text = value.to_str().ok()?;
@@ -186,12 +192,12 @@ fn body_framing(
     };
     let length = parse(first).ok_or("invalid content-length")?;
     if lengths.any(|other| parse(other) != Some(length)) {
-        return Err("conflicting content-length values".to_owned());
+        return Err("conflicting content-length values");
     }
-    Ok(Framing::Length(length))
+    Ok(Some(length))
 }
 
-fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
+pub(crate) fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::TRANSFER_ENCODING)
         .iter()
@@ -201,7 +207,7 @@ fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
         .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
 }
 
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+pub(crate) fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
     headers
         .get_all(name)
         .iter()

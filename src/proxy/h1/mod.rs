@@ -7,8 +7,8 @@
 //! in the client's task: one wake-up per event, as in nginx. HTTPS and
 //! proxied upstreams keep hyper's client (`super::client`).
 
-mod framing;
-mod head;
+pub(crate) mod framing;
+pub(crate) mod head;
 mod pool;
 
 use std::collections::VecDeque;
@@ -400,9 +400,7 @@ impl Writer {
                     Ok(data) if !data.is_empty() => self.queue(data, chunked),
                     _ => {}
                 },
-                Some(Err(error)) => {
-                    return Err(format!("the client's request body failed: {error}").into())
-                }
+                Some(Err(error)) => return Err(error),
                 None => {
                     self.body = None;
                     if chunked {

@@ -1,0 +1,576 @@
+//! One HTTP/1.1 client connection: request heads read, each request handed
+//! to the forwarder, answers written in order, until either side ends it.
+//!
+//! A streamed answer's frames are written here as they come: the chunk
+//! line, the data and its CRLF leave in one write, from the task that read
+//! the frame off the upstream.
+
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::io::{self, IoSlice};
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{Method, Request, Response, Version};
+use http_body::Body;
+use tokio::io::AsyncWrite;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
+
+use super::request::{parse_request, Refusal, RequestHead, MAX_HEAD};
+use super::response::{encode_chunk_size, encode_head, Outgoing, CONTINUE};
+use super::upload::{Inbound, Upload};
+use crate::proxy::body::{ClientBody, DRAIN_LIMIT};
+use crate::proxy::error::ProxyError;
+use crate::proxy::forward;
+use crate::proxy::h1::framing::Framing;
+use crate::proxy::routes::Family;
+use crate::proxy::Shared;
+
+/// What a client that sends HTTP/2 with prior knowledge sends first.
+pub const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Data frames larger than this are written from where they lie rather
+/// than copied beside their chunk line.
+const COPY_LIMIT: usize = 8 * 1024;
+/// Output gathered before it is written even though more is ready.
+const FLUSH_AT: usize = 64 * 1024;
+/// Pipelined bytes read ahead while an answer is written, at most.
+const READ_AHEAD: usize = MAX_HEAD + 8 * 1024;
+/// How long the rest of a refused client's bytes are read before the
+/// connection closes, so that closing does not reset the answer away.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// How a connection's first bytes turned out.
+pub enum Opening {
+    /// Served as HTTP/1.1 until it ended.
+    Done,
+    /// HTTP/2 with prior knowledge: the socket, and the bytes read from it.
+    Http2(TcpStream, BytesMut),
+}
+
+pub struct Connection {
+    shared: Arc<Shared>,
+    /// The read side, while no request body is out reading it.
+    inbound: Option<Inbound>,
+    /// Where a lent read side comes back from.
+    returning: Option<oneshot::Receiver<Inbound>>,
+    out: Output,
+    stop: watch::Receiver<bool>,
+    /// How long a request head may take, for clients beyond loopback.
+    head_timeout: Option<Duration>,
+}
+
+/// How waiting for a request head ended.
+// Made once per request and matched at once: boxing the head would cost an
+// allocation per request to save a move.
+#[allow(clippy::large_enum_variant)]
+enum Next {
+    Head(RequestHead),
+    Refused(Refusal),
+    Http2,
+    /// The client closed, or the proxy is stopping.
+    Closed,
+}
+
+impl Connection {
+    pub fn new(
+        stream: TcpStream,
+        shared: Arc<Shared>,
+        stop: watch::Receiver<bool>,
+        head_timeout: Option<Duration>,
+    ) -> Connection {
+        let (read, write) = stream.into_split();
+        Connection {
+            shared,
+            inbound: Some(Inbound::new(read, BytesMut::new())),
+            returning: None,
+            out: Output::new(write),
+            stop,
+            head_timeout,
+        }
+    }
+
+    /// Serves requests until the connection ends.
+    pub async fn serve(mut self) -> Opening {
+        let mut first = true;
+        loop {
+            let head = match self.next_head(first).await {
+                Next::Head(head) => head,
+                Next::Refused(refusal) => {
+                    self.refuse(refusal).await;
+                    return Opening::Done;
+                }
+                Next::Http2 => return self.into_http2(),
+                Next::Closed => return Opening::Done,
+            };
+            first = false;
+            match self.exchange(head).await {
+                Ending::KeepAlive => {}
+                Ending::ClientGone => return Opening::Done,
+                Ending::Close => {
+                    self.linger().await;
+                    return Opening::Done;
+                }
+            }
+        }
+    }
+
+    fn into_http2(mut self) -> Opening {
+        let Some(inbound) = self.inbound.take() else {
+            return Opening::Done;
+        };
+        let (read, buf) = inbound.into_parts();
+        match read.reunite(self.out.io) {
+            Ok(stream) => Opening::Http2(stream, buf),
+            Err(_) => Opening::Done,
+        }
+    }
+
+    async fn next_head(&mut self, first: bool) -> Next {
+        let Some(inbound) = self.inbound.as_mut() else {
+            return Next::Closed;
+        };
+        let deadline = self.head_timeout.map(|timeout| Instant::now() + timeout);
+        loop {
+            if first && HTTP2_PREFACE.starts_with(&inbound.buf[..inbound.buf.len().min(24)]) {
+                if inbound.buf.len() >= HTTP2_PREFACE.len() {
+                    return Next::Http2;
+                }
+            } else {
+                match parse_request(&mut inbound.buf) {
+                    Ok(Some(head)) => return Next::Head(head),
+                    Ok(None) => {}
+                    Err(refusal) => return Next::Refused(refusal),
+                }
+            }
+            let idle = inbound.buf.is_empty();
+            if idle && *self.stop.borrow() {
+                return Next::Closed;
+            }
+            let expired = async {
+                match deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                read = poll_fn(|cx| inbound.poll_read(cx)) => match read {
+                    Ok(0) | Err(_) => return Next::Closed,
+                    Ok(_) => {}
+                },
+                // A connection between requests closes when the proxy stops.
+                _ = self.stop.changed(), if idle => return Next::Closed,
+                // An idle keep-alive connection just closes; a head begun
+                // and not finished in time is answered.
+                () = expired => {
+                    return match idle {
+                        true => Next::Closed,
+                        false => Next::Refused(Refusal {
+                            status: http::StatusCode::REQUEST_TIMEOUT,
+                            reason: "the request head did not arrive in time",
+                        }),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands the request to the forwarder and writes its answer.
+    async fn exchange(&mut self, head: RequestHead) -> Ending {
+        let RequestHead {
+            parts,
+            framing,
+            keep_alive,
+            expects_continue,
+        } = head;
+        let method = parts.method.clone();
+        let version = parts.version;
+        let Some(body) = self.lend_body(framing) else {
+            return Ending::ClientGone;
+        };
+        if expects_continue && !body.is_end_stream() {
+            self.out.stage(CONTINUE);
+            if self.out.flush().await.is_err() {
+                return Ending::ClientGone;
+            }
+        }
+        let request = Request::from_parts(parts, ClientBody::Http1(body));
+        let handling = forward::handle(self.shared.clone(), request);
+        let Some(Ok(response)) = self.unless_client_leaves(handling).await else {
+            // Dropping the handler's future cancels the upstream request.
+            return Ending::ClientGone;
+        };
+        let keep_alive = keep_alive && !*self.stop.borrow();
+        if self
+            .respond(response, &method, version, keep_alive)
+            .await
+            .is_err()
+        {
+            // The client left, or the answer broke off: either way the
+            // connection cannot say more.
+            return Ending::ClientGone;
+        }
+        if keep_alive && self.take_back_inbound().await {
+            Ending::KeepAlive
+        } else {
+            Ending::Close
+        }
+    }
+
+    /// Lends the read side to the request body.
+    fn lend_body(&mut self, framing: Framing) -> Option<Upload> {
+        let mut inbound = self.inbound.take()?;
+        inbound.framing = framing;
+        let (home, returning) = oneshot::channel();
+        self.returning = Some(returning);
+        Some(Upload::new(inbound, home))
+    }
+
+    /// Runs `work` unless the client closes its connection first.
+    async fn unless_client_leaves<T>(&mut self, work: impl Future<Output = T>) -> Option<T> {
+        let mut work = pin!(work);
+        poll_fn(|cx| {
+            if let Poll::Ready(done) = work.as_mut().poll(cx) {
+                return Poll::Ready(Some(done));
+            }
+            if self.poll_client_left(cx) {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// True once the client has closed its side (or reset it). Reads
+    /// pipelined requests ahead meanwhile; while a request body is out
+    /// being read, or after too much read-ahead, it cannot tell.
+    fn poll_client_left(&mut self, cx: &mut Context<'_>) -> bool {
+        if let Some(returning) = self.returning.as_mut() {
+            let Poll::Ready(inbound) = Pin::new(returning).poll(cx) else {
+                return false;
+            };
+            self.returning = None;
+            self.inbound = inbound.ok();
+        }
+        let Some(inbound) = self.inbound.as_mut() else {
+            return false;
+        };
+        while inbound.framing.is_done() && inbound.buf.len() < READ_AHEAD {
+            match inbound.poll_read(cx) {
+                Poll::Ready(Ok(0) | Err(_)) => return true,
+                Poll::Ready(Ok(_)) => {}
+                Poll::Pending => break,
+            }
+        }
+        false
+    }
+
+    /// Writes the answer: its head, then its body framed for this client.
+    async fn respond<B>(
+        &mut self,
+        response: Response<B>,
+        method: &Method,
+        version: Version,
+        keep_alive: bool,
+    ) -> io::Result<()>
+    where
+        B: Body<Data = Bytes>,
+    {
+        let (parts, body) = response.into_parts();
+        let outgoing = Outgoing::for_response(method, &parts, &body.size_hint(), version);
+        let close = !keep_alive || outgoing == Outgoing::UntilClose;
+        let connection = match (close, version) {
+            (true, _) => Some("close"),
+            (false, Version::HTTP_10) => Some("keep-alive"),
+            (false, _) => None,
+        };
+        encode_head(&parts, outgoing, connection, &mut self.out.staged);
+        drop(parts);
+        if outgoing == Outgoing::NoBody {
+            return self.out.flush().await;
+        }
+        let mut body = pin!(body);
+        let mut framer = Framer::new(outgoing);
+        poll_fn(|cx| self.poll_send_body(cx, body.as_mut(), &mut framer)).await
+    }
+
+    /// Moves the body to the client as far as it goes without waiting.
+    fn poll_send_body<B>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut body: Pin<&mut B>,
+        framer: &mut Framer,
+    ) -> Poll<io::Result<()>>
+    where
+        B: Body<Data = Bytes>,
+    {
+        loop {
+            if self.poll_client_left(cx) {
+                return Poll::Ready(Err(io::ErrorKind::ConnectionAborted.into()));
+            }
+            let mut body_waits = false;
+            while !framer.ended && self.out.buffered() < FLUSH_AT {
+                match body.as_mut().poll_frame(cx) {
+                    Poll::Ready(Some(Ok(frame))) => {
+                        if let Ok(data) = frame.into_data() {
+                            framer.frame(data, &mut self.out)?;
+                        }
+                    }
+                    // The answer ends unfinished: no fake success.
+                    Poll::Ready(Some(Err(_))) => {
+                        return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()))
+                    }
+                    Poll::Ready(None) => framer.end(&mut self.out)?,
+                    Poll::Pending => {
+                        body_waits = true;
+                        break;
+                    }
+                }
+            }
+            ready!(self.out.poll_flush(cx))?;
+            if framer.ended {
+                return Poll::Ready(Ok(()));
+            }
+            if body_waits {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Gets the read side back from the request body, reading what the
+    /// handler left of the body; `false` when the connection cannot carry
+    /// another request.
+    async fn take_back_inbound(&mut self) -> bool {
+        if self.inbound.is_none() {
+            let Some(returning) = self.returning.take() else {
+                return false;
+            };
+            match tokio::time::timeout(DRAIN_LIMIT, returning).await {
+                Ok(Ok(inbound)) => self.inbound = Some(inbound),
+                _ => return false,
+            }
+        }
+        let Some(inbound) = self.inbound.as_mut() else {
+            return false;
+        };
+        if inbound.framing.is_done() {
+            return true;
+        }
+        let read_rest = poll_fn(|cx| loop {
+            match ready!(inbound.poll_body(cx)) {
+                Some(Ok(_)) => {}
+                None => return Poll::Ready(true),
+                Some(Err(_)) => return Poll::Ready(false),
+            }
+        });
+        tokio::time::timeout(DRAIN_LIMIT, read_rest)
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Answers a head that cannot be served, then closes.
+    async fn refuse(&mut self, refusal: Refusal) {
+        tracing::debug!(
+            status = refusal.status.as_u16(),
+            reason = refusal.reason,
+            "refused a request head"
+        );
+        let error = ProxyError {
+            status: refusal.status,
+            class: "bad_request",
+            message: refusal.reason.to_owned(),
+        };
+        let answer = error.to_response(Family::OpenAi);
+        if self
+            .respond(answer, &Method::GET, Version::HTTP_11, false)
+            .await
+            .is_ok()
+        {
+            self.linger().await;
+        }
+    }
+
+    /// Closes after reading, for a while, what the client still sends, so
+    /// that the close does not reset an answer it has not read yet.
+    async fn linger(&mut self) {
+        if self.out.flush().await.is_err() || self.out.shutdown().await.is_err() {
+            return;
+        }
+        let Some(inbound) = self.inbound.as_mut() else {
+            return;
+        };
+        let read_to_end = poll_fn(|cx| loop {
+            inbound.buf.clear();
+            match ready!(inbound.poll_read(cx)) {
+                Ok(0) | Err(_) => return Poll::Ready(()),
+                Ok(_) => {}
+            }
+        });
+        let _ = tokio::time::timeout(LINGER, read_to_end).await;
+    }
+}
+
+/// How an exchange leaves the connection.
+enum Ending {
+    KeepAlive,
+    /// Close, reading the client's last bytes first (see `linger`).
+    Close,
+    /// The connection is broken or abandoned: drop it.
+    ClientGone,
+}
+
+/// Frames the body's data for the client as `Outgoing` says.
+struct Framer {
+    outgoing: Outgoing,
+    /// For a length: what is still to come.
+    remaining: u64,
+    ended: bool,
+}
+
+impl Framer {
+    fn new(outgoing: Outgoing) -> Framer {
+        let remaining = match outgoing {
+            Outgoing::Length(length) => length,
+            _ => 0,
+        };
+        Framer {
+            outgoing,
+            remaining,
+            ended: false,
+        }
+    }
+
+    fn frame(&mut self, data: Bytes, out: &mut Output) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        match self.outgoing {
+            Outgoing::Chunked => {
+                encode_chunk_size(data.len(), &mut out.staged);
+                out.push(data);
+                out.stage(b"\r\n");
+            }
+            Outgoing::Length(_) => {
+                let len = data.len() as u64;
+                if len > self.remaining {
+                    return Err(io::Error::other(
+                        "the body is longer than its content-length",
+                    ));
+                }
+                self.remaining -= len;
+                out.push(data);
+            }
+            Outgoing::UntilClose | Outgoing::NoBody => out.push(data),
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, out: &mut Output) -> io::Result<()> {
+        self.ended = true;
+        match self.outgoing {
+            Outgoing::Chunked => out.stage(b"0\r\n\r\n"),
+            Outgoing::Length(_) if self.remaining > 0 => {
+                return Err(io::Error::other(
+                    "the body is shorter than its content-length",
+                ))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// What is to be written to the client, in order: `pieces` first, then
+/// `staged`. Small writes are copied into `staged`, so that a chunk line,
+/// its data and its CRLF leave in one plain write.
+struct Output {
+    io: OwnedWriteHalf,
+    pieces: VecDeque<Bytes>,
+    staged: BytesMut,
+}
+
+impl Output {
+    fn new(io: OwnedWriteHalf) -> Output {
+        Output {
+            io,
+            pieces: VecDeque::new(),
+            staged: BytesMut::new(),
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.staged.len() + self.pieces.iter().map(Bytes::len).sum::<usize>()
+    }
+
+    fn stage(&mut self, bytes: &[u8]) {
+        self.staged.extend_from_slice(bytes);
+    }
+
+    fn push(&mut self, data: Bytes) {
+        if data.len() <= COPY_LIMIT {
+            self.staged.extend_from_slice(&data);
+            return;
+        }
+        if !self.staged.is_empty() {
+            self.pieces.push_back(self.staged.split().freeze());
+        }
+        self.pieces.push_back(data);
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    async fn shutdown(&mut self) -> io::Result<()> {
+        poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            let written = if self.pieces.is_empty() {
+                if self.staged.is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
+                let written = ready!(Pin::new(&mut self.io).poll_write(cx, &self.staged))?;
+                self.staged.advance(written);
+                written
+            } else {
+                if !self.staged.is_empty() {
+                    self.pieces.push_back(self.staged.split().freeze());
+                }
+                let written = ready!(self.poll_write_pieces(cx))?;
+                self.advance_pieces(written);
+                written
+            };
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+        }
+    }
+
+    fn poll_write_pieces(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut slices = [IoSlice::new(&[]); 8];
+        let count = self.pieces.len().min(slices.len());
+        for (slice, piece) in slices.iter_mut().zip(&self.pieces) {
+            *slice = IoSlice::new(piece);
+        }
+        Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count])
+    }
+
+    fn advance_pieces(&mut self, mut written: usize) {
+        while let Some(piece) = self.pieces.front_mut() {
+            if written < piece.len() {
+                piece.advance(written);
+                return;
+            }
+            written -= piece.len();
+            self.pieces.pop_front();
+        }
+    }
+}

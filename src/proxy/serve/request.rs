@@ -1,0 +1,229 @@
+//! Request heads from clients: parsed off the connection's read buffer,
+//! with where the body ends and what the connection does afterwards. Any
+//! head whose framing is ambiguous is refused, never guessed at: a proxy
+//! that reads a body differently from its upstream can be made to smuggle
+//! a second request inside the first.
+
+use bytes::{Buf, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{request, Method, Request, StatusCode, Uri, Version};
+
+use crate::proxy::h1::framing::Framing;
+use crate::proxy::h1::head::{content_length, has_token, last_coding_is_chunked, place_in};
+
+/// Largest request head taken, request line and fields together.
+pub const MAX_HEAD: usize = 64 * 1024;
+const MAX_FIELDS: usize = 100;
+
+/// A parsed request head and what it says about the connection.
+pub struct RequestHead {
+    pub parts: request::Parts,
+    pub framing: Framing,
+    /// The client allows another request on this connection.
+    pub keep_alive: bool,
+    /// The client waits for `100 Continue` before it sends the body.
+    pub expects_continue: bool,
+}
+
+/// A head that cannot be served: answered with `status`, then the
+/// connection closes, since where the next request starts is unknown.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub reason: &'static str,
+}
+
+impl Refusal {
+    fn bad(reason: &'static str) -> Refusal {
+        Refusal {
+            status: StatusCode::BAD_REQUEST,
+            reason,
+        }
+    }
+
+    fn too_large(reason: &'static str) -> Refusal {
+        Refusal {
+            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            reason,
+        }
+    }
+}
+
+/// Parses the request head at the front of `buf` and removes it; `None`
+/// until a whole head is buffered. Empty lines before a request line are
+/// skipped, as RFC 9112 section 2.2 allows.
+pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Refusal> {
+    let blank = buf
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    buf.advance(blank);
+    let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
+    let mut parsed = httparse::Request::new(&mut fields);
+    let len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+            return Err(Refusal::too_large("the request head is larger than 64 KiB"))
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Refusal::too_large(
+                "the request has more than 100 header fields",
+            ))
+        }
+        Err(_) => return Err(Refusal::bad("the request head is malformed")),
+    };
+    let method = Method::from_bytes(parsed.method.unwrap_or_default().as_bytes())
+        .map_err(|_| Refusal::bad("the request method is malformed"))?;
+    let uri = Uri::try_from(parsed.path.unwrap_or_default())
+        .map_err(|_| Refusal::bad("the request target is malformed"))?;
+    let version = match parsed.version {
+        Some(1) => Version::HTTP_11,
+        _ => Version::HTTP_10,
+    };
+    // Values are kept as slices of the head, as on the upstream hop (see
+    // `h1::head::parse_response`).
+    let start = buf.as_ptr() as usize;
+    let mut placed = Vec::with_capacity(parsed.headers.len());
+    for field in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(field.name.as_bytes())
+            .map_err(|_| Refusal::bad("a header name is malformed"))?;
+        let place =
+            place_in(field.value, start, len).ok_or(Refusal::bad("a header value is malformed"))?;
+        placed.push((name, place));
+    }
+    let head = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(placed.len());
+    for (name, place) in placed {
+        let value = HeaderValue::from_maybe_shared(head.slice(place))
+            .map_err(|_| Refusal::bad("a header value is malformed"))?;
+        headers.append(name, value);
+    }
+    let (framing, reframed) = body_framing(version, &mut headers)?;
+    let keep_alive = !reframed
+        && match version {
+            Version::HTTP_11 => !has_token(&headers, header::CONNECTION, "close"),
+            _ => has_token(&headers, header::CONNECTION, "keep-alive"),
+        };
+    let expects_continue = version == Version::HTTP_11
+        && headers
+            .get(header::EXPECT)
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let (mut parts, ()) = Request::new(()).into_parts();
+    parts.method = method;
+    parts.uri = uri;
+    parts.version = version;
+    parts.headers = headers;
+    Ok(Some(RequestHead {
+        parts,
+        framing,
+        keep_alive,
+        expects_continue,
+    }))
+}
+
+/// RFC 9112 section 6.3 for requests: chunked last, or a length, or no
+/// body. `true` beside the framing when a `content-length` was dropped
+/// for `transfer-encoding`: such a message may have been built to be read
+/// two ways, so its connection carries nothing after it.
+fn body_framing(version: Version, headers: &mut HeaderMap) -> Result<(Framing, bool), Refusal> {
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        if version == Version::HTTP_10 {
+            return Err(Refusal::bad("transfer-encoding is not allowed in HTTP/1.0"));
+        }
+        if !last_coding_is_chunked(headers) {
+            return Err(Refusal::bad(
+                "the request body's last transfer-coding is not chunked",
+            ));
+        }
+        let reframed = headers.remove(header::CONTENT_LENGTH).is_some();
+        return Ok((Framing::chunked(), reframed));
+    }
+    let length = content_length(headers).map_err(Refusal::bad)?;
+    Ok((Framing::Length(length.unwrap_or(0)), false))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn parse(wire: &str) -> Result<Option<RequestHead>, Refusal> {
+        parse_request(&mut BytesMut::from(wire))
+    }
+
+    fn head(wire: &str) -> RequestHead {
+        parse(wire).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_head_is_taken_off_the_buffer_with_its_fields_in_order() {
+        let mut buf = BytesMut::from(
+            &b"\r\nPOST /v1/chat?x=1 HTTP/1.1\r\nHost: p\r\nx-a: 1\r\nX-A: 2\r\n\
+               x-latin: caf\xe9\r\ncontent-length: 2\r\n\r\n{}GET"[..],
+        );
+        let parsed = parse_request(&mut buf).unwrap().unwrap();
+        assert_eq!(parsed.parts.method, Method::POST);
+        assert_eq!(parsed.parts.uri, "/v1/chat?x=1");
+        let values: Vec<_> = parsed.parts.headers.get_all("x-a").iter().collect();
+        assert_eq!(values, ["1", "2"]);
+        assert_eq!(parsed.parts.headers["x-latin"].as_bytes(), b"caf\xe9");
+        assert!(matches!(parsed.framing, Framing::Length(2)));
+        assert!(parsed.keep_alive);
+        assert_eq!(&buf[..], b"{}GET", "the body and what follows stay");
+        assert!(parse("GET / HTTP/1.1\r\nHost: x\r\n").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_connection_is_kept_as_the_version_and_connection_header_say() {
+        assert!(!head("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(!head("GET / HTTP/1.0\r\n\r\n").keep_alive);
+        assert!(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
+        let expect = "POST / HTTP/1.1\r\nExpect: 100-Continue\r\ncontent-length: 1\r\n\r\n";
+        assert!(head(expect).expects_continue);
+        assert!(!head("POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expects_continue);
+    }
+
+    #[test]
+    fn chunked_wins_over_a_length_and_spends_the_connection() {
+        let both =
+            head("POST / HTTP/1.1\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n");
+        assert!(matches!(both.framing, Framing::Chunked(_)));
+        assert!(!both.parts.headers.contains_key("content-length"));
+        assert!(!both.keep_alive);
+        let chunked = head("POST / HTTP/1.1\r\ntransfer-encoding: gzip, chunked\r\n\r\n");
+        assert!(matches!(chunked.framing, Framing::Chunked(_)));
+        assert!(chunked.keep_alive);
+    }
+
+    #[test]
+    fn ambiguous_or_malformed_heads_are_refused() {
+        let bad = |wire: &str| parse(wire).err().map(|refusal| refusal.status.as_u16());
+        let post = "POST / HTTP/1.1\r\nHost: x\r\n";
+        for extra in [
+            "content-length: 2\r\ncontent-length: 3\r\n",
+            "content-length: 2, 3\r\n",
+            "content-length: +2\r\n",
+            "transfer-encoding: gzip\r\n",
+            "transfer-encoding: chunked, identity\r\n",
+            "x bad: 1\r\n",
+            "content-length : 2\r\n",
+            "x-a: 1\r\n folded: 2\r\n",
+            "no-colon\r\n",
+            "x-a: a\0b\r\n",
+            "x-a: a\rb\r\n",
+        ] {
+            assert_eq!(bad(&format!("{post}{extra}\r\n")), Some(400), "{extra:?}");
+        }
+        assert_eq!(
+            bad("POST / HTTP/1.0\r\ntransfer-encoding: chunked\r\n\r\n"),
+            Some(400)
+        );
+        assert_eq!(bad("GET /a b HTTP/1.1\r\n\r\n"), Some(400));
+        assert_eq!(bad("GET / HTTP/7.1\r\n\r\n"), Some(400));
+        let many: String = (0..=MAX_FIELDS).map(|i| format!("x-{i}: 1\r\n")).collect();
+        assert_eq!(bad(&format!("{post}{many}\r\n")), Some(431));
+        let huge = format!("{post}x-big: {}", "a".repeat(MAX_HEAD));
+        assert_eq!(bad(&huge), Some(431));
+    }
+}

@@ -1,0 +1,143 @@
+//! The read side of a client connection, and the request body that
+//! borrows it while a request is read.
+//!
+//! The connection hands its read side to the body for as long as the body
+//! is being read, so that the body is read by whichever task sends it
+//! upstream, with no channel between. The read side comes back when the
+//! body ends or is dropped; the connection then reads the rest of an
+//! unfinished body itself before the next request.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::sync::oneshot;
+use tokio_util::io::poll_read_buf;
+
+use crate::proxy::client::BoxError;
+use crate::proxy::h1::framing::{Decoded, Framing};
+
+/// Read buffer growth step, as on the upstream hop.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// The client connection's read side: its socket, the bytes read from it
+/// and not yet used, and where the request body being read ends.
+pub struct Inbound {
+    io: OwnedReadHalf,
+    pub buf: BytesMut,
+    pub framing: Framing,
+}
+
+impl Inbound {
+    pub fn new(io: OwnedReadHalf, buf: BytesMut) -> Inbound {
+        Inbound {
+            io,
+            buf,
+            framing: Framing::Length(0),
+        }
+    }
+
+    pub fn into_parts(self) -> (OwnedReadHalf, BytesMut) {
+        (self.io, self.buf)
+    }
+
+    /// Reads what the socket has into the buffer: `Ready(0)` at its end.
+    pub fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+            self.buf.reserve(READ_CHUNK);
+        }
+        poll_read_buf(Pin::new(&mut self.io), cx, &mut self.buf)
+    }
+
+    /// The next piece of the request body, `None` at its end.
+    pub fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, BoxError>>> {
+        loop {
+            match self.framing.decode(&mut self.buf)? {
+                Decoded::Data(data) => return Poll::Ready(Some(Ok(data))),
+                Decoded::End => return Poll::Ready(None),
+                Decoded::NeedMore => {}
+            }
+            if ready!(self.poll_read(cx))? == 0 {
+                // A request body is never close-delimited, so this fails.
+                self.framing.at_eof()?;
+                return Poll::Ready(None);
+            }
+        }
+    }
+}
+
+/// A client's request body, read straight off its connection.
+pub struct Upload {
+    /// There while the body is read; sent home at its end or drop.
+    inbound: Option<Inbound>,
+    home: Option<oneshot::Sender<Inbound>>,
+    /// The body has a `content-length`; a chunked body's size stays
+    /// unknown even once read, so that it is sent on chunked.
+    sized: bool,
+}
+
+impl Upload {
+    /// The body `inbound.framing` describes; the read side goes back
+    /// through `home` when the body is done with it.
+    pub fn new(inbound: Inbound, home: oneshot::Sender<Inbound>) -> Upload {
+        let sized = matches!(inbound.framing, Framing::Length(_));
+        let mut upload = Upload {
+            inbound: Some(inbound),
+            home: Some(home),
+            sized,
+        };
+        if upload.is_end_stream() {
+            upload.send_home();
+        }
+        upload
+    }
+
+    fn send_home(&mut self) {
+        if let (Some(inbound), Some(home)) = (self.inbound.take(), self.home.take()) {
+            // The connection may be gone already; then so is the socket.
+            let _ = home.send(inbound);
+        }
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        self.send_home();
+    }
+}
+
+impl Body for Upload {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let Some(inbound) = self.inbound.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = ready!(inbound.poll_body(cx));
+        if polled.is_none() || inbound.framing.is_done() {
+            self.send_home();
+        }
+        Poll::Ready(polled.map(|piece| piece.map(Frame::data)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inbound
+            .as_ref()
+            .is_none_or(|inbound| inbound.framing.is_done())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.inbound.as_ref().map(|inbound| &inbound.framing) {
+            _ if !self.sized => SizeHint::default(),
+            Some(Framing::Length(remaining)) => SizeHint::with_exact(*remaining),
+            _ => SizeHint::with_exact(0),
+        }
+    }
+}
