@@ -341,9 +341,11 @@ impl Writer {
     }
 
     /// True when the head should wait a turn: the request has a body and
-    /// none of it is ready yet. The server side hands over body bytes that
-    /// arrived with the head only after it has called the handler, so
-    /// writing at once would send the head and the body as two segments.
+    /// none of it is ready yet. hyper's HTTP/2 server hands over a body's
+    /// first data only after the handler has run, and an HTTP/1.1 client
+    /// may write its body just after its head; writing at once would then
+    /// send the head and the body as two segments. (Body bytes that came
+    /// with an HTTP/1.1 head are ready at once, see `serve::upload`.)
     fn hold_head(&mut self, cx: &mut Context<'_>) -> Result<bool, BoxError> {
         if std::mem::replace(&mut self.head_held, true) || self.body.is_none() {
             return Ok(false);
