@@ -43,6 +43,9 @@ fn config(args: &ProxyArgs) -> anyhow::Result<Config> {
         allowed,
         connect_timeout: args.timeouts.connect_timeout,
         idle_timeout: args.timeouts.idle_timeout,
+        // Clients beyond loopback must not hold connections open by
+        // trickling their request heads.
+        head_timeout: (!args.host.is_loopback()).then_some(proxy::HEADER_READ_TIMEOUT),
         ..Config::loopback_ephemeral()
     })
 }

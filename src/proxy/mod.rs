@@ -14,6 +14,8 @@ mod overrides;
 mod replay;
 pub mod routes;
 mod serve;
+
+use serve::Deadlines;
 pub mod stats;
 pub mod upstream;
 
@@ -48,7 +50,15 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// How long in-flight requests may take to finish at shutdown.
     pub drain_timeout: Duration,
+    /// How long a client may take to send a request head; `None` for no
+    /// limit. Clients beyond loopback get `HEADER_READ_TIMEOUT`.
+    pub head_timeout: Option<Duration>,
 }
+
+/// How long a client beyond loopback may take to send a request head:
+/// long enough for any real client, short enough that connections
+/// trickling their heads cannot pile up.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Config {
     /// Loopback on an ephemeral port, public upstreams, default timeouts.
@@ -60,6 +70,8 @@ impl Config {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
             drain_timeout: Duration::from_secs(5),
+            // Local clients need no deadline.
+            head_timeout: None,
         }
     }
 }
@@ -174,7 +186,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
         listener,
         shared.clone(),
         stop,
-        config.drain_timeout,
+        Deadlines {
+            drain: config.drain_timeout,
+            head: config.head_timeout,
+        },
     ));
     Ok(RunningProxy {
         addr,

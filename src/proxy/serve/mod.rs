@@ -31,25 +31,26 @@ use super::{forward, Shared};
 use conn::{Connection, Opening};
 pub use upload::Upload;
 
-/// How long a client beyond loopback may take to send a request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Pause after a failed accept (for example out of file descriptors), so the
 /// loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// How long things may take: in-flight requests at shutdown, and a
+/// request head (`None`: no limit).
+pub struct Deadlines {
+    pub drain: Duration,
+    pub head: Option<Duration>,
+}
+
 /// Accepts and serves connections until `stop` fires, then lets in-flight
-/// requests finish within `drain_timeout`.
+/// requests finish within the drain deadline.
 pub async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
     mut stop: oneshot::Receiver<()>,
-    drain_timeout: Duration,
+    deadlines: Deadlines,
 ) {
-    // A header-read deadline guards against remote clients that trickle
-    // their request heads; local clients (the only ones a loopback
-    // listener has) need none.
-    let head_timeout = (!shared.listen.ip().is_loopback()).then_some(HEADER_READ_TIMEOUT);
+    let head_timeout = deadlines.head;
     // Every connection holds a receiver: the channel tells them to stop,
     // and closes when the last of them has ended.
     let (stopping, _) = watch::channel(false);
@@ -70,7 +71,7 @@ pub async fn serve(
     }
     drop(listener);
     stopping.send_replace(true);
-    if tokio::time::timeout(drain_timeout, stopping.closed())
+    if tokio::time::timeout(deadlines.drain, stopping.closed())
         .await
         .is_err()
     {
@@ -166,5 +167,76 @@ impl AsyncWrite for Prefixed {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::net::SocketAddr;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio::time::{timeout, Instant};
+
+    use super::*;
+    use crate::proxy::{start, Config};
+
+    /// Writes `bytes`, then reads until the proxy closes (5 s at most).
+    async fn answer_to(addr: SocketAddr, bytes: &[u8]) -> String {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(bytes).await.unwrap();
+        let mut answer = Vec::new();
+        let read = timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
+        read.await
+            .expect("the proxy closed the connection")
+            .unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_head_not_finished_in_time_gets_a_408_and_an_idle_connection_closes() {
+        let head_timeout = Duration::from_millis(200);
+        let config = Config {
+            head_timeout: Some(head_timeout),
+            ..Config::loopback_ephemeral()
+        };
+        let proxy = start(config).await.unwrap();
+        let addr = proxy.local_addr();
+
+        let begun = answer_to(addr, b"GET /health HTTP/1.1\r\nHost: x\r\n").await;
+        assert!(begun.starts_with("HTTP/1.1 408 "), "{begun}");
+        assert!(begun.contains("connection: close\r\n"), "{begun}");
+        assert!(begun.contains("did not arrive in time"), "{begun}");
+
+        let started = Instant::now();
+        let idle = answer_to(addr, b"").await;
+        assert_eq!(idle, "", "an idle connection is closed, not answered");
+        assert!(started.elapsed() >= head_timeout);
+
+        let in_time = answer_to(addr, b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+        assert!(in_time.starts_with("HTTP/1.1 200 "), "{in_time}");
+        proxy.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn without_a_deadline_a_slow_head_is_served() {
+        let proxy = start(Config::loopback_ephemeral()).await.unwrap();
+        let mut stream = TcpStream::connect(proxy.local_addr()).await.unwrap();
+        stream.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stream
+            .write_all(b"Connection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let read = timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
+        read.await.unwrap().unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+        // Closed first: the proxy reads a closing client's last bytes
+        // until it closes too, and shutdown waits for that.
+        drop(stream);
+        proxy.shutdown().await;
     }
 }
