@@ -29,6 +29,15 @@ impl ProxyError {
         }
     }
 
+    /// A request head that cannot be read, or did not arrive in time.
+    pub fn unreadable_head(status: StatusCode, reason: &str) -> ProxyError {
+        ProxyError {
+            status,
+            class: "bad_request",
+            message: reason.to_owned(),
+        }
+    }
+
     pub fn bad_request_body() -> ProxyError {
         ProxyError {
             status: StatusCode::BAD_REQUEST,

@@ -14,8 +14,6 @@ mod overrides;
 mod replay;
 pub mod routes;
 mod serve;
-
-use serve::Deadlines;
 pub mod stats;
 pub mod upstream;
 
@@ -31,6 +29,7 @@ use crate::error::UsageError;
 use client::UpstreamClient;
 use overrides::OverrideCache;
 use routes::Family;
+use serve::Deadlines;
 use stats::{Snapshot, Stats};
 use upstream::{Origin, Upstream};
 
@@ -51,7 +50,8 @@ pub struct Config {
     /// How long in-flight requests may take to finish at shutdown.
     pub drain_timeout: Duration,
     /// How long a client may take to send a request head; `None` for no
-    /// limit. Clients beyond loopback get `HEADER_READ_TIMEOUT`.
+    /// limit. `headroom proxy` sets `HEADER_READ_TIMEOUT` when it listens
+    /// beyond loopback.
     pub head_timeout: Option<Duration>,
 }
 

@@ -109,25 +109,8 @@ pub fn parse_response(
         } else {
             Version::HTTP_11
         };
-        // Values are kept as slices of the head rather than copied out one
-        // allocation each: their places are noted while `parsed` borrows
-        // the buffer, and taken once the head has been split off it.
-        let start = buf.as_ptr() as usize;
-        let mut placed = Vec::with_capacity(parsed.headers.len());
-        for field in parsed.headers.iter() {
-            let name = HeaderName::from_bytes(field.name.as_bytes())
-                .map_err(|_| format!("invalid header name {:?}", field.name))?;
-            let place = place_in(field.value, start, len)
-                .ok_or_else(|| format!("invalid value for header {name}"))?;
-            placed.push((name, place));
-        }
-        let head = buf.split_to(len).freeze();
-        let mut headers = HeaderMap::with_capacity(placed.len());
-        for (name, place) in placed {
-            let value = HeaderValue::from_maybe_shared(head.slice(place))
-                .map_err(|_| format!("invalid value for header {name}"))?;
-            headers.append(name, value);
-        }
+        let placed = PlacedFields::note(parsed.headers, buf, len).map_err(BadField::describe)?;
+        let mut headers = placed.take(buf).map_err(BadField::describe)?;
         let framing = body_framing(method, status, &mut headers)?;
         let keep_alive =
             version == Version::HTTP_11 && !has_token(&headers, header::CONNECTION, "close");
@@ -143,9 +126,73 @@ pub fn parse_response(
     }
 }
 
+/// A head's fields, noted by where their values lie in the head. Values are
+/// kept as slices of the head rather than copied out one allocation each:
+/// their places are noted while httparse's parse borrows the buffer, and
+/// taken once the head has been split off it.
+pub(crate) struct PlacedFields {
+    fields: Vec<(HeaderName, Range<usize>)>,
+    len: usize,
+}
+
+/// A field that is not a valid header.
+pub(crate) enum BadField {
+    Name(String),
+    Value(HeaderName),
+}
+
+impl BadField {
+    /// Names the field, for errors about an upstream's head.
+    pub(crate) fn describe(self) -> HeadError {
+        match self {
+            BadField::Name(name) => format!("invalid header name {name:?}"),
+            BadField::Value(name) => format!("invalid value for header {name}"),
+        }
+    }
+}
+
+impl PlacedFields {
+    /// Notes `fields`, parsed from the `len`-byte head at the front of
+    /// `buf`.
+    pub(crate) fn note(
+        fields: &[httparse::Header<'_>],
+        buf: &BytesMut,
+        len: usize,
+    ) -> Result<PlacedFields, BadField> {
+        let start = buf.as_ptr() as usize;
+        let mut placed = Vec::with_capacity(fields.len());
+        for field in fields {
+            let name = HeaderName::from_bytes(field.name.as_bytes())
+                .map_err(|_| BadField::Name(field.name.to_owned()))?;
+            let Some(place) = place_in(field.value, start, len) else {
+                return Err(BadField::Value(name));
+            };
+            placed.push((name, place));
+        }
+        Ok(PlacedFields {
+            fields: placed,
+            len,
+        })
+    }
+
+    /// Splits the head off the front of `buf` and takes the fields' values
+    /// from it.
+    pub(crate) fn take(self, buf: &mut BytesMut) -> Result<HeaderMap, BadField> {
+        let head = buf.split_to(self.len).freeze();
+        let mut headers = HeaderMap::with_capacity(self.fields.len());
+        for (name, place) in self.fields {
+            match HeaderValue::from_maybe_shared(head.slice(place)) {
+                Ok(value) => headers.append(name, value),
+                Err(_) => return Err(BadField::Value(name)),
+            };
+        }
+        Ok(headers)
+    }
+}
+
 /// Where `value`, a slice of the `len` bytes at address `start`, lies in
 /// them.
-pub(crate) fn place_in(value: &[u8], start: usize, len: usize) -> Option<Range<usize>> {
+fn place_in(value: &[u8], start: usize, len: usize) -> Option<Range<usize>> {
     if value.is_empty() {
         return Some(0..0);
     }

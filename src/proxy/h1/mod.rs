@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_util::io::poll_read_buf;
 
@@ -38,6 +38,19 @@ use pool::Pool;
 /// Read buffer growth step; a read takes whatever the socket has, up to
 /// the spare room this leaves. hyper starts its buffers at the same size.
 const READ_CHUNK: usize = 8 * 1024;
+/// Reads what `io` has into `buf`, `Ready(0)` at its end; the client side
+/// reads its sockets the same way.
+pub(crate) fn poll_read_more<R: AsyncRead + Unpin>(
+    io: &mut R,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+) -> Poll<io::Result<usize>> {
+    if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+        buf.reserve(READ_CHUNK);
+    }
+    poll_read_buf(Pin::new(io), cx, buf)
+}
+
 /// Request pieces gathered into one write at most (a few more may wait).
 const MAX_QUEUED_PIECES: usize = 16;
 
@@ -214,10 +227,7 @@ impl Transfer {
     /// Reads what the socket has into the buffer: `Ready(0)` at its end,
     /// `Pending` (with the idle timeout armed) when it has nothing yet.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, BoxError>> {
-        if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
-            self.read_buf.reserve(READ_CHUNK);
-        }
-        match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
+        match poll_read_more(&mut self.io, cx, &mut self.read_buf) {
             Poll::Ready(Ok(read)) => {
                 self.answered |= read > 0;
                 self.closed |= read == 0;

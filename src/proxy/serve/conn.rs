@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
-use super::request::{parse_request, Refusal, RequestHead, MAX_HEAD};
+use super::request::{parse_request, RequestHead, MAX_HEAD};
 use super::response::{encode_chunk_size, encode_head, Outgoing, CONTINUE};
 use super::upload::{Inbound, Upload};
 use crate::proxy::body::{ClientBody, DRAIN_LIMIT};
@@ -72,7 +72,7 @@ pub struct Connection {
 #[allow(clippy::large_enum_variant)]
 enum Next {
     Head(RequestHead),
-    Refused(Refusal),
+    Refused(ProxyError),
     Http2,
     /// The client closed, or the proxy is stopping.
     Closed,
@@ -171,10 +171,10 @@ impl Connection {
                 () = expired => {
                     return match idle {
                         true => Next::Closed,
-                        false => Next::Refused(Refusal {
-                            status: http::StatusCode::REQUEST_TIMEOUT,
-                            reason: "the request head did not arrive in time",
-                        }),
+                        false => Next::Refused(ProxyError::unreadable_head(
+                            http::StatusCode::REQUEST_TIMEOUT,
+                            "the request head did not arrive in time",
+                        )),
                     }
                 }
             }
@@ -375,17 +375,8 @@ impl Connection {
     }
 
     /// Answers a head that cannot be served, then closes.
-    async fn refuse(&mut self, refusal: Refusal) {
-        tracing::debug!(
-            status = refusal.status.as_u16(),
-            reason = refusal.reason,
-            "refused a request head"
-        );
-        let error = ProxyError {
-            status: refusal.status,
-            class: "bad_request",
-            message: refusal.reason.to_owned(),
-        };
+    async fn refuse(&mut self, error: ProxyError) {
+        tracing::debug!(status = error.status.as_u16(), reason = %error, "refused a request head");
         let answer = error.to_response(Family::OpenAi);
         if self
             .respond(answer, &Method::GET, Version::HTTP_11, false)

@@ -50,7 +50,6 @@ pub async fn serve(
     mut stop: oneshot::Receiver<()>,
     deadlines: Deadlines,
 ) {
-    let head_timeout = deadlines.head;
     // Every connection holds a receiver: the channel tells them to stop,
     // and closes when the last of them has ended.
     let (stopping, _) = watch::channel(false);
@@ -58,7 +57,7 @@ pub async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    let connection = serve_connection(stream, shared.clone(), stopping.subscribe(), head_timeout);
+                    let connection = serve_connection(stream, shared.clone(), stopping.subscribe(), deadlines.head);
                     tokio::spawn(connection);
                 }
                 Err(error) => {

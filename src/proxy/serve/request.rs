@@ -5,11 +5,14 @@
 //! a second request inside the first.
 
 use bytes::{Buf, BytesMut};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap};
 use http::{request, Method, Request, StatusCode, Uri, Version};
 
+use crate::proxy::error::ProxyError;
 use crate::proxy::h1::framing::Framing;
-use crate::proxy::h1::head::{content_length, has_token, last_coding_is_chunked, place_in};
+use crate::proxy::h1::head::{
+    content_length, has_token, last_coding_is_chunked, BadField, PlacedFields,
+};
 
 /// Largest request head taken, request line and fields together.
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -25,34 +28,20 @@ pub struct RequestHead {
     pub expects_continue: bool,
 }
 
-/// A head that cannot be served: answered with `status`, then the
-/// connection closes, since where the next request starts is unknown.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub reason: &'static str,
+fn bad(reason: &str) -> ProxyError {
+    ProxyError::unreadable_head(StatusCode::BAD_REQUEST, reason)
 }
 
-impl Refusal {
-    fn bad(reason: &'static str) -> Refusal {
-        Refusal {
-            status: StatusCode::BAD_REQUEST,
-            reason,
-        }
-    }
-
-    fn too_large(reason: &'static str) -> Refusal {
-        Refusal {
-            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            reason,
-        }
-    }
+fn too_large(reason: &str) -> ProxyError {
+    ProxyError::unreadable_head(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, reason)
 }
 
 /// Parses the request head at the front of `buf` and removes it; `None`
 /// until a whole head is buffered. Empty lines before a request line are
-/// skipped, as RFC 9112 section 2.2 allows.
-pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Refusal> {
+/// skipped, as RFC 9112 section 2.2 allows. A head that cannot be served is
+/// an error to answer, after which the connection closes: where the next
+/// request would start is unknown.
+pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyError> {
     let blank = buf
         .iter()
         .take_while(|b| matches!(b, b'\r' | b'\n'))
@@ -63,42 +52,28 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Refusal>
     let len = match parsed.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
-            return Err(Refusal::too_large("the request head is larger than 64 KiB"))
+            return Err(too_large("the request head is larger than 64 KiB"))
         }
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(Refusal::too_large(
-                "the request has more than 100 header fields",
-            ))
+            return Err(too_large("the request has more than 100 header fields"))
         }
-        Err(_) => return Err(Refusal::bad("the request head is malformed")),
+        Err(_) => return Err(bad("the request head is malformed")),
     };
     let method = Method::from_bytes(parsed.method.unwrap_or_default().as_bytes())
-        .map_err(|_| Refusal::bad("the request method is malformed"))?;
+        .map_err(|_| bad("the request method is malformed"))?;
     let uri = Uri::try_from(parsed.path.unwrap_or_default())
-        .map_err(|_| Refusal::bad("the request target is malformed"))?;
+        .map_err(|_| bad("the request target is malformed"))?;
     let version = match parsed.version {
         Some(1) => Version::HTTP_11,
         _ => Version::HTTP_10,
     };
-    // Values are kept as slices of the head, as on the upstream hop (see
-    // `h1::head::parse_response`).
-    let start = buf.as_ptr() as usize;
-    let mut placed = Vec::with_capacity(parsed.headers.len());
-    for field in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(field.name.as_bytes())
-            .map_err(|_| Refusal::bad("a header name is malformed"))?;
-        let place =
-            place_in(field.value, start, len).ok_or(Refusal::bad("a header value is malformed"))?;
-        placed.push((name, place));
-    }
-    let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(placed.len());
-    for (name, place) in placed {
-        let value = HeaderValue::from_maybe_shared(head.slice(place))
-            .map_err(|_| Refusal::bad("a header value is malformed"))?;
-        headers.append(name, value);
-    }
+    let malformed = |field| match field {
+        BadField::Name(_) => bad("a header name is malformed"),
+        BadField::Value(_) => bad("a header value is malformed"),
+    };
+    let placed = PlacedFields::note(parsed.headers, buf, len).map_err(malformed)?;
+    let mut headers = placed.take(buf).map_err(malformed)?;
     let (framing, reframed) = body_framing(version, &mut headers)?;
     let keep_alive = !reframed
         && match version {
@@ -126,20 +101,20 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Refusal>
 /// body. `true` beside the framing when a `content-length` was dropped
 /// for `transfer-encoding`: such a message may have been built to be read
 /// two ways, so its connection carries nothing after it.
-fn body_framing(version: Version, headers: &mut HeaderMap) -> Result<(Framing, bool), Refusal> {
+fn body_framing(version: Version, headers: &mut HeaderMap) -> Result<(Framing, bool), ProxyError> {
     if headers.contains_key(header::TRANSFER_ENCODING) {
         if version == Version::HTTP_10 {
-            return Err(Refusal::bad("transfer-encoding is not allowed in HTTP/1.0"));
+            return Err(bad("transfer-encoding is not allowed in HTTP/1.0"));
         }
         if !last_coding_is_chunked(headers) {
-            return Err(Refusal::bad(
+            return Err(bad(
                 "the request body's last transfer-coding is not chunked",
             ));
         }
         let reframed = headers.remove(header::CONTENT_LENGTH).is_some();
         return Ok((Framing::chunked(), reframed));
     }
-    let length = content_length(headers).map_err(Refusal::bad)?;
+    let length = content_length(headers).map_err(bad)?;
     Ok((Framing::Length(length.unwrap_or(0)), false))
 }
 
@@ -148,7 +123,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    fn parse(wire: &str) -> Result<Option<RequestHead>, Refusal> {
+    fn parse(wire: &str) -> Result<Option<RequestHead>, ProxyError> {
         parse_request(&mut BytesMut::from(wire))
     }
 

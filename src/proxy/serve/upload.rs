@@ -15,13 +15,10 @@ use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::oneshot;
-use tokio_util::io::poll_read_buf;
 
 use crate::proxy::client::BoxError;
 use crate::proxy::h1::framing::{Decoded, Framing};
-
-/// Read buffer growth step, as on the upstream hop.
-const READ_CHUNK: usize = 8 * 1024;
+use crate::proxy::h1::poll_read_more;
 
 /// The client connection's read side: its socket, the bytes read from it
 /// and not yet used, and where the request body being read ends.
@@ -46,10 +43,7 @@ impl Inbound {
 
     /// Reads what the socket has into the buffer: `Ready(0)` at its end.
     pub fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
-            self.buf.reserve(READ_CHUNK);
-        }
-        poll_read_buf(Pin::new(&mut self.io), cx, &mut self.buf)
+        poll_read_more(&mut self.io, cx, &mut self.buf)
     }
 
     /// The next piece of the request body, `None` at its end.
