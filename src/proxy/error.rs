@@ -134,16 +134,16 @@ impl ProxyError {
 
     fn anthropic_type(&self) -> &'static str {
         match self.status {
-            StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED => "invalid_request_error",
             StatusCode::FORBIDDEN => "permission_error",
+            status if status.is_client_error() => "invalid_request_error",
             _ => "api_error",
         }
     }
 
     fn openai_type(&self) -> &'static str {
         match self.status {
-            StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED => "invalid_request_error",
             StatusCode::FORBIDDEN => "permission_error",
+            status if status.is_client_error() => "invalid_request_error",
             _ => "upstream_error",
         }
     }
@@ -180,5 +180,22 @@ mod tests {
         let openai = body_json(&error, Family::OpenAi).await;
         assert_eq!(openai["error"]["type"], "upstream_error");
         assert_eq!(openai["error"]["code"], "upstream_connect");
+    }
+
+    #[tokio::test]
+    async fn a_head_the_proxy_cannot_read_is_the_callers_error() {
+        for status in [
+            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ] {
+            let error = ProxyError::unreadable_head(status, "the request head is too large");
+            let openai = body_json(&error, Family::OpenAi).await;
+            assert_eq!(openai["error"]["type"], "invalid_request_error", "{status}");
+            let anthropic = body_json(&error, Family::Anthropic).await;
+            assert_eq!(
+                anthropic["error"]["type"], "invalid_request_error",
+                "{status}"
+            );
+        }
     }
 }
