@@ -9,8 +9,9 @@ use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
 use std::pin::{pin, Pin};
-use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -64,6 +65,7 @@ pub struct Connection {
     stop: watch::Receiver<bool>,
     /// How long a request head may take, for clients beyond loopback.
     head_timeout: Option<Duration>,
+    watch: ClientWatch,
 }
 
 /// How waiting for a request head ended.
@@ -93,6 +95,7 @@ impl Connection {
             out: Output::new(write),
             stop,
             head_timeout,
+            watch: ClientWatch::new(),
         }
     }
 
@@ -227,6 +230,8 @@ impl Connection {
     fn lend_body(&mut self, framing: Framing) -> Option<Upload> {
         let mut inbound = self.inbound.take()?;
         inbound.framing = framing;
+        // The body reads the socket with its own task's waker.
+        self.watch.disarm();
         let (home, returning) = oneshot::channel();
         self.returning = Some(returning);
         Some(Upload::new(inbound, home))
@@ -257,17 +262,24 @@ impl Connection {
             };
             self.returning = None;
             self.inbound = inbound.ok();
+            self.watch.disarm();
         }
         let Some(inbound) = self.inbound.as_mut() else {
             return false;
         };
+        if !self.watch.needs_look(cx) {
+            return false;
+        }
+        let mut watched = Context::from_waker(self.watch.arm());
         while inbound.framing.is_done() && inbound.buf.len() < READ_AHEAD {
-            match inbound.poll_read(cx) {
+            match inbound.poll_read_if_ready(&mut watched) {
                 Poll::Ready(Ok(0) | Err(_)) => return true,
                 Poll::Ready(Ok(_)) => {}
-                Poll::Pending => break,
+                Poll::Pending => return false,
             }
         }
+        // Not registered: the read side is out or full, nothing to watch.
+        self.watch.disarm();
         false
     }
 
@@ -404,6 +416,81 @@ impl Connection {
             }
         });
         let _ = tokio::time::timeout(LINGER, read_to_end).await;
+    }
+}
+
+/// Watches the client's socket while an answer is pending or streaming.
+///
+/// Asking tokio after every event would register the task's waker with the
+/// socket each time. Instead the socket holds a waker of the watch's own,
+/// which notes that the socket signalled and then wakes the task; until it
+/// does, there is nothing new to look at.
+struct ClientWatch {
+    signal: Arc<Signal>,
+    waker: Waker,
+    /// The task the signal wakes (a copy of `Signal::task`, read unlocked).
+    task: Waker,
+    /// The socket holds `waker`, so a signal will be noted.
+    armed: bool,
+}
+
+struct Signal {
+    fired: AtomicBool,
+    task: Mutex<Waker>,
+}
+
+impl Wake for Signal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.fired.store(true, Ordering::Release);
+        self.task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .wake_by_ref();
+    }
+}
+
+impl ClientWatch {
+    fn new() -> ClientWatch {
+        let signal = Arc::new(Signal {
+            fired: AtomicBool::new(false),
+            task: Mutex::new(Waker::noop().clone()),
+        });
+        ClientWatch {
+            waker: Waker::from(signal.clone()),
+            signal,
+            task: Waker::noop().clone(),
+            armed: false,
+        }
+    }
+
+    /// True when the socket may have news for the task polling with `cx`.
+    fn needs_look(&mut self, cx: &Context<'_>) -> bool {
+        if !self.task.will_wake(cx.waker()) {
+            self.task.clone_from(cx.waker());
+            *self
+                .signal
+                .task
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = self.task.clone();
+            self.armed = false;
+        }
+        !self.armed || self.signal.fired.load(Ordering::Acquire)
+    }
+
+    /// The waker to poll the socket with; the watch counts as armed.
+    fn arm(&mut self) -> &Waker {
+        self.signal.fired.store(false, Ordering::Release);
+        self.armed = true;
+        &self.waker
+    }
+
+    /// Something else reads the socket, with another waker.
+    fn disarm(&mut self) {
+        self.armed = false;
     }
 }
 

@@ -46,6 +46,14 @@ impl Inbound {
         poll_read_more(&mut self.io, cx, &mut self.buf)
     }
 
+    /// Like `poll_read`, but `Pending` at once, without a read, while the
+    /// socket has shown nothing since it last ran dry: a streamed answer
+    /// looks here after every event.
+    pub fn poll_read_if_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        ready!(self.io.as_ref().poll_read_ready(cx))?;
+        self.poll_read(cx)
+    }
+
     /// The next piece of the request body, `None` at its end.
     pub fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, BoxError>>> {
         loop {
