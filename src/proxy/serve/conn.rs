@@ -45,7 +45,7 @@ const FLUSH_AT: usize = 64 * 1024;
 const READ_AHEAD: usize = MAX_HEAD + 8 * 1024;
 /// How long the rest of a refused client's bytes are read before the
 /// connection closes, so that closing does not reset the answer away.
-const LINGER: Duration = Duration::from_secs(2);
+pub(super) const LINGER: Duration = Duration::from_secs(2);
 
 /// How a connection's first bytes turned out.
 pub enum Opening {
@@ -408,15 +408,30 @@ impl Connection {
         let Some(inbound) = self.inbound.as_mut() else {
             return;
         };
-        let read_to_end = poll_fn(|cx| loop {
-            inbound.buf.clear();
-            match ready!(inbound.poll_read(cx)) {
-                Ok(0) | Err(_) => return Poll::Ready(()),
-                Ok(_) => {}
-            }
-        });
-        let _ = tokio::time::timeout(LINGER, read_to_end).await;
+        let stopping = tokio::select! {
+            _ = tokio::time::timeout(LINGER, discard_input(inbound, false)) => false,
+            _ = self.stop.wait_for(|stop| *stop) => true,
+        };
+        // A stopping proxy does not wait for the client: it reads what has
+        // arrived and closes.
+        if stopping {
+            discard_input(inbound, true).await;
+        }
     }
+}
+
+/// Reads and drops what the client sends until it closes, or, with
+/// `only_what_arrived`, until nothing more is there.
+fn discard_input(inbound: &mut Inbound, only_what_arrived: bool) -> impl Future<Output = ()> + '_ {
+    poll_fn(move |cx| loop {
+        inbound.buf.clear();
+        match inbound.poll_read(cx) {
+            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
+            Poll::Ready(Ok(_)) => {}
+            Poll::Pending if only_what_arrived => return Poll::Ready(()),
+            Poll::Pending => return Poll::Pending,
+        }
+    })
 }
 
 /// Watches the client's socket while an answer is pending or streaming.

@@ -233,9 +233,29 @@ mod tests {
         read.await.unwrap().unwrap();
         let answer = String::from_utf8_lossy(&answer);
         assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
-        // Closed first: the proxy reads a closing client's last bytes
-        // until it closes too, and shutdown waits for that.
-        drop(stream);
         proxy.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_does_not_wait_for_a_client_that_keeps_its_side_open() {
+        let proxy = start(Config::loopback_ephemeral()).await.unwrap();
+        let mut stream = TcpStream::connect(proxy.local_addr()).await.unwrap();
+        let request = b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
+        stream.write_all(request).await.unwrap();
+        let mut answer = Vec::new();
+        let read = timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
+        read.await.unwrap().unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 200 "));
+        // The proxy has closed its side and now reads this client's last
+        // bytes until it closes too, for up to LINGER; a stop ends that.
+        stream.write_all(b"late bytes").await.unwrap();
+        let stopping = Instant::now();
+        proxy.shutdown().await;
+        assert!(
+            stopping.elapsed() < conn::LINGER / 2,
+            "shutdown waited {:?} for the client",
+            stopping.elapsed()
+        );
+        drop(stream);
     }
 }
