@@ -230,7 +230,8 @@ impl Connection {
     fn lend_body(&mut self, framing: Framing) -> Option<Upload> {
         let mut inbound = self.inbound.take()?;
         inbound.framing = framing;
-        // The body reads the socket with its own task's waker.
+        // The body reads the socket with its own task's waker; the watch
+        // looks afresh once the read side is back.
         self.watch.disarm();
         let (home, returning) = oneshot::channel();
         self.returning = Some(returning);
@@ -262,7 +263,6 @@ impl Connection {
             };
             self.returning = None;
             self.inbound = inbound.ok();
-            self.watch.disarm();
         }
         let Some(inbound) = self.inbound.as_mut() else {
             return false;
@@ -445,12 +445,11 @@ struct ClientWatch {
     waker: Waker,
     /// The task the signal wakes (a copy of `Signal::task`, read unlocked).
     task: Waker,
-    /// The socket holds `waker`, so a signal will be noted.
-    armed: bool,
 }
 
 struct Signal {
-    fired: AtomicBool,
+    /// The socket signalled, or may not hold the watch's waker: look.
+    look: AtomicBool,
     task: Mutex<Waker>,
 }
 
@@ -460,7 +459,7 @@ impl Wake for Signal {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.fired.store(true, Ordering::Release);
+        self.look.store(true, Ordering::Release);
         self.task
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -471,14 +470,13 @@ impl Wake for Signal {
 impl ClientWatch {
     fn new() -> ClientWatch {
         let signal = Arc::new(Signal {
-            fired: AtomicBool::new(false),
+            look: AtomicBool::new(true),
             task: Mutex::new(Waker::noop().clone()),
         });
         ClientWatch {
             waker: Waker::from(signal.clone()),
             signal,
             task: Waker::noop().clone(),
-            armed: false,
         }
     }
 
@@ -491,21 +489,20 @@ impl ClientWatch {
                 .task
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = self.task.clone();
-            self.armed = false;
+            self.disarm();
         }
-        !self.armed || self.signal.fired.load(Ordering::Acquire)
+        self.signal.look.load(Ordering::Acquire)
     }
 
-    /// The waker to poll the socket with; the watch counts as armed.
+    /// The waker to poll the socket with; until it signals, no news.
     fn arm(&mut self) -> &Waker {
-        self.signal.fired.store(false, Ordering::Release);
-        self.armed = true;
+        self.signal.look.store(false, Ordering::Release);
         &self.waker
     }
 
     /// Something else reads the socket, with another waker.
     fn disarm(&mut self) {
-        self.armed = false;
+        self.signal.look.store(true, Ordering::Release);
     }
 }
 

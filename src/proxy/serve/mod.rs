@@ -185,6 +185,11 @@ mod tests {
     async fn answer_to(addr: SocketAddr, bytes: &[u8]) -> String {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream.write_all(bytes).await.unwrap();
+        read_answer(&mut stream).await
+    }
+
+    /// Reads until the proxy closes its side (5 s at most).
+    async fn read_answer(stream: &mut TcpStream) -> String {
         let mut answer = Vec::new();
         let read = timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
         read.await
@@ -228,10 +233,7 @@ mod tests {
             .write_all(b"Connection: close\r\n\r\n")
             .await
             .unwrap();
-        let mut answer = Vec::new();
-        let read = timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
-        read.await.unwrap().unwrap();
-        let answer = String::from_utf8_lossy(&answer);
+        let answer = read_answer(&mut stream).await;
         assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
         proxy.shutdown().await;
     }
@@ -242,10 +244,8 @@ mod tests {
         let mut stream = TcpStream::connect(proxy.local_addr()).await.unwrap();
         let request = b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
         stream.write_all(request).await.unwrap();
-        let mut answer = Vec::new();
-        let read = timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
-        read.await.unwrap().unwrap();
-        assert!(answer.starts_with(b"HTTP/1.1 200 "));
+        let answer = read_answer(&mut stream).await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
         // The proxy has closed its side and now reads this client's last
         // bytes until it closes too, for up to LINGER; a stop ends that.
         stream.write_all(b"late bytes").await.unwrap();
