@@ -6,6 +6,9 @@
 //! share one core, so its p99 swings by a third from run to run. This figure
 //! leaves them out: it is the same clock for any proxy that waits in
 //! `epoll_wait` and writes with `send` or `writev`, as headroom and nginx do.
+//!
+//! perf stamps each call with `CLOCK_MONOTONIC`, the clock behind std's
+//! `Instant`, so the bench can tell which of its rounds a burst fell in.
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
@@ -33,7 +36,8 @@ impl Trace {
     pub fn start(pid: u32, dir: &Path, name: &str) -> Option<Trace> {
         let file = dir.join(format!("{name}.perf"));
         let perf = Command::new("perf")
-            .args(["record", "-q", "-e", EVENTS, "-p", &pid.to_string(), "-o"])
+            .args(["record", "-q", "-k", "monotonic", "-e", EVENTS])
+            .args(["-p", &pid.to_string(), "-o"])
             .arg(&file)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -48,10 +52,9 @@ impl Trace {
         }
     }
 
-    /// Stops the trace; per burst of exactly `burst` writes, the time from
-    /// the wake-up to the last write. Bursts are told apart by at least
-    /// `quiet` without a traced system call.
-    pub fn finish(mut self, burst: usize, quiet: Duration) -> anyhow::Result<Vec<Duration>> {
+    /// Stops the trace; every burst of exactly `burst` writes. Bursts are
+    /// told apart by at least `quiet` without a traced system call.
+    pub fn finish(mut self, burst: usize, quiet: Duration) -> anyhow::Result<Vec<Relayed>> {
         let pid = Pid::from_raw(self.perf.id() as i32).context("perf has no pid")?;
         rustix::process::kill_process(pid, Signal::INT)?;
         let status = self.perf.wait()?;
@@ -84,6 +87,35 @@ impl Drop for Trace {
     }
 }
 
+/// One burst relayed.
+pub struct Relayed {
+    /// When the proxy woke for it, on `CLOCK_MONOTONIC`.
+    pub woke: Duration,
+    /// From that wake-up to the write of the burst's last event.
+    pub took: Duration,
+}
+
+/// The time on `CLOCK_MONOTONIC`, perf's clock here.
+pub fn now() -> Duration {
+    let time = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let seconds = u64::try_from(time.tv_sec).unwrap_or(0);
+    let nanos = u32::try_from(time.tv_nsec).unwrap_or(0);
+    Duration::new(seconds, nanos)
+}
+
+/// Splits `relayed` by the rounds that began at `starts` (ascending);
+/// bursts before the first start are dropped.
+pub fn by_round(relayed: &[Relayed], starts: &[Duration]) -> Vec<Vec<Duration>> {
+    let mut rounds = vec![Vec::new(); starts.len()];
+    for burst in relayed {
+        let began = starts.partition_point(|start| *start <= burst.woke);
+        if let Some(round) = began.checked_sub(1) {
+            rounds[round].push(burst.took);
+        }
+    }
+    rounds
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Call {
     Wake,
@@ -113,8 +145,8 @@ fn relay_times(
     calls: impl Iterator<Item = (Duration, Call)>,
     burst: usize,
     quiet: Duration,
-) -> Vec<Duration> {
-    let mut times = Vec::new();
+) -> Vec<Relayed> {
+    let mut relayed = Vec::new();
     let mut keep = |group: &[(Duration, Call)]| {
         let writes: Vec<Duration> = group
             .iter()
@@ -122,7 +154,10 @@ fn relay_times(
             .map(|(at, _)| *at)
             .collect();
         if let (Some((woke, _)), true) = (group.first(), writes.len() == burst) {
-            times.push(writes[burst - 1].saturating_sub(*woke));
+            relayed.push(Relayed {
+                woke: *woke,
+                took: writes[burst - 1].saturating_sub(*woke),
+            });
         }
     };
     let mut group: Vec<(Duration, Call)> = Vec::new();
@@ -137,5 +172,5 @@ fn relay_times(
         group.push((at, call));
     }
     keep(&group);
-    times
+    relayed
 }
