@@ -124,6 +124,45 @@ async fn an_override_pointing_at_the_proxy_itself_is_a_loop() {
     }
 }
 
+/// An `HTTP_PROXY` that is the proxy itself sent every plain-HTTP request
+/// back in, round after round, until file descriptors ran out. The
+/// connection back is now refused, with or without an override.
+#[tokio::test]
+async fn an_http_proxy_that_is_the_proxy_itself_is_a_loop() {
+    let port = free_port();
+    let mock = MockUpstream::start();
+    let itself = format!("http://127.0.0.1:{port}");
+    let defaults = common::family_defaults("http://127.0.0.2:9");
+    let proxy = ProxyProcess::start_on(port, &defaults, &[("HTTP_PROXY", &itself)]);
+    let client = client();
+    let upstream = mock.url();
+    for headers in [vec![], vec![("X-Headroom-Upstream", upstream.as_str())]] {
+        let sending = send(
+            &client,
+            request("POST", &proxy.url("/v1/chat/completions"), &headers, "{}"),
+        );
+        let reply = tokio::time::timeout(Duration::from_secs(10), sending)
+            .await
+            .expect("no answer: the request went round and round");
+        assert_eq!(reply.status, 508, "{}", reply.text());
+        assert_eq!(reply.headers["x-headroom-error"], "upstream_loop");
+        let message = reply.json()["error"]["message"].to_string();
+        assert!(message.contains("HTTP_PROXY"), "{message}");
+    }
+    assert!(mock.requests().is_empty());
+
+    let stats = send(&client, request("GET", &proxy.url("/stats"), &[], ""))
+        .await
+        .json();
+    let forwarded: u64 = stats["upstreams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(forwarded, 2, "the requests came round again: {stats}");
+}
+
 #[tokio::test]
 async fn an_upstream_that_refuses_connections_gives_502_json() {
     let port = free_port();

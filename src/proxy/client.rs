@@ -3,10 +3,12 @@
 //! timeout, and an idle timeout on every upstream connection. Plain-HTTP
 //! upstreams reached without a proxy go through `super::h1`; the rest
 //! through hyper's client, wrapped by `super::replay` so that a request
-//! that meets a stale pooled connection is sent again.
+//! that meets a stale pooled connection is sent again. A connection that
+//! lands on the proxy's own listener is refused (`ReachedItself`).
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -56,8 +58,13 @@ pub struct UpstreamClient {
 }
 
 impl UpstreamClient {
-    pub fn new(connect_timeout: Duration, idle_timeout: Duration) -> UpstreamClient {
-        let connector = UpstreamConnector::new(connect_timeout, idle_timeout);
+    /// A client for the proxy listening at `listen`.
+    pub fn new(
+        listen: SocketAddr,
+        connect_timeout: Duration,
+        idle_timeout: Duration,
+    ) -> UpstreamClient {
+        let connector = UpstreamConnector::new(listen, connect_timeout, idle_timeout);
         UpstreamClient {
             direct: DirectClient::new(connector.clone(), idle_timeout),
             http: client_builder().build(connector.clone()),
@@ -213,24 +220,85 @@ impl std::error::Error for ConnectFailed {
     }
 }
 
+/// The connection landed on the proxy's own listener: the request would
+/// come straight back, be forwarded again, and so on until file
+/// descriptors ran out. It happens when an upstream's name resolves to the
+/// proxy's address, or when `HTTP_PROXY` is the proxy itself.
+#[derive(Debug)]
+pub struct ReachedItself {
+    /// The connection went to the HTTP proxy, not to the upstream.
+    pub via_http_proxy: bool,
+}
+
+impl std::fmt::Display for ReachedItself {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the connection reached this proxy itself")
+    }
+}
+
+impl std::error::Error for ReachedItself {}
+
+/// Fails with `ReachedItself` when `stream` is connected to the listener
+/// at `listen`.
+fn refuse_own_listener(
+    stream: &TcpStream,
+    listen: SocketAddr,
+    via_http_proxy: bool,
+) -> Result<(), BoxError> {
+    let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) else {
+        return Ok(());
+    };
+    if lands_on(listen, local, peer) {
+        return Err(Box::new(ReachedItself { via_http_proxy }));
+    }
+    Ok(())
+}
+
+/// True when a connection from `local` to `peer` lands on the listener at
+/// `listen`.
+fn lands_on(listen: SocketAddr, local: SocketAddr, peer: SocketAddr) -> bool {
+    let peer_ip = peer.ip().to_canonical();
+    let listen_ip = listen.ip().to_canonical();
+    if peer.port() != listen.port() {
+        return false;
+    }
+    if !listen_ip.is_unspecified() {
+        return peer_ip == listen_ip;
+    }
+    // An IPv4 wildcard takes no IPv6 connection; an IPv6 one takes both.
+    if listen_ip.is_ipv4() && peer_ip.is_ipv6() {
+        return false;
+    }
+    // A wildcard listener takes every address of this host: the loopback
+    // ones, and the one a connection to this host leaves from.
+    peer_ip.is_loopback() || peer_ip == local.ip().to_canonical()
+}
+
 /// TCP connector that honours the proxy environment: HTTPS upstreams are
 /// tunnelled with CONNECT, plain HTTP ones are sent to the proxy in
 /// absolute form.
 #[derive(Clone)]
 pub struct UpstreamConnector {
     tcp: HttpConnector,
+    /// The proxy's own listening address, which no connection may reach.
+    listen: SocketAddr,
     proxies: Option<Arc<Matcher>>,
     connect_timeout: Duration,
     idle_timeout: Duration,
 }
 
 impl UpstreamConnector {
-    fn new(connect_timeout: Duration, idle_timeout: Duration) -> UpstreamConnector {
+    fn new(
+        listen: SocketAddr,
+        connect_timeout: Duration,
+        idle_timeout: Duration,
+    ) -> UpstreamConnector {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
         UpstreamConnector {
             tcp,
+            listen,
             proxies: proxy_matcher_from_env().map(Arc::new),
             connect_timeout,
             idle_timeout,
@@ -246,9 +314,14 @@ impl UpstreamConnector {
     pub async fn connect_direct(&self, origin: &str) -> Result<TcpStream, BoxError> {
         let uri = Uri::try_from(origin)?;
         let mut tcp = self.tcp.clone();
+        let listen = self.listen;
         within_connect_timeout(self.connect_timeout, async move {
             match tcp.call(uri).await {
-                Ok(io) => Ok(io.into_inner()),
+                Ok(io) => {
+                    let stream = io.into_inner();
+                    refuse_own_listener(&stream, listen, false)?;
+                    Ok(stream)
+                }
                 Err(error) => Err(Box::new(ConnectFailed(error.into())) as BoxError),
             }
         })
@@ -284,11 +357,13 @@ impl Service<Uri> for UpstreamConnector {
     fn call(&mut self, dst: Uri) -> Self::Future {
         let intercept = self.intercept(&dst);
         let mut tcp = self.tcp.clone();
+        let listen = self.listen;
         let timeout = self.connect_timeout;
         let idle_timeout = self.idle_timeout;
         Box::pin(within_connect_timeout(timeout, async move {
             let Some(proxy) = intercept else {
                 let io = tcp.call(dst).await?;
+                refuse_own_listener(io.inner(), listen, false)?;
                 return Ok(UpstreamStream::new(io, false, idle_timeout));
             };
             if dst.scheme() == Some(&http::uri::Scheme::HTTPS) {
@@ -300,6 +375,7 @@ impl Service<Uri> for UpstreamConnector {
                 Ok(UpstreamStream::new(io, false, idle_timeout))
             } else {
                 let io = tcp.call(proxy.uri().clone()).await?;
+                refuse_own_listener(io.inner(), listen, true)?;
                 Ok::<_, BoxError>(UpstreamStream::new(io, true, idle_timeout))
             }
         }))
@@ -425,6 +501,13 @@ pub fn is_idle_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     })
 }
 
+/// How the connection reached the proxy itself, when that ended it.
+pub fn reached_itself<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a ReachedItself> {
+    chain(error).find_map(|e| e.downcast_ref::<ReachedItself>())
+}
+
 /// True when the error happened before a connection was established.
 pub fn is_connect_error(error: &(dyn std::error::Error + 'static)) -> bool {
     chain(error).any(|e| {
@@ -446,4 +529,59 @@ pub(super) fn chain<'a>(
     error: &'a (dyn std::error::Error + 'static),
 ) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
     std::iter::successors(Some(error), |e| e.source())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_connection_lands_on_the_listener_that_takes_its_address() {
+        let from = addr("127.0.0.1:50000");
+        let from_lan = addr("192.0.2.7:50000");
+        let cases = [
+            ("127.0.0.1:8787", from, "127.0.0.1:8787", true),
+            ("127.0.0.1:8787", from, "127.0.0.1:8788", false),
+            ("127.0.0.1:8787", from, "127.0.0.2:8787", false),
+            ("[::ffff:127.0.0.1]:8787", from, "127.0.0.1:8787", true),
+            ("0.0.0.0:8787", from, "127.0.0.2:8787", true),
+            ("0.0.0.0:8787", from_lan, "192.0.2.7:8787", true),
+            ("0.0.0.0:8787", from_lan, "192.0.2.8:8787", false),
+            ("0.0.0.0:8787", addr("[::1]:50000"), "[::1]:8787", false),
+            ("[::]:8787", from, "127.0.0.1:8787", true),
+            ("[::]:8787", addr("[::1]:50000"), "[::1]:8787", true),
+        ];
+        for (listen, local, peer, lands) in cases {
+            assert_eq!(
+                lands_on(addr(listen), local, addr(peer)),
+                lands,
+                "listen {listen}, peer {peer}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_direct_connection_to_the_proxys_own_listener_is_refused() {
+        let own = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listen = own.local_addr().unwrap();
+        let connector =
+            UpstreamConnector::new(listen, Duration::from_secs(5), Duration::from_secs(5));
+
+        let error = connector
+            .connect_direct(&format!("http://{listen}"))
+            .await
+            .err()
+            .unwrap();
+        let reached = reached_itself(error.as_ref()).unwrap();
+        assert!(!reached.via_http_proxy);
+
+        let elsewhere = format!("http://{}", other.local_addr().unwrap());
+        assert!(connector.connect_direct(&elsewhere).await.is_ok());
+    }
 }

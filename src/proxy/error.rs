@@ -65,6 +65,30 @@ impl ProxyError {
         }
     }
 
+    /// A default upstream whose name resolves to the proxy's own address.
+    pub fn default_upstream_loop(origin: impl std::fmt::Display, family: Family) -> ProxyError {
+        let name = family.as_str();
+        ProxyError {
+            status: StatusCode::LOOP_DETECTED,
+            class: "upstream_loop",
+            message: format!(
+                "the {name} default upstream {origin} reaches this proxy itself, so the request would loop: point --{name}-upstream (or {}_TARGET_API_URL) at the provider",
+                name.to_uppercase()
+            ),
+        }
+    }
+
+    /// An HTTP proxy (from the environment) that is this proxy.
+    pub fn http_proxy_loop(origin: impl std::fmt::Display) -> ProxyError {
+        ProxyError {
+            status: StatusCode::LOOP_DETECTED,
+            class: "upstream_loop",
+            message: format!(
+                "the HTTP proxy for upstream {origin} (from HTTP_PROXY or ALL_PROXY) is this proxy itself, so the request would loop: unset it for headroom, or list the upstream's host in NO_PROXY"
+            ),
+        }
+    }
+
     pub fn method_not_supported() -> ProxyError {
         ProxyError {
             status: StatusCode::METHOD_NOT_ALLOWED,

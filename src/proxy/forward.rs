@@ -12,7 +12,8 @@ use http_body_util::Either;
 
 use super::body::{is_client_body_error, ClientBody, RequestBody, ResponseBody, UpstreamBody};
 use super::client::{
-    is_connect_error, is_connect_timeout, is_idle_timeout, root_cause, UpstreamResponseBody,
+    is_connect_error, is_connect_timeout, is_idle_timeout, reached_itself, root_cause,
+    ReachedItself, UpstreamResponseBody,
 };
 use super::error::ProxyError;
 use super::headers::{self, UPSTREAM_HEADER};
@@ -60,6 +61,8 @@ async fn forward(
     if parts.method == Method::CONNECT {
         return Err(ProxyError::method_not_supported());
     }
+    let family = exchange.family;
+    let overridden = parts.headers.contains_key(UPSTREAM_HEADER);
     let shared = &exchange.shared;
     let upstream: &Arc<Upstream> =
         exchange
@@ -76,7 +79,10 @@ async fn forward(
         .client
         .request(upstream, Request::from_parts(parts, body))
         .await
-        .map_err(|error| upstream_error(upstream.origin_str(), error.as_ref()))?;
+        .map_err(|error| match reached_itself(error.as_ref()) {
+            Some(reached) => loop_error(reached, overridden, upstream.origin_str(), family),
+            None => upstream_error(upstream.origin_str(), error.as_ref()),
+        })?;
 
     let (mut head, body) = response.into_parts();
     headers::prepare_response(&mut head.headers);
@@ -129,6 +135,23 @@ pub(super) fn points_at(origin: &Origin, listen: SocketAddr) -> bool {
     match host.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
         Ok(ip) => ip.is_loopback() || ip.is_unspecified() || ip == listen.ip().to_canonical(),
         Err(_) => false,
+    }
+}
+
+/// The error for a connection that came back to the proxy, naming the
+/// setting that sent it there.
+fn loop_error(
+    reached: &ReachedItself,
+    overridden: bool,
+    origin: &str,
+    family: Family,
+) -> ProxyError {
+    if reached.via_http_proxy {
+        ProxyError::http_proxy_loop(origin)
+    } else if overridden {
+        ProxyError::loop_detected()
+    } else {
+        ProxyError::default_upstream_loop(origin, family)
     }
 }
 
@@ -240,5 +263,30 @@ mod tests {
         assert!(points_at(&origin("http://[::ffff:0.0.0.0]:8787"), listen));
         assert!(!points_at(&origin("http://127.0.0.1:8788"), listen));
         assert!(!points_at(&origin("http://example.com:8787"), listen));
+    }
+
+    #[test]
+    fn a_loop_names_the_setting_that_sent_the_request_back() {
+        let direct = ReachedItself {
+            via_http_proxy: false,
+        };
+        let via_proxy = ReachedItself {
+            via_http_proxy: true,
+        };
+        let origin = "http://gateway:8787";
+        let by_default = loop_error(&direct, false, origin, Family::Anthropic);
+        assert_eq!(by_default.status, http::StatusCode::LOOP_DETECTED);
+        assert!(by_default.message.contains("--anthropic-upstream"));
+        assert!(by_default.message.contains(origin));
+        let by_header = loop_error(&direct, true, origin, Family::Anthropic);
+        assert_eq!(by_header, ProxyError::loop_detected());
+        for overridden in [false, true] {
+            let by_proxy = loop_error(&via_proxy, overridden, origin, Family::OpenAi);
+            assert!(
+                by_proxy.message.contains("HTTP_PROXY"),
+                "{}",
+                by_proxy.message
+            );
+        }
     }
 }

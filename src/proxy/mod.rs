@@ -178,7 +178,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
         overrides: OverrideCache::default(),
         allowed: config.allowed,
         listen: addr,
-        client: UpstreamClient::new(config.connect_timeout, config.idle_timeout),
+        client: UpstreamClient::new(addr, config.connect_timeout, config.idle_timeout),
         stats: Stats::default(),
     });
     let (shutdown, stop) = oneshot::channel();

@@ -64,8 +64,16 @@ impl ProxyProcess {
     }
 
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> ProxyProcess {
+        Self::start_on(0, args, env)
+    }
+
+    /// Starts `headroom proxy --port PORT ARGS`, for a test that must know
+    /// the port before the proxy starts.
+    pub fn start_on(port: u16, args: &[&str], env: &[(&str, &str)]) -> ProxyProcess {
         let mut command = Command::new(BIN);
-        command.args(["proxy", "--port", "0"]).args(args);
+        command
+            .args(["proxy", "--port", &port.to_string()])
+            .args(args);
         for var in [
             "OPENAI_TARGET_API_URL",
             "ANTHROPIC_TARGET_API_URL",
