@@ -121,7 +121,7 @@ fn check_allowed(shared: &Shared, origin: &Origin) -> Result<(), ProxyError> {
 }
 
 /// True when `origin` would reach the proxy's own listening socket.
-pub(super) fn points_at(origin: &Origin, listen: SocketAddr) -> bool {
+pub fn points_at(origin: &Origin, listen: SocketAddr) -> bool {
     if origin.port != listen.port() {
         return false;
     }

@@ -17,6 +17,8 @@ mod serve;
 pub mod stats;
 pub mod upstream;
 
+pub use forward::points_at;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

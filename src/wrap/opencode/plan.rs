@@ -1,8 +1,11 @@
 //! Decides, for every active provider, whether it goes through the proxy,
 //! and builds the overlay that sends it there.
 
+use std::net::SocketAddr;
+
 use serde::Serialize;
 
+use crate::proxy::points_at;
 use crate::proxy::upstream::{Origin, Upstream};
 
 use super::active::active_providers;
@@ -57,11 +60,14 @@ pub fn plan(
 ) -> Plan {
     let (chosen, mut left_alone) = selection.apply(&active_providers(config, env));
     let proxy_origin = proxy_origin.trim_end_matches('/');
-    let proxy = Origin::parse(proxy_origin).ok();
+    // None in a dry run without a port: then nothing can be the proxy.
+    let listen = Origin::parse(proxy_origin)
+        .ok()
+        .and_then(|origin| socket_address(&origin));
     let mut routed = Vec::new();
     for id in &chosen {
         let provider = Provider::new(id, config);
-        match route(&provider, config, env, proxy_origin, proxy.as_ref()) {
+        match route(&provider, config, env, proxy_origin, listen) {
             Ok(r) => routed.push(r),
             Err(reason) => left_alone.push(LeftAlone::new(id, reason)),
         }
@@ -83,7 +89,7 @@ fn route(
     config: &UserConfig,
     env: &Environment,
     proxy_origin: &str,
-    proxy: Option<&Origin>,
+    listen: Option<SocketAddr>,
 ) -> Result<Routed, String> {
     let auth = config.auth.get(provider.id).copied();
     if let Some(reason) = why_unroutable(provider, auth) {
@@ -92,7 +98,9 @@ fn route(
     let base = real_base(provider, env)?;
     let upstream =
         Upstream::parse(&base).map_err(|e| format!("baseURL is not a valid URL: {e}"))?;
-    if proxy == Some(upstream.origin()) {
+    // The proxy's own rule, so that what it would refuse as a loop is
+    // left alone here.
+    if listen.is_some_and(|listen| points_at(upstream.origin(), listen)) {
         return Err("already points at this proxy".into());
     }
     if provider.names_upstream {
@@ -105,6 +113,12 @@ fn route(
         base_url: format!("{proxy_origin}{}", upstream.version_segment()),
         upstream: base,
     })
+}
+
+/// The socket address an origin such as `http://127.0.0.1:41234` names.
+fn socket_address(origin: &Origin) -> Option<SocketAddr> {
+    let host = origin.host.trim_start_matches('[').trim_end_matches(']');
+    Some(SocketAddr::new(host.parse().ok()?, origin.port))
 }
 
 #[cfg(test)]

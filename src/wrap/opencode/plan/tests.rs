@@ -111,13 +111,16 @@ fn chatgpt_login_and_copilot_are_left_alone() {
 #[test]
 fn a_base_url_at_the_proxy_is_left_alone() {
     let case = case(&[]);
-    let config = json!({"provider": {"looped": {"npm": "@ai-sdk/openai-compatible",
-        "options": {"baseURL": "http://127.0.0.1:41234/v1"}}}});
-    let plan = run(&case, config, &[], &Selection::default());
-    assert_eq!(
-        reason(&plan, "looped"),
-        Some("already points at this proxy")
-    );
+    for base_url in ["http://127.0.0.1:41234/v1", "http://localhost:41234/v1"] {
+        let config = json!({"provider": {"looped": {"npm": "@ai-sdk/openai-compatible",
+            "options": {"baseURL": base_url}}}});
+        let plan = run(&case, config, &[], &Selection::default());
+        assert_eq!(
+            reason(&plan, "looped"),
+            Some("already points at this proxy"),
+            "{base_url}"
+        );
+    }
     let config =
         json!({"provider": {"other": {"options": {"baseURL": "http://127.0.0.1:41235/v1"}}}});
     assert!(routed(&run(&case, config, &[], &Selection::default()), "other").is_some());
