@@ -62,7 +62,6 @@ async fn forward(
         return Err(ProxyError::method_not_supported());
     }
     let family = exchange.family;
-    let overridden = parts.headers.contains_key(UPSTREAM_HEADER);
     let shared = &exchange.shared;
     let upstream: &Arc<Upstream> =
         exchange
@@ -80,7 +79,11 @@ async fn forward(
         .request(upstream, Request::from_parts(parts, body))
         .await
         .map_err(|error| match reached_itself(error.as_ref()) {
-            Some(reached) => loop_error(reached, overridden, upstream.origin_str(), family),
+            Some(reached) => {
+                // A default is shared; an override is parsed into one of its own.
+                let overridden = !Arc::ptr_eq(upstream, &shared.defaults[family.index()]);
+                loop_error(reached, overridden, upstream.origin_str(), family)
+            }
             None => upstream_error(upstream.origin_str(), error.as_ref()),
         })?;
 
