@@ -126,17 +126,23 @@ async fn an_override_pointing_at_the_proxy_itself_is_a_loop() {
 
 /// An `HTTP_PROXY` that is the proxy itself sent every plain-HTTP request
 /// back in, round after round, until file descriptors ran out. The
-/// connection back is now refused, with or without an override.
+/// connection back is now refused, with or without an override, and so is
+/// an `HTTPS_PROXY` that is the proxy (before, a bare "tunnel error").
 #[tokio::test]
 async fn an_http_proxy_that_is_the_proxy_itself_is_a_loop() {
     let port = free_port();
     let mock = MockUpstream::start();
     let itself = format!("http://127.0.0.1:{port}");
     let defaults = common::family_defaults("http://127.0.0.2:9");
-    let proxy = ProxyProcess::start_on(port, &defaults, &[("HTTP_PROXY", &itself)]);
+    let proxies = [("HTTP_PROXY", itself.as_str()), ("HTTPS_PROXY", &itself)];
+    let proxy = ProxyProcess::start_on(port, &defaults, &proxies);
     let client = client();
     let upstream = mock.url();
-    for headers in [vec![], vec![("X-Headroom-Upstream", upstream.as_str())]] {
+    for headers in [
+        vec![],
+        vec![("X-Headroom-Upstream", upstream.as_str())],
+        vec![("X-Headroom-Upstream", "https://api.example.com")],
+    ] {
         let sending = send(
             &client,
             request("POST", &proxy.url("/v1/chat/completions"), &headers, "{}"),
@@ -148,6 +154,7 @@ async fn an_http_proxy_that_is_the_proxy_itself_is_a_loop() {
         assert_eq!(reply.headers["x-headroom-error"], "upstream_loop");
         let message = reply.json()["error"]["message"].to_string();
         assert!(message.contains("HTTP_PROXY"), "{message}");
+        assert!(message.contains("is this proxy itself"), "{message}");
     }
     assert!(mock.requests().is_empty());
 
@@ -160,7 +167,7 @@ async fn an_http_proxy_that_is_the_proxy_itself_is_a_loop() {
         .iter()
         .map(|entry| entry["requests"].as_u64().unwrap())
         .sum();
-    assert_eq!(forwarded, 2, "the requests came round again: {stats}");
+    assert_eq!(forwarded, 3, "the requests came round again: {stats}");
 }
 
 #[tokio::test]

@@ -366,19 +366,46 @@ impl Service<Uri> for UpstreamConnector {
                 refuse_own_listener(io.inner(), listen, false)?;
                 return Ok(UpstreamStream::new(io, false, idle_timeout));
             };
+            let mut to_proxy = ToHttpProxy { tcp, listen };
             if dst.scheme() == Some(&http::uri::Scheme::HTTPS) {
-                let mut tunnel = Tunnel::new(proxy.uri().clone(), tcp);
+                let mut tunnel = Tunnel::new(proxy.uri().clone(), to_proxy);
                 if let Some(auth) = proxy.basic_auth() {
                     tunnel = tunnel.with_auth(auth.clone());
                 }
                 let io = tunnel.call(dst).await?;
                 Ok(UpstreamStream::new(io, false, idle_timeout))
             } else {
-                let io = tcp.call(proxy.uri().clone()).await?;
-                refuse_own_listener(io.inner(), listen, true)?;
+                let io = to_proxy.call(proxy.uri().clone()).await?;
                 Ok::<_, BoxError>(UpstreamStream::new(io, true, idle_timeout))
             }
         }))
+    }
+}
+
+/// Connects to the HTTP proxy in front of an upstream, refusing one that
+/// is this proxy itself.
+struct ToHttpProxy {
+    tcp: HttpConnector,
+    listen: SocketAddr,
+}
+
+impl Service<Uri> for ToHttpProxy {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<TokioIo<TcpStream>, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, proxy: Uri) -> Self::Future {
+        let mut tcp = self.tcp.clone();
+        let listen = self.listen;
+        Box::pin(async move {
+            let io = tcp.call(proxy).await?;
+            refuse_own_listener(io.inner(), listen, true)?;
+            Ok(io)
+        })
     }
 }
 

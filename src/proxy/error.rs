@@ -84,7 +84,7 @@ impl ProxyError {
             status: StatusCode::LOOP_DETECTED,
             class: "upstream_loop",
             message: format!(
-                "the HTTP proxy for upstream {origin} (from HTTP_PROXY or ALL_PROXY) is this proxy itself, so the request would loop: unset it for headroom, or list the upstream's host in NO_PROXY"
+                "the HTTP proxy for upstream {origin} (from HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) is this proxy itself, so the request would loop: unset it for headroom, or list the upstream's host in NO_PROXY"
             ),
         }
     }
