@@ -223,7 +223,8 @@ impl std::error::Error for ConnectFailed {
 /// The connection landed on the proxy's own listener: the request would
 /// come straight back, be forwarded again, and so on until file
 /// descriptors ran out. It happens when an upstream's name resolves to the
-/// proxy's address, or when `HTTP_PROXY` is the proxy itself.
+/// proxy's address, or when `HTTP_PROXY` or `HTTPS_PROXY` is the proxy
+/// itself.
 #[derive(Debug)]
 pub struct ReachedItself {
     /// The connection went to the HTTP proxy, not to the upstream.
@@ -257,11 +258,11 @@ fn refuse_own_listener(
 /// True when a connection from `local` to `peer` lands on the listener at
 /// `listen`.
 fn lands_on(listen: SocketAddr, local: SocketAddr, peer: SocketAddr) -> bool {
-    let peer_ip = peer.ip().to_canonical();
-    let listen_ip = listen.ip().to_canonical();
     if peer.port() != listen.port() {
         return false;
     }
+    let peer_ip = peer.ip().to_canonical();
+    let listen_ip = listen.ip().to_canonical();
     if !listen_ip.is_unspecified() {
         return peer_ip == listen_ip;
     }
