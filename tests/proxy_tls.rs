@@ -9,6 +9,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -451,4 +452,86 @@ async fn an_idle_http2_upstream_is_told_apart_as_an_idle_timeout() {
     let expected = serde_json::json!({ "upstream_timeout": 1, "upstream_idle_timeout": 1 });
     assert_eq!(entry["errors"], expected, "{stats}");
     assert!(setup.only_http2_reached_the_upstream());
+}
+
+/// An HTTP/2 upstream over TLS that refuses its first `refusals` streams
+/// (RST_STREAM with REFUSED_STREAM: RFC 9113 says it did no work on
+/// them), then answers "ok". Returns its address, the bodies it answered,
+/// and how many streams it was sent.
+async fn refusing_h2_upstream(
+    mut server: rustls::ServerConfig,
+    refusals: usize,
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>, Arc<AtomicUsize>) {
+    server.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answered = Arc::new(Mutex::new(Vec::new()));
+    let streams = Arc::new(AtomicUsize::new(0));
+    let (record, count) = (answered.clone(), streams.clone());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, record, count) = (acceptor.clone(), record.clone(), count.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut connection) = h2::server::handshake(tls).await else {
+                    return;
+                };
+                while let Some(Ok((request, mut respond))) = connection.accept().await {
+                    if count.fetch_add(1, Ordering::SeqCst) < refusals {
+                        respond.send_reset(h2::Reason::REFUSED_STREAM);
+                        continue;
+                    }
+                    let record = record.clone();
+                    tokio::spawn(async move {
+                        let mut body = request.into_body();
+                        let mut read = Vec::new();
+                        while let Some(Ok(chunk)) = body.data().await {
+                            let _ = body.flow_control().release_capacity(chunk.len());
+                            read.extend_from_slice(&chunk);
+                        }
+                        record
+                            .lock()
+                            .unwrap()
+                            .push(String::from_utf8_lossy(&read).into_owned());
+                        let mut sending = respond
+                            .send_response(http::Response::new(()), false)
+                            .unwrap();
+                        sending.send_data(Bytes::from_static(b"ok"), true).unwrap();
+                    });
+                }
+            });
+        }
+    });
+    (addr, answered, streams)
+}
+
+#[tokio::test]
+async fn an_http2_stream_the_upstream_refused_is_sent_again_once() {
+    let body = r#"{"model":"m","messages":[]}"#;
+    for (refusals, status, streams) in [(1, 200, 2), (usize::MAX, 502, 2)] {
+        let certificates = test_certificates();
+        let (addr, answered, sent) = refusing_h2_upstream(certificates.server, refusals).await;
+        let proxy = ProxyProcess::start_with_env(&[], &[("SSL_CERT_FILE", &certificates.ca_file)]);
+        let target = format!("https://localhost:{}", addr.port());
+        let headers = [("X-Headroom-Upstream", target.as_str())];
+        let reply = send(
+            &client(),
+            request("POST", &proxy.url("/v1/chat/completions"), &headers, body),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            status,
+            "{refusals} refusals: {}",
+            reply.text()
+        );
+        assert_eq!(sent.load(Ordering::SeqCst), streams, "{refusals} refusals");
+        if status == 200 {
+            assert_eq!(reply.text(), "ok");
+            assert_eq!(answered.lock().unwrap().as_slice(), [body]);
+        }
+    }
 }

@@ -2,7 +2,8 @@
 //! out on turns out stale: the upstream closed it, on its keep-alive
 //! timer, just as the proxy reused it. The direct path (`super::h1`) keeps
 //! what it writes for that; this module does the same around hyper's
-//! client, for HTTPS upstreams and those behind an HTTP proxy.
+//! client, for HTTPS upstreams and those behind an HTTP proxy. It also
+//! sends again, once, a request whose HTTP/2 stream the upstream refused.
 
 use std::io;
 use std::pin::Pin;
@@ -32,6 +33,9 @@ pub const STALE_WITHIN: Duration = Duration::from_secs(1);
 /// How long a failed try may take to hand its request body back. hyper
 /// drops the body as the failed connection ends, moments after the error.
 const GIVE_BACK_WITHIN: Duration = Duration::from_secs(1);
+/// How many refused HTTP/2 streams a request is sent again after. An
+/// upstream that refuses every stream would otherwise be asked forever.
+const REFUSALS_RETRIED: u32 = 1;
 
 /// Sends `request` through hyper's client; while the pooled HTTP/1.1
 /// connection it goes out on turns out stale, sends it again, its body
@@ -45,6 +49,7 @@ where
 {
     let (parts, body) = request.into_parts();
     let mut sent = Sent::new(body);
+    let mut refusals = 0;
     loop {
         let (body, given_back) = ReplayBody::new(sent);
         let sent_at = Instant::now();
@@ -55,12 +60,14 @@ where
             Ok(response) => return Ok(response),
             Err(error) => error,
         };
-        if !went_stale(&error, sent_at) {
+        let refused = refused_unprocessed(&error);
+        refusals += u32::from(refused);
+        if !(went_stale(&error, sent_at) || (refused && refusals <= REFUSALS_RETRIED)) {
             return Err(error.into());
         }
         match tokio::time::timeout(GIVE_BACK_WITHIN, given_back).await {
             Ok(Ok(back)) => {
-                tracing::debug!(%error, "pooled upstream connection was stale; sending again");
+                tracing::debug!(%error, "upstream did not take the request; sending again");
                 sent = back;
             }
             // The body was larger than kept, or was never handed back.
@@ -80,7 +87,8 @@ fn went_stale(error: &hyper_util::client::legacy::Error, sent_at: Instant) -> bo
         return false;
     };
     // An HTTP/2 connection ends differently (GOAWAY), and a failed stream
-    // on it may have been processed; only HTTP/1.1's race is known here.
+    // on it may have been processed; only a refused one is known not to
+    // have been (`refused_unprocessed`).
     if connected.is_negotiated_h2() {
         return false;
     }
@@ -90,6 +98,16 @@ fn went_stale(error: &hyper_util::client::legacy::Error, sent_at: Instant) -> bo
         .get::<OpenedAt>()
         .is_some_and(|opened| opened.0 < sent_at);
     pooled && sent_at.elapsed() < STALE_WITHIN && closed_by_upstream(error)
+}
+
+/// True when an HTTP/2 upstream refused the request's stream. RFC 9113
+/// (section 8.7) says such a stream was not processed, so sending the
+/// request again cannot do its work twice.
+fn refused_unprocessed(error: &(dyn std::error::Error + 'static)) -> bool {
+    chain(error).any(|e| {
+        e.downcast_ref::<h2::Error>()
+            .is_some_and(|e| e.is_remote() && e.reason() == Some(h2::Reason::REFUSED_STREAM))
+    })
 }
 
 /// True when the connection ended under the request: closed (with or
