@@ -17,6 +17,7 @@ use super::forward::Exchange;
 use super::idle::RequestIdle;
 use super::serve::Upload;
 use super::stats::Outcome;
+use super::tunnel::Io;
 
 /// What the proxy answers with: an upstream's body, or one it made itself.
 pub type ResponseBody = Either<UpstreamBody, Full<Bytes>>;
@@ -209,20 +210,35 @@ impl Body for IdleBody {
 /// The upstream's response body on its way to the client. Closes the
 /// exchange (log line, stats) exactly once: when the body ends, fails (an
 /// idle upstream fails it, see `IdleBody` and the direct path's
-/// `h1::Transfer`), or is dropped because the client went away.
+/// `h1::Transfer`), or is dropped because the client went away; or hands
+/// it on with the upstream's connection once that switched protocols.
 pub struct UpstreamBody {
     inner: UpstreamResponseBody,
     bytes: u64,
     exchange: Option<Exchange>,
+    /// The upstream's connection, after a 101.
+    switched: Option<Box<dyn Io>>,
 }
 
 impl UpstreamBody {
-    pub fn new(inner: UpstreamResponseBody, exchange: Exchange) -> UpstreamBody {
+    pub fn new(
+        inner: UpstreamResponseBody,
+        exchange: Exchange,
+        switched: Option<Box<dyn Io>>,
+    ) -> UpstreamBody {
         UpstreamBody {
             inner,
             bytes: 0,
             exchange: Some(exchange),
+            switched,
         }
+    }
+
+    /// For an answer that switched protocols: the upstream's connection,
+    /// and the exchange, which the tunnel closes when it ends.
+    pub fn take_switched(&mut self) -> Option<(Box<dyn Io>, Exchange)> {
+        let io = self.switched.take()?;
+        Some((io, self.exchange.take()?))
     }
 
     fn finish(&mut self, outcome: Outcome) {

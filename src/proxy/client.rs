@@ -31,6 +31,7 @@ use super::body::{IdleBody, RequestBody};
 use super::h1::{DirectBody, DirectClient};
 use super::idle::{IdleTimer, RequestIdle};
 use super::replay::{self, OpenedAt, ReplayBody};
+use super::tunnel::UpgradeRequested;
 use super::upstream::Upstream;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -54,6 +55,9 @@ pub struct UpstreamClient {
     /// Plain-HTTP upstreams behind an HTTP proxy.
     http: HttpClient,
     https: OnceCell<HttpsClient>,
+    /// HTTPS upstreams for requests that switch protocols, which HTTP/2
+    /// cannot carry: HTTP/1.1 is the only protocol it offers.
+    https_http1: OnceCell<HttpsClient>,
     idle_timeout: Duration,
 }
 
@@ -70,8 +74,13 @@ impl UpstreamClient {
             http: client_builder().build(connector.clone()),
             connector,
             https: OnceCell::new(),
+            https_http1: OnceCell::new(),
             idle_timeout,
         }
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
     }
 
     /// Sends `request`, whose URI is `upstream` joined with the client's
@@ -82,7 +91,17 @@ impl UpstreamClient {
         mut request: Request<RequestBody>,
     ) -> Result<Response<UpstreamResponseBody>, BoxError> {
         if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
-            let client = self.https.get_or_try_init(|| self.build_https()).await?;
+            let client = match request.extensions().get::<UpgradeRequested>() {
+                None => {
+                    self.https
+                        .get_or_try_init(|| self.build_https(true))
+                        .await?
+                }
+                Some(_) => {
+                    let build = || self.build_https(false);
+                    self.https_http1.get_or_try_init(build).await?
+                }
+            };
             return Box::pin(self.through_hyper(client, request)).await;
         }
         let Some(proxy) = self.connector.intercept(request.uri()) else {
@@ -117,14 +136,19 @@ impl UpstreamClient {
         Ok(response.map(|body| Either::Left(IdleBody::new(body, idle))))
     }
 
-    async fn build_https(&self) -> Result<HttpsClient, BoxError> {
+    /// An HTTPS client offering HTTP/1.1, and HTTP/2 too with `http2`.
+    async fn build_https(&self, http2: bool) -> Result<HttpsClient, BoxError> {
         let tls = tokio::task::spawn_blocking(tls_config).await??;
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(self.connector.clone());
+            .enable_http1();
+        let https = match http2 {
+            true => builder
+                .enable_http2()
+                .wrap_connector(self.connector.clone()),
+            false => builder.wrap_connector(self.connector.clone()),
+        };
         Ok(client_builder().build(https))
     }
 }

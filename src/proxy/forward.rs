@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::{request, response, HeaderMap, Method, Request, Response, Uri, Version};
+use http::{request, response, HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::Either;
 
 use super::body::{is_client_body_error, ClientBody, RequestBody, ResponseBody, UpstreamBody};
@@ -19,6 +19,7 @@ use super::error::ProxyError;
 use super::headers::{self, UPSTREAM_HEADER};
 use super::routes::{self, Family};
 use super::stats::{Outcome, Sample};
+use super::tunnel::{self, Io, UpgradeRequested};
 use super::upstream::{Origin, Upstream};
 use super::{local, Allowed, Shared};
 
@@ -37,8 +38,8 @@ pub async fn handle(
     // Made at once so that a refusal, too, reads the rest of an upload.
     let body = RequestBody::new(body, exchange.bytes_in.clone());
     match forward(&mut exchange, parts, body).await {
-        Ok((head, body)) => {
-            let body = UpstreamBody::new(body, exchange);
+        Ok((head, body, switched)) => {
+            let body = UpstreamBody::new(body, exchange, switched);
             Ok(Response::from_parts(head, Either::Left(body)))
         }
         Err(error) => {
@@ -52,12 +53,13 @@ pub async fn handle(
 }
 
 /// Sends the request upstream and returns the response head (cleaned of
-/// hop-by-hop headers) and body, recording on `exchange` what it learns.
+/// hop-by-hop headers) and body, and for a switch of protocols the
+/// upstream's connection; records on `exchange` what it learns.
 async fn forward(
     exchange: &mut Exchange,
     mut parts: request::Parts,
     body: RequestBody,
-) -> Result<(response::Parts, UpstreamResponseBody), ProxyError> {
+) -> Result<(response::Parts, UpstreamResponseBody, Option<Box<dyn Io>>), ProxyError> {
     if parts.method == Method::CONNECT {
         return Err(ProxyError::method_not_supported());
     }
@@ -73,6 +75,13 @@ async fn forward(
     parts.uri = Uri::try_from(upstream.join(path_and_query))
         .map_err(|_| ProxyError::bad_upstream_header("and path do not form a valid URL"))?;
     exchange.stripped_headers = headers::prepare_request(&mut parts.headers);
+    let upgrade_asked = match parts.extensions.get::<UpgradeRequested>() {
+        Some(UpgradeRequested(protocol)) => {
+            tunnel::name_upgrade(&mut parts.headers, protocol.clone());
+            true
+        }
+        None => false,
+    };
     parts.version = Version::HTTP_11;
     let response = shared
         .client
@@ -87,11 +96,41 @@ async fn forward(
             None => upstream_error(upstream.origin_str(), error.as_ref()),
         })?;
 
-    let (mut head, body) = response.into_parts();
-    headers::prepare_response(&mut head.headers);
+    let (mut head, mut body) = response.into_parts();
+    let switched = match head.status {
+        // Boxed: rare, and every request's future would carry it inline.
+        StatusCode::SWITCHING_PROTOCOLS => Some(
+            Box::pin(switch_upstream(&mut head, &mut body, upgrade_asked))
+                .await
+                .map_err(|error| ProxyError::bad_response(upstream.origin_str(), &error))?,
+        ),
+        _ => {
+            headers::prepare_response(&mut head.headers);
+            None
+        }
+    };
     exchange.status = head.status.as_u16();
     exchange.head_latency = exchange.started.elapsed();
-    Ok((head, body))
+    Ok((head, body, switched))
+}
+
+/// After a 101 to an upgrade request: names the upgrade on the client's
+/// hop and takes over the upstream's connection. A 101 nobody asked for
+/// is the upstream's error.
+async fn switch_upstream(
+    head: &mut response::Parts,
+    body: &mut UpstreamResponseBody,
+    upgrade_asked: bool,
+) -> Result<Box<dyn Io>, String> {
+    let protocol = head.headers.get(http::header::UPGRADE).cloned();
+    let Some(protocol) = protocol.filter(|_| upgrade_asked) else {
+        return Err("it switched protocols unasked".to_owned());
+    };
+    headers::prepare_response(&mut head.headers);
+    tunnel::name_upgrade(&mut head.headers, protocol);
+    tunnel::upstream_side(body, &mut head.extensions)
+        .await
+        .map_err(|error| error.to_string())
 }
 
 /// The override header when present, else the family's default.
@@ -210,6 +249,13 @@ impl Exchange {
         self.upstream
             .as_deref()
             .map_or(NO_UPSTREAM, Upstream::origin_str)
+    }
+
+    /// Closes the record of an exchange that became a tunnel, whose bytes
+    /// each way count as its bodies'.
+    pub fn finish_switched(self, outcome: Outcome, to_upstream: u64, to_client: u64) {
+        self.bytes_in.fetch_add(to_upstream, Ordering::Relaxed);
+        self.finish(outcome, to_client);
     }
 
     /// Logs the request's one line and adds it to the stats. The path is

@@ -15,6 +15,7 @@ mod replay;
 pub mod routes;
 mod serve;
 pub mod stats;
+mod tunnel;
 pub mod upstream;
 
 pub use forward::points_at;

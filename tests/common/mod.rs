@@ -5,6 +5,7 @@
 pub mod mock;
 pub mod opencode;
 pub mod raw;
+pub mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

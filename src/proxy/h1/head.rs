@@ -79,10 +79,13 @@ pub struct ResponseHead {
 pub type HeadError = String;
 
 /// Parses the final response head off the front of `buf`, skipping interim
-/// (1xx) heads; `None` until a whole head is buffered.
+/// (1xx) heads; `None` until a whole head is buffered. A 101 is final when
+/// the request asked to switch protocols (`upgrade_asked`), and an error
+/// otherwise.
 pub fn parse_response(
     buf: &mut BytesMut,
     method: &Method,
+    upgrade_asked: bool,
 ) -> Result<Option<ResponseHead>, HeadError> {
     loop {
         let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
@@ -96,10 +99,11 @@ pub fn parse_response(
             Err(error) => return Err(format!("invalid response head: {error}")),
         };
         let code = parsed.code.unwrap_or_default();
-        if code == 101 {
-            return Err("the upstream switched protocols, which is not relayed".to_owned());
+        let switched = code == 101;
+        if switched && !upgrade_asked {
+            return Err("it switched protocols unasked".to_owned());
         }
-        if (100..200).contains(&code) {
+        if (100..200).contains(&code) && !switched {
             buf.advance(len);
             continue;
         }
@@ -112,8 +116,11 @@ pub fn parse_response(
         let placed = PlacedFields::note(parsed.headers, buf, len).map_err(BadField::describe)?;
         let mut headers = placed.take(buf).map_err(BadField::describe)?;
         let framing = body_framing(method, status, &mut headers)?;
-        let keep_alive =
-            version == Version::HTTP_11 && !has_token(&headers, header::CONNECTION, "close");
+        // A switched connection carries the new protocol, never another
+        // request.
+        let keep_alive = version == Version::HTTP_11
+            && !switched
+            && !has_token(&headers, header::CONNECTION, "close");
         let (mut parts, ()) = Response::new(()).into_parts();
         parts.status = status;
         parts.version = version;
@@ -209,6 +216,7 @@ fn body_framing(
     headers: &mut HeaderMap,
 ) -> Result<Framing, HeadError> {
     if method == Method::HEAD
+        || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
     {
@@ -271,7 +279,7 @@ mod tests {
     use crate::proxy::upstream::Upstream;
 
     fn parse(wire: &str, method: Method) -> Result<Option<ResponseHead>, HeadError> {
-        parse_response(&mut BytesMut::from(wire), &method)
+        parse_response(&mut BytesMut::from(wire), &method, false)
     }
 
     fn framing_of(wire: &str) -> String {
@@ -353,7 +361,9 @@ mod tests {
             &b"HTTP/1.1 200 OK\r\nx-request-id: req_1\r\nx-empty:\r\nset-cookie: a=1\r\n\
                set-cookie: b=2\r\nx-latin: caf\xe9\r\ncontent-length: 2\r\n\r\nok"[..],
         );
-        let head = parse_response(&mut buf, &Method::GET).unwrap().unwrap();
+        let head = parse_response(&mut buf, &Method::GET, false)
+            .unwrap()
+            .unwrap();
         let headers = &head.parts.headers;
         assert_eq!(headers["x-request-id"], "req_1");
         assert_eq!(headers["x-empty"], "");
@@ -368,7 +378,9 @@ mod tests {
         let mut buf = BytesMut::from(
             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok",
         );
-        let head = parse_response(&mut buf, &Method::POST).unwrap().unwrap();
+        let head = parse_response(&mut buf, &Method::POST, false)
+            .unwrap()
+            .unwrap();
         assert_eq!(head.parts.status, 201);
         assert!(head.keep_alive);
         assert_eq!(&buf[..], b"ok");
@@ -386,6 +398,20 @@ mod tests {
         assert!(!close.unwrap().unwrap().keep_alive);
         let old = parse("HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n", Method::GET);
         assert!(!old.unwrap().unwrap().keep_alive);
+    }
+
+    #[test]
+    fn a_switch_asked_for_is_final_and_leaves_what_follows_it() {
+        let wire = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n\
+                    connection: upgrade\r\nupgrade: websocket\r\n\r\nframes";
+        let mut buf = BytesMut::from(wire);
+        let head = parse_response(&mut buf, &Method::GET, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.parts.status, StatusCode::SWITCHING_PROTOCOLS);
+        assert!(!head.keep_alive, "a switched connection is never pooled");
+        assert!(head.framing.is_done());
+        assert_eq!(&buf[..], b"frames");
     }
 
     #[test]

@@ -30,6 +30,7 @@ use super::body::RequestBody;
 use super::client::{BoxError, UpstreamConnector};
 use super::idle::IdleTimer;
 use super::replay::{REPLAY_LIMIT, STALE_WITHIN};
+use super::tunnel::UpgradeRequested;
 use super::upstream::Upstream;
 use framing::{Decoded, Framing};
 use head::RequestFraming;
@@ -86,6 +87,7 @@ impl DirectClient {
             &mut out,
         );
         let mut writer = Writer::new(out.freeze(), body, framing);
+        let upgrade_asked = parts.extensions.get::<UpgradeRequested>().is_some();
         // A pooled connection the upstream closed just as it was taken
         // fails before any answer; the request is then sent once more on
         // another connection, if what was written of it was kept.
@@ -93,7 +95,7 @@ impl DirectClient {
             let (io, reused) = self.connection(upstream).await?;
             let taken_from_pool = reused.then(Instant::now);
             let mut transfer = Transfer::new(io, self.idle_timeout, writer);
-            match poll_fn(|cx| transfer.poll_head(cx, &parts.method)).await {
+            match poll_fn(|cx| transfer.poll_head(cx, &parts.method, upgrade_asked)).await {
                 Ok(head) => {
                     transfer.writer.answer_began();
                     let body = DirectBody::new(
@@ -164,6 +166,7 @@ impl Transfer {
         &mut self,
         cx: &mut Context<'_>,
         method: &http::Method,
+        upgrade_asked: bool,
     ) -> Poll<Result<head::ResponseHead, BoxError>> {
         if self.writer.hold_head(cx)? {
             // Polled again at once: the head waits one turn, no longer.
@@ -172,7 +175,7 @@ impl Transfer {
         }
         loop {
             self.poll_write(cx)?;
-            if let Some(head) = head::parse_response(&mut self.read_buf, method)? {
+            if let Some(head) = head::parse_response(&mut self.read_buf, method, upgrade_asked)? {
                 return Poll::Ready(Ok(head));
             }
             if ready!(self.poll_read(cx))? == 0 {
@@ -464,6 +467,12 @@ impl DirectBody {
             pool,
             upstream,
         }
+    }
+
+    /// After a 101: the connection, and what was read of it past the head.
+    pub fn take_upgraded(&mut self) -> Option<(TcpStream, BytesMut)> {
+        let transfer = self.transfer.take()?;
+        Some((transfer.io, transfer.read_buf))
     }
 
     /// The body is complete: pool the connection if it can carry another

@@ -17,6 +17,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Method, Request, Response, Version};
 use http_body::Body;
+use http_body_util::Either;
 use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
@@ -26,11 +27,13 @@ use tokio::time::Instant;
 use super::request::{parse_request, RequestHead, MAX_HEAD};
 use super::response::{encode_chunk_size, encode_head, Outgoing, CONTINUE};
 use super::upload::{Inbound, Upload};
-use crate::proxy::body::{ClientBody, DRAIN_LIMIT};
+use crate::proxy::body::{ClientBody, ResponseBody, DRAIN_LIMIT};
 use crate::proxy::error::ProxyError;
-use crate::proxy::forward;
+use crate::proxy::forward::{self, Exchange};
 use crate::proxy::h1::framing::Framing;
 use crate::proxy::routes::Family;
+use crate::proxy::stats::Outcome;
+use crate::proxy::tunnel::{Io, Switched, UpgradeRequested};
 use crate::proxy::Shared;
 
 /// What a client that sends HTTP/2 with prior knowledge sends first.
@@ -47,12 +50,15 @@ const READ_AHEAD: usize = MAX_HEAD + 8 * 1024;
 /// connection closes, so that closing does not reset the answer away.
 pub(super) const LINGER: Duration = Duration::from_secs(2);
 
-/// How a connection's first bytes turned out.
+/// What a connection turned out to carry.
 pub enum Opening {
     /// Served as HTTP/1.1 until it ended.
     Done,
     /// HTTP/2 with prior knowledge: the socket, and the bytes read from it.
     Http2(TcpStream, BytesMut),
+    /// Switched to another protocol upstream: the socket, the bytes the
+    /// client sent past its request, and the upstream's side.
+    Switched(TcpStream, BytesMut, Box<Switched>),
 }
 
 pub struct Connection {
@@ -120,19 +126,40 @@ impl Connection {
                     self.linger().await;
                     return Opening::Done;
                 }
+                Ending::Switched(switched) => return self.into_switched(switched).await,
             }
         }
     }
 
-    fn into_http2(mut self) -> Opening {
-        let Some(inbound) = self.inbound.take() else {
-            return Opening::Done;
-        };
-        let (read, buf) = inbound.into_parts();
-        match read.reunite(self.out.io) {
-            Ok(stream) => Opening::Http2(stream, buf),
-            Err(_) => Opening::Done,
+    fn into_http2(self) -> Opening {
+        match self.into_socket() {
+            Some((stream, read)) => Opening::Http2(stream, read),
+            None => Opening::Done,
         }
+    }
+
+    /// The socket for a tunnel, once the client's request body (usually
+    /// none) has been read.
+    async fn into_switched(mut self, switched: Box<Switched>) -> Opening {
+        let socket = match self.take_back_inbound().await {
+            true => self.into_socket(),
+            false => None,
+        };
+        match socket {
+            Some((stream, read)) => Opening::Switched(stream, read, switched),
+            None => {
+                switched
+                    .exchange
+                    .finish_switched(Outcome::Failed("client_disconnect"), 0, 0);
+                Opening::Done
+            }
+        }
+    }
+
+    /// The whole socket, with the bytes read from it and not used.
+    fn into_socket(mut self) -> Option<(TcpStream, BytesMut)> {
+        let (read, buf) = self.inbound.take()?.into_parts();
+        read.reunite(self.out.io).ok().map(|stream| (stream, buf))
     }
 
     async fn next_head(&mut self, first: bool) -> Next {
@@ -187,13 +214,20 @@ impl Connection {
     /// Hands the request to the forwarder and writes its answer.
     async fn exchange(&mut self, head: RequestHead) -> Ending {
         let RequestHead {
-            parts,
+            mut parts,
             framing,
             keep_alive,
             expects_continue,
+            upgrade,
         } = head;
         let method = parts.method.clone();
         let version = parts.version;
+        if let Some(asked) = upgrade
+            .then(|| UpgradeRequested::named(&parts.headers))
+            .flatten()
+        {
+            parts.extensions.insert(asked);
+        }
         let Some(body) = self.lend_body(framing) else {
             return Ending::ClientGone;
         };
@@ -205,16 +239,18 @@ impl Connection {
         }
         let request = Request::from_parts(parts, ClientBody::Http1(body));
         let handling = forward::handle(self.shared.clone(), request);
-        let Some(Ok(response)) = self.unless_client_leaves(handling).await else {
+        let Some(Ok(mut response)) = self.unless_client_leaves(handling).await else {
             // Dropping the handler's future cancels the upstream request.
             return Ending::ClientGone;
         };
-        let keep_alive = keep_alive && !*self.stop.borrow();
-        if self
-            .respond(response, &method, version, keep_alive)
-            .await
-            .is_err()
-        {
+        let switched = take_switched(&mut response);
+        // A 101 keeps the connection: the tunnel takes it over.
+        let keep_alive = switched.is_some() || keep_alive && !*self.stop.borrow();
+        let written = self.respond(response, &method, version, keep_alive).await;
+        if let Some((upstream, exchange)) = switched {
+            return self.tunnel(written, upstream, exchange);
+        }
+        if written.is_err() {
             // The client left, or the answer broke off: either way the
             // connection cannot say more.
             return Ending::ClientGone;
@@ -224,6 +260,20 @@ impl Connection {
         } else {
             Ending::Close
         }
+    }
+
+    /// Once the 101 that switches protocols is `written`, the connection
+    /// becomes a tunnel to `upstream`.
+    fn tunnel(&self, written: io::Result<()>, upstream: Box<dyn Io>, exchange: Exchange) -> Ending {
+        if written.is_err() {
+            exchange.finish_switched(Outcome::Failed("client_disconnect"), 0, 0);
+            return Ending::ClientGone;
+        }
+        Ending::Switched(Box::new(Switched {
+            upstream,
+            exchange,
+            idle_timeout: self.shared.client.idle_timeout(),
+        }))
     }
 
     /// Lends the read side to the request body.
@@ -513,6 +563,17 @@ enum Ending {
     Close,
     /// The connection is broken or abandoned: drop it.
     ClientGone,
+    /// The upstream switched protocols: the connection becomes a tunnel.
+    Switched(Box<Switched>),
+}
+
+/// The upstream's connection and the exchange, when the answer switched
+/// protocols.
+fn take_switched(response: &mut Response<ResponseBody>) -> Option<(Box<dyn Io>, Exchange)> {
+    match response.body_mut() {
+        Either::Left(upstream) => upstream.take_switched(),
+        Either::Right(_) => None,
+    }
 }
 
 /// Frames the body's data for the client as `Outgoing` says.

@@ -12,21 +12,18 @@ mod request;
 mod response;
 mod upload;
 
-use std::io;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
 use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 
 use super::body::ClientBody;
+use super::tunnel::{self, Prefixed};
 use super::{forward, Shared};
 use conn::{Connection, Opening};
 pub use upload::Upload;
@@ -87,12 +84,22 @@ async fn serve_connection(
     // Small writes (SSE events) must leave at once.
     let _ = stream.set_nodelay(true);
     let connection = Connection::new(stream, shared.clone(), stop.clone(), head_timeout);
-    if let Opening::Http2(stream, read) = connection.serve().await {
-        serve_http2(Prefixed { read, stream }, shared, stop).await;
+    match connection.serve().await {
+        Opening::Done => {}
+        Opening::Http2(stream, read) => {
+            serve_http2(Prefixed::new(read, stream), shared, stop).await;
+        }
+        Opening::Switched(stream, read, switched) => {
+            tunnel::join(stream, read, *switched, stop).await;
+        }
     }
 }
 
-async fn serve_http2(io: Prefixed, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn serve_http2(
+    io: Prefixed<TcpStream>,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
         forward::handle(shared.clone(), request.map(ClientBody::Http2))
     });
@@ -113,59 +120,6 @@ async fn serve_http2(io: Prefixed, shared: Arc<Shared>, mut stop: watch::Receive
     };
     if let Err(error) = ended {
         tracing::debug!(%error, "client connection ended with an error");
-    }
-}
-
-/// A socket whose first bytes were read already: they are read again first.
-struct Prefixed {
-    read: BytesMut,
-    stream: TcpStream,
-}
-
-impl AsyncRead for Prefixed {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.read.is_empty() {
-            return Pin::new(&mut this.stream).poll_read(cx, buf);
-        }
-        let n = this.read.len().min(buf.remaining());
-        buf.put_slice(&this.read[..n]);
-        this.read.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Prefixed {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 

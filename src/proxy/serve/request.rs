@@ -10,9 +10,7 @@ use http::{request, Method, Request, StatusCode, Uri, Version};
 
 use crate::proxy::error::ProxyError;
 use crate::proxy::h1::framing::Framing;
-use crate::proxy::h1::head::{
-    content_length, has_token, last_coding_is_chunked, BadField, PlacedFields,
-};
+use crate::proxy::h1::head::{content_length, last_coding_is_chunked, BadField, PlacedFields};
 
 /// Largest request head taken, request line and fields together.
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -26,6 +24,9 @@ pub struct RequestHead {
     pub keep_alive: bool,
     /// The client waits for `100 Continue` before it sends the body.
     pub expects_continue: bool,
+    /// The client lists `upgrade` in `Connection` on HTTP/1.1: it asks to
+    /// switch to the protocol its `Upgrade` names (`UpgradeRequested`).
+    pub upgrade: bool,
 }
 
 fn bad(reason: &str) -> ProxyError {
@@ -75,11 +76,13 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
     let placed = PlacedFields::note(parsed.headers, buf, len).map_err(malformed)?;
     let mut headers = placed.take(buf).map_err(malformed)?;
     let (framing, reframed) = body_framing(version, &mut headers)?;
+    let options = ConnectionOptions::of(&headers);
     let keep_alive = !reframed
         && match version {
-            Version::HTTP_11 => !has_token(&headers, header::CONNECTION, "close"),
-            _ => has_token(&headers, header::CONNECTION, "keep-alive"),
+            Version::HTTP_11 => !options.close,
+            _ => options.keep_alive,
         };
+    let upgrade = version == Version::HTTP_11 && options.upgrade;
     let expects_continue = version == Version::HTTP_11
         && headers
             .get(header::EXPECT)
@@ -94,7 +97,33 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
         framing,
         keep_alive,
         expects_continue,
+        upgrade,
     }))
+}
+
+/// The options a request's `Connection` header lists, read in one pass.
+#[derive(Default)]
+struct ConnectionOptions {
+    close: bool,
+    keep_alive: bool,
+    upgrade: bool,
+}
+
+impl ConnectionOptions {
+    fn of(headers: &HeaderMap) -> ConnectionOptions {
+        let mut options = ConnectionOptions::default();
+        let listed = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','));
+        for option in listed.map(str::trim) {
+            options.close |= option.eq_ignore_ascii_case("close");
+            options.keep_alive |= option.eq_ignore_ascii_case("keep-alive");
+            options.upgrade |= option.eq_ignore_ascii_case("upgrade");
+        }
+        options
+    }
 }
 
 /// RFC 9112 section 6.3 for requests: chunked last, or a length, or no
@@ -122,6 +151,7 @@ fn body_framing(version: Version, headers: &mut HeaderMap) -> Result<(Framing, b
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::proxy::tunnel::UpgradeRequested;
 
     fn parse(wire: &str) -> Result<Option<RequestHead>, ProxyError> {
         parse_request(&mut BytesMut::from(wire))
@@ -157,6 +187,32 @@ mod tests {
         let expect = "POST / HTTP/1.1\r\nExpect: 100-Continue\r\ncontent-length: 1\r\n\r\n";
         assert!(head(expect).expects_continue);
         assert!(!head("POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expects_continue);
+    }
+
+    #[test]
+    fn an_upgrade_is_asked_by_connection_and_one_upgrade_on_http_11() {
+        let protocol = |wire: &str| {
+            let head = head(wire);
+            let asked = head
+                .upgrade
+                .then(|| UpgradeRequested::named(&head.parts.headers));
+            asked.flatten().map(|asked| asked.0)
+        };
+        let asked =
+            "GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n";
+        assert_eq!(
+            protocol(asked),
+            Some(http::HeaderValue::from_static("websocket"))
+        );
+        assert!(head(asked).keep_alive);
+        for unasked in [
+            "GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+            "GET / HTTP/1.1\r\nConnection: keep-alive\r\nUpgrade: websocket\r\n\r\n",
+            "GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n",
+            "GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\nUpgrade: h2c\r\n\r\n",
+        ] {
+            assert_eq!(protocol(unasked), None, "{unasked:?}");
+        }
     }
 
     #[test]
