@@ -238,7 +238,9 @@ impl Connection {
             }
         }
         let request = Request::from_parts(parts, ClientBody::Http1(body));
-        let handling = forward::handle(self.shared.clone(), request);
+        // Pinned where it is made: passed by value, the handler's future
+        // (kilobytes) would be copied twice more on every request.
+        let handling = pin!(forward::handle(self.shared.clone(), request));
         let Some(Ok(mut response)) = self.unless_client_leaves(handling).await else {
             // Dropping the handler's future cancels the upstream request.
             return Ending::ClientGone;
@@ -289,8 +291,10 @@ impl Connection {
     }
 
     /// Runs `work` unless the client closes its connection first.
-    async fn unless_client_leaves<T>(&mut self, work: impl Future<Output = T>) -> Option<T> {
-        let mut work = pin!(work);
+    async fn unless_client_leaves<F: Future>(
+        &mut self,
+        mut work: Pin<&mut F>,
+    ) -> Option<F::Output> {
         poll_fn(|cx| {
             if let Poll::Ready(done) = work.as_mut().poll(cx) {
                 return Poll::Ready(Some(done));
