@@ -3,6 +3,8 @@
 
 use http::header::{self, HeaderMap, HeaderName};
 
+use super::h1::head::list_items;
+
 /// The header that names a request's upstream.
 pub const UPSTREAM_HEADER: &str = "x-headroom-upstream";
 
@@ -51,12 +53,8 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
     if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
         return;
     }
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+    let listed: Vec<HeaderName> = list_items(headers, header::CONNECTION)
+        .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
         .collect();
     for name in listed.into_iter().chain(HOP_BY_HOP) {
         headers.remove(name);

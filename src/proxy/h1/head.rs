@@ -263,12 +263,18 @@ pub(crate) fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
 }
 
 pub(crate) fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    list_items(headers, name).any(|item| item.eq_ignore_ascii_case(token))
+}
+
+/// The items of a comma-separated list header, over all its fields,
+/// trimmed.
+pub(crate) fn list_items(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &str> {
     headers
         .get_all(name)
-        .iter()
+        .into_iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|item| item.trim().eq_ignore_ascii_case(token))
+        .map(str::trim)
 }
 
 #[cfg(test)]

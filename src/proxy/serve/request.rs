@@ -10,7 +10,9 @@ use http::{request, Method, Request, StatusCode, Uri, Version};
 
 use crate::proxy::error::ProxyError;
 use crate::proxy::h1::framing::Framing;
-use crate::proxy::h1::head::{content_length, last_coding_is_chunked, BadField, PlacedFields};
+use crate::proxy::h1::head::{
+    content_length, last_coding_is_chunked, list_items, BadField, PlacedFields,
+};
 
 /// Largest request head taken, request line and fields together.
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -112,12 +114,7 @@ struct ConnectionOptions {
 impl ConnectionOptions {
     fn of(headers: &HeaderMap) -> ConnectionOptions {
         let mut options = ConnectionOptions::default();
-        let listed = headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','));
-        for option in listed.map(str::trim) {
+        for option in list_items(headers, header::CONNECTION) {
             options.close |= option.eq_ignore_ascii_case("close");
             options.keep_alive |= option.eq_ignore_ascii_case("keep-alive");
             options.upgrade |= option.eq_ignore_ascii_case("upgrade");
