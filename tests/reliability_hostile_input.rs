@@ -341,10 +341,17 @@ fn check_accepted(raw: &str, upstream: &Upstream) -> Result<(), String> {
         "/v1beta/models/g:streamGenerateContent?alt=sse&key=k",
         "/",
     ] {
-        let joined = upstream.join(path);
+        let path = http::uri::PathAndQuery::from_static(path);
+        let target = upstream
+            .target(Some(&path))
+            .map_err(|e| format!("{base} + {path} is not a URI: {e}"))?;
+        let joined = target.to_string();
         let uri: http::Uri = joined
             .parse()
             .map_err(|e| format!("join {joined} is not a URI: {e}"))?;
+        if uri != target {
+            return Err(format!("join {joined} parses back as {uri:?}"));
+        }
         if uri_origin(&joined).as_ref() != Some(&want) {
             return Err(format!("join {joined} has another origin"));
         }

@@ -71,8 +71,8 @@ async fn forward(
             .insert(resolve(shared, &parts.headers, exchange.family)?);
     check_allowed(shared, upstream.origin())?;
 
-    let path_and_query = exchange.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    parts.uri = Uri::try_from(upstream.join(path_and_query))
+    parts.uri = upstream
+        .target(exchange.uri.path_and_query())
         .map_err(|_| ProxyError::bad_upstream_header("and path do not form a valid URL"))?;
     exchange.stripped_headers = headers::prepare_request(&mut parts.headers);
     let upgrade_asked = match parts.extensions.get::<UpgradeRequested>() {

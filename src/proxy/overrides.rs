@@ -2,7 +2,7 @@
 //! on every request, so each is parsed once; the cache is bounded so that a
 //! client sending endless distinct values cannot grow it.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use http::HeaderValue;
@@ -16,7 +16,9 @@ const CAPACITY: usize = 64;
 
 #[derive(Default)]
 pub struct OverrideCache {
-    parsed: Mutex<HashMap<HeaderValue, Arc<Upstream>>>,
+    /// Ordered, not hashed: for a few dozen keys a comparison of bytes
+    /// costs less than hashing the value on every request.
+    parsed: Mutex<BTreeMap<HeaderValue, Arc<Upstream>>>,
 }
 
 impl OverrideCache {

@@ -10,6 +10,8 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use http::uri::{self, PathAndQuery, Uri};
+
 /// Longest upstream value accepted, in bytes.
 pub const MAX_UPSTREAM_LEN: usize = 2048;
 
@@ -78,6 +80,10 @@ pub struct Upstream {
     base: String,
     /// Length of the origin part of `base`.
     origin_len: usize,
+    /// `origin` in the form a request URI is assembled from, parsed once
+    /// here rather than in every request's URI.
+    uri_scheme: uri::Scheme,
+    uri_authority: uri::Authority,
     /// The `/v1` or `/v1beta` stripped from the end of the path, or "".
     version_segment: &'static str,
 }
@@ -147,10 +153,19 @@ impl Upstream {
         let origin_len = origin_text.len();
         let mut base = origin_text;
         base.push_str(prefix);
+        let uri_scheme = match origin.scheme {
+            Scheme::Http => uri::Scheme::HTTP,
+            Scheme::Https => uri::Scheme::HTTPS,
+        };
+        let authority = &base[origin.scheme.as_str().len() + "://".len()..origin_len];
+        let uri_authority =
+            uri::Authority::try_from(authority).map_err(|_| UpstreamError::InvalidHost)?;
         Ok(Upstream {
             origin,
             base,
             origin_len,
+            uri_scheme,
+            uri_authority,
             version_segment,
         })
     }
@@ -187,15 +202,23 @@ impl Upstream {
         &self.base[self.origin_len..]
     }
 
-    /// The URL to forward to: base + the incoming path and query.
-    pub fn join(&self, path_and_query: &str) -> String {
-        let mut url = String::with_capacity(self.base.len() + path_and_query.len());
-        url.push_str(&self.base);
-        if !path_and_query.starts_with('/') {
-            url.push('/');
-        }
-        url.push_str(path_and_query);
-        url
+    /// The URL to forward to: base + the incoming path and query. Without
+    /// a path prefix the incoming path is shared, not copied or parsed again.
+    pub fn target(&self, path_and_query: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
+        let incoming = path_and_query.map_or("/", PathAndQuery::as_str);
+        let prefix = self.path_prefix();
+        let path_and_query = match path_and_query {
+            Some(shared) if prefix.is_empty() && incoming.starts_with('/') => shared.clone(),
+            _ => {
+                let separator = if incoming.starts_with('/') { "" } else { "/" };
+                PathAndQuery::try_from(format!("{prefix}{separator}{incoming}"))?
+            }
+        };
+        let mut parts = uri::Parts::default();
+        parts.scheme = Some(self.uri_scheme.clone());
+        parts.authority = Some(self.uri_authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        Ok(Uri::from_parts(parts)?)
     }
 }
 
@@ -398,8 +421,26 @@ mod tests {
 
     fn joined(base: &str, path: &str) -> String {
         match Upstream::parse(base) {
-            Ok(upstream) => upstream.join(path),
+            Ok(upstream) => {
+                let path = PathAndQuery::try_from(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                match upstream.target(Some(&path)) {
+                    Ok(uri) => uri.to_string(),
+                    Err(e) => panic!("{base:?} + {path}: {e}"),
+                }
+            }
             Err(e) => panic!("{base:?} refused: {e}"),
+        }
+    }
+
+    #[test]
+    fn a_target_without_a_path_is_the_base_and_a_slash() {
+        for (base, want) in [
+            ("https://openrouter.ai/api/v1", "https://openrouter.ai/api/"),
+            ("http://127.0.0.1:9999", "http://127.0.0.1:9999/"),
+        ] {
+            let upstream = Upstream::parse(base).unwrap_or_else(|e| panic!("{base}: {e}"));
+            let target = upstream.target(None).map(|uri| uri.to_string());
+            assert_eq!(target.ok().as_deref(), Some(want), "{base}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! handed out only if the upstream has not closed it meanwhile; a sweep
 //! closes the ones left unused too long, or closed by the upstream.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Waker};
@@ -45,7 +45,8 @@ impl Idle {
 
 #[derive(Default)]
 pub struct Pool {
-    idle: Mutex<HashMap<Origin, Vec<Idle>>>,
+    /// Ordered, not hashed: a handful of origins, looked up twice per request.
+    idle: Mutex<BTreeMap<Origin, Vec<Idle>>>,
 }
 
 impl Pool {

@@ -4,6 +4,8 @@
 //! that reads a body differently from its upstream can be made to smuggle
 //! a second request inside the first.
 
+use std::mem::MaybeUninit;
+
 use bytes::{Buf, BytesMut};
 use http::header::{self, HeaderMap};
 use http::{request, Method, Request, StatusCode, Uri, Version};
@@ -50,9 +52,11 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
         .take_while(|b| matches!(b, b'\r' | b'\n'))
         .count();
     buf.advance(blank);
-    let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
-    let mut parsed = httparse::Request::new(&mut fields);
-    let len = match parsed.parse(buf) {
+    // Left uninitialized: filling 100 empty fields first cost more than
+    // parsing a usual head.
+    let mut fields = [const { MaybeUninit::uninit() }; MAX_FIELDS];
+    let mut parsed = httparse::Request::new(&mut []);
+    let len = match parsed.parse_with_uninit_headers(buf, &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
             return Err(too_large("the request head is larger than 64 KiB"))

@@ -33,7 +33,9 @@ const URL_VARS: [(&str, &str); 5] = [
 fn forwarded(base_url: &str, header: &str, sdk_path: &str) -> String {
     let requested = format!("{base_url}{sdk_path}");
     let received = requested.strip_prefix(PROXY).unwrap();
-    Upstream::parse(header).unwrap().join(received)
+    let received = http::uri::PathAndQuery::try_from(received).unwrap();
+    let target = Upstream::parse(header).unwrap().target(Some(&received));
+    target.unwrap().to_string()
 }
 
 #[test]
