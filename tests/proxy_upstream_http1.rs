@@ -11,7 +11,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::raw::{self, RawUpstream};
 use common::{client, request, send, ProxyProcess};
@@ -329,6 +329,47 @@ async fn spent_connections_are_not_reused() {
         );
     }
     assert_eq!(upstream.accepted(), 2);
+}
+
+#[tokio::test]
+async fn a_reused_connection_times_idleness_from_its_new_request() {
+    // One connection carries three requests: the first answered at once;
+    // the second, after the connection sat in the pool past the idle
+    // timeout, answered within it; the third never answered. Each comes
+    // from another client connection, so another task waits on the timer.
+    let upstream = RawUpstream::start(|mut stream| {
+        for delay in [Some(Duration::ZERO), Some(Duration::from_millis(300)), None] {
+            if read_request(&mut stream).is_none() {
+                return;
+            }
+            let Some(delay) = delay else {
+                raw::hold_open(stream, Duration::from_secs(10));
+                return;
+            };
+            std::thread::sleep(delay);
+            if stream.write_all(OK.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let proxy = ProxyProcess::start(&["--idle-timeout", "600ms"]);
+    assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let reply = get(&proxy, &upstream, "GET", "").await;
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (200, "ok"),
+        "time in the pool counted as idle"
+    );
+    let asked = Instant::now();
+    let reply = get(&proxy, &upstream, "GET", "").await;
+    let waited = asked.elapsed();
+    assert_eq!(reply.status, 504, "{}", reply.text());
+    assert!(
+        waited >= Duration::from_millis(550) && waited < Duration::from_secs(5),
+        "the idle timeout fired after {waited:?}"
+    );
+    assert_eq!(upstream.accepted(), 1, "the connection was not reused");
 }
 
 #[tokio::test]

@@ -92,9 +92,9 @@ impl DirectClient {
         // fails before any answer; the request is then sent once more on
         // another connection, if what was written of it was kept.
         loop {
-            let (io, reused) = self.connection(upstream).await?;
+            let (io, idle, reused) = self.connection(upstream).await?;
             let taken_from_pool = reused.then(Instant::now);
-            let mut transfer = Transfer::new(io, self.idle_timeout, writer);
+            let mut transfer = Transfer::new(io, idle, writer);
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method, upgrade_asked)).await {
                 Ok(head) => {
                     transfer.writer.answer_began();
@@ -120,14 +120,17 @@ impl DirectClient {
         }
     }
 
-    /// A live pooled connection to `upstream`'s origin, else a new one;
-    /// `true` when pooled.
-    async fn connection(&self, upstream: &Upstream) -> Result<(TcpStream, bool), BoxError> {
-        if let Some(io) = self.pool.checkout(upstream.origin()) {
-            return Ok((io, true));
+    /// A live pooled connection to `upstream`'s origin, else a new one,
+    /// with the connection's idle timer; `true` when pooled.
+    async fn connection(
+        &self,
+        upstream: &Upstream,
+    ) -> Result<(TcpStream, IdleTimer, bool), BoxError> {
+        if let Some((io, idle)) = self.pool.checkout(upstream.origin()) {
+            return Ok((io, idle, true));
         }
         let io = self.connector.connect_direct(upstream.origin_str()).await?;
-        Ok((io, false))
+        Ok((io, IdleTimer::new(self.idle_timeout), false))
     }
 }
 
@@ -145,10 +148,10 @@ struct Transfer {
 }
 
 impl Transfer {
-    fn new(io: TcpStream, idle_timeout: Duration, writer: Writer) -> Transfer {
+    fn new(io: TcpStream, idle: IdleTimer, writer: Writer) -> Transfer {
         Transfer {
             io,
-            idle: IdleTimer::new(idle_timeout),
+            idle,
             read_buf: BytesMut::new(),
             writer,
             answered: false,
@@ -486,7 +489,8 @@ impl DirectBody {
             && transfer.writer.finished()
             && transfer.read_buf.is_empty();
         if reusable {
-            self.pool.put(self.upstream.origin(), transfer.io);
+            let origin = self.upstream.origin();
+            self.pool.put(origin, transfer.io, transfer.idle);
         }
     }
 

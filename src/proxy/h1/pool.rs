@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::proxy::idle::IdleTimer;
 use crate::proxy::lock;
 use crate::proxy::upstream::Origin;
 
@@ -22,6 +23,9 @@ const MAX_IDLE_PER_ORIGIN: usize = 128;
 
 struct Idle {
     io: TcpStream,
+    /// The connection's idle timer, kept with it so that its next request
+    /// reuses the armed timer instead of arming one of its own.
+    timer: IdleTimer,
     since: Instant,
 }
 
@@ -57,21 +61,24 @@ impl Pool {
         pool
     }
 
-    /// The most recently released usable connection to `origin`.
-    pub fn checkout(&self, origin: &Origin) -> Option<TcpStream> {
+    /// The most recently released usable connection to `origin`, with its
+    /// idle timer. Writing the request touches the timer before anything
+    /// waits on it, so the time spent here does not count as idle.
+    pub fn checkout(&self, origin: &Origin) -> Option<(TcpStream, IdleTimer)> {
         let mut idle = lock(&self.idle);
         let list = idle.get_mut(origin)?;
         while let Some(candidate) = list.pop() {
             if candidate.usable() {
-                return Some(candidate.io);
+                return Some((candidate.io, candidate.timer));
             }
         }
         None
     }
 
-    pub fn put(&self, origin: &Origin, io: TcpStream) {
+    pub fn put(&self, origin: &Origin, io: TcpStream, timer: IdleTimer) {
         let released = Idle {
             io,
+            timer,
             since: Instant::now(),
         };
         let mut idle = lock(&self.idle);
