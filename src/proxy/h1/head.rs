@@ -32,28 +32,65 @@ pub fn encode_request(
     out: &mut BytesMut,
 ) -> RequestFraming {
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let framing = if has_body && !parts.headers.contains_key(header::CONTENT_LENGTH) {
-        RequestFraming::Chunked
-    } else {
-        RequestFraming::AsIs
-    };
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.extend_from_slice(b" ");
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
     out.extend_from_slice(authority.as_bytes());
     out.extend_from_slice(b"\r\n");
-    for (name, value) in &parts.headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+    let present = encode_fields(&parts.headers, out);
+    let framing = if has_body && !present.content_length {
+        RequestFraming::Chunked
+    } else {
+        RequestFraming::AsIs
+    };
     if framing == RequestFraming::Chunked {
         out.extend_from_slice(b"transfer-encoding: chunked\r\n");
     }
     out.extend_from_slice(b"\r\n");
     framing
+}
+
+/// Writes `headers` as a head's fields, and says which of them it wrote.
+pub(crate) fn encode_fields(headers: &HeaderMap, out: &mut BytesMut) -> Present {
+    let mut present = Present::default();
+    for (name, value) in headers {
+        present.note(name);
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    present
+}
+
+/// Which of the fields the proxy reads itself a head has, noted in a pass
+/// over the fields made anyway: a lookup in a `HeaderMap` hashes the name,
+/// and most heads have few of these.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Present {
+    pub(crate) content_length: bool,
+    pub(crate) transfer_encoding: bool,
+    pub(crate) connection: bool,
+    pub(crate) expect: bool,
+    pub(crate) date: bool,
+}
+
+impl Present {
+    fn note(&mut self, name: &HeaderName) {
+        // Compares standard names by their index, not their text.
+        if *name == header::CONTENT_LENGTH {
+            self.content_length = true;
+        } else if *name == header::TRANSFER_ENCODING {
+            self.transfer_encoding = true;
+        } else if *name == header::CONNECTION {
+            self.connection = true;
+        } else if *name == header::EXPECT {
+            self.expect = true;
+        } else if *name == header::DATE {
+            self.date = true;
+        }
+    }
 }
 
 /// About how long `encode_request` makes the head, so it is written into
@@ -118,13 +155,14 @@ pub fn parse_response(
             Version::HTTP_11
         };
         let placed = PlacedFields::note(parsed.headers, buf, len).map_err(BadField::describe)?;
+        let present = placed.present();
         let mut headers = placed.take(buf).map_err(BadField::describe)?;
-        let framing = body_framing(method, status, &mut headers)?;
+        let framing = body_framing(method, status, &mut headers, present)?;
         // A switched connection carries the new protocol, never another
         // request.
         let keep_alive = version == Version::HTTP_11
             && !switched
-            && !has_token(&headers, header::CONNECTION, "close");
+            && !(present.connection && has_token(&headers, header::CONNECTION, "close"));
         let (mut parts, ()) = Response::new(()).into_parts();
         parts.status = status;
         parts.version = version;
@@ -144,6 +182,7 @@ pub fn parse_response(
 pub(crate) struct PlacedFields {
     fields: Vec<(HeaderName, Range<usize>)>,
     len: usize,
+    present: Present,
 }
 
 /// A field that is not a valid header.
@@ -172,18 +211,26 @@ impl PlacedFields {
     ) -> Result<PlacedFields, BadField> {
         let start = buf.as_ptr() as usize;
         let mut placed = Vec::with_capacity(fields.len());
+        let mut present = Present::default();
         for field in fields {
             let name = HeaderName::from_bytes(field.name.as_bytes())
                 .map_err(|_| BadField::Name(field.name.to_owned()))?;
             let Some(place) = place_in(field.value, start, len) else {
                 return Err(BadField::Value(name));
             };
+            present.note(&name);
             placed.push((name, place));
         }
         Ok(PlacedFields {
             fields: placed,
             len,
+            present,
         })
+    }
+
+    /// Which of the fields the proxy reads the head has.
+    pub(crate) fn present(&self) -> Present {
+        self.present
     }
 
     /// Splits the head off the front of `buf` and takes the fields' values
@@ -218,6 +265,7 @@ fn body_framing(
     method: &Method,
     status: StatusCode,
     headers: &mut HeaderMap,
+    present: Present,
 ) -> Result<Framing, HeadError> {
     if method == Method::HEAD
         || status.is_informational()
@@ -226,13 +274,16 @@ fn body_framing(
     {
         return Ok(Framing::Length(0));
     }
-    if headers.contains_key(header::TRANSFER_ENCODING) {
+    if present.transfer_encoding {
         headers.remove(header::CONTENT_LENGTH);
         return Ok(if last_coding_is_chunked(headers) {
             Framing::chunked()
         } else {
             Framing::UntilClose
         });
+    }
+    if !present.content_length {
+        return Ok(Framing::UntilClose);
     }
     Ok(content_length(headers)?.map_or(Framing::UntilClose, Framing::Length))
 }
@@ -290,6 +341,38 @@ mod tests {
 
     fn parse(wire: &str, method: Method) -> Result<Option<ResponseHead>, HeadError> {
         parse_response(&mut BytesMut::from(wire), &method, false)
+    }
+
+    #[test]
+    fn the_fields_the_proxy_reads_are_noted_whatever_their_case() {
+        let wire = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTRANSFER-encoding: chunked\r\n\
+                    Connection: close\r\nEXPECT: x\r\nDate: d\r\nx-other: 1\r\n\r\n";
+        let mut buf = BytesMut::from(wire);
+        let mut fields = [httparse::EMPTY_HEADER; 8];
+        let mut parsed = httparse::Response::new(&mut fields);
+        let len = match parsed.parse(&buf) {
+            Ok(httparse::Status::Complete(len)) => len,
+            other => panic!("{other:?}"),
+        };
+        let Ok(placed) = PlacedFields::note(parsed.headers, &buf, len) else {
+            panic!("fields refused");
+        };
+        let all = Present {
+            content_length: true,
+            transfer_encoding: true,
+            connection: true,
+            expect: true,
+            date: true,
+        };
+        assert_eq!(placed.present(), all);
+        let Ok(headers) = placed.take(&mut buf) else {
+            panic!("values refused");
+        };
+        assert_eq!(encode_fields(&headers, &mut BytesMut::new()), all);
+        let mut only_other = HeaderMap::new();
+        only_other.insert("x-other", HeaderValue::from_static("1"));
+        let written = encode_fields(&only_other, &mut BytesMut::new());
+        assert_eq!(written, Present::default());
     }
 
     fn framing_of(wire: &str) -> String {

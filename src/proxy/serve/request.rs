@@ -13,7 +13,7 @@ use http::{request, Method, Request, StatusCode, Uri, Version};
 use crate::proxy::error::ProxyError;
 use crate::proxy::h1::framing::Framing;
 use crate::proxy::h1::head::{
-    content_length, last_coding_is_chunked, list_items, BadField, PlacedFields,
+    content_length, last_coding_is_chunked, list_items, BadField, PlacedFields, Present,
 };
 
 /// Largest request head taken, request line and fields together.
@@ -80,9 +80,13 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
         BadField::Value(_) => bad("a header value is malformed"),
     };
     let placed = PlacedFields::note(parsed.headers, buf, len).map_err(malformed)?;
+    let present = placed.present();
     let mut headers = placed.take(buf).map_err(malformed)?;
-    let (framing, reframed) = body_framing(version, &mut headers)?;
-    let options = ConnectionOptions::of(&headers);
+    let (framing, reframed) = body_framing(version, &mut headers, present)?;
+    let options = match present.connection {
+        true => ConnectionOptions::of(&headers),
+        false => ConnectionOptions::default(),
+    };
     let keep_alive = !reframed
         && match version {
             Version::HTTP_11 => !options.close,
@@ -90,6 +94,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
         };
     let upgrade = version == Version::HTTP_11 && options.upgrade;
     let expects_continue = version == Version::HTTP_11
+        && present.expect
         && headers
             .get(header::EXPECT)
             .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
@@ -131,8 +136,12 @@ impl ConnectionOptions {
 /// body. `true` beside the framing when a `content-length` was dropped
 /// for `transfer-encoding`: such a message may have been built to be read
 /// two ways, so its connection carries nothing after it.
-fn body_framing(version: Version, headers: &mut HeaderMap) -> Result<(Framing, bool), ProxyError> {
-    if headers.contains_key(header::TRANSFER_ENCODING) {
+fn body_framing(
+    version: Version,
+    headers: &mut HeaderMap,
+    present: Present,
+) -> Result<(Framing, bool), ProxyError> {
+    if present.transfer_encoding {
         if version == Version::HTTP_10 {
             return Err(bad("transfer-encoding is not allowed in HTTP/1.0"));
         }
@@ -143,6 +152,9 @@ fn body_framing(version: Version, headers: &mut HeaderMap) -> Result<(Framing, b
         }
         let reframed = headers.remove(header::CONTENT_LENGTH).is_some();
         return Ok((Framing::chunked(), reframed));
+    }
+    if !present.content_length {
+        return Ok((Framing::Length(0), false));
     }
     let length = content_length(headers).map_err(bad)?;
     Ok((Framing::Length(length.unwrap_or(0)), false))

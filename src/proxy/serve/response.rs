@@ -6,11 +6,10 @@ use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use http::header::{self, HeaderMap};
 use http::{response, Method, StatusCode, Version};
 use http_body::SizeHint;
 
-use crate::proxy::h1::head::content_length;
+use crate::proxy::h1::head::{content_length, encode_fields};
 
 /// How a response body goes to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,9 +67,9 @@ pub fn encode_head(
     out.extend_from_slice(b" ");
     out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
-    encode_fields(&parts.headers, out);
+    let present = encode_fields(&parts.headers, out);
     match outgoing {
-        Outgoing::Length(length) if !parts.headers.contains_key(header::CONTENT_LENGTH) => {
+        Outgoing::Length(length) if !present.content_length => {
             out.extend_from_slice(b"content-length: ");
             out.extend_from_slice(length.to_string().as_bytes());
             out.extend_from_slice(b"\r\n");
@@ -83,21 +82,12 @@ pub fn encode_head(
         out.extend_from_slice(connection.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    if !parts.headers.contains_key(header::DATE) {
+    if !present.date {
         out.extend_from_slice(b"date: ");
         with_http_date(|date| out.extend_from_slice(date));
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
-}
-
-fn encode_fields(headers: &HeaderMap, out: &mut BytesMut) {
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
 }
 
 /// The `100 Continue` a client that sent `Expect: 100-continue` waits for.
