@@ -27,19 +27,30 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 /// replaced: the client sets it from the upstream URL. Returns how many
 /// control and hop-by-hop headers were removed.
 pub fn prepare_request(headers: &mut HeaderMap) -> usize {
-    headers.remove(header::HOST);
+    // One pass over the names finds what goes; a removal (or a lookup
+    // that misses) costs more than the pass.
+    let (mut host, mut controls) = (false, 0);
+    for name in headers.keys() {
+        host |= name == header::HOST;
+        controls += usize::from(is_control(name));
+    }
+    if host {
+        headers.remove(header::HOST);
+    }
     let before = headers.len();
     remove_hop_by_hop(headers);
     // Usually one control header; finding them again after each removal
     // costs less than collecting their names.
-    while let Some(name) = headers
-        .keys()
-        .find(|name| name.as_str().starts_with(CONTROL_PREFIX))
-        .cloned()
-    {
-        headers.remove(name);
+    for _ in 0..controls {
+        if let Some(name) = headers.keys().find(|name| is_control(name)).cloned() {
+            headers.remove(name);
+        }
     }
     before - headers.len()
+}
+
+fn is_control(name: &HeaderName) -> bool {
+    name.as_str().starts_with(CONTROL_PREFIX)
 }
 
 /// Prepares an upstream response's headers for the client, in place.
@@ -103,6 +114,21 @@ mod tests {
             ]
         );
         assert_eq!(headers["authorization"], "Bearer sk-secret");
+    }
+
+    #[test]
+    fn control_headers_go_however_often_and_wherever_listed() {
+        let mut headers = map(&[
+            ("x-headroom-trace", "1"),
+            ("x-headroom-trace", "2"),
+            ("connection", "x-headroom-upstream"),
+            ("x-headroom-upstream", "https://api.deepseek.com"),
+            ("x-headroom-log", "debug"),
+            ("accept", "*/*"),
+        ]);
+        assert_eq!(prepare_request(&mut headers), 5);
+        let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["accept"]);
     }
 
     #[test]

@@ -279,7 +279,7 @@ struct Writer {
 impl Writer {
     fn new(head: Bytes, body: RequestBody, framing: RequestFraming) -> Writer {
         Writer {
-            out: VecDeque::from([head]),
+            out: Writer::pieces_with(head),
             sent: 0,
             partly: 0,
             kept: Some(0),
@@ -288,6 +288,14 @@ impl Writer {
             head_held: false,
             abandoned: false,
         }
+    }
+
+    /// The queue with `head` first, and room for a body of one frame, or
+    /// of one chunk with its size line and end, without growing.
+    fn pieces_with(head: Bytes) -> VecDeque<Bytes> {
+        let mut pieces = VecDeque::with_capacity(5);
+        pieces.push_back(head);
+        pieces
     }
 
     /// The whole request has been written.

@@ -79,7 +79,9 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
         BadField::Name(_) => bad("a header name is malformed"),
         BadField::Value(_) => bad("a header value is malformed"),
     };
-    let placed = PlacedFields::note(parsed.headers, buf, len).map_err(malformed)?;
+    let mut placed = PlacedFields::note(parsed.headers, buf, len).map_err(malformed)?;
+    // Host names this proxy; the upstream hop sets its own.
+    placed.leave_out(&header::HOST);
     let present = placed.present();
     let mut headers = placed.take(buf).map_err(malformed)?;
     let (framing, reframed) = body_framing(version, &mut headers, present)?;
