@@ -4,11 +4,12 @@
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{request, response, Method, Response, StatusCode, Version};
 
 use super::framing::Framing;
+use crate::proxy::headers::UPSTREAM_HEADER;
 
 /// Largest response head taken, status line and fields together.
 const MAX_HEAD: usize = 64 * 1024;
@@ -156,7 +157,7 @@ pub fn parse_response(
         };
         let placed = PlacedFields::note(parsed.headers, buf, len).map_err(BadField::describe)?;
         let present = placed.present();
-        let mut headers = placed.take(buf).map_err(BadField::describe)?;
+        let (mut headers, _) = placed.take(buf).map_err(BadField::describe)?;
         let framing = body_framing(method, status, &mut headers, present)?;
         // A switched connection carries the new protocol, never another
         // request.
@@ -213,8 +214,7 @@ impl PlacedFields {
         let mut placed = Vec::with_capacity(fields.len());
         let mut present = Present::default();
         for field in fields {
-            let name = HeaderName::from_bytes(field.name.as_bytes())
-                .map_err(|_| BadField::Name(field.name.to_owned()))?;
+            let name = name_of(field.name).map_err(|_| BadField::Name(field.name.to_owned()))?;
             let Some(place) = place_in(field.value, start, len) else {
                 return Err(BadField::Value(name));
             };
@@ -240,8 +240,9 @@ impl PlacedFields {
     }
 
     /// Splits the head off the front of `buf` and takes the fields' values
-    /// from it.
-    pub(crate) fn take(self, buf: &mut BytesMut) -> Result<HeaderMap, BadField> {
+    /// from it; the head itself comes along, for other parts to be taken
+    /// from it as well.
+    pub(crate) fn take(self, buf: &mut BytesMut) -> Result<(HeaderMap, Bytes), BadField> {
         let head = buf.split_to(self.len).freeze();
         let mut headers = HeaderMap::with_capacity(self.fields.len());
         for (name, place) in self.fields {
@@ -250,13 +251,35 @@ impl PlacedFields {
                 Err(_) => return Err(BadField::Value(name)),
             };
         }
-        Ok(headers)
+        Ok((headers, head))
+    }
+}
+
+/// Names outside the standard set that requests through the proxy carry
+/// all the time: its own, and providers' keys and versions. One of these is
+/// taken from here; any other such name is allocated for each field.
+static KNOWN_NAMES: [HeaderName; 5] = [
+    HeaderName::from_static(UPSTREAM_HEADER),
+    HeaderName::from_static("x-api-key"),
+    HeaderName::from_static("anthropic-version"),
+    HeaderName::from_static("anthropic-beta"),
+    HeaderName::from_static("x-goog-api-key"),
+];
+
+fn name_of(raw: &str) -> Result<HeaderName, header::InvalidHeaderName> {
+    let known = KNOWN_NAMES.iter().find(|known| {
+        let known = known.as_str();
+        known.len() == raw.len() && known.eq_ignore_ascii_case(raw)
+    });
+    match known {
+        Some(name) => Ok(name.clone()),
+        None => HeaderName::from_bytes(raw.as_bytes()),
     }
 }
 
 /// Where `value`, a slice of the `len` bytes at address `start`, lies in
 /// them.
-fn place_in(value: &[u8], start: usize, len: usize) -> Option<Range<usize>> {
+pub(crate) fn place_in(value: &[u8], start: usize, len: usize) -> Option<Range<usize>> {
     if value.is_empty() {
         return Some(0..0);
     }
@@ -356,6 +379,23 @@ mod tests {
     }
 
     #[test]
+    fn known_names_are_taken_whatever_their_case_and_others_parsed() {
+        for (raw, want) in [
+            ("X-Headroom-Upstream", "x-headroom-upstream"),
+            ("X-API-KEY", "x-api-key"),
+            ("anthropic-version", "anthropic-version"),
+            ("x-api-keys", "x-api-keys"),
+            ("Content-Type", "content-type"),
+        ] {
+            let name = name_of(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(name.as_str(), want);
+            assert_eq!(name, HeaderName::from_bytes(raw.as_bytes()).unwrap());
+        }
+        assert!(name_of("x api key").is_err());
+        assert!(name_of("").is_err());
+    }
+
+    #[test]
     fn a_content_length_is_plain_digits_and_agrees_with_itself() {
         let length_of = |values: &[&'static str]| {
             let mut headers = HeaderMap::new();
@@ -414,7 +454,7 @@ mod tests {
             date: true,
         };
         assert_eq!(placed.present(), all);
-        let Ok(headers) = placed.take(&mut buf) else {
+        let Ok((headers, _)) = placed.take(&mut buf) else {
             panic!("values refused");
         };
         assert_eq!(encode_fields(&headers, &mut BytesMut::new()), all);

@@ -13,7 +13,7 @@ use http::{request, Method, Request, StatusCode, Uri, Version};
 use crate::proxy::error::ProxyError;
 use crate::proxy::h1::framing::Framing;
 use crate::proxy::h1::head::{
-    content_length, last_coding_is_chunked, list_items, BadField, PlacedFields, Present,
+    content_length, last_coding_is_chunked, list_items, place_in, BadField, PlacedFields, Present,
 };
 
 /// Largest request head taken, request line and fields together.
@@ -69,8 +69,11 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
     };
     let method = Method::from_bytes(parsed.method.unwrap_or_default().as_bytes())
         .map_err(|_| bad("the request method is malformed"))?;
-    let uri = Uri::try_from(parsed.path.unwrap_or_default())
-        .map_err(|_| bad("the request target is malformed"))?;
+    let target_place = place_in(
+        parsed.path.unwrap_or_default().as_bytes(),
+        buf.as_ptr() as usize,
+        len,
+    );
     let version = match parsed.version {
         Some(1) => Version::HTTP_11,
         _ => Version::HTTP_10,
@@ -83,7 +86,11 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
     // Host names this proxy; the upstream hop sets its own.
     placed.leave_out(&header::HOST);
     let present = placed.present();
-    let mut headers = placed.take(buf).map_err(malformed)?;
+    let (mut headers, head) = placed.take(buf).map_err(malformed)?;
+    // A slice of the head, not a copy: the upstream's URI shares it too.
+    let uri = target_place
+        .and_then(|place| Uri::from_maybe_shared(head.slice(place)).ok())
+        .ok_or_else(|| bad("the request target is malformed"))?;
     let (framing, reframed) = body_framing(version, &mut headers, present)?;
     let options = match present.connection {
         true => ConnectionOptions::of(&headers),
@@ -174,6 +181,24 @@ mod tests {
 
     fn head(wire: &str) -> RequestHead {
         parse(wire).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_target_the_uri_parser_refuses_is_a_bad_request() {
+        let Err(error) = parse("GET http://[::1 HTTP/1.1\r\nHost: x\r\n\r\n") else {
+            panic!("an unclosed IPv6 literal was taken");
+        };
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert!(
+            error.message.contains("request target"),
+            "{}",
+            error.message
+        );
+        let absolute = head("GET http://example.com/v1/models?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(
+            absolute.parts.uri.path_and_query().map(|pq| pq.as_str()),
+            Some("/v1/models?x=1")
+        );
     }
 
     #[test]
