@@ -248,7 +248,9 @@ impl Connection {
         let switched = take_switched(&mut response);
         // A 101 keeps the connection: the tunnel takes it over.
         let keep_alive = switched.is_some() || keep_alive && !*self.stop.borrow();
-        let written = self.respond(response, &method, version, keep_alive).await;
+        let written = self
+            .respond(&mut response, &method, version, keep_alive)
+            .await;
         if let Some((upstream, exchange)) = switched {
             return self.tunnel(written, upstream, exchange);
         }
@@ -338,32 +340,42 @@ impl Connection {
     }
 
     /// Writes the answer: its head, then its body framed for this client.
+    /// Taken by reference: the response is the size of a small page, and
+    /// each move would copy it.
     async fn respond<B>(
         &mut self,
-        response: Response<B>,
+        response: &mut Response<B>,
         method: &Method,
         version: Version,
         keep_alive: bool,
     ) -> io::Result<()>
     where
-        B: Body<Data = Bytes>,
+        B: Body<Data = Bytes> + Unpin,
     {
-        let (parts, body) = response.into_parts();
-        let outgoing = Outgoing::for_response(method, &parts, &body.size_hint(), version);
+        let status = response.status();
+        let hint = response.body().size_hint();
+        let outgoing = Outgoing::for_response(method, status, response.headers(), &hint, version);
         let close = !keep_alive || outgoing == Outgoing::UntilClose;
         let connection = match (close, version) {
             (true, _) => Some("close"),
             (false, Version::HTTP_10) => Some("keep-alive"),
             (false, _) => None,
         };
-        encode_head(&parts, outgoing, connection, &mut self.out.staged);
-        drop(parts);
+        encode_head(
+            status,
+            response.headers(),
+            outgoing,
+            connection,
+            &mut self.out.staged,
+        );
+        // Written: let go of what the fields hold of the upstream's buffer.
+        drop(std::mem::take(response.headers_mut()));
         if outgoing == Outgoing::NoBody {
             return self.out.flush().await;
         }
-        let mut body = pin!(body);
+        let body = response.body_mut();
         let mut framer = Framer::new(outgoing);
-        poll_fn(|cx| self.poll_send_body(cx, body.as_mut(), &mut framer)).await
+        poll_fn(|cx| self.poll_send_body(cx, Pin::new(body), &mut framer)).await
     }
 
     /// Moves the body to the client as far as it goes without waiting.
@@ -443,9 +455,9 @@ impl Connection {
     /// Answers a head that cannot be served, then closes.
     async fn refuse(&mut self, error: ProxyError) {
         tracing::debug!(status = error.status.as_u16(), reason = %error, "refused a request head");
-        let answer = error.to_response(Family::OpenAi);
+        let mut answer = error.to_response(Family::OpenAi);
         if self
-            .respond(answer, &Method::GET, Version::HTTP_11, false)
+            .respond(&mut answer, &Method::GET, Version::HTTP_11, false)
             .await
             .is_ok()
         {

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use http::{response, Method, StatusCode, Version};
+use http::{HeaderMap, Method, StatusCode, Version};
 use http_body::SizeHint;
 
 use crate::proxy::h1::head::{content_length, encode_fields};
@@ -28,11 +28,11 @@ impl Outgoing {
     /// else chunks (or the connection's close, for HTTP/1.0).
     pub fn for_response(
         method: &Method,
-        parts: &response::Parts,
+        status: StatusCode,
+        headers: &HeaderMap,
         body: &SizeHint,
         client: Version,
     ) -> Outgoing {
-        let status = parts.status;
         if method == Method::HEAD
             || status.is_informational()
             || status == StatusCode::NO_CONTENT
@@ -40,7 +40,7 @@ impl Outgoing {
         {
             return Outgoing::NoBody;
         }
-        if let Ok(Some(length)) = content_length(&parts.headers) {
+        if let Ok(Some(length)) = content_length(headers) {
             return Outgoing::Length(length);
         }
         match (body.exact(), client) {
@@ -56,18 +56,18 @@ impl Outgoing {
 /// response, `keep-alive` to an HTTP/1.0 client when it does not;
 /// response; the framing header is added when the response lacks it.
 pub fn encode_head(
-    parts: &response::Parts,
+    status: StatusCode,
+    headers: &HeaderMap,
     outgoing: Outgoing,
     connection: Option<&str>,
     out: &mut BytesMut,
 ) {
-    let status = parts.status;
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.extend_from_slice(b" ");
     out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
-    let present = encode_fields(&parts.headers, out);
+    let present = encode_fields(headers, out);
     match outgoing {
         Outgoing::Length(length) if !present.content_length => {
             out.extend_from_slice(b"content-length: ");
@@ -134,7 +134,7 @@ fn with_http_date(write: impl FnOnce(&[u8])) {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use http::Response;
+    use http::{response, Response};
 
     fn parts(status: u16, headers: &[(&'static str, &'static str)]) -> response::Parts {
         let mut builder = Response::builder().status(status);
@@ -151,30 +151,48 @@ mod tests {
         let get = Method::GET;
         let ok = parts(200, &[]);
         assert_eq!(
-            Outgoing::for_response(&get, &ok, &unknown, Version::HTTP_11),
+            Outgoing::for_response(&get, ok.status, &ok.headers, &unknown, Version::HTTP_11),
             Outgoing::Chunked
         );
         assert_eq!(
-            Outgoing::for_response(&get, &ok, &unknown, Version::HTTP_10),
+            Outgoing::for_response(&get, ok.status, &ok.headers, &unknown, Version::HTTP_10),
             Outgoing::UntilClose
         );
         assert_eq!(
-            Outgoing::for_response(&get, &ok, &exact, Version::HTTP_10),
+            Outgoing::for_response(&get, ok.status, &ok.headers, &exact, Version::HTTP_10),
             Outgoing::Length(7)
         );
         let sized = parts(200, &[("content-length", "12")]);
         assert_eq!(
-            Outgoing::for_response(&get, &sized, &unknown, Version::HTTP_11),
+            Outgoing::for_response(
+                &get,
+                sized.status,
+                &sized.headers,
+                &unknown,
+                Version::HTTP_11
+            ),
             Outgoing::Length(12)
         );
         assert_eq!(
-            Outgoing::for_response(&Method::HEAD, &sized, &unknown, Version::HTTP_11),
+            Outgoing::for_response(
+                &Method::HEAD,
+                sized.status,
+                &sized.headers,
+                &unknown,
+                Version::HTTP_11
+            ),
             Outgoing::NoBody
         );
         for status in [101, 204, 304] {
             let empty = parts(status, &[]);
             assert_eq!(
-                Outgoing::for_response(&get, &empty, &exact, Version::HTTP_11),
+                Outgoing::for_response(
+                    &get,
+                    empty.status,
+                    &empty.headers,
+                    &exact,
+                    Version::HTTP_11
+                ),
                 Outgoing::NoBody
             );
         }
@@ -184,14 +202,22 @@ mod tests {
     fn the_head_carries_the_fields_then_what_the_framing_needs() {
         let mut out = BytesMut::new();
         let head = parts(200, &[("x-a", "1"), ("x-a", "2"), ("date", "then")]);
-        encode_head(&head, Outgoing::Chunked, None, &mut out);
+        encode_head(
+            head.status,
+            &head.headers,
+            Outgoing::Chunked,
+            None,
+            &mut out,
+        );
         assert_eq!(
             &out[..],
             b"HTTP/1.1 200 OK\r\nx-a: 1\r\nx-a: 2\r\ndate: then\r\ntransfer-encoding: chunked\r\n\r\n"
         );
         let mut out = BytesMut::new();
+        let not_found = parts(404, &[]);
         encode_head(
-            &parts(404, &[]),
+            not_found.status,
+            &not_found.headers,
             Outgoing::Length(3),
             Some("close"),
             &mut out,
