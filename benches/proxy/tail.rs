@@ -1,10 +1,12 @@
-//! How sure a comparison of two paths' p99 is.
+//! How sure a comparison of two paths is: of their p99s, or of their
+//! throughputs.
 //!
 //! One run's p99 rests on its few slowest events, and on this shared
-//! machine a single stall moves it by a third. So the ratio comes with a
-//! 95% interval from a bootstrap over rounds: the rounds are drawn again
-//! with replacement, many times, and the ratio taken each time. Rounds,
-//! not single events, are drawn because a round's events share its
+//! machine a single stall moves it by a third; a slice of load a few
+//! hundred milliseconds long moves by several percent. So a ratio comes
+//! with a 95% interval from a bootstrap over rounds: the rounds are drawn
+//! again with replacement, many times, and the ratio taken each time.
+//! Rounds, not single events, are drawn because a round's events share its
 //! background load; both paths get the same rounds in each draw because
 //! they ran interleaved, so round `i` met the same weather on both.
 
@@ -25,19 +27,47 @@ pub struct Interval {
     pub rounds: usize,
 }
 
+/// One round's slice of load on a path: the requests it completed, and
+/// how long it ran.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    pub completed: u64,
+    pub time: Duration,
+}
+
 /// `a`'s p99 over `b`'s, both pooled over all rounds, with its interval.
 /// Both must hold the same rounds, in the same order.
 pub fn p99_ratio(a: &[Vec<Duration>], b: &[Vec<Duration>]) -> Option<Interval> {
-    if a.len() != b.len() || a.is_empty() {
+    if a.len() != b.len() {
         return None;
     }
-    let all: Vec<usize> = (0..a.len()).collect();
-    let ratio = ratio_over(a, b, &all)?;
+    bootstrap(a.len(), |rounds| ratio_over(a, b, rounds))
+}
+
+/// `a`'s requests per second over `b`'s, each summed over the rounds,
+/// with its interval. Both must hold the same rounds, in the same order.
+pub fn rate_ratio(a: &[Load], b: &[Load]) -> Option<Interval> {
+    if a.len() != b.len() {
+        return None;
+    }
+    bootstrap(a.len(), |rounds| {
+        let denominator = rate(b, rounds).filter(|rate| *rate > 0.0)?;
+        Some(rate(a, rounds)? / denominator)
+    })
+}
+
+/// A ratio over all `rounds`, and its interval over draws of them.
+fn bootstrap(rounds: usize, ratio_of: impl Fn(&[usize]) -> Option<f64>) -> Option<Interval> {
+    if rounds == 0 {
+        return None;
+    }
+    let all: Vec<usize> = (0..rounds).collect();
+    let ratio = ratio_of(&all)?;
     let mut random = fastrand::Rng::with_seed(SEED);
     let mut draws: Vec<f64> = (0..DRAWS)
         .filter_map(|_| {
-            let rounds: Vec<usize> = all.iter().map(|_| random.usize(..a.len())).collect();
-            ratio_over(a, b, &rounds)
+            let drawn: Vec<usize> = all.iter().map(|_| random.usize(..rounds)).collect();
+            ratio_of(&drawn)
         })
         .collect();
     draws.sort_unstable_by(f64::total_cmp);
@@ -45,8 +75,21 @@ pub fn p99_ratio(a: &[Vec<Duration>], b: &[Vec<Duration>]) -> Option<Interval> {
         ratio,
         low: quantile(&draws, 0.025)?,
         high: quantile(&draws, 0.975)?,
-        rounds: a.len(),
+        rounds,
     })
+}
+
+fn rate(loads: &[Load], rounds: &[usize]) -> Option<f64> {
+    let (completed, seconds) = rounds
+        .iter()
+        .fold((0, 0.0), |(completed, seconds), &round| {
+            let load = loads[round];
+            (
+                completed + load.completed,
+                seconds + load.time.as_secs_f64(),
+            )
+        });
+    (seconds > 0.0).then(|| completed as f64 / seconds)
 }
 
 fn ratio_over(a: &[Vec<Duration>], b: &[Vec<Duration>], rounds: &[usize]) -> Option<f64> {
