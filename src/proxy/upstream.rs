@@ -32,6 +32,13 @@ impl Scheme {
         }
     }
 
+    pub fn as_uri(self) -> uri::Scheme {
+        match self {
+            Scheme::Http => uri::Scheme::HTTP,
+            Scheme::Https => uri::Scheme::HTTPS,
+        }
+    }
+
     pub fn default_port(self) -> u16 {
         match self {
             Scheme::Http => 80,
@@ -80,10 +87,9 @@ pub struct Upstream {
     base: String,
     /// Length of the origin part of `base`.
     origin_len: usize,
-    /// `origin` in the form a request URI is assembled from, parsed once
-    /// here rather than in every request's URI.
-    uri_scheme: uri::Scheme,
-    uri_authority: uri::Authority,
+    /// The origin's `host[:port]`, parsed once here rather than in every
+    /// request's URI.
+    authority: uri::Authority,
     /// The `/v1` or `/v1beta` stripped from the end of the path, or "".
     version_segment: &'static str,
 }
@@ -153,19 +159,14 @@ impl Upstream {
         let origin_len = origin_text.len();
         let mut base = origin_text;
         base.push_str(prefix);
-        let uri_scheme = match origin.scheme {
-            Scheme::Http => uri::Scheme::HTTP,
-            Scheme::Https => uri::Scheme::HTTPS,
-        };
         let authority = &base[origin.scheme.as_str().len() + "://".len()..origin_len];
-        let uri_authority =
+        let authority =
             uri::Authority::try_from(authority).map_err(|_| UpstreamError::InvalidHost)?;
         Ok(Upstream {
             origin,
             base,
             origin_len,
-            uri_scheme,
-            uri_authority,
+            authority,
             version_segment,
         })
     }
@@ -188,8 +189,7 @@ impl Upstream {
     /// `host[:port]` as the origin is written, the port left out when it is
     /// the scheme's default: the value of a `Host` header for this upstream.
     pub fn authority(&self) -> &str {
-        let scheme_end = self.origin.scheme.as_str().len() + "://".len();
-        &self.base[scheme_end..self.origin_len]
+        self.authority.as_str()
     }
 
     /// The normalized base, e.g. `https://api.deepseek.com`.
@@ -207,16 +207,17 @@ impl Upstream {
     pub fn target(&self, path_and_query: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
         let incoming = path_and_query.map_or("/", PathAndQuery::as_str);
         let prefix = self.path_prefix();
+        let rooted = incoming.starts_with('/');
         let path_and_query = match path_and_query {
-            Some(shared) if prefix.is_empty() && incoming.starts_with('/') => shared.clone(),
+            Some(shared) if prefix.is_empty() && rooted => shared.clone(),
             _ => {
-                let separator = if incoming.starts_with('/') { "" } else { "/" };
+                let separator = if rooted { "" } else { "/" };
                 PathAndQuery::try_from(format!("{prefix}{separator}{incoming}"))?
             }
         };
         let mut parts = uri::Parts::default();
-        parts.scheme = Some(self.uri_scheme.clone());
-        parts.authority = Some(self.uri_authority.clone());
+        parts.scheme = Some(self.origin.scheme.as_uri());
+        parts.authority = Some(self.authority.clone());
         parts.path_and_query = Some(path_and_query);
         Ok(Uri::from_parts(parts)?)
     }
