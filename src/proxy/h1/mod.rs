@@ -92,9 +92,9 @@ impl DirectClient {
         // fails before any answer; the request is then sent once more on
         // another connection, if what was written of it was kept.
         loop {
-            let (io, idle, reused) = self.connection(upstream).await?;
+            let (link, reused) = self.connection(upstream).await?;
             let taken_from_pool = reused.then(Instant::now);
-            let mut transfer = Transfer::new(io, idle, writer);
+            let mut transfer = Transfer::new(link, writer);
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method, upgrade_asked)).await {
                 Ok(head) => {
                     transfer.writer.answer_began();
@@ -120,18 +120,31 @@ impl DirectClient {
         }
     }
 
-    /// A live pooled connection to `upstream`'s origin, else a new one,
-    /// with the connection's idle timer; `true` when pooled.
-    async fn connection(
-        &self,
-        upstream: &Upstream,
-    ) -> Result<(TcpStream, IdleTimer, bool), BoxError> {
-        if let Some((io, idle)) = self.pool.checkout(upstream.origin()) {
-            return Ok((io, idle, true));
+    /// A live pooled connection to `upstream`'s origin, else a new one;
+    /// `true` when pooled.
+    async fn connection(&self, upstream: &Upstream) -> Result<(Link, bool), BoxError> {
+        if let Some(link) = self.pool.checkout(upstream.origin()) {
+            return Ok((link, true));
         }
         let io = self.connector.connect_direct(upstream.origin_str()).await?;
-        Ok((io, IdleTimer::new(self.idle_timeout), false))
+        let link = Link {
+            io,
+            idle: IdleTimer::new(self.idle_timeout),
+            read_buf: BytesMut::new(),
+        };
+        Ok((link, false))
     }
+}
+
+/// What an upstream connection keeps from one request to the next: its
+/// socket, its idle timer (kept armed, not armed anew for each request),
+/// and its read buffer. The buffer is free again once the client has been
+/// sent what was read into it, so the next response is read into the same
+/// allocation instead of a new one.
+pub(crate) struct Link {
+    io: TcpStream,
+    idle: IdleTimer,
+    read_buf: BytesMut,
 }
 
 /// One request-response exchange on one connection: the request written
@@ -148,11 +161,12 @@ struct Transfer {
 }
 
 impl Transfer {
-    fn new(io: TcpStream, idle: IdleTimer, writer: Writer) -> Transfer {
+    fn new(link: Link, writer: Writer) -> Transfer {
+        let Link { io, idle, read_buf } = link;
         Transfer {
             io,
             idle,
-            read_buf: BytesMut::new(),
+            read_buf,
             writer,
             answered: false,
             closed: false,
@@ -497,8 +511,12 @@ impl DirectBody {
             && transfer.writer.finished()
             && transfer.read_buf.is_empty();
         if reusable {
-            let origin = self.upstream.origin();
-            self.pool.put(origin, transfer.io, transfer.idle);
+            let link = Link {
+                io: transfer.io,
+                idle: transfer.idle,
+                read_buf: transfer.read_buf,
+            };
+            self.pool.put(self.upstream.origin(), link);
         }
     }
 

@@ -8,10 +8,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::proxy::idle::IdleTimer;
+use super::Link;
 use crate::proxy::lock;
 use crate::proxy::upstream::Origin;
 
@@ -22,10 +21,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(30);
 const MAX_IDLE_PER_ORIGIN: usize = 128;
 
 struct Idle {
-    io: TcpStream,
-    /// The connection's idle timer, kept with it so that its next request
-    /// reuses the armed timer instead of arming one of its own.
-    timer: IdleTimer,
+    link: Link,
     since: Instant,
 }
 
@@ -39,11 +35,12 @@ impl Idle {
         // No readiness since the last read means nothing arrived, not even
         // the end; only when there was some does a read need asking.
         let mut cx = Context::from_waker(Waker::noop());
-        if self.io.poll_read_ready(&mut cx).is_pending() {
+        let io = &self.link.io;
+        if io.poll_read_ready(&mut cx).is_pending() {
             return true;
         }
         let mut probe = [0u8; 1];
-        matches!(self.io.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        matches!(io.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 }
 
@@ -61,24 +58,23 @@ impl Pool {
         pool
     }
 
-    /// The most recently released usable connection to `origin`, with its
-    /// idle timer. Writing the request touches the timer before anything
-    /// waits on it, so the time spent here does not count as idle.
-    pub fn checkout(&self, origin: &Origin) -> Option<(TcpStream, IdleTimer)> {
+    /// The most recently released usable connection to `origin`. Writing
+    /// the request touches its idle timer before anything waits on it, so
+    /// the time spent here does not count as idle.
+    pub fn checkout(&self, origin: &Origin) -> Option<Link> {
         let mut idle = lock(&self.idle);
         let list = idle.get_mut(origin)?;
         while let Some(candidate) = list.pop() {
             if candidate.usable() {
-                return Some((candidate.io, candidate.timer));
+                return Some(candidate.link);
             }
         }
         None
     }
 
-    pub fn put(&self, origin: &Origin, io: TcpStream, timer: IdleTimer) {
+    pub fn put(&self, origin: &Origin, link: Link) {
         let released = Idle {
-            io,
-            timer,
+            link,
             since: Instant::now(),
         };
         let mut idle = lock(&self.idle);
