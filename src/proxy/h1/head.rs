@@ -1,6 +1,7 @@
 //! Message heads on the upstream hop: the request head written out, the
 //! response head parsed, and where each body ends.
 
+use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
@@ -186,6 +187,13 @@ pub(crate) struct PlacedFields {
     present: Present,
 }
 
+thread_local! {
+    /// The list `PlacedFields` notes into, lent out for each head and given
+    /// back once its fields are taken: one allocation per thread, not two
+    /// per request.
+    static PLACES: Cell<Vec<(HeaderName, Range<usize>)>> = const { Cell::new(Vec::new()) };
+}
+
 /// A field that is not a valid header.
 pub(crate) enum BadField {
     Name(String),
@@ -211,7 +219,8 @@ impl PlacedFields {
         len: usize,
     ) -> Result<PlacedFields, BadField> {
         let start = buf.as_ptr() as usize;
-        let mut placed = Vec::with_capacity(fields.len());
+        let mut placed = PLACES.take();
+        placed.reserve(fields.len());
         let mut present = Present::default();
         for field in fields {
             let name = name_of(field.name).map_err(|_| BadField::Name(field.name.to_owned()))?;
@@ -242,15 +251,16 @@ impl PlacedFields {
     /// Splits the head off the front of `buf` and takes the fields' values
     /// from it; the head itself comes along, for other parts to be taken
     /// from it as well.
-    pub(crate) fn take(self, buf: &mut BytesMut) -> Result<(HeaderMap, Bytes), BadField> {
+    pub(crate) fn take(mut self, buf: &mut BytesMut) -> Result<(HeaderMap, Bytes), BadField> {
         let head = buf.split_to(self.len).freeze();
         let mut headers = HeaderMap::with_capacity(self.fields.len());
-        for (name, place) in self.fields {
+        for (name, place) in self.fields.drain(..) {
             match HeaderValue::from_maybe_shared(head.slice(place)) {
                 Ok(value) => headers.append(name, value),
                 Err(_) => return Err(BadField::Value(name)),
             };
         }
+        PLACES.set(self.fields);
         Ok((headers, head))
     }
 }

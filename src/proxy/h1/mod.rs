@@ -11,6 +11,7 @@ pub(crate) mod framing;
 pub(crate) mod head;
 mod pool;
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
@@ -52,6 +53,18 @@ pub(crate) fn poll_read_more<R: AsyncRead + Unpin>(
     poll_read_buf(Pin::new(io), cx, buf)
 }
 
+thread_local! {
+    /// Where request heads are written: each head is split off as a slice
+    /// of one shared buffer, which is written into again once every head in
+    /// it has been sent, instead of allocating (and then sharing, for a
+    /// resend) a buffer per head.
+    static HEADS: RefCell<BytesMut> = RefCell::new(BytesMut::with_capacity(HEADS_CAPACITY));
+}
+
+/// Room for the heads of a few dozen requests in flight at once; a head
+/// larger than what is left still fits (the buffer grows, or is replaced).
+const HEADS_CAPACITY: usize = 8 * 1024;
+
 /// Request pieces gathered into one write at most (a few more may wait).
 const MAX_QUEUED_PIECES: usize = 16;
 
@@ -79,14 +92,13 @@ impl DirectClient {
         request: Request<RequestBody>,
     ) -> Result<Response<DirectBody>, BoxError> {
         let (parts, body) = request.into_parts();
-        let mut out = BytesMut::with_capacity(head::encoded_len(&parts));
-        let framing = head::encode_request(
-            &parts,
-            upstream.authority(),
-            !body.is_end_stream(),
-            &mut out,
-        );
-        let mut writer = Writer::new(out.freeze(), body, framing);
+        let (head, framing) = HEADS.with_borrow_mut(|heads| {
+            heads.reserve(head::encoded_len(&parts));
+            let has_body = !body.is_end_stream();
+            let framing = head::encode_request(&parts, upstream.authority(), has_body, heads);
+            (heads.split().freeze(), framing)
+        });
+        let mut writer = Writer::new(head, body, framing);
         let upgrade_asked = parts.extensions.get::<UpgradeRequested>().is_some();
         // A pooled connection the upstream closed just as it was taken
         // fails before any answer; the request is then sent once more on
