@@ -1,7 +1,7 @@
 //! Message heads on the upstream hop: the request head written out, the
 //! response head parsed, and where each body ends.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
@@ -188,6 +188,9 @@ pub(crate) struct PlacedFields {
 }
 
 thread_local! {
+    /// Header maps of messages done with, emptied, for the next heads to
+    /// fill: a map's two allocations are made once, not for every message.
+    static SPARE_MAPS: RefCell<Vec<HeaderMap>> = const { RefCell::new(Vec::new()) };
     /// The list `PlacedFields` notes into, lent out for each head and given
     /// back once its fields are taken: one allocation per thread, not two
     /// per request.
@@ -253,7 +256,7 @@ impl PlacedFields {
     /// from it as well.
     pub(crate) fn take(mut self, buf: &mut BytesMut) -> Result<(HeaderMap, Bytes), BadField> {
         let head = buf.split_to(self.len).freeze();
-        let mut headers = HeaderMap::with_capacity(self.fields.len());
+        let mut headers = spare_map(self.fields.len());
         for (name, place) in self.fields.drain(..) {
             match HeaderValue::from_maybe_shared(head.slice(place)) {
                 Ok(value) => headers.append(name, value),
@@ -263,6 +266,33 @@ impl PlacedFields {
         PLACES.set(self.fields);
         Ok((headers, head))
     }
+}
+
+/// Spare maps kept at most: enough for every request in flight on a busy
+/// proxy to hand one back.
+const SPARE_MAPS_KEPT: usize = 64;
+/// A map grown past this many fields (a rare, huge head) is not kept.
+const SPARE_MAP_FIELDS: usize = 64;
+
+/// An empty map with room for `fields`, a spare one when there is one.
+fn spare_map(fields: usize) -> HeaderMap {
+    let mut headers = SPARE_MAPS.with_borrow_mut(Vec::pop).unwrap_or_default();
+    headers.reserve(fields);
+    headers
+}
+
+/// Keeps `headers`, emptied, for a head to come; call it where a message's
+/// headers are done with.
+pub(crate) fn recycle(mut headers: HeaderMap) {
+    if headers.capacity() > SPARE_MAP_FIELDS {
+        return;
+    }
+    headers.clear();
+    SPARE_MAPS.with_borrow_mut(|spare| {
+        if spare.len() < SPARE_MAPS_KEPT {
+            spare.push(headers);
+        }
+    });
 }
 
 /// Names outside the standard set that requests through the proxy carry
@@ -386,6 +416,25 @@ mod tests {
 
     fn parse(wire: &str, method: Method) -> Result<Option<ResponseHead>, HeadError> {
         parse_response(&mut BytesMut::from(wire), &method, false)
+    }
+
+    #[test]
+    fn a_recycled_map_comes_back_empty_and_an_oversized_one_is_dropped() {
+        SPARE_MAPS.with_borrow_mut(Vec::clear);
+        let mut used = HeaderMap::new();
+        used.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer sk-1"),
+        );
+        recycle(used);
+        assert_eq!(SPARE_MAPS.with_borrow(Vec::len), 1);
+        let reused = spare_map(4);
+        assert!(reused.is_empty(), "a field of an earlier message came back");
+        assert!(reused.capacity() >= 4);
+        assert_eq!(SPARE_MAPS.with_borrow(Vec::len), 0);
+
+        recycle(HeaderMap::with_capacity(SPARE_MAP_FIELDS * 2));
+        assert_eq!(SPARE_MAPS.with_borrow(Vec::len), 0);
     }
 
     #[test]

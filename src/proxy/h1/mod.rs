@@ -65,6 +65,16 @@ thread_local! {
 /// larger than what is left still fits (the buffer grows, or is replaced).
 const HEADS_CAPACITY: usize = 8 * 1024;
 
+thread_local! {
+    /// Piece queues of requests done with, emptied, for requests to come:
+    /// a queue is allocated once, not for every request.
+    static SPARE_QUEUES: RefCell<Vec<VecDeque<Bytes>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Spare queues kept at most: one for every request in flight on a busy
+/// proxy.
+const SPARE_QUEUES_KEPT: usize = 64;
+
 /// Request pieces gathered into one write at most (a few more may wait).
 const MAX_QUEUED_PIECES: usize = 16;
 
@@ -91,13 +101,15 @@ impl DirectClient {
         upstream: &Arc<Upstream>,
         request: Request<RequestBody>,
     ) -> Result<Response<DirectBody>, BoxError> {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let (head, framing) = HEADS.with_borrow_mut(|heads| {
             heads.reserve(head::encoded_len(&parts));
             let has_body = !body.is_end_stream();
             let framing = head::encode_request(&parts, upstream.authority(), has_body, heads);
             (heads.split().freeze(), framing)
         });
+        // Written out: a resend writes the same bytes again.
+        head::recycle(std::mem::take(&mut parts.headers));
         let mut writer = Writer::new(head, body, framing);
         let upgrade_asked = parts.extensions.get::<UpgradeRequested>().is_some();
         // A pooled connection the upstream closed just as it was taken
@@ -302,6 +314,22 @@ struct Writer {
     abandoned: bool,
 }
 
+/// Hands the piece queue, emptied, to the next request.
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let mut pieces = std::mem::take(&mut self.out);
+        if pieces.capacity() > MAX_QUEUED_PIECES {
+            return;
+        }
+        pieces.clear();
+        SPARE_QUEUES.with_borrow_mut(|spare| {
+            if spare.len() < SPARE_QUEUES_KEPT {
+                spare.push(pieces);
+            }
+        });
+    }
+}
+
 impl Writer {
     fn new(head: Bytes, body: RequestBody, framing: RequestFraming) -> Writer {
         Writer {
@@ -317,9 +345,11 @@ impl Writer {
     }
 
     /// The queue with `head` first, and room for a body of one frame, or
-    /// of one chunk with its size line and end, without growing.
+    /// of one chunk with its size line and end, without growing: a spare
+    /// queue when there is one.
     fn pieces_with(head: Bytes) -> VecDeque<Bytes> {
-        let mut pieces = VecDeque::with_capacity(5);
+        let spare = SPARE_QUEUES.with_borrow_mut(Vec::pop);
+        let mut pieces = spare.unwrap_or_else(|| VecDeque::with_capacity(5));
         pieces.push_back(head);
         pieces
     }
@@ -613,6 +643,16 @@ mod tests {
             head_held: true,
             abandoned: false,
         }
+    }
+
+    #[test]
+    fn a_finished_writers_queue_serves_the_next_request_empty() {
+        SPARE_QUEUES.with_borrow_mut(Vec::clear);
+        drop(writer_of(&["POST / HTTP/1.1\r\n\r\n", "secret body"]));
+        assert_eq!(SPARE_QUEUES.with_borrow(Vec::len), 1);
+        let pieces = Writer::pieces_with(Bytes::from_static(b"GET / HTTP/1.1\r\n\r\n"));
+        assert_eq!(pieces, [Bytes::from_static(b"GET / HTTP/1.1\r\n\r\n")]);
+        assert_eq!(SPARE_QUEUES.with_borrow(Vec::len), 0);
     }
 
     /// What a socket taking at most `step` bytes per write receives.

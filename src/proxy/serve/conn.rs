@@ -31,6 +31,7 @@ use crate::proxy::body::{ClientBody, ResponseBody, DRAIN_LIMIT};
 use crate::proxy::error::ProxyError;
 use crate::proxy::forward::{self, Exchange};
 use crate::proxy::h1::framing::Framing;
+use crate::proxy::h1::head;
 use crate::proxy::routes::Family;
 use crate::proxy::stats::Outcome;
 use crate::proxy::tunnel::{Io, Switched, UpgradeRequested};
@@ -368,8 +369,9 @@ impl Connection {
             connection,
             &mut self.out.staged,
         );
-        // Written: let go of what the fields hold of the upstream's buffer.
-        drop(std::mem::take(response.headers_mut()));
+        // Written: let go of what the fields hold of the upstream's buffer
+        // (emptied, the map is kept for another head).
+        head::recycle(std::mem::take(response.headers_mut()));
         if outgoing == Outgoing::NoBody {
             return self.out.flush().await;
         }
