@@ -3,9 +3,10 @@
 //! relay on tokio with no HTTP as the floor. Prints a table and whether each
 //! target is met; a missed target never fails the run.
 //!
-//! Run with `cargo bench --bench proxy` (loopback only, about seven minutes
+//! Run with `cargo bench --bench proxy` (loopback only, about eight minutes
 //! once built, half of it in the SSE rounds: `HEADROOM_BENCH_SSE_ROUNDS`
-//! sets how many, 40 by default). Where `perf` may use tracepoints (as
+//! sets how many, 40 by default). The load at 32 connections comes from
+//! wrk where it is installed (see wrk.rs). Where `perf` may use tracepoints (as
 //! root), it also times each proxy's relay of a burst at its own system
 //! calls; where valgrind is installed, it counts each proxy's
 //! instructions per event and request.
