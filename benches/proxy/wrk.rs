@@ -64,29 +64,6 @@ impl Wrk {
         connections: usize,
         seconds: u32,
     ) -> anyhow::Result<Load> {
-        let output = self
-            .command(addr, path, upstream, connections, seconds)
-            .output()
-            .await
-            .context("could not run wrk")?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        ensure!(
-            output.status.success(),
-            "wrk failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        parse_report(&stdout)
-    }
-
-    fn command(
-        &self,
-        addr: SocketAddr,
-        path: &str,
-        upstream: Option<&str>,
-        connections: usize,
-        seconds: u32,
-    ) -> Command {
         let mut command = Command::new("wrk");
         command
             .args(["--threads", "1"])
@@ -100,7 +77,15 @@ impl Wrk {
                 .arg(format!("x-headroom-upstream: {upstream}"));
         }
         command.arg(format!("http://{addr}{path}"));
-        command
+        let output = command.output().await.context("could not run wrk")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        ensure!(
+            output.status.success(),
+            "wrk failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        parse_report(&stdout)
     }
 }
 

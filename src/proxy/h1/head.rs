@@ -10,6 +10,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{request, response, Method, Response, StatusCode, Version};
 
 use super::framing::Framing;
+use super::keep_spare;
 use crate::proxy::headers::UPSTREAM_HEADER;
 
 /// Largest response head taken, status line and fields together.
@@ -268,9 +269,6 @@ impl PlacedFields {
     }
 }
 
-/// Spare maps kept at most: enough for every request in flight on a busy
-/// proxy to hand one back.
-const SPARE_MAPS_KEPT: usize = 64;
 /// A map grown past this many fields (a rare, huge head) is not kept.
 const SPARE_MAP_FIELDS: usize = 64;
 
@@ -288,11 +286,7 @@ pub(crate) fn recycle(mut headers: HeaderMap) {
         return;
     }
     headers.clear();
-    SPARE_MAPS.with_borrow_mut(|spare| {
-        if spare.len() < SPARE_MAPS_KEPT {
-            spare.push(headers);
-        }
-    });
+    keep_spare(&SPARE_MAPS, headers);
 }
 
 /// Names outside the standard set that requests through the proxy carry

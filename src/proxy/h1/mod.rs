@@ -18,6 +18,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
+use std::thread::LocalKey;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -71,9 +72,18 @@ thread_local! {
     static SPARE_QUEUES: RefCell<Vec<VecDeque<Bytes>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Spare queues kept at most: one for every request in flight on a busy
-/// proxy.
-const SPARE_QUEUES_KEPT: usize = 64;
+/// Spares (of each kind) kept at most per thread: one for every request in
+/// flight on a busy proxy.
+const SPARES_KEPT: usize = 64;
+
+/// Keeps `spare` in `spares` for reuse, unless they are full.
+pub(crate) fn keep_spare<T>(spares: &'static LocalKey<RefCell<Vec<T>>>, spare: T) {
+    spares.with_borrow_mut(|kept| {
+        if kept.len() < SPARES_KEPT {
+            kept.push(spare);
+        }
+    });
+}
 
 /// Request pieces gathered into one write at most (a few more may wait).
 const MAX_QUEUED_PIECES: usize = 16;
@@ -322,11 +332,7 @@ impl Drop for Writer {
             return;
         }
         pieces.clear();
-        SPARE_QUEUES.with_borrow_mut(|spare| {
-            if spare.len() < SPARE_QUEUES_KEPT {
-                spare.push(pieces);
-            }
-        });
+        keep_spare(&SPARE_QUEUES, pieces);
     }
 }
 
