@@ -184,9 +184,7 @@ pub(crate) struct Link {
 /// One request-response exchange on one connection: the request written
 /// while the response is read, so neither side can stall the other.
 struct Transfer {
-    io: TcpStream,
-    idle: IdleTimer,
-    read_buf: BytesMut,
+    link: Link,
     writer: Writer,
     /// Any byte of the response arrived.
     answered: bool,
@@ -196,11 +194,8 @@ struct Transfer {
 
 impl Transfer {
     fn new(link: Link, writer: Writer) -> Transfer {
-        let Link { io, idle, read_buf } = link;
         Transfer {
-            io,
-            idle,
-            read_buf,
+            link,
             writer,
             answered: false,
             closed: false,
@@ -226,7 +221,9 @@ impl Transfer {
         }
         loop {
             self.poll_write(cx)?;
-            if let Some(head) = head::parse_response(&mut self.read_buf, method, upgrade_asked)? {
+            if let Some(head) =
+                head::parse_response(&mut self.link.read_buf, method, upgrade_asked)?
+            {
                 return Poll::Ready(Ok(head));
             }
             if ready!(self.poll_read(cx))? == 0 {
@@ -263,10 +260,10 @@ impl Transfer {
                 return Ok(());
             }
             let (slices, count) = self.writer.slices();
-            match Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]) {
+            match Pin::new(&mut self.link.io).poll_write_vectored(cx, &slices[..count]) {
                 Poll::Ready(Ok(written)) => {
                     self.writer.advance(written);
-                    self.idle.touch();
+                    self.link.idle.touch();
                 }
                 Poll::Ready(Err(error)) => {
                     tracing::debug!(%error, "writing to the upstream failed; reading its answer");
@@ -281,11 +278,12 @@ impl Transfer {
     /// Reads what the socket has into the buffer: `Ready(0)` at its end,
     /// `Pending` (with the idle timeout armed) when it has nothing yet.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, BoxError>> {
-        match poll_read_more(&mut self.io, cx, &mut self.read_buf) {
+        let link = &mut self.link;
+        match poll_read_more(&mut link.io, cx, &mut link.read_buf) {
             Poll::Ready(Ok(read)) => {
                 self.answered |= read > 0;
                 self.closed |= read == 0;
-                self.idle.touch();
+                link.idle.touch();
                 Poll::Ready(Ok(read))
             }
             Poll::Ready(Err(e)) => {
@@ -296,7 +294,7 @@ impl Transfer {
                 Poll::Ready(Err(e.into()))
             }
             Poll::Pending => {
-                let expired = ready!(self.idle.poll_expired(cx));
+                let expired = ready!(link.idle.poll_expired(cx));
                 Poll::Ready(Err(expired.into()))
             }
         }
@@ -545,7 +543,7 @@ impl DirectBody {
     /// After a 101: the connection, and what was read of it past the head.
     pub fn take_upgraded(&mut self) -> Option<(TcpStream, BytesMut)> {
         let transfer = self.transfer.take()?;
-        Some((transfer.io, transfer.read_buf))
+        Some((transfer.link.io, transfer.link.read_buf))
     }
 
     /// The body is complete: pool the connection if it can carry another
@@ -557,14 +555,9 @@ impl DirectBody {
         let reusable = self.keep_alive
             && self.framing.keeps_connection()
             && transfer.writer.finished()
-            && transfer.read_buf.is_empty();
+            && transfer.link.read_buf.is_empty();
         if reusable {
-            let link = Link {
-                io: transfer.io,
-                idle: transfer.idle,
-                read_buf: transfer.read_buf,
-            };
-            self.pool.put(self.upstream.origin(), link);
+            self.pool.put(self.upstream.origin(), transfer.link);
         }
     }
 
@@ -574,7 +567,7 @@ impl DirectBody {
         };
         loop {
             transfer.poll_write(cx)?;
-            match self.framing.decode(&mut transfer.read_buf)? {
+            match self.framing.decode(&mut transfer.link.read_buf)? {
                 Decoded::Data(data) => return Poll::Ready(Some(Ok(data))),
                 Decoded::End => return Poll::Ready(None),
                 Decoded::NeedMore => {}
