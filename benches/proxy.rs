@@ -718,9 +718,10 @@ struct Samples {
     latencies: Vec<Duration>,
     /// One per JSON round.
     loads: Vec<tail::Load>,
-    /// The proxy's CPU time over the sequential requests, then under load.
+    /// The proxy's CPU time over the sequential requests.
     proxy_cpu: Option<Duration>,
-    load_cpu: Option<Duration>,
+    /// Per JSON round where it was measured: the requests completed under
+    /// load, and the proxy's CPU time over them (as `time`).
     core_loads: Vec<tail::Load>,
     proxy_sse_cpu: Option<Duration>,
     first_events: Vec<Duration>,
@@ -734,22 +735,22 @@ impl Samples {
         let completed: u64 = self.loads.iter().map(|load| load.completed).sum();
         let load_time: Duration = self.loads.iter().map(|load| load.time).sum();
         let json_requests = completed + self.latencies.len() as u64;
+        let load_cpu: Option<Duration> = (!self.core_loads.is_empty())
+            .then(|| self.core_loads.iter().map(|load| load.time).sum());
         let events = self.delays.iter().map(Vec::len).sum::<usize>();
         Figures {
             name,
             latency: Percentiles::of(self.latencies),
-            requests_per_second: completed as f64 / load_time.as_secs_f64(),
+            requests_per_second: tail::rate(&self.loads).unwrap_or_default(),
             loads: self.loads,
             core_loads: self.core_loads,
             first_event: Percentiles::of(self.first_events),
             sse_delay: Percentiles::of(self.delays.concat()),
             sse_delay_in_turn: Percentiles::of(self.delays_in_turn.concat()),
-            cpu_per_request: self.proxy_cpu.zip(self.load_cpu).map(|(alone, loaded)| {
+            cpu_per_request: self.proxy_cpu.zip(load_cpu).map(|(alone, loaded)| {
                 (alone + loaded).as_secs_f64() * 1e6 / json_requests.max(1) as f64
             }),
-            busy_under_load: self
-                .load_cpu
-                .map(|cpu| cpu.as_secs_f64() / load_time.as_secs_f64()),
+            busy_under_load: load_cpu.map(|cpu| cpu.as_secs_f64() / load_time.as_secs_f64()),
             cpu_per_event: self
                 .proxy_sse_cpu
                 .map(|cpu| cpu.as_secs_f64() * 1e6 / events.max(1) as f64),
@@ -844,7 +845,6 @@ async fn sample_json(
         }
     };
     if let Some(cpu) = load_cpu.spent() {
-        *samples.load_cpu.get_or_insert_default() += cpu;
         samples.core_loads.push(tail::Load {
             completed: load.completed,
             time: cpu,
@@ -1187,7 +1187,7 @@ fn print_table(figures: &[Figures], sse_rounds: usize, from_wrk: bool) {
     }
     println!("under load, the proxy's core:");
     for row in figures {
-        let (Some(busy), Some(rate)) = (row.busy_under_load, core_rate(&row.core_loads)) else {
+        let (Some(busy), Some(rate)) = (row.busy_under_load, tail::rate(&row.core_loads)) else {
             continue;
         };
         println!(
@@ -1245,13 +1245,6 @@ fn print_instructions(counts: &[Instructions]) {
         );
     }
     println!();
-}
-
-/// Requests completed per second of the proxy's own CPU time.
-fn core_rate(core_loads: &[tail::Load]) -> Option<f64> {
-    let completed: u64 = core_loads.iter().map(|load| load.completed).sum();
-    let cpu: Duration = core_loads.iter().map(|load| load.time).sum();
-    (!cpu.is_zero()).then(|| completed as f64 / cpu.as_secs_f64())
 }
 
 fn print_targets(figures: &[Figures], idle_rss: f64) {

@@ -50,9 +50,11 @@ pub fn rate_ratio(a: &[Load], b: &[Load]) -> Option<Interval> {
     if a.len() != b.len() {
         return None;
     }
+    let drawn =
+        |loads: &'_ [Load], rounds: &[usize]| rate(rounds.iter().map(|&round| &loads[round]));
     bootstrap(a.len(), |rounds| {
-        let denominator = rate(b, rounds).filter(|rate| *rate > 0.0)?;
-        Some(rate(a, rounds)? / denominator)
+        let denominator = drawn(b, rounds).filter(|rate| *rate > 0.0)?;
+        Some(drawn(a, rounds)? / denominator)
     })
 }
 
@@ -79,11 +81,12 @@ fn bootstrap(rounds: usize, ratio_of: impl Fn(&[usize]) -> Option<f64>) -> Optio
     })
 }
 
-fn rate(loads: &[Load], rounds: &[usize]) -> Option<f64> {
-    let (completed, seconds) = rounds
-        .iter()
-        .fold((0, 0.0), |(completed, seconds), &round| {
-            let load = loads[round];
+/// Requests per second over `loads` taken together; `None` when they
+/// took no time.
+pub fn rate<'a>(loads: impl IntoIterator<Item = &'a Load>) -> Option<f64> {
+    let (completed, seconds) = loads
+        .into_iter()
+        .fold((0, 0.0), |(completed, seconds), load| {
             (
                 completed + load.completed,
                 seconds + load.time.as_secs_f64(),
