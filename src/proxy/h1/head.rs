@@ -159,8 +159,9 @@ pub fn parse_response(
         };
         let placed = PlacedFields::note(parsed.headers, buf, len).map_err(BadField::describe)?;
         let present = placed.present();
+        let length = placed.content_length();
         let (mut headers, _) = placed.take(buf).map_err(BadField::describe)?;
-        let framing = body_framing(method, status, &mut headers, present)?;
+        let framing = body_framing(method, status, &mut headers, present, length)?;
         // A switched connection carries the new protocol, never another
         // request.
         let keep_alive = version == Version::HTTP_11
@@ -186,6 +187,7 @@ pub(crate) struct PlacedFields {
     fields: Vec<(HeaderName, Range<usize>)>,
     len: usize,
     present: Present,
+    content_length: ContentLength,
 }
 
 thread_local! {
@@ -226,11 +228,16 @@ impl PlacedFields {
         let mut placed = PLACES.take();
         placed.reserve(fields.len());
         let mut present = Present::default();
+        // Read here, in the pass made anyway: a lookup in the map hashes.
+        let mut content_length = Ok(None);
         for field in fields {
             let name = name_of(field.name).map_err(|_| BadField::Name(field.name.to_owned()))?;
             let Some(place) = place_in(field.value, start, len) else {
                 return Err(BadField::Value(name));
             };
+            if name == header::CONTENT_LENGTH {
+                content_length = content_length.and_then(|so_far| add_length(so_far, field.value));
+            }
             present.note(&name);
             placed.push((name, place));
         }
@@ -238,12 +245,18 @@ impl PlacedFields {
             fields: placed,
             len,
             present,
+            content_length,
         })
     }
 
     /// Which of the fields the proxy reads the head has.
     pub(crate) fn present(&self) -> Present {
         self.present
+    }
+
+    /// What the head's `content-length` fields say.
+    pub(crate) fn content_length(&self) -> ContentLength {
+        self.content_length
     }
 
     /// Leaves out every `name` field: cheaper here than taken out of the
@@ -329,6 +342,7 @@ fn body_framing(
     status: StatusCode,
     headers: &mut HeaderMap,
     present: Present,
+    length: ContentLength,
 ) -> Result<Framing, HeadError> {
     if method == Method::HEAD
         || status.is_informational()
@@ -345,35 +359,41 @@ fn body_framing(
             Framing::UntilClose
         });
     }
-    if !present.content_length {
-        return Ok(Framing::UntilClose);
-    }
-    Ok(content_length(headers)?.map_or(Framing::UntilClose, Framing::Length))
+    Ok(length?.map_or(Framing::UntilClose, Framing::Length))
 }
 
 /// The `content-length` of a message, if it has one: every value plain
 /// digits and all of them equal, as RFC 9112 section 6.3 asks.
-pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, &'static str> {
-    let mut lengths = headers.get_all(header::CONTENT_LENGTH).iter();
-    let Some(first) = lengths.next() else {
-        return Ok(None);
-    };
-    // Digits only: no sign, no space, no list; and no overflow.
-    let parse = |value: &HeaderValue| -> Option<u64> {
-        let digits = value.as_bytes();
-        if digits.is_empty() {
-            return None;
-        }
-        digits.iter().try_fold(0u64, |length, &b| {
-            let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
-            length.checked_mul(10)?.checked_add(u64::from(digit))
-        })
-    };
-    let length = parse(first).ok_or("invalid content-length")?;
-    if lengths.any(|other| parse(other) != Some(length)) {
-        return Err("conflicting content-length values");
+pub(crate) type ContentLength = Result<Option<u64>, &'static str>;
+
+/// The `content-length` of `headers` (see `ContentLength`).
+pub(crate) fn content_length(headers: &HeaderMap) -> ContentLength {
+    headers
+        .get_all(header::CONTENT_LENGTH)
+        .iter()
+        .try_fold(None, |so_far, value| add_length(so_far, value.as_bytes()))
+}
+
+/// The length after one more `content-length` value, given the length
+/// the values before it said.
+fn add_length(so_far: Option<u64>, value: &[u8]) -> ContentLength {
+    match (so_far, plain_digits(value)) {
+        (None, Some(length)) => Ok(Some(length)),
+        (None, None) => Err("invalid content-length"),
+        (Some(length), Some(again)) if again == length => Ok(Some(length)),
+        (Some(_), _) => Err("conflicting content-length values"),
     }
-    Ok(Some(length))
+}
+
+/// Digits only: no sign, no space, no list; and no overflow.
+fn plain_digits(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    value.iter().try_fold(0u64, |length, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        length.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 pub(crate) fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
@@ -450,12 +470,30 @@ mod tests {
 
     #[test]
     fn a_content_length_is_plain_digits_and_agrees_with_itself() {
+        // Read from a map and while a head's fields are noted, alike.
         let length_of = |values: &[&'static str]| {
             let mut headers = HeaderMap::new();
+            let mut wire = String::from("HTTP/1.1 200 OK\r\n");
             for value in values {
                 headers.append(header::CONTENT_LENGTH, HeaderValue::from_static(value));
+                wire.push_str(&format!("Content-Length: {value}\r\n"));
             }
-            content_length(&headers)
+            wire.push_str("\r\n");
+            let mut fields = [httparse::EMPTY_HEADER; 4];
+            let mut parsed = httparse::Response::new(&mut fields);
+            let buf = BytesMut::from(wire.as_str());
+            let Ok(httparse::Status::Complete(len)) = parsed.parse(&buf) else {
+                panic!("{wire:?} did not parse");
+            };
+            let Ok(placed) = PlacedFields::note(parsed.headers, &buf, len) else {
+                panic!("{wire:?}: fields refused");
+            };
+            let from_map = content_length(&headers);
+            // httparse trims the spaces around a value on the wire.
+            if values.iter().all(|value| value.trim() == *value) {
+                assert_eq!(placed.content_length(), from_map, "{values:?}");
+            }
+            from_map
         };
         assert_eq!(length_of(&[]), Ok(None));
         assert_eq!(length_of(&["0"]), Ok(Some(0)));

@@ -13,7 +13,7 @@ use http::{request, Method, Request, StatusCode, Uri, Version};
 use crate::proxy::error::ProxyError;
 use crate::proxy::h1::framing::Framing;
 use crate::proxy::h1::head::{
-    content_length, last_coding_is_chunked, list_items, place_in, BadField, PlacedFields, Present,
+    last_coding_is_chunked, list_items, place_in, BadField, ContentLength, PlacedFields, Present,
 };
 
 /// Largest request head taken, request line and fields together.
@@ -86,12 +86,13 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
     // Host names this proxy; the upstream hop sets its own.
     placed.leave_out(&header::HOST);
     let present = placed.present();
+    let length = placed.content_length();
     let (mut headers, head) = placed.take(buf).map_err(malformed)?;
     // A slice of the head, not a copy: the upstream's URI shares it too.
     let uri = target_place
         .and_then(|place| Uri::from_maybe_shared(head.slice(place)).ok())
         .ok_or_else(|| bad("the request target is malformed"))?;
-    let (framing, reframed) = body_framing(version, &mut headers, present)?;
+    let (framing, reframed) = body_framing(version, &mut headers, present, length)?;
     let options = match present.connection {
         true => ConnectionOptions::of(&headers),
         false => ConnectionOptions::default(),
@@ -149,6 +150,7 @@ fn body_framing(
     version: Version,
     headers: &mut HeaderMap,
     present: Present,
+    length: ContentLength,
 ) -> Result<(Framing, bool), ProxyError> {
     if present.transfer_encoding {
         if version == Version::HTTP_10 {
@@ -162,10 +164,7 @@ fn body_framing(
         let reframed = headers.remove(header::CONTENT_LENGTH).is_some();
         return Ok((Framing::chunked(), reframed));
     }
-    if !present.content_length {
-        return Ok((Framing::Length(0), false));
-    }
-    let length = content_length(headers).map_err(bad)?;
+    let length = length.map_err(bad)?;
     Ok((Framing::Length(length.unwrap_or(0)), false))
 }
 

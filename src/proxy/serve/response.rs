@@ -40,13 +40,17 @@ impl Outgoing {
         {
             return Outgoing::NoBody;
         }
+        // A forwarded body is framed by its own `content-length`, so an
+        // exact size is that length, found without a lookup in the map.
+        if let Some(length) = body.exact() {
+            return Outgoing::Length(length);
+        }
         if let Ok(Some(length)) = content_length(headers) {
             return Outgoing::Length(length);
         }
-        match (body.exact(), client) {
-            (Some(length), _) => Outgoing::Length(length),
-            (None, Version::HTTP_11) => Outgoing::Chunked,
-            (None, _) => Outgoing::UntilClose,
+        match client {
+            Version::HTTP_11 => Outgoing::Chunked,
+            _ => Outgoing::UntilClose,
         }
     }
 }
