@@ -7,7 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::{request, response, HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http::header::Entry;
+use http::{
+    request, response, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode,
+    Uri, Version,
+};
 use http_body_util::Either;
 
 use super::body::{is_client_body_error, ClientBody, RequestBody, ResponseBody, UpstreamBody};
@@ -25,6 +29,8 @@ use super::{local, Allowed, Shared};
 
 /// Origin recorded for requests refused before an upstream was known.
 const NO_UPSTREAM: &str = "(none)";
+
+static UPSTREAM: HeaderName = HeaderName::from_static(UPSTREAM_HEADER);
 
 pub async fn handle(
     shared: Arc<Shared>,
@@ -65,16 +71,18 @@ async fn forward(
     }
     let family = exchange.family;
     let shared = &exchange.shared;
+    let override_value = take_override(&mut parts.headers)?;
     let upstream: &Arc<Upstream> =
         exchange
             .upstream
-            .insert(resolve(shared, &parts.headers, exchange.family)?);
+            .insert(resolve(shared, override_value.as_ref(), exchange.family)?);
     check_allowed(shared, upstream.origin())?;
 
     parts.uri = upstream
         .target(exchange.uri.path_and_query())
         .map_err(|_| ProxyError::bad_upstream_header("and path do not form a valid URL"))?;
-    exchange.stripped_headers = headers::prepare_request(&mut parts.headers);
+    exchange.stripped_headers =
+        usize::from(override_value.is_some()) + headers::prepare_request(&mut parts.headers);
     let upgrade_asked = match parts.extensions.get::<UpgradeRequested>() {
         Some(UpgradeRequested(protocol)) => {
             tunnel::name_upgrade(&mut parts.headers, protocol.clone());
@@ -133,19 +141,30 @@ async fn switch_upstream(
         .map_err(|error| error.to_string())
 }
 
-/// The override header when present, else the family's default.
-fn resolve(
-    shared: &Shared,
-    headers: &HeaderMap,
-    family: Family,
-) -> Result<Arc<Upstream>, ProxyError> {
-    let mut values = headers.get_all(UPSTREAM_HEADER).iter();
-    let Some(value) = values.next() else {
-        return Ok(shared.defaults[family.index()].clone());
+/// Takes the override header out of `headers`: it names the upstream and
+/// never reaches it. Taken and read in one lookup.
+fn take_override(headers: &mut HeaderMap) -> Result<Option<HeaderValue>, ProxyError> {
+    let Entry::Occupied(entry) = headers.entry(&UPSTREAM) else {
+        return Ok(None);
     };
+    let mut values = entry.remove_entry_mult().1;
+    let value = values.next();
     if values.next().is_some() {
         return Err(ProxyError::bad_upstream_header("is given more than once"));
     }
+    Ok(value)
+}
+
+/// The upstream the override names when there is one, else the family's
+/// default.
+fn resolve(
+    shared: &Shared,
+    override_value: Option<&HeaderValue>,
+    family: Family,
+) -> Result<Arc<Upstream>, ProxyError> {
+    let Some(value) = override_value else {
+        return Ok(shared.defaults[family.index()].clone());
+    };
     let upstream = shared.overrides.parse(value)?;
     if points_at(upstream.origin(), shared.listen) {
         return Err(ProxyError::loop_detected());
