@@ -7,11 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::Entry;
-use http::{
-    request, response, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode,
-    Uri, Version,
-};
+use http::{request, response, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::Either;
 
 use super::body::{is_client_body_error, ClientBody, RequestBody, ResponseBody, UpstreamBody};
@@ -20,7 +16,7 @@ use super::client::{
     ReachedItself, UpstreamResponseBody,
 };
 use super::error::ProxyError;
-use super::headers::{self, UPSTREAM_HEADER};
+use super::headers::{self, Controls};
 use super::routes::{self, Family};
 use super::stats::{Outcome, Sample};
 use super::tunnel::{self, Io, UpgradeRequested};
@@ -30,11 +26,12 @@ use super::{local, Allowed, Shared};
 /// Origin recorded for requests refused before an upstream was known.
 const NO_UPSTREAM: &str = "(none)";
 
-static UPSTREAM: HeaderName = HeaderName::from_static(UPSTREAM_HEADER);
-
+/// Forwards `request`, whose control headers were taken off it as
+/// `controls`.
 pub async fn handle(
     shared: Arc<Shared>,
     request: Request<ClientBody>,
+    controls: Controls,
 ) -> Result<Response<ResponseBody>, Infallible> {
     if let Some(response) = local::answer(&shared, &request) {
         return Ok(response.map(Either::Right));
@@ -43,7 +40,7 @@ pub async fn handle(
     let mut exchange = Exchange::begin(shared, &mut parts);
     // Made at once so that a refusal, too, reads the rest of an upload.
     let body = RequestBody::new(body, exchange.bytes_in.clone());
-    match forward(&mut exchange, parts, body).await {
+    match forward(&mut exchange, parts, controls, body).await {
         Ok((head, body, switched)) => {
             let body = UpstreamBody::new(body, exchange, switched);
             Ok(Response::from_parts(head, Either::Left(body)))
@@ -64,6 +61,7 @@ pub async fn handle(
 async fn forward(
     exchange: &mut Exchange,
     mut parts: request::Parts,
+    controls: Controls,
     body: RequestBody,
 ) -> Result<(response::Parts, UpstreamResponseBody, Option<Box<dyn Io>>), ProxyError> {
     if parts.method == Method::CONNECT {
@@ -71,18 +69,16 @@ async fn forward(
     }
     let family = exchange.family;
     let shared = &exchange.shared;
-    let override_value = take_override(&mut parts.headers)?;
     let upstream: &Arc<Upstream> =
         exchange
             .upstream
-            .insert(resolve(shared, override_value.as_ref(), exchange.family)?);
+            .insert(resolve(shared, &controls, exchange.family)?);
     check_allowed(shared, upstream.origin())?;
 
     parts.uri = upstream
         .target(exchange.uri.path_and_query())
         .map_err(|_| ProxyError::bad_upstream_header("and path do not form a valid URL"))?;
-    exchange.stripped_headers =
-        usize::from(override_value.is_some()) + headers::prepare_request(&mut parts.headers);
+    exchange.stripped_headers = controls.count + headers::prepare_request(&mut parts.headers);
     let upgrade_asked = match parts.extensions.get::<UpgradeRequested>() {
         Some(UpgradeRequested(protocol)) => {
             tunnel::name_upgrade(&mut parts.headers, protocol.clone());
@@ -141,28 +137,17 @@ async fn switch_upstream(
         .map_err(|error| error.to_string())
 }
 
-/// Takes the override header out of `headers`: it names the upstream and
-/// never reaches it. Taken and read in one lookup.
-fn take_override(headers: &mut HeaderMap) -> Result<Option<HeaderValue>, ProxyError> {
-    let Entry::Occupied(entry) = headers.entry(&UPSTREAM) else {
-        return Ok(None);
-    };
-    let mut values = entry.remove_entry_mult().1;
-    let value = values.next();
-    if values.next().is_some() {
-        return Err(ProxyError::bad_upstream_header("is given more than once"));
-    }
-    Ok(value)
-}
-
-/// The upstream the override names when there is one, else the family's
-/// default.
+/// The upstream the override header names when there is one, else the
+/// family's default.
 fn resolve(
     shared: &Shared,
-    override_value: Option<&HeaderValue>,
+    controls: &Controls,
     family: Family,
 ) -> Result<Arc<Upstream>, ProxyError> {
-    let Some(value) = override_value else {
+    if controls.upstream_repeated {
+        return Err(ProxyError::bad_upstream_header("is given more than once"));
+    }
+    let Some(value) = &controls.upstream else {
         return Ok(shared.defaults[family.index()].clone());
     };
     let upstream = shared.overrides.parse(value)?;

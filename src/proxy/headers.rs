@@ -1,7 +1,7 @@
 //! What goes upstream and what comes back: control headers and hop-by-hop
 //! headers are removed; everything else passes byte-for-byte.
 
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, Entry, HeaderMap, HeaderName, HeaderValue};
 
 use super::h1::head::list_items;
 
@@ -23,33 +23,86 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::PROXY_AUTHORIZATION,
 ];
 
-/// Prepares a client's headers for the upstream hop, in place. Host is
-/// replaced: the client sets it from the upstream URL. Returns how many
-/// control and hop-by-hop headers were removed.
-pub fn prepare_request(headers: &mut HeaderMap) -> usize {
-    // One pass over the names finds what goes; a removal (or a lookup
-    // that misses) costs more than the pass.
-    let (mut host, mut controls) = (false, 0);
-    for name in headers.keys() {
-        host |= name == header::HOST;
-        controls += usize::from(is_control(name));
+/// A request's control headers, taken off it before anything else reads
+/// it: they are for headroom alone and never forwarded. `V` is what a
+/// value is held as: a `HeaderValue`, or where it lies in a request head
+/// still being parsed.
+#[derive(Debug)]
+pub struct Controls<V = HeaderValue> {
+    /// The first `X-Headroom-Upstream` value.
+    pub upstream: Option<V>,
+    /// `X-Headroom-Upstream` came more than once.
+    pub upstream_repeated: bool,
+    /// How many control fields there were.
+    pub count: usize,
+}
+
+impl<V> Default for Controls<V> {
+    fn default() -> Self {
+        Controls {
+            upstream: None,
+            upstream_repeated: false,
+            count: 0,
+        }
     }
-    if host {
+}
+
+impl Controls {
+    /// Takes every control header out of `headers`.
+    pub fn take(headers: &mut HeaderMap) -> Controls {
+        let mut controls = Controls::default();
+        // Usually one control name; finding the next after each removal
+        // costs less than collecting their names.
+        while let Some(name) = headers.keys().find(|name| is_control(name)).cloned() {
+            if let Entry::Occupied(entry) = headers.entry(name) {
+                let (name, values) = entry.remove_entry_mult();
+                for value in values {
+                    controls.note(&name, value);
+                }
+            }
+        }
+        controls
+    }
+}
+
+impl<V> Controls<V> {
+    /// Notes one control field.
+    pub fn note(&mut self, name: &HeaderName, value: V) {
+        self.count += 1;
+        if name.as_str() != UPSTREAM_HEADER {
+            return;
+        }
+        match self.upstream {
+            None => self.upstream = Some(value),
+            Some(_) => self.upstream_repeated = true,
+        }
+    }
+
+    /// The same controls with the upstream's value made into a `W`.
+    pub fn try_map<W, E>(self, make: impl FnOnce(V) -> Result<W, E>) -> Result<Controls<W>, E> {
+        Ok(Controls {
+            upstream: self.upstream.map(make).transpose()?,
+            upstream_repeated: self.upstream_repeated,
+            count: self.count,
+        })
+    }
+}
+
+/// Prepares a client's headers for the upstream hop, in place, once its
+/// control headers are taken (`Controls`). Host is replaced: the client
+/// sets it from the upstream URL. Returns how many hop-by-hop headers were
+/// removed.
+pub fn prepare_request(headers: &mut HeaderMap) -> usize {
+    if headers.contains_key(header::HOST) {
         headers.remove(header::HOST);
     }
     let before = headers.len();
     remove_hop_by_hop(headers);
-    // Usually one control header; finding them again after each removal
-    // costs less than collecting their names.
-    for _ in 0..controls {
-        if let Some(name) = headers.keys().find(|name| is_control(name)).cloned() {
-            headers.remove(name);
-        }
-    }
     before - headers.len()
 }
 
-fn is_control(name: &HeaderName) -> bool {
+/// A header for headroom, never for a provider.
+pub fn is_control(name: &HeaderName) -> bool {
     name.as_str().starts_with(CONTROL_PREFIX)
 }
 
@@ -75,7 +128,6 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     fn map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -83,6 +135,13 @@ mod tests {
             headers.append(*name, HeaderValue::from_static(value));
         }
         headers
+    }
+
+    /// What reaches the upstream of `headers`, and how many fields went.
+    fn forwarded(headers: &mut HeaderMap) -> (Controls, usize) {
+        let controls = Controls::take(headers);
+        let stripped = controls.count + prepare_request(headers);
+        (controls, stripped)
     }
 
     #[test]
@@ -101,7 +160,13 @@ mod tests {
             ("anthropic-version", "2023-06-01"),
             ("user-agent", "opencode/1.18.33"),
         ]);
-        assert_eq!(prepare_request(&mut headers), 7);
+        let (controls, stripped) = forwarded(&mut headers);
+        assert_eq!(stripped, 7);
+        assert_eq!(
+            controls.upstream,
+            Some(HeaderValue::from_static("https://api.deepseek.com"))
+        );
+        assert!(!controls.upstream_repeated);
         let mut names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(
@@ -126,9 +191,27 @@ mod tests {
             ("x-headroom-log", "debug"),
             ("accept", "*/*"),
         ]);
-        assert_eq!(prepare_request(&mut headers), 5);
+        let (controls, stripped) = forwarded(&mut headers);
+        assert_eq!((controls.count, stripped), (4, 5));
+        assert!(controls.upstream.is_some());
         let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["accept"]);
+    }
+
+    #[test]
+    fn a_repeated_upstream_is_noted_and_its_first_value_kept() {
+        let mut headers = map(&[
+            ("x-headroom-upstream", "http://a.example"),
+            ("x-headroom-upstream", "http://b.example"),
+        ]);
+        let controls = Controls::take(&mut headers);
+        assert!(headers.is_empty());
+        assert_eq!(controls.count, 2);
+        assert!(controls.upstream_repeated);
+        assert_eq!(
+            controls.upstream,
+            Some(HeaderValue::from_static("http://a.example"))
+        );
     }
 
     #[test]

@@ -216,6 +216,7 @@ impl Connection {
     async fn exchange(&mut self, head: RequestHead) -> Ending {
         let RequestHead {
             mut parts,
+            controls,
             framing,
             keep_alive,
             expects_continue,
@@ -241,7 +242,7 @@ impl Connection {
         let request = Request::from_parts(parts, ClientBody::Http1(body));
         // Pinned where it is made: passed by value, the handler's future
         // (kilobytes) would be copied twice more on every request.
-        let handling = pin!(forward::handle(self.shared.clone(), request));
+        let handling = pin!(forward::handle(self.shared.clone(), request, controls));
         let Some(Ok(mut response)) = self.unless_client_leaves(handling).await else {
             // Dropping the handler's future cancels the upstream request.
             return Ending::ClientGone;

@@ -23,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 
 use super::body::ClientBody;
+use super::headers::Controls;
 use super::tunnel::{self, Prefixed};
 use super::{forward, Shared};
 use conn::{Connection, Opening};
@@ -100,8 +101,9 @@ async fn serve_http2(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
-        forward::handle(shared.clone(), request.map(ClientBody::Http2))
+    let service = service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
+        let controls = Controls::take(request.headers_mut());
+        forward::handle(shared.clone(), request.map(ClientBody::Http2), controls)
     });
     let connection = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())

@@ -7,7 +7,7 @@
 use std::mem::MaybeUninit;
 
 use bytes::{Buf, BytesMut};
-use http::header::{self, HeaderMap};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{request, Method, Request, StatusCode, Uri, Version};
 
 use crate::proxy::error::ProxyError;
@@ -15,6 +15,7 @@ use crate::proxy::h1::framing::Framing;
 use crate::proxy::h1::head::{
     last_coding_is_chunked, list_items, place_in, BadField, ContentLength, PlacedFields, Present,
 };
+use crate::proxy::headers::{is_control, Controls};
 
 /// Largest request head taken, request line and fields together.
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -22,7 +23,9 @@ const MAX_FIELDS: usize = 100;
 
 /// A parsed request head and what it says about the connection.
 pub struct RequestHead {
+    /// The request without its control headers.
     pub parts: request::Parts,
+    pub controls: Controls,
     pub framing: Framing,
     /// The client allows another request on this connection.
     pub keep_alive: bool,
@@ -83,11 +86,22 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
         BadField::Value(_) => bad("a header value is malformed"),
     };
     let mut placed = PlacedFields::note(parsed.headers, buf, len).map_err(malformed)?;
-    // Host names this proxy; the upstream hop sets its own.
-    placed.leave_out(&header::HOST);
+    // Host names this proxy (the upstream hop sets its own), and control
+    // fields are for it alone: neither goes into the map.
+    let mut controls = Controls::default();
+    placed.leave_out(|name, place| {
+        let control = is_control(name);
+        if control {
+            controls.note(name, place.clone());
+        }
+        control || name == header::HOST
+    });
     let present = placed.present();
     let length = placed.content_length();
     let (mut headers, head) = placed.take(buf).map_err(malformed)?;
+    let controls = controls
+        .try_map(|place| HeaderValue::from_maybe_shared(head.slice(place)))
+        .map_err(|_| bad("a header value is malformed"))?;
     // A slice of the head, not a copy: the upstream's URI shares it too.
     let uri = target_place
         .and_then(|place| Uri::from_maybe_shared(head.slice(place)).ok())
@@ -115,6 +129,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
     parts.headers = headers;
     Ok(Some(RequestHead {
         parts,
+        controls,
         framing,
         keep_alive,
         expects_continue,
@@ -216,6 +231,27 @@ mod tests {
         assert!(parsed.keep_alive);
         assert_eq!(&buf[..], b"{}GET", "the body and what follows stay");
         assert!(parse("GET / HTTP/1.1\r\nHost: x\r\n").unwrap().is_none());
+    }
+
+    #[test]
+    fn control_fields_and_host_stay_out_of_the_map() {
+        let parsed = head(
+            "POST / HTTP/1.1\r\nHost: p\r\nX-Headroom-Upstream: http://a.example/v1\r\n\
+             x-headroom-trace: 1\r\nx-api-key: k\r\nx-headroom-upstream: http://b\r\n\r\n",
+        );
+        let names: Vec<_> = parsed.parts.headers.keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["x-api-key"]);
+        let controls = parsed.controls;
+        assert_eq!(controls.count, 3);
+        assert!(controls.upstream_repeated);
+        assert_eq!(
+            controls.upstream,
+            Some(HeaderValue::from_static("http://a.example/v1"))
+        );
+        let single = head("GET / HTTP/1.1\r\nx-headroom-upstream: http://a\r\n\r\n").controls;
+        assert_eq!((single.count, single.upstream_repeated), (1, false));
+        let none = head("GET / HTTP/1.1\r\nHost: p\r\n\r\n").controls;
+        assert_eq!((none.count, none.upstream), (0, None));
     }
 
     #[test]
