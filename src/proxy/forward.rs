@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::{request, response, Method, Request, Response, StatusCode, Uri, Version};
+use http::{request, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::Either;
 
 use super::body::{is_client_body_error, ClientBody, RequestBody, ResponseBody, UpstreamBody};
@@ -40,10 +40,34 @@ pub async fn handle(
     let mut exchange = Exchange::begin(shared, &mut parts);
     // Made at once so that a refusal, too, reads the rest of an upload.
     let body = RequestBody::new(body, exchange.bytes_in.clone());
-    match forward(&mut exchange, parts, controls, body).await {
-        Ok((head, body, switched)) => {
-            let body = UpstreamBody::new(body, exchange, switched);
-            Ok(Response::from_parts(head, Either::Left(body)))
+    // Sent and awaited here, not in a function of its own: every async
+    // layer copies the request and the response once more.
+    let answered = match outgoing(&mut exchange, parts, controls) {
+        Ok((upstream, parts, upgrade_asked)) => {
+            let sent = exchange
+                .shared
+                .client
+                .request(&upstream, Request::from_parts(parts, body))
+                .await;
+            match sent {
+                Ok(response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+                    // Boxed: rare, and every request's future would carry it inline.
+                    Box::pin(switched(response, &upstream, upgrade_asked)).await
+                }
+                Ok(mut response) => {
+                    headers::prepare_response(response.headers_mut());
+                    Ok((response, None))
+                }
+                Err(error) => Err(send_error(&exchange, &upstream, error.as_ref())),
+            }
+        }
+        Err(error) => Err(error),
+    };
+    match answered {
+        Ok((response, switched)) => {
+            exchange.status = response.status().as_u16();
+            exchange.head_latency = exchange.started.elapsed();
+            Ok(response.map(|body| Either::Left(UpstreamBody::new(body, exchange, switched))))
         }
         Err(error) => {
             let family = exchange.family;
@@ -55,24 +79,22 @@ pub async fn handle(
     }
 }
 
-/// Sends the request upstream and returns the response head (cleaned of
-/// hop-by-hop headers) and body, and for a switch of protocols the
-/// upstream's connection; records on `exchange` what it learns.
-async fn forward(
+/// Readies the client's request for its upstream: resolves and checks the
+/// upstream, sets the target, strips hop-by-hop headers; records on
+/// `exchange` what it learns. Says whether the request asks to switch
+/// protocols.
+fn outgoing(
     exchange: &mut Exchange,
     mut parts: request::Parts,
     controls: Controls,
-    body: RequestBody,
-) -> Result<(response::Parts, UpstreamResponseBody, Option<Box<dyn Io>>), ProxyError> {
+) -> Result<(Arc<Upstream>, request::Parts, bool), ProxyError> {
     if parts.method == Method::CONNECT {
         return Err(ProxyError::method_not_supported());
     }
-    let family = exchange.family;
     let shared = &exchange.shared;
-    let upstream: &Arc<Upstream> =
-        exchange
-            .upstream
-            .insert(resolve(shared, &controls, exchange.family)?);
+    let upstream = exchange
+        .upstream
+        .insert(resolve(shared, &controls, exchange.family)?);
     check_allowed(shared, upstream.origin())?;
 
     parts.uri = upstream
@@ -87,54 +109,46 @@ async fn forward(
         None => false,
     };
     parts.version = Version::HTTP_11;
-    let response = shared
-        .client
-        .request(upstream, Request::from_parts(parts, body))
-        .await
-        .map_err(|error| match reached_itself(error.as_ref()) {
-            Some(reached) => {
-                // A default is shared; an override is parsed into one of its own.
-                let overridden = !Arc::ptr_eq(upstream, &shared.defaults[family.index()]);
-                loop_error(reached, overridden, upstream.origin_str(), family)
-            }
-            None => upstream_error(upstream.origin_str(), error.as_ref()),
-        })?;
+    Ok((upstream.clone(), parts, upgrade_asked))
+}
 
-    let (mut head, mut body) = response.into_parts();
-    let switched = match head.status {
-        // Boxed: rare, and every request's future would carry it inline.
-        StatusCode::SWITCHING_PROTOCOLS => Some(
-            Box::pin(switch_upstream(&mut head, &mut body, upgrade_asked))
-                .await
-                .map_err(|error| ProxyError::bad_response(upstream.origin_str(), &error))?,
-        ),
-        _ => {
-            headers::prepare_response(&mut head.headers);
-            None
+/// The error for a request that got no answer from `upstream`.
+fn send_error(
+    exchange: &Exchange,
+    upstream: &Arc<Upstream>,
+    error: &(dyn std::error::Error + 'static),
+) -> ProxyError {
+    let (shared, family) = (&exchange.shared, exchange.family);
+    match reached_itself(error) {
+        Some(reached) => {
+            // A default is shared; an override is parsed into one of its own.
+            let overridden = !Arc::ptr_eq(upstream, &shared.defaults[family.index()]);
+            loop_error(reached, overridden, upstream.origin_str(), family)
         }
-    };
-    exchange.status = head.status.as_u16();
-    exchange.head_latency = exchange.started.elapsed();
-    Ok((head, body, switched))
+        None => upstream_error(upstream.origin_str(), error),
+    }
 }
 
 /// After a 101 to an upgrade request: names the upgrade on the client's
 /// hop and takes over the upstream's connection. A 101 nobody asked for
 /// is the upstream's error.
-async fn switch_upstream(
-    head: &mut response::Parts,
-    body: &mut UpstreamResponseBody,
+async fn switched(
+    response: Response<UpstreamResponseBody>,
+    upstream: &Upstream,
     upgrade_asked: bool,
-) -> Result<Box<dyn Io>, String> {
+) -> Result<(Response<UpstreamResponseBody>, Option<Box<dyn Io>>), ProxyError> {
+    let refused = |reason: &str| ProxyError::bad_response(upstream.origin_str(), reason);
+    let (mut head, mut body) = response.into_parts();
     let protocol = head.headers.get(http::header::UPGRADE).cloned();
     let Some(protocol) = protocol.filter(|_| upgrade_asked) else {
-        return Err("it switched protocols unasked".to_owned());
+        return Err(refused("it switched protocols unasked"));
     };
     headers::prepare_response(&mut head.headers);
     tunnel::name_upgrade(&mut head.headers, protocol);
-    tunnel::upstream_side(body, &mut head.extensions)
+    let connection = tunnel::upstream_side(&mut body, &mut head.extensions)
         .await
-        .map_err(|error| error.to_string())
+        .map_err(|error| refused(&error.to_string()))?;
+    Ok((Response::from_parts(head, body), Some(connection)))
 }
 
 /// The upstream the override header names when there is one, else the
