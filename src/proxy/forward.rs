@@ -40,42 +40,39 @@ pub async fn handle(
     let mut exchange = Exchange::begin(shared, &mut parts);
     // Made at once so that a refusal, too, reads the rest of an upload.
     let body = RequestBody::new(body, exchange.bytes_in.clone());
-    // Sent and awaited here, not in a function of its own: every async
-    // layer copies the request and the response once more.
-    let answered = match outgoing(&mut exchange, parts, controls) {
-        Ok((upstream, parts, upgrade_asked)) => {
-            let sent = exchange
-                .shared
-                .client
-                .request(&upstream, Request::from_parts(parts, body))
-                .await;
-            match sent {
-                Ok(response) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
-                    // Boxed: rare, and every request's future would carry it inline.
-                    Box::pin(switched(response, &upstream, upgrade_asked)).await
-                }
-                Ok(mut response) => {
-                    headers::prepare_response(response.headers_mut());
-                    Ok((response, None))
-                }
-                Err(error) => Err(send_error(&exchange, &upstream, error.as_ref())),
-            }
-        }
-        Err(error) => Err(error),
+    let (upstream, parts, upgrade_asked) = match outgoing(&mut exchange, parts, controls) {
+        Ok(ready) => ready,
+        Err(error) => return Ok(exchange.fail(error)),
     };
-    match answered {
-        Ok((response, switched)) => {
+    // Sent and awaited here, not in a function of its own, and the answer
+    // worked on where it lies: every async layer and every move copies the
+    // request or the response (over half a kilobyte) once more.
+    let request = Request::from_parts(parts, body);
+    let mut sent = exchange
+        .shared
+        .client
+        .request(&upstream, request)
+        .await
+        .map_err(|error| send_error(&exchange, &upstream, error.as_ref()));
+    let mut switched = None;
+    if let Ok(response) = &mut sent {
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            // Boxed: rare, and every request's future would carry it inline.
+            match Box::pin(switch_upstream(response, &upstream, upgrade_asked)).await {
+                Ok(connection) => switched = Some(connection),
+                Err(error) => sent = Err(error),
+            }
+        } else {
+            headers::prepare_response(response.headers_mut());
+        }
+    }
+    match sent {
+        Ok(response) => {
             exchange.status = response.status().as_u16();
             exchange.head_latency = exchange.started.elapsed();
             Ok(response.map(|body| Either::Left(UpstreamBody::new(body, exchange, switched))))
         }
-        Err(error) => {
-            let family = exchange.family;
-            exchange.status = error.status.as_u16();
-            exchange.head_latency = exchange.started.elapsed();
-            exchange.finish(Outcome::Failed(error.class), 0);
-            Ok(error.to_response(family).map(Either::Right))
-        }
+        Err(error) => Ok(exchange.fail(error)),
     }
 }
 
@@ -132,23 +129,22 @@ fn send_error(
 /// After a 101 to an upgrade request: names the upgrade on the client's
 /// hop and takes over the upstream's connection. A 101 nobody asked for
 /// is the upstream's error.
-async fn switched(
-    response: Response<UpstreamResponseBody>,
+async fn switch_upstream(
+    response: &mut Response<UpstreamResponseBody>,
     upstream: &Upstream,
     upgrade_asked: bool,
-) -> Result<(Response<UpstreamResponseBody>, Option<Box<dyn Io>>), ProxyError> {
+) -> Result<Box<dyn Io>, ProxyError> {
     let refused = |reason: &str| ProxyError::bad_response(upstream.origin_str(), reason);
-    let (mut head, mut body) = response.into_parts();
-    let protocol = head.headers.get(http::header::UPGRADE).cloned();
+    let protocol = response.headers().get(http::header::UPGRADE).cloned();
     let Some(protocol) = protocol.filter(|_| upgrade_asked) else {
         return Err(refused("it switched protocols unasked"));
     };
-    headers::prepare_response(&mut head.headers);
-    tunnel::name_upgrade(&mut head.headers, protocol);
-    let connection = tunnel::upstream_side(&mut body, &mut head.extensions)
-        .await
-        .map_err(|error| refused(&error.to_string()))?;
-    Ok((Response::from_parts(head, body), Some(connection)))
+    headers::prepare_response(response.headers_mut());
+    tunnel::name_upgrade(response.headers_mut(), protocol);
+    let mut extensions = std::mem::take(response.extensions_mut());
+    let connection = tunnel::upstream_side(response.body_mut(), &mut extensions).await;
+    *response.extensions_mut() = extensions;
+    connection.map_err(|error| refused(&error.to_string()))
 }
 
 /// The upstream the override header names when there is one, else the
@@ -261,6 +257,16 @@ impl Exchange {
             stripped_headers: 0,
             bytes_in: Arc::default(),
         }
+    }
+
+    /// Closes the record of a request that got no answer, and gives the
+    /// answer that says why.
+    fn fail(mut self, error: ProxyError) -> Response<ResponseBody> {
+        let family = self.family;
+        self.status = error.status.as_u16();
+        self.head_latency = self.started.elapsed();
+        self.finish(Outcome::Failed(error.class), 0);
+        error.to_response(family).map(Either::Right)
     }
 
     fn origin(&self) -> &str {
