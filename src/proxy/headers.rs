@@ -93,9 +93,7 @@ impl<V> Controls<V> {
 /// sets it from the upstream URL. Returns how many hop-by-hop headers were
 /// removed.
 pub fn prepare_request(headers: &mut HeaderMap) -> usize {
-    if headers.contains_key(header::HOST) {
-        headers.remove(header::HOST);
-    }
+    headers.remove(header::HOST);
     let before = headers.len();
     remove_hop_by_hop(headers);
     before - headers.len()
