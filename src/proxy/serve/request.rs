@@ -5,6 +5,7 @@
 //! a second request inside the first.
 
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 use bytes::{Buf, BytesMut};
 use http::header::{self, HeaderMap, HeaderValue};
@@ -86,16 +87,7 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
         BadField::Value(_) => bad("a header value is malformed"),
     };
     let mut placed = PlacedFields::note(parsed.headers, buf, len).map_err(malformed)?;
-    // Host names this proxy (the upstream hop sets its own), and control
-    // fields are for it alone: neither goes into the map.
-    let mut controls = Controls::default();
-    placed.leave_out(|name, place| {
-        let control = is_control(name);
-        if control {
-            controls.note(name, place.clone());
-        }
-        control || name == header::HOST
-    });
+    let controls = leave_out_host_and_controls(&mut placed);
     let present = placed.present();
     let length = placed.content_length();
     let (mut headers, head) = placed.take(buf).map_err(malformed)?;
@@ -135,6 +127,22 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
         expects_continue,
         upgrade,
     }))
+}
+
+/// Leaves Host and the control fields out of `placed`, so that neither
+/// goes into the header map: Host names this proxy (the upstream hop sets
+/// its own), and control fields are for it alone. Returns the controls,
+/// with where their values lie.
+fn leave_out_host_and_controls(placed: &mut PlacedFields) -> Controls<Range<usize>> {
+    let mut controls = Controls::default();
+    placed.leave_out(|name, place| {
+        let control = is_control(name);
+        if control {
+            controls.note(name, place.clone());
+        }
+        control || name == header::HOST
+    });
+    controls
 }
 
 /// The options a request's `Connection` header lists, read in one pass.
