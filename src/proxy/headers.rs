@@ -93,7 +93,11 @@ impl<V> Controls<V> {
 /// sets it from the upstream URL. Returns how many hop-by-hop headers were
 /// removed.
 pub fn prepare_request(headers: &mut HeaderMap) -> usize {
-    headers.remove(header::HOST);
+    // A pass over the names costs less than a removal that misses, and the
+    // HTTP/1.1 parser has already left Host out.
+    if headers.keys().any(|name| name == header::HOST) {
+        headers.remove(header::HOST);
+    }
     let before = headers.len();
     remove_hop_by_hop(headers);
     before - headers.len()
