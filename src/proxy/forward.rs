@@ -40,7 +40,8 @@ pub async fn handle(
     let mut exchange = Exchange::begin(shared, &mut parts);
     // Made at once so that a refusal, too, reads the rest of an upload.
     let body = RequestBody::new(body, exchange.bytes_in.clone());
-    let (upstream, parts, upgrade_asked) = match outgoing(&mut exchange, parts, controls) {
+    let family = exchange.family;
+    let (shared, upstream, parts, upgrade_asked) = match outgoing(&mut exchange, parts, controls) {
         Ok(ready) => ready,
         Err(error) => return Ok(exchange.fail(error)),
     };
@@ -48,17 +49,16 @@ pub async fn handle(
     // worked on where it lies: every async layer and every move copies the
     // request or the response (over half a kilobyte) once more.
     let request = Request::from_parts(parts, body);
-    let mut sent = exchange
-        .shared
+    let mut sent = shared
         .client
-        .request(&upstream, request)
+        .request(upstream, request)
         .await
-        .map_err(|error| send_error(&exchange, &upstream, error.as_ref()));
+        .map_err(|error| send_error(shared, family, upstream, error.as_ref()));
     let mut switched = None;
     if let Ok(response) = &mut sent {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             // Boxed: rare, and every request's future would carry it inline.
-            match Box::pin(switch_upstream(response, &upstream, upgrade_asked)).await {
+            match Box::pin(switch_upstream(response, upstream, upgrade_asked)).await {
                 Ok(connection) => switched = Some(connection),
                 Err(error) => sent = Err(error),
             }
@@ -78,13 +78,14 @@ pub async fn handle(
 
 /// Readies the client's request for its upstream: resolves and checks the
 /// upstream, sets the target, strips hop-by-hop headers; records on
-/// `exchange` what it learns. Says whether the request asks to switch
+/// `exchange` what it learns. Gives the shared state and the upstream as
+/// `exchange` holds them, and says whether the request asks to switch
 /// protocols.
 fn outgoing(
     exchange: &mut Exchange,
     mut parts: request::Parts,
     controls: Controls,
-) -> Result<(Arc<Upstream>, request::Parts, bool), ProxyError> {
+) -> Result<(&Shared, &Arc<Upstream>, request::Parts, bool), ProxyError> {
     if parts.method == Method::CONNECT {
         return Err(ProxyError::method_not_supported());
     }
@@ -106,16 +107,16 @@ fn outgoing(
         None => false,
     };
     parts.version = Version::HTTP_11;
-    Ok((upstream.clone(), parts, upgrade_asked))
+    Ok((shared, upstream, parts, upgrade_asked))
 }
 
 /// The error for a request that got no answer from `upstream`.
 fn send_error(
-    exchange: &Exchange,
+    shared: &Shared,
+    family: Family,
     upstream: &Arc<Upstream>,
     error: &(dyn std::error::Error + 'static),
 ) -> ProxyError {
-    let (shared, family) = (&exchange.shared, exchange.family);
     match reached_itself(error) {
         Some(reached) => {
             // A default is shared; an override is parsed into one of its own.
