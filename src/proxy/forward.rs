@@ -142,10 +142,9 @@ async fn switch_upstream(
     };
     headers::prepare_response(response.headers_mut());
     tunnel::name_upgrade(response.headers_mut(), protocol);
-    let mut extensions = std::mem::take(response.extensions_mut());
-    let connection = tunnel::upstream_side(response.body_mut(), &mut extensions).await;
-    *response.extensions_mut() = extensions;
-    connection.map_err(|error| refused(&error.to_string()))
+    tunnel::upstream_side(response)
+        .await
+        .map_err(|error| refused(&error.to_string()))
 }
 
 /// The upstream the override header names when there is one, else the

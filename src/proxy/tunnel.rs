@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use http::header::{self, HeaderMap, HeaderValue};
-use http::Extensions;
+use http::Response;
 use http_body_util::Either;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -65,10 +65,9 @@ pub struct Switched {
 /// hands over its socket and whatever it read past the head; hyper's
 /// client hands over its upgraded connection, which holds its own.
 pub async fn upstream_side(
-    body: &mut UpstreamResponseBody,
-    extensions: &mut Extensions,
+    response: &mut Response<UpstreamResponseBody>,
 ) -> Result<Box<dyn Io>, BoxError> {
-    match body {
+    match response.body_mut() {
         Either::Right(direct) => {
             let (io, read) = direct
                 .take_upgraded()
@@ -76,7 +75,8 @@ pub async fn upstream_side(
             Ok(Box::new(Prefixed::new(read, io)))
         }
         Either::Left(_) => {
-            let upgrade = extensions
+            let upgrade = response
+                .extensions_mut()
                 .remove::<hyper::upgrade::OnUpgrade>()
                 .ok_or("its connection cannot switch protocols")?;
             let upgraded = upgrade.await?;
