@@ -282,13 +282,18 @@ impl Connection {
         }))
     }
 
-    /// Lends the read side to the request body.
+    /// Lends the read side to the request body; a body that came whole
+    /// with its head is split off instead, and the read side stays.
     fn lend_body(&mut self, framing: Framing) -> Option<Upload> {
+        let inbound = self.inbound.as_mut()?;
+        // The head was read with the task's own waker, and a lent body
+        // reads with its reader's: either way, the watch looks afresh.
+        self.watch.disarm();
+        if let Some(whole) = whole_body(&framing, &mut inbound.buf) {
+            return Some(Upload::whole(whole));
+        }
         let mut inbound = self.inbound.take()?;
         inbound.framing = framing;
-        // The body reads the socket with its own task's waker; the watch
-        // looks afresh once the read side is back.
-        self.watch.disarm();
         let (home, returning) = oneshot::channel();
         self.returning = Some(returning);
         Some(Upload::new(inbound, home))
@@ -487,6 +492,17 @@ impl Connection {
             discard_input(inbound, true).await;
         }
     }
+}
+
+/// A body of known length that came whole with its head, split off `buf`.
+fn whole_body(framing: &Framing, buf: &mut BytesMut) -> Option<Bytes> {
+    let Framing::Length(length) = *framing else {
+        return None;
+    };
+    let length = usize::try_from(length)
+        .ok()
+        .filter(|length| *length <= buf.len())?;
+    Some(buf.split_to(length).freeze())
 }
 
 /// Reads and drops what the client sends until it closes, or, with

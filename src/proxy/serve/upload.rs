@@ -73,6 +73,8 @@ impl Inbound {
 
 /// A client's request body, read straight off its connection.
 pub struct Upload {
+    /// A whole body that arrived with its head, not yet taken.
+    read: Option<Bytes>,
     /// There while the body is read; sent home at its end or drop.
     inbound: Option<Inbound>,
     home: Option<oneshot::Sender<Inbound>>,
@@ -87,6 +89,7 @@ impl Upload {
     pub fn new(inbound: Inbound, home: oneshot::Sender<Inbound>) -> Upload {
         let sized = matches!(inbound.framing, Framing::Length(_));
         let mut upload = Upload {
+            read: None,
             inbound: Some(inbound),
             home: Some(home),
             sized,
@@ -95,6 +98,16 @@ impl Upload {
             upload.send_home();
         }
         upload
+    }
+
+    /// A body of known length already read whole, which needs no socket.
+    pub fn whole(data: Bytes) -> Upload {
+        Upload {
+            read: (!data.is_empty()).then_some(data),
+            inbound: None,
+            home: None,
+            sized: true,
+        }
     }
 
     fn send_home(&mut self) {
@@ -119,6 +132,9 @@ impl Body for Upload {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(data) = self.read.take() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
         let Some(inbound) = self.inbound.as_mut() else {
             return Poll::Ready(None);
         };
@@ -130,16 +146,49 @@ impl Body for Upload {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inbound
-            .as_ref()
-            .is_none_or(|inbound| inbound.framing.is_done())
+        self.read.is_none()
+            && self
+                .inbound
+                .as_ref()
+                .is_none_or(|inbound| inbound.framing.is_done())
     }
 
     fn size_hint(&self) -> SizeHint {
+        if let Some(data) = &self.read {
+            return SizeHint::with_exact(data.len() as u64);
+        }
         match self.inbound.as_ref().map(|inbound| &inbound.framing) {
             _ if !self.sized => SizeHint::default(),
             Some(Framing::Length(remaining)) => SizeHint::with_exact(*remaining),
             _ => SizeHint::with_exact(0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_whole_body_is_one_frame_of_its_exact_size() {
+        let mut upload = Upload::whole(Bytes::from_static(b"{\"model\":\"m\"}"));
+        assert!(!upload.is_end_stream());
+        assert_eq!(upload.size_hint().exact(), Some(13));
+        let frame = upload.frame().await.and_then(Result::ok);
+        let data = frame.and_then(|frame| frame.into_data().ok());
+        assert_eq!(data.as_deref(), Some(&b"{\"model\":\"m\"}"[..]));
+        assert!(upload.is_end_stream());
+        assert_eq!(upload.size_hint().exact(), Some(0));
+        assert!(upload.frame().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_empty_whole_body_has_no_frame() {
+        let mut upload = Upload::whole(Bytes::new());
+        assert!(upload.is_end_stream());
+        assert_eq!(upload.size_hint().exact(), Some(0));
+        assert!(upload.frame().await.is_none());
     }
 }
