@@ -9,9 +9,8 @@ use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{ready, Context, Poll, Wake, Waker};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -26,6 +25,7 @@ use tokio::time::Instant;
 
 use super::request::{parse_request, RequestHead, MAX_HEAD};
 use super::response::{encode_chunk_size, encode_head, Outgoing, CONTINUE};
+use super::signal::{StopWait, Watch};
 use super::upload::{Inbound, Upload};
 use crate::proxy::body::{ClientBody, ResponseBody, DRAIN_LIMIT};
 use crate::proxy::error::ProxyError;
@@ -70,9 +70,11 @@ pub struct Connection {
     returning: Option<oneshot::Receiver<Inbound>>,
     out: Output,
     stop: watch::Receiver<bool>,
+    stopping: StopWait,
     /// How long a request head may take, for clients beyond loopback.
     head_timeout: Option<Duration>,
-    watch: ClientWatch,
+    /// Watches the client's socket while an answer is pending or streaming.
+    watch: Watch,
 }
 
 /// How waiting for a request head ended.
@@ -100,9 +102,10 @@ impl Connection {
             inbound: Some(Inbound::new(read, BytesMut::new())),
             returning: None,
             out: Output::new(write),
+            stopping: StopWait::new(stop.clone()),
             stop,
             head_timeout,
-            watch: ClientWatch::new(),
+            watch: Watch::new(),
         }
     }
 
@@ -191,12 +194,14 @@ impl Connection {
                 }
             };
             tokio::select! {
+                // The read first: the branch that is ready all but once.
+                biased;
                 read = poll_fn(|cx| inbound.poll_read(cx)) => match read {
                     Ok(0) | Err(_) => return Next::Closed,
                     Ok(_) => {}
                 },
                 // A connection between requests closes when the proxy stops.
-                _ = self.stop.changed(), if idle => return Next::Closed,
+                () = &mut self.stopping, if idle => return Next::Closed,
                 // An idle keep-alive connection just closes; a head begun
                 // and not finished in time is answered.
                 () = expired => {
@@ -517,78 +522,6 @@ fn discard_input(inbound: &mut Inbound, only_what_arrived: bool) -> impl Future<
             Poll::Pending => return Poll::Pending,
         }
     })
-}
-
-/// Watches the client's socket while an answer is pending or streaming.
-///
-/// Asking tokio after every event would register the task's waker with the
-/// socket each time. Instead the socket holds a waker of the watch's own,
-/// which notes that the socket signalled and then wakes the task; until it
-/// does, there is nothing new to look at.
-struct ClientWatch {
-    signal: Arc<Signal>,
-    waker: Waker,
-    /// The task the signal wakes (a copy of `Signal::task`, read unlocked).
-    task: Waker,
-}
-
-struct Signal {
-    /// The socket signalled, or may not hold the watch's waker: look.
-    look: AtomicBool,
-    task: Mutex<Waker>,
-}
-
-impl Wake for Signal {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.look.store(true, Ordering::Release);
-        self.task
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .wake_by_ref();
-    }
-}
-
-impl ClientWatch {
-    fn new() -> ClientWatch {
-        let signal = Arc::new(Signal {
-            look: AtomicBool::new(true),
-            task: Mutex::new(Waker::noop().clone()),
-        });
-        ClientWatch {
-            waker: Waker::from(signal.clone()),
-            signal,
-            task: Waker::noop().clone(),
-        }
-    }
-
-    /// True when the socket may have news for the task polling with `cx`.
-    fn needs_look(&mut self, cx: &Context<'_>) -> bool {
-        if !self.task.will_wake(cx.waker()) {
-            self.task.clone_from(cx.waker());
-            *self
-                .signal
-                .task
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = self.task.clone();
-            self.disarm();
-        }
-        self.signal.look.load(Ordering::Acquire)
-    }
-
-    /// The waker to poll the socket with; until it signals, no news.
-    fn arm(&mut self) -> &Waker {
-        self.signal.look.store(false, Ordering::Release);
-        &self.waker
-    }
-
-    /// Something else reads the socket, with another waker.
-    fn disarm(&mut self) {
-        self.signal.look.store(true, Ordering::Release);
-    }
 }
 
 /// How an exchange leaves the connection.

@@ -10,6 +10,7 @@
 mod conn;
 mod request;
 mod response;
+mod signal;
 mod upload;
 
 use std::pin::pin;
