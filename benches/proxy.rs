@@ -5,7 +5,8 @@
 //!
 //! Run with `cargo bench --bench proxy` (loopback only, about eight minutes
 //! once built, half of it in the SSE rounds: `HEADROOM_BENCH_SSE_ROUNDS`
-//! sets how many, 40 by default). The load at 32 connections comes from
+//! sets how many, 40 by default; `HEADROOM_BENCH_JSON_ROUNDS` the JSON
+//! rounds, 20 by default, about 5 s each). The load at 32 connections comes from
 //! wrk where it is installed (see wrk.rs). Where `perf` may use tracepoints (as
 //! root), it also times each proxy's relay of a burst at its own system
 //! calls; where valgrind is installed, it counts each proxy's
@@ -60,21 +61,24 @@ const SSE_GAP: Duration = Duration::from_millis(20);
 /// Streams read at once in each round, so the delay p99 rests on thousands
 /// of events rather than a handful.
 const SSE_STREAMS_PER_ROUND: usize = 8;
-/// Each path's JSON measurements are split into this many slices; the
-/// totals below divide evenly by it. Enough for the throughput ratio's
-/// interval to give a verdict (`tail::ROUNDS_FOR_A_VERDICT`).
-const ROUNDS: usize = 20;
+/// Each path's JSON measurements are taken in this many slices. Enough for
+/// the throughput ratio's interval to give a verdict
+/// (`tail::ROUNDS_FOR_A_VERDICT`); `JSON_ROUNDS_VAR` sets more for a
+/// tighter interval.
+const JSON_ROUNDS: usize = 20;
+const JSON_ROUNDS_VAR: &str = "HEADROOM_BENCH_JSON_ROUNDS";
 /// Rounds of SSE streams per path. A p99 needs far more events than a p50
 /// to settle, so these outnumber the JSON rounds; `SSE_ROUNDS_VAR` sets
 /// more (or fewer) for a tighter (or quicker) interval.
 const SSE_ROUNDS: usize = 40;
 const SSE_ROUNDS_VAR: &str = "HEADROOM_BENCH_SSE_ROUNDS";
 const WARMUP_REQUESTS: usize = 200;
-const LATENCY_REQUESTS: usize = 2000;
+/// Sequential requests per path and JSON round.
+const LATENCY_REQUESTS: usize = 100;
 const CONCURRENCY: usize = 32;
 const LOAD_WARMUP: Duration = Duration::from_millis(500);
-/// The in-process load generator's load per path, over all rounds.
-const LOAD_DURATION: Duration = Duration::from_secs(6);
+/// The in-process load generator's load per path and round.
+const LOAD_DURATION: Duration = Duration::from_millis(300);
 /// wrk's load per path and round: its finest unit.
 const WRK_SECONDS: u32 = 1;
 
@@ -115,7 +119,10 @@ fn main() -> anyhow::Result<()> {
     if let Some(served) = tcp_relay::serve_if_asked() {
         return served;
     }
-    let sse_rounds = sse_rounds()?;
+    let rounds = Rounds {
+        json: rounds_from(JSON_ROUNDS_VAR, JSON_ROUNDS)?,
+        sse: rounds_from(SSE_ROUNDS_VAR, SSE_ROUNDS)?,
+    };
     let pinned = pin_this_process();
     println!(
         "{}",
@@ -154,7 +161,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let figures = runtime.block_on(measure_all(&routes, epoch, sse_rounds, wrk.as_ref()))?;
+    let figures = runtime.block_on(measure_all(&routes, epoch, rounds, wrk.as_ref()))?;
     let loaded_rss = rss_mib(headroom_pid)?;
     let relays = runtime.block_on(trace_relays(&routes, epoch))?;
     drop(proxies);
@@ -166,7 +173,7 @@ fn main() -> anyhow::Result<()> {
             Vec::new()
         });
 
-    print_table(&figures, sse_rounds, wrk.is_some());
+    print_table(&figures, rounds, wrk.is_some());
     println!("headroom RSS: idle {idle_rss:.1} MiB, after load {loaded_rss:.1} MiB");
     print_relays(&relays);
     print_instructions(&counts);
@@ -376,14 +383,21 @@ impl Started {
     }
 }
 
-/// `SSE_ROUNDS`, or the count `SSE_ROUNDS_VAR` sets.
-fn sse_rounds() -> anyhow::Result<usize> {
-    let Ok(set) = std::env::var(SSE_ROUNDS_VAR) else {
-        return Ok(SSE_ROUNDS);
+/// How many rounds of each kind a run takes.
+#[derive(Clone, Copy)]
+struct Rounds {
+    json: usize,
+    sse: usize,
+}
+
+/// The count the environment variable `var` sets, else `default`.
+fn rounds_from(var: &str, default: usize) -> anyhow::Result<usize> {
+    let Ok(set) = std::env::var(var) else {
+        return Ok(default);
     };
     match set.trim().parse() {
         Ok(rounds) if rounds > 0 => Ok(rounds),
-        _ => bail!("{SSE_ROUNDS_VAR} must be a whole number of rounds, at least 1 (got {set:?})"),
+        _ => bail!("{var} must be a whole number of rounds, at least 1 (got {set:?})"),
     }
 }
 
@@ -765,7 +779,7 @@ impl Samples {
 async fn measure_all(
     routes: &[Route],
     epoch: Instant,
-    sse_rounds: usize,
+    rounds: Rounds,
     wrk: Option<&wrk::Wrk>,
 ) -> anyhow::Result<Vec<Figures>> {
     let client = load_client();
@@ -775,8 +789,8 @@ async fn measure_all(
             .with_context(|| format!("warming up {}", route.name))?;
     }
     let mut samples: Vec<Samples> = routes.iter().map(|_| Samples::default()).collect();
-    for round in 0..ROUNDS {
-        eprintln!("JSON round {} of {ROUNDS}", round + 1);
+    for round in 0..rounds.json {
+        eprintln!("JSON round {} of {}", round + 1, rounds.json);
         for path in turns(routes.len(), round) {
             let route = &routes[path];
             sample_json(&client, route, wrk, &mut samples[path])
@@ -784,8 +798,8 @@ async fn measure_all(
                 .with_context(|| format!("measuring {}", route.name))?;
         }
     }
-    for round in 0..sse_rounds {
-        eprintln!("SSE round {} of {sse_rounds}", round + 1);
+    for round in 0..rounds.sse {
+        eprintln!("SSE round {} of {}", round + 1, rounds.sse);
         for path in turns(routes.len(), round) {
             let route = &routes[path];
             sample_sse(&client, route, epoch, &mut samples[path])
@@ -826,7 +840,7 @@ async fn sample_json(
     samples: &mut Samples,
 ) -> anyhow::Result<()> {
     let json_cpu = CpuMeter::start(route.proxy_pid);
-    for _ in 0..LATENCY_REQUESTS / ROUNDS {
+    for _ in 0..LATENCY_REQUESTS {
         let started = Instant::now();
         send_json(client, route).await?;
         samples.latencies.push(started.elapsed());
@@ -837,7 +851,7 @@ async fn sample_json(
         Some(wrk) => load_from_wrk(wrk, route).await?,
         None => {
             let started = Instant::now();
-            let completed = run_load(client, route, LOAD_DURATION / ROUNDS as u32).await?;
+            let completed = run_load(client, route, LOAD_DURATION).await?;
             tail::Load {
                 completed,
                 time: started.elapsed(),
@@ -1129,23 +1143,22 @@ fn percentile(sorted: &[Duration], quantile: f64) -> f64 {
         .map_or(0.0, |sample| sample.as_secs_f64() * 1e6)
 }
 
-fn print_table(figures: &[Figures], sse_rounds: usize, from_wrk: bool) {
+fn print_table(figures: &[Figures], rounds: Rounds, from_wrk: bool) {
     let load = match from_wrk {
         true => format!("{CONCURRENCY} connections from wrk for {WRK_SECONDS} s per round"),
-        false => format!(
-            "{CONCURRENCY} concurrent for {:?} per round",
-            LOAD_DURATION / ROUNDS as u32
-        ),
+        false => format!("{CONCURRENCY} concurrent for {LOAD_DURATION:?} per round"),
     };
     println!();
     println!(
-        "Interleaved rounds; JSON: {ROUNDS} rounds, {LATENCY_REQUESTS} sequential requests, \
+        "Interleaved rounds; JSON: {} rounds, {LATENCY_REQUESTS} sequential requests per round, \
          then {load}; \
-         SSE: {sse_rounds} rounds of {SSE_STREAMS_PER_ROUND} concurrent streams of {SSE_EVENTS} events {SSE_GAP:?} apart \
+         SSE: {} rounds of {SSE_STREAMS_PER_ROUND} concurrent streams of {SSE_EVENTS} events {SSE_GAP:?} apart \
          (1st evt: request to first event, p50, the path idle for the other paths' turns; dly: event receive minus send, with the \
          streams' events sent at the same moment; turn p99: the same, sent in turn, \
          {:?} apart; cpu/req, cpu/evt: the proxy's CPU per JSON request, per SSE event); \
          times in us",
+        rounds.json,
+        rounds.sse,
         SSE_GAP / SSE_STREAMS_PER_ROUND as u32
     );
     println!(
