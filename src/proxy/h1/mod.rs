@@ -156,16 +156,16 @@ impl DirectClient {
 
     /// A live pooled connection to `upstream`'s origin, else a new one;
     /// `true` when pooled.
-    async fn connection(&self, upstream: &Upstream) -> Result<(Link, bool), BoxError> {
+    async fn connection(&self, upstream: &Upstream) -> Result<(Box<Link>, bool), BoxError> {
         if let Some(link) = self.pool.checkout(upstream.origin()) {
             return Ok((link, true));
         }
         let io = self.connector.connect_direct(upstream.origin_str()).await?;
-        let link = Link {
+        let link = Box::new(Link {
             io,
             idle: IdleTimer::new(self.idle_timeout),
             read_buf: BytesMut::new(),
-        };
+        });
         Ok((link, false))
     }
 }
@@ -184,7 +184,7 @@ pub(crate) struct Link {
 /// One request-response exchange on one connection: the request written
 /// while the response is read, so neither side can stall the other.
 struct Transfer {
-    link: Link,
+    link: Box<Link>,
     writer: Writer,
     /// Any byte of the response arrived.
     answered: bool,
@@ -193,7 +193,7 @@ struct Transfer {
 }
 
 impl Transfer {
-    fn new(link: Link, writer: Writer) -> Transfer {
+    fn new(link: Box<Link>, writer: Writer) -> Transfer {
         Transfer {
             link,
             writer,
@@ -543,7 +543,8 @@ impl DirectBody {
     /// After a 101: the connection, and what was read of it past the head.
     pub fn take_upgraded(&mut self) -> Option<(TcpStream, BytesMut)> {
         let transfer = self.transfer.take()?;
-        Some((transfer.link.io, transfer.link.read_buf))
+        let Link { io, read_buf, .. } = *transfer.link;
+        Some((io, read_buf))
     }
 
     /// The body is complete: pool the connection if it can carry another

@@ -21,7 +21,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(30);
 const MAX_IDLE_PER_ORIGIN: usize = 128;
 
 struct Idle {
-    link: Link,
+    link: Box<Link>,
     since: Instant,
 }
 
@@ -61,7 +61,7 @@ impl Pool {
     /// The most recently released usable connection to `origin`. Writing
     /// the request touches its idle timer before anything waits on it, so
     /// the time spent here does not count as idle.
-    pub fn checkout(&self, origin: &Origin) -> Option<Link> {
+    pub fn checkout(&self, origin: &Origin) -> Option<Box<Link>> {
         let mut idle = lock(&self.idle);
         let list = idle.get_mut(origin)?;
         while let Some(candidate) = list.pop() {
@@ -72,7 +72,7 @@ impl Pool {
         None
     }
 
-    pub fn put(&self, origin: &Origin, link: Link) {
+    pub fn put(&self, origin: &Origin, link: Box<Link>) {
         let released = Idle {
             link,
             since: Instant::now(),
