@@ -126,12 +126,13 @@ impl DirectClient {
         // fails before any answer; the request is then sent once more on
         // another connection, if what was written of it was kept.
         loop {
-            let (link, reused) = self.connection(upstream).await?;
+            let (mut link, reused) = self.connection(upstream).await?;
             let taken_from_pool = reused.then(Instant::now);
-            let mut transfer = Transfer::new(link, writer);
+            link.writer = writer;
+            let mut transfer = Transfer::new(link);
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method, upgrade_asked)).await {
                 Ok(head) => {
-                    transfer.writer.answer_began();
+                    transfer.link.writer.answer_began();
                     let body = DirectBody::new(
                         transfer,
                         head.framing,
@@ -146,7 +147,7 @@ impl DirectClient {
                         && taken_from_pool.is_some_and(|at| at.elapsed() < STALE_WITHIN) =>
                 {
                     tracing::debug!(%error, "pooled upstream connection was stale; reconnecting");
-                    writer = transfer.writer;
+                    writer = std::mem::replace(&mut transfer.link.writer, Writer::idle());
                     writer.rewind();
                 }
                 Err(error) => return Err(error),
@@ -165,6 +166,7 @@ impl DirectClient {
             io,
             idle: IdleTimer::new(self.idle_timeout),
             read_buf: BytesMut::new(),
+            writer: Writer::idle(),
         });
         Ok((link, false))
     }
@@ -175,17 +177,21 @@ impl DirectClient {
 /// and its read buffer. The buffer is free again once the client has been
 /// sent what was read into it, so the next response is read into the same
 /// allocation instead of a new one.
+///
+/// The request being written lives here too: a link is boxed once per
+/// connection, and the response that holds it is moved several times on
+/// its way to the client, cheaper the smaller it is.
 pub(crate) struct Link {
     io: TcpStream,
     idle: IdleTimer,
     read_buf: BytesMut,
+    writer: Writer,
 }
 
 /// One request-response exchange on one connection: the request written
 /// while the response is read, so neither side can stall the other.
 struct Transfer {
     link: Box<Link>,
-    writer: Writer,
     /// Any byte of the response arrived.
     answered: bool,
     /// The upstream closed or reset the connection.
@@ -193,10 +199,9 @@ struct Transfer {
 }
 
 impl Transfer {
-    fn new(link: Box<Link>, writer: Writer) -> Transfer {
+    fn new(link: Box<Link>) -> Transfer {
         Transfer {
             link,
-            writer,
             answered: false,
             closed: false,
         }
@@ -205,7 +210,7 @@ impl Transfer {
     /// The upstream closed the connection without answering, and the
     /// request can be sent again: a pooled connection that had gone stale.
     fn stale(&self) -> bool {
-        self.closed && !self.answered && self.writer.can_rewind()
+        self.closed && !self.answered && self.link.writer.can_rewind()
     }
 
     fn poll_head(
@@ -214,7 +219,7 @@ impl Transfer {
         method: &http::Method,
         upgrade_asked: bool,
     ) -> Poll<Result<head::ResponseHead, BoxError>> {
-        if self.writer.hold_head(cx)? {
+        if self.link.writer.hold_head(cx)? {
             // Polled again at once: the head waits one turn, no longer.
             cx.waker().wake_by_ref();
             return Poll::Pending;
@@ -245,29 +250,33 @@ impl Transfer {
     /// read and relayed. Writing stops, and the connection is not reused.
     ///
     /// Called on every poll of the response body, so the common case, a
-    /// request already sent, returns before any work.
-    #[inline]
+    /// request already sent, returns before any work: inlined, with the
+    /// work itself kept out of line (left to itself, the compiler did the
+    /// opposite and made each event pay for a call).
+    #[inline(always)]
     fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), BoxError> {
-        if self.writer.has_more() {
+        if self.link.writer.has_more() {
             self.write_more(cx)?;
         }
         Ok(())
     }
 
+    #[inline(never)]
     fn write_more(&mut self, cx: &mut Context<'_>) -> Result<(), BoxError> {
-        while self.writer.has_more() {
-            if self.writer.queued() == 0 && !self.writer.refill(cx)? {
+        let link = &mut *self.link;
+        while link.writer.has_more() {
+            if link.writer.queued() == 0 && !link.writer.refill(cx)? {
                 return Ok(());
             }
-            let (slices, count) = self.writer.slices();
-            match Pin::new(&mut self.link.io).poll_write_vectored(cx, &slices[..count]) {
+            let (slices, count) = link.writer.slices();
+            match Pin::new(&mut link.io).poll_write_vectored(cx, &slices[..count]) {
                 Poll::Ready(Ok(written)) => {
-                    self.writer.advance(written);
-                    self.link.idle.touch();
+                    link.writer.advance(written);
+                    link.idle.touch();
                 }
                 Poll::Ready(Err(error)) => {
                     tracing::debug!(%error, "writing to the upstream failed; reading its answer");
-                    self.writer.abandon();
+                    link.writer.abandon();
                 }
                 Poll::Pending => return Ok(()),
             }
@@ -326,7 +335,8 @@ struct Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         let mut pieces = std::mem::take(&mut self.out);
-        if pieces.capacity() > MAX_QUEUED_PIECES {
+        // An idle writer's queue never had room; a grown one is let go.
+        if pieces.capacity() == 0 || pieces.capacity() > MAX_QUEUED_PIECES {
             return;
         }
         pieces.clear();
@@ -335,6 +345,20 @@ impl Drop for Writer {
 }
 
 impl Writer {
+    /// A writer with nothing to write, for a connection between requests.
+    fn idle() -> Writer {
+        Writer {
+            out: VecDeque::new(),
+            sent: 0,
+            partly: 0,
+            kept: None,
+            body: None,
+            framing: RequestFraming::AsIs,
+            head_held: true,
+            abandoned: false,
+        }
+    }
+
     fn new(head: Bytes, body: RequestBody, framing: RequestFraming) -> Writer {
         Writer {
             out: Writer::pieces_with(head),
@@ -555,7 +579,7 @@ impl DirectBody {
         };
         let reusable = self.keep_alive
             && self.framing.keeps_connection()
-            && transfer.writer.finished()
+            && transfer.link.writer.finished()
             && transfer.link.read_buf.is_empty();
         if reusable {
             self.pool.put(self.upstream.origin(), transfer.link);
