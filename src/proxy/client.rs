@@ -37,7 +37,10 @@ use super::upstream::Upstream;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A response body from hyper's client or from the direct HTTP/1.1 path.
-pub type UpstreamResponseBody = Either<IdleBody, DirectBody>;
+/// hyper's is boxed, as it is the larger by far: every response is moved
+/// several times on its way to the client, the direct path's too, and
+/// an allocation is nothing beside the TLS that hyper's path carries.
+pub type UpstreamResponseBody = Either<Box<IdleBody>, DirectBody>;
 
 type HttpClient = Client<UpstreamConnector, ReplayBody>;
 type HttpsClient = Client<HttpsConnector<UpstreamConnector>, ReplayBody>;
@@ -133,7 +136,7 @@ impl UpstreamClient {
         let mut idle = RequestIdle::new(self.idle_timeout, request.body().uploaded());
         let response = answered_within(&mut idle, replay::send(client, request)).await?;
         idle.touch();
-        Ok(response.map(|body| Either::Left(IdleBody::new(body, idle))))
+        Ok(response.map(|body| Either::Left(Box::new(IdleBody::new(body, idle)))))
     }
 
     /// An HTTPS client offering HTTP/1.1, and HTTP/2 too with `http2`.
