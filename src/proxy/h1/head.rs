@@ -11,7 +11,7 @@ use http::{request, response, Method, Response, StatusCode, Version};
 
 use super::framing::Framing;
 use super::keep_spare;
-use crate::proxy::headers::UPSTREAM_HEADER;
+use super::names::HeadKind;
 
 /// Largest response head taken, status line and fields together.
 const MAX_HEAD: usize = 64 * 1024;
@@ -157,7 +157,8 @@ pub fn parse_response(
         } else {
             Version::HTTP_11
         };
-        let placed = PlacedFields::note(parsed.headers, buf, len).map_err(BadField::describe)?;
+        let placed = PlacedFields::note(parsed.headers, buf, len, HeadKind::Response)
+            .map_err(BadField::describe)?;
         let present = placed.present();
         let length = placed.content_length();
         let (mut headers, _) = placed.take(buf).map_err(BadField::describe)?;
@@ -223,6 +224,7 @@ impl PlacedFields {
         fields: &[httparse::Header<'_>],
         buf: &BytesMut,
         len: usize,
+        kind: HeadKind,
     ) -> Result<PlacedFields, BadField> {
         let start = buf.as_ptr() as usize;
         let mut placed = PLACES.take();
@@ -230,17 +232,24 @@ impl PlacedFields {
         let mut present = Present::default();
         // Read here, in the pass made anyway: a lookup in the map hashes.
         let mut content_length = Ok(None);
-        for field in fields {
-            let name = name_of(field.name).map_err(|_| BadField::Name(field.name.to_owned()))?;
-            let Some(place) = place_in(field.value, start, len) else {
-                return Err(BadField::Value(name));
-            };
-            if name == header::CONTENT_LENGTH {
-                content_length = content_length.and_then(|so_far| add_length(so_far, field.value));
+        let noted = kind.recent_names().with_borrow_mut(|recent| {
+            for (position, field) in fields.iter().enumerate() {
+                let name = recent
+                    .name_at(position, field.name)
+                    .map_err(|_| BadField::Name(field.name.to_owned()))?;
+                let Some(place) = place_in(field.value, start, len) else {
+                    return Err(BadField::Value(name));
+                };
+                if name == header::CONTENT_LENGTH {
+                    content_length =
+                        content_length.and_then(|so_far| add_length(so_far, field.value));
+                }
+                present.note(&name);
+                placed.push((name, place));
             }
-            present.note(&name);
-            placed.push((name, place));
-        }
+            Ok(())
+        });
+        noted?;
         Ok(PlacedFields {
             fields: placed,
             len,
@@ -300,28 +309,6 @@ pub(crate) fn recycle(mut headers: HeaderMap) {
     }
     headers.clear();
     keep_spare(&SPARE_MAPS, headers);
-}
-
-/// Names outside the standard set that requests through the proxy carry
-/// all the time: its own, and providers' keys and versions. One of these is
-/// taken from here; any other such name is allocated for each field.
-static KNOWN_NAMES: [HeaderName; 5] = [
-    HeaderName::from_static(UPSTREAM_HEADER),
-    HeaderName::from_static("x-api-key"),
-    HeaderName::from_static("anthropic-version"),
-    HeaderName::from_static("anthropic-beta"),
-    HeaderName::from_static("x-goog-api-key"),
-];
-
-fn name_of(raw: &str) -> Result<HeaderName, header::InvalidHeaderName> {
-    let known = KNOWN_NAMES.iter().find(|known| {
-        let known = known.as_str();
-        known.len() == raw.len() && known.eq_ignore_ascii_case(raw)
-    });
-    match known {
-        Some(name) => Ok(name.clone()),
-        None => HeaderName::from_bytes(raw.as_bytes()),
-    }
 }
 
 /// Where `value`, a slice of the `len` bytes at address `start`, lies in
@@ -452,23 +439,6 @@ mod tests {
     }
 
     #[test]
-    fn known_names_are_taken_whatever_their_case_and_others_parsed() {
-        for (raw, want) in [
-            ("X-Headroom-Upstream", "x-headroom-upstream"),
-            ("X-API-KEY", "x-api-key"),
-            ("anthropic-version", "anthropic-version"),
-            ("x-api-keys", "x-api-keys"),
-            ("Content-Type", "content-type"),
-        ] {
-            let name = name_of(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
-            assert_eq!(name.as_str(), want);
-            assert_eq!(name, HeaderName::from_bytes(raw.as_bytes()).unwrap());
-        }
-        assert!(name_of("x api key").is_err());
-        assert!(name_of("").is_err());
-    }
-
-    #[test]
     fn a_content_length_is_plain_digits_and_agrees_with_itself() {
         // Read from a map and while a head's fields are noted, alike.
         let length_of = |values: &[&'static str]| {
@@ -485,7 +455,8 @@ mod tests {
             let Ok(httparse::Status::Complete(len)) = parsed.parse(&buf) else {
                 panic!("{wire:?} did not parse");
             };
-            let Ok(placed) = PlacedFields::note(parsed.headers, &buf, len) else {
+            let Ok(placed) = PlacedFields::note(parsed.headers, &buf, len, HeadKind::Response)
+            else {
                 panic!("{wire:?}: fields refused");
             };
             let from_map = content_length(&headers);
@@ -534,7 +505,7 @@ mod tests {
             Ok(httparse::Status::Complete(len)) => len,
             other => panic!("{other:?}"),
         };
-        let Ok(placed) = PlacedFields::note(parsed.headers, &buf, len) else {
+        let Ok(placed) = PlacedFields::note(parsed.headers, &buf, len, HeadKind::Response) else {
             panic!("fields refused");
         };
         let all = Present {

@@ -9,6 +9,7 @@
 
 pub(crate) mod framing;
 pub(crate) mod head;
+pub(crate) mod names;
 mod pool;
 
 use std::cell::RefCell;

@@ -16,6 +16,7 @@ use crate::proxy::h1::framing::Framing;
 use crate::proxy::h1::head::{
     last_coding_is_chunked, list_items, place_in, BadField, ContentLength, PlacedFields, Present,
 };
+use crate::proxy::h1::names::HeadKind;
 use crate::proxy::headers::{is_control, Controls};
 
 /// Largest request head taken, request line and fields together.
@@ -86,7 +87,8 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
         BadField::Name(_) => bad("a header name is malformed"),
         BadField::Value(_) => bad("a header value is malformed"),
     };
-    let mut placed = PlacedFields::note(parsed.headers, buf, len).map_err(malformed)?;
+    let mut placed =
+        PlacedFields::note(parsed.headers, buf, len, HeadKind::Request).map_err(malformed)?;
     let controls = leave_out_host_and_controls(&mut placed);
     let present = placed.present();
     let length = placed.content_length();
