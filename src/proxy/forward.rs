@@ -1,6 +1,7 @@
 //! The one forwarder every request goes through: resolve the upstream,
 //! check it, strip control and hop-by-hop headers, stream both ways.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use super::client::{
     ReachedItself, UpstreamResponseBody,
 };
 use super::error::ProxyError;
+use super::h1::keep_spare;
 use super::headers::{self, Controls};
 use super::routes::{self, Family};
 use super::stats::{Outcome, Sample};
@@ -255,7 +257,7 @@ impl Exchange {
             started: Instant::now(),
             head_latency: Duration::ZERO,
             stripped_headers: 0,
-            bytes_in: Arc::default(),
+            bytes_in: byte_counter(),
         }
     }
 
@@ -312,6 +314,27 @@ impl Exchange {
             bytes_out,
             latency: self.head_latency,
         });
+        keep_byte_counter(self.bytes_in);
+    }
+}
+
+thread_local! {
+    /// Byte counters of exchanges done with, for the next ones: a counter
+    /// is shared with the request body, so it is an allocation of its own.
+    static SPARE_COUNTERS: RefCell<Vec<Arc<AtomicU64>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A counter at zero, a spare one when there is one.
+fn byte_counter() -> Arc<AtomicU64> {
+    SPARE_COUNTERS.with_borrow_mut(Vec::pop).unwrap_or_default()
+}
+
+/// Keeps `counter` for another exchange once nothing else holds it (the
+/// request body that counted into it is gone).
+fn keep_byte_counter(mut counter: Arc<AtomicU64>) {
+    if let Some(count) = Arc::get_mut(&mut counter) {
+        *count.get_mut() = 0;
+        keep_spare(&SPARE_COUNTERS, counter);
     }
 }
 
@@ -321,6 +344,23 @@ mod tests {
 
     fn origin(raw: &str) -> Origin {
         Origin::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
+    }
+
+    #[test]
+    fn a_byte_counter_is_used_again_at_zero_once_nothing_else_holds_it() {
+        SPARE_COUNTERS.with_borrow_mut(Vec::clear);
+        let counter = byte_counter();
+        counter.fetch_add(7, Ordering::Relaxed);
+        let body_side = counter.clone();
+        keep_byte_counter(counter);
+        assert_eq!(SPARE_COUNTERS.with_borrow(Vec::len), 0, "kept while shared");
+        drop(body_side);
+        let counter = byte_counter();
+        counter.fetch_add(7, Ordering::Relaxed);
+        keep_byte_counter(counter);
+        assert_eq!(SPARE_COUNTERS.with_borrow(Vec::len), 1);
+        assert_eq!(byte_counter().load(Ordering::Relaxed), 0);
+        assert_eq!(SPARE_COUNTERS.with_borrow(Vec::len), 0);
     }
 
     #[test]
