@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
+use super::clock::coarse_now;
+
 /// The upstream sent and took nothing for longer than the idle timeout.
 #[derive(Debug)]
 pub struct UpstreamIdle;
@@ -28,7 +30,8 @@ impl std::error::Error for UpstreamIdle {}
 
 pub struct IdleTimer {
     timeout: Duration,
-    last_activity: Instant,
+    /// On the coarse clock: a touch comes with every read and write.
+    last_activity: Duration,
     timer: Option<Pin<Box<Sleep>>>,
     /// The waker the timer last registered: while it is the current one
     /// and the timer has not fired, a wait needs no new registration.
@@ -39,7 +42,7 @@ impl IdleTimer {
     pub fn new(timeout: Duration) -> IdleTimer {
         IdleTimer {
             timeout,
-            last_activity: Instant::now(),
+            last_activity: coarse_now(),
             timer: None,
             registered: None,
         }
@@ -47,7 +50,7 @@ impl IdleTimer {
 
     /// Records that bytes moved.
     pub fn touch(&mut self) {
-        self.last_activity = Instant::now();
+        self.last_activity = coarse_now();
     }
 
     /// Called when an operation would wait: `Ready` with an error once the
@@ -69,22 +72,28 @@ impl IdleTimer {
     }
 
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        let deadline = self.last_activity + self.timeout;
+        let left = time_left(self.last_activity, self.timeout);
         let timer = self
             .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(left)));
         loop {
             if timer.as_mut().poll(cx).is_pending() {
                 self.registered = Some(cx.waker().clone());
                 return Poll::Pending;
             }
-            let deadline = self.last_activity + self.timeout;
-            if Instant::now() >= deadline {
+            let left = time_left(self.last_activity, self.timeout);
+            if left.is_zero() {
                 return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, UpstreamIdle));
             }
-            timer.as_mut().reset(deadline);
+            timer.as_mut().reset(Instant::now() + left);
         }
     }
+}
+
+/// How long until a connection last active at `last_activity` (on the
+/// coarse clock) has been idle for `timeout`; zero once it has.
+fn time_left(last_activity: Duration, timeout: Duration) -> Duration {
+    (last_activity + timeout).saturating_sub(coarse_now())
 }
 
 /// The idle timeout of one request on a connection others may share (an
