@@ -14,8 +14,6 @@ use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
-use super::clock::coarse_now;
-
 /// The upstream sent and took nothing for longer than the idle timeout.
 #[derive(Debug)]
 pub struct UpstreamIdle;
@@ -30,8 +28,7 @@ impl std::error::Error for UpstreamIdle {}
 
 pub struct IdleTimer {
     timeout: Duration,
-    /// On the coarse clock: a touch comes with every read and write.
-    last_activity: Duration,
+    last_activity: Instant,
     timer: Option<Pin<Box<Sleep>>>,
     /// The waker the timer last registered: while it is the current one
     /// and the timer has not fired, a wait needs no new registration.
@@ -42,7 +39,7 @@ impl IdleTimer {
     pub fn new(timeout: Duration) -> IdleTimer {
         IdleTimer {
             timeout,
-            last_activity: coarse_now(),
+            last_activity: Instant::now(),
             timer: None,
             registered: None,
         }
@@ -50,7 +47,7 @@ impl IdleTimer {
 
     /// Records that bytes moved.
     pub fn touch(&mut self) {
-        self.last_activity = coarse_now();
+        self.last_activity = Instant::now();
     }
 
     /// Called when an operation would wait: `Ready` with an error once the
@@ -72,28 +69,22 @@ impl IdleTimer {
     }
 
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        let left = time_left(self.last_activity, self.timeout);
+        let deadline = self.last_activity + self.timeout;
         let timer = self
             .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(left)));
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         loop {
             if timer.as_mut().poll(cx).is_pending() {
                 self.registered = Some(cx.waker().clone());
                 return Poll::Pending;
             }
-            let left = time_left(self.last_activity, self.timeout);
-            if left.is_zero() {
+            let deadline = self.last_activity + self.timeout;
+            if Instant::now() >= deadline {
                 return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, UpstreamIdle));
             }
-            timer.as_mut().reset(Instant::now() + left);
+            timer.as_mut().reset(deadline);
         }
     }
-}
-
-/// How long until a connection last active at `last_activity` (on the
-/// coarse clock) has been idle for `timeout`; zero once it has.
-fn time_left(last_activity: Duration, timeout: Duration) -> Duration {
-    (last_activity + timeout).saturating_sub(coarse_now())
 }
 
 /// The idle timeout of one request on a connection others may share (an

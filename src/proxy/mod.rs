@@ -4,7 +4,6 @@
 
 mod body;
 mod client;
-mod clock;
 pub mod error;
 mod forward;
 mod h1;

@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::thread::LocalKey;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Request, Response};
@@ -31,7 +31,6 @@ use tokio_util::io::poll_read_buf;
 
 use super::body::RequestBody;
 use super::client::{BoxError, UpstreamConnector};
-use super::clock::coarse_now;
 use super::idle::IdleTimer;
 use super::replay::{REPLAY_LIMIT, STALE_WITHIN};
 use super::tunnel::UpgradeRequested;
@@ -129,7 +128,7 @@ impl DirectClient {
         // another connection, if what was written of it was kept.
         loop {
             let (mut link, reused) = self.connection(upstream).await?;
-            let taken_from_pool = reused.then(coarse_now);
+            let taken_from_pool = reused.then(Instant::now);
             link.writer = writer;
             let mut transfer = Transfer::new(link);
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method, upgrade_asked)).await {
@@ -146,8 +145,7 @@ impl DirectClient {
                 }
                 Err(error)
                     if transfer.stale()
-                        && taken_from_pool
-                            .is_some_and(|at| coarse_now().saturating_sub(at) < STALE_WITHIN) =>
+                        && taken_from_pool.is_some_and(|at| at.elapsed() < STALE_WITHIN) =>
                 {
                     tracing::debug!(%error, "pooled upstream connection was stale; reconnecting");
                     writer = std::mem::replace(&mut transfer.link.writer, Writer::idle());

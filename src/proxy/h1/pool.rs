@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Waker};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use super::Link;
-use crate::proxy::clock::coarse_now;
 use crate::proxy::lock;
 use crate::proxy::upstream::Origin;
 
@@ -21,15 +22,14 @@ const MAX_IDLE_PER_ORIGIN: usize = 128;
 
 struct Idle {
     link: Box<Link>,
-    /// On the coarse clock.
-    since: Duration,
+    since: Instant,
 }
 
 impl Idle {
     /// Still open and silent: an idle connection that has data to read or
     /// has reached its end cannot carry a request.
     fn usable(&self) -> bool {
-        if coarse_now().saturating_sub(self.since) >= IDLE_LIFETIME {
+        if self.since.elapsed() >= IDLE_LIFETIME {
             return false;
         }
         // No readiness since the last read means nothing arrived, not even
@@ -75,7 +75,7 @@ impl Pool {
     pub fn put(&self, origin: &Origin, link: Box<Link>) {
         let released = Idle {
             link,
-            since: coarse_now(),
+            since: Instant::now(),
         };
         let mut idle = lock(&self.idle);
         // Looked up by reference: only an origin's first release clones it.
