@@ -85,8 +85,8 @@ impl Watch {
 /// connection, and watched: waiting between requests with a `changed()`
 /// each time would join the channel's waiters and leave them again.
 pub struct StopWait {
-    stopped: bool,
-    wait: Pin<Box<dyn Future<Output = ()> + Send>>,
+    /// `None` once the stop has come.
+    wait: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     watch: Watch,
 }
 
@@ -97,8 +97,7 @@ impl StopWait {
             let _ = stop.wait_for(|stopping| *stopping).await;
         };
         StopWait {
-            stopped: false,
-            wait: Box::pin(wait),
+            wait: Some(Box::pin(wait)),
             watch: Watch::new(),
         }
     }
@@ -109,14 +108,15 @@ impl Future for StopWait {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        if !this.stopped {
-            if !this.watch.needs_look(cx) {
-                return Poll::Pending;
-            }
-            let mut watched = Context::from_waker(this.watch.arm());
-            ready!(this.wait.as_mut().poll(&mut watched));
-            this.stopped = true;
+        let Some(wait) = this.wait.as_mut() else {
+            return Poll::Ready(());
+        };
+        if !this.watch.needs_look(cx) {
+            return Poll::Pending;
         }
+        let mut watched = Context::from_waker(this.watch.arm());
+        ready!(wait.as_mut().poll(&mut watched));
+        this.wait = None;
         Poll::Ready(())
     }
 }
