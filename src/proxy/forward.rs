@@ -6,16 +6,18 @@ use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::{request, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::Either;
+use tokio::time::Instant;
 
 use super::body::{is_client_body_error, ClientBody, RequestBody, ResponseBody, UpstreamBody};
 use super::client::{
     is_connect_error, is_connect_timeout, is_idle_timeout, reached_itself, root_cause,
     ReachedItself, UpstreamResponseBody,
 };
+use super::clock;
 use super::error::ProxyError;
 use super::h1::keep_spare;
 use super::headers::{self, Controls};
@@ -71,7 +73,7 @@ pub async fn handle(
     match sent {
         Ok(response) => {
             exchange.status = response.status().as_u16();
-            exchange.head_latency = exchange.started.elapsed();
+            exchange.head_latency = clock::since(exchange.started);
             Ok(response.map(|body| Either::Left(UpstreamBody::new(body, exchange, switched))))
         }
         Err(error) => Ok(exchange.fail(error)),
@@ -254,7 +256,7 @@ impl Exchange {
             method: parts.method.clone(),
             uri: std::mem::take(&mut parts.uri),
             status: 0,
-            started: Instant::now(),
+            started: clock::now(),
             head_latency: Duration::ZERO,
             stripped_headers: 0,
             bytes_in: byte_counter(),
@@ -266,7 +268,7 @@ impl Exchange {
     fn fail(mut self, error: ProxyError) -> Response<ResponseBody> {
         let family = self.family;
         self.status = error.status.as_u16();
-        self.head_latency = self.started.elapsed();
+        self.head_latency = clock::since(self.started);
         self.finish(Outcome::Failed(error.class), 0);
         error.to_response(family).map(Either::Right)
     }
@@ -302,7 +304,7 @@ impl Exchange {
             outcome = outcome_name,
             bytes_in,
             bytes_out,
-            duration_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms = clock::since(self.started).as_secs_f64() * 1000.0,
             stripped_headers = self.stripped_headers,
         );
         self.shared.stats.record(Sample {

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
+use super::clock;
+
 /// The upstream sent and took nothing for longer than the idle timeout.
 #[derive(Debug)]
 pub struct UpstreamIdle;
@@ -39,7 +41,7 @@ impl IdleTimer {
     pub fn new(timeout: Duration) -> IdleTimer {
         IdleTimer {
             timeout,
-            last_activity: Instant::now(),
+            last_activity: clock::now(),
             timer: None,
             registered: None,
         }
@@ -47,7 +49,7 @@ impl IdleTimer {
 
     /// Records that bytes moved.
     pub fn touch(&mut self) {
-        self.last_activity = Instant::now();
+        self.last_activity = clock::now();
     }
 
     /// Called when an operation would wait: `Ready` with an error once the

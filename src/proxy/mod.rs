@@ -4,6 +4,7 @@
 
 mod body;
 mod client;
+mod clock;
 pub mod error;
 mod forward;
 mod h1;

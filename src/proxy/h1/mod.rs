@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::thread::LocalKey;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Request, Response};
@@ -31,6 +31,7 @@ use tokio_util::io::poll_read_buf;
 
 use super::body::RequestBody;
 use super::client::{BoxError, UpstreamConnector};
+use super::clock;
 use super::idle::IdleTimer;
 use super::replay::{REPLAY_LIMIT, STALE_WITHIN};
 use super::tunnel::UpgradeRequested;
@@ -128,7 +129,7 @@ impl DirectClient {
         // another connection, if what was written of it was kept.
         loop {
             let (mut link, reused) = self.connection(upstream).await?;
-            let taken_from_pool = reused.then(Instant::now);
+            let taken_from_pool = reused.then(clock::now);
             link.writer = writer;
             let mut transfer = Transfer::new(link);
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method, upgrade_asked)).await {
@@ -145,7 +146,7 @@ impl DirectClient {
                 }
                 Err(error)
                     if transfer.stale()
-                        && taken_from_pool.is_some_and(|at| at.elapsed() < STALE_WITHIN) =>
+                        && taken_from_pool.is_some_and(|at| clock::since(at) < STALE_WITHIN) =>
                 {
                     tracing::debug!(%error, "pooled upstream connection was stale; reconnecting");
                     writer = std::mem::replace(&mut transfer.link.writer, Writer::idle());

@@ -11,8 +11,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Link;
-use crate::proxy::lock;
 use crate::proxy::upstream::Origin;
+use crate::proxy::{clock, lock};
 
 /// How long an idle connection is kept.
 const IDLE_LIFETIME: Duration = Duration::from_secs(90);
@@ -29,7 +29,7 @@ impl Idle {
     /// Still open and silent: an idle connection that has data to read or
     /// has reached its end cannot carry a request.
     fn usable(&self) -> bool {
-        if self.since.elapsed() >= IDLE_LIFETIME {
+        if clock::since(self.since) >= IDLE_LIFETIME {
             return false;
         }
         // No readiness since the last read means nothing arrived, not even
@@ -75,7 +75,7 @@ impl Pool {
     pub fn put(&self, origin: &Origin, link: Box<Link>) {
         let released = Idle {
             link,
-            since: Instant::now(),
+            since: clock::now(),
         };
         let mut idle = lock(&self.idle);
         // Looked up by reference: only an origin's first release clones it.

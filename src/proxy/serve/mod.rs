@@ -26,7 +26,7 @@ use tokio::sync::{oneshot, watch};
 use super::body::ClientBody;
 use super::headers::Controls;
 use super::tunnel::{self, Prefixed};
-use super::{forward, Shared};
+use super::{clock, forward, Shared};
 use conn::{Connection, Opening};
 pub use upload::Upload;
 
@@ -57,7 +57,7 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     let connection = serve_connection(stream, shared.clone(), stopping.subscribe(), deadlines.head);
-                    tokio::spawn(connection);
+                    tokio::spawn(clock::in_turns(connection));
                 }
                 Err(error) => {
                     tracing::warn!(%error, "accept failed");
