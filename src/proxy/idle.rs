@@ -81,6 +81,9 @@ impl IdleTimer {
                 return Poll::Pending;
             }
             let deadline = self.last_activity + self.timeout;
+            // Read afresh, not `clock::now`: a reading taken earlier in
+            // this poll may lie before a deadline the timer has passed, and
+            // the timer, reset to it, would fire again at once, and again.
             if Instant::now() >= deadline {
                 return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, UpstreamIdle));
             }

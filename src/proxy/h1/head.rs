@@ -232,7 +232,7 @@ impl PlacedFields {
         let mut present = Present::default();
         // Read here, in the pass made anyway: a lookup in the map hashes.
         let mut content_length = Ok(None);
-        let noted = kind.recent_names().with_borrow_mut(|recent| {
+        kind.recent_names().with_borrow_mut(|recent| {
             for (position, field) in fields.iter().enumerate() {
                 let name = recent
                     .name_at(position, field.name)
@@ -248,8 +248,7 @@ impl PlacedFields {
                 placed.push((name, place));
             }
             Ok(())
-        });
-        noted?;
+        })?;
         Ok(PlacedFields {
             fields: placed,
             len,
