@@ -1,4 +1,4 @@
-//! Proxy overhead figures: one in-process mock upstream reached directly,
+//! Proxy overhead figures: one in-process mock upstream (mock.rs) reached directly,
 //! through headroom, through nginx as the reference, and through a TCP
 //! relay on tokio with no HTTP as the floor. Prints a table and whether each
 //! target is met; a missed target never fails the run.
@@ -14,6 +14,8 @@
 
 #[path = "proxy/instructions.rs"]
 mod instructions;
+#[path = "proxy/mock.rs"]
+mod mock;
 #[path = "proxy/relay_trace.rs"]
 mod relay_trace;
 #[path = "proxy/tail.rs"]
@@ -23,28 +25,21 @@ mod tcp_relay;
 #[path = "proxy/wrk.rs"]
 mod wrk;
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::path::Path;
-use std::pin::Pin;
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc;
-use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context as _};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Request, Response};
-use http_body_util::{BodyExt, Either, Full};
-use hyper::body::{Body, Frame, Incoming};
+use http::Request;
+use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpListener;
-use tokio::time::Sleep;
+use hyper_util::rt::TokioExecutor;
 
 const JSON_PATH: &str = "/v1/chat/completions";
 const SSE_PATH: &str = "/v1/bench/sse";
@@ -135,7 +130,7 @@ fn main() -> anyhow::Result<()> {
     // Mock and client share this process, so one epoch timestamps SSE events
     // on the send side and the receive side alike.
     let epoch = Instant::now();
-    let mock = Mock::start(epoch)?;
+    let mock = mock::Mock::start(epoch)?;
     let wrk = wrk::Wrk::find()?;
     println!(
         "{}",
@@ -179,140 +174,6 @@ fn main() -> anyhow::Result<()> {
     print_instructions(&counts);
     print_targets(&figures, idle_rss);
     Ok(())
-}
-
-// ---- mock upstream -------------------------------------------------------
-
-/// The mock upstream on its own runtime and thread, so serving it does not
-/// compete with the load generator's scheduler.
-struct Mock {
-    addr: SocketAddr,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl Mock {
-    fn start(epoch: Instant) -> anyhow::Result<Mock> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("mock-upstream")
-            .enable_all()
-            .build()?;
-        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
-        let addr = listener.local_addr()?;
-        runtime.spawn(serve_mock(listener, epoch));
-        Ok(Mock {
-            addr,
-            _runtime: runtime,
-        })
-    }
-}
-
-/// Runs until the mock's runtime is dropped at the end of `main`.
-async fn serve_mock(listener: TcpListener, epoch: Instant) {
-    loop {
-        let Ok((stream, _peer)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        // Each SSE event must leave as its own segment, not wait for Nagle.
-        let _ = stream.set_nodelay(true);
-        let service = hyper::service::service_fn(move |request| mock_reply(request, epoch));
-        let connection = hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(stream), service);
-        tokio::spawn(connection);
-    }
-}
-
-type MockBody = Either<Full<Bytes>, SseBody>;
-
-async fn mock_reply(
-    request: Request<Incoming>,
-    epoch: Instant,
-) -> Result<Response<MockBody>, hyper::Error> {
-    let is_sse = request.uri().path() == SSE_PATH;
-    let phase = sse_phase(request.uri());
-    // Reading the request body lets hyper keep the connection alive.
-    request.into_body().collect().await?;
-    let (body, content_type) = if is_sse {
-        (
-            Either::Right(SseBody::new(epoch, phase)),
-            "text/event-stream",
-        )
-    } else {
-        let json = Full::new(Bytes::from_static(JSON_REPLY.as_bytes()));
-        (Either::Left(json), "application/json")
-    };
-    let mut response = Response::new(body);
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Ok(response)
-}
-
-/// The `phase_us` query parameter of an SSE request: how far to shift the
-/// stream's events against the others'.
-fn sse_phase(uri: &http::Uri) -> Duration {
-    let micros = uri
-        .query()
-        .and_then(|query| query.strip_prefix("phase_us="))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0);
-    Duration::from_micros(micros)
-}
-
-/// `SSE_EVENTS` events, one frame each: the first at once, the rest
-/// `SSE_GAP` apart on a grid shared by every stream (multiples of `SSE_GAP`
-/// since the epoch), shifted by `phase`. The grid keeps a round's streams in
-/// step however their requests were spread, where each stream's own clock
-/// would let the timer wheel's 1 ms ticks split a burst in two. Each event
-/// carries the microseconds since the epoch at which it was handed to hyper.
-struct SseBody {
-    epoch: Instant,
-    start: tokio::time::Instant,
-    sent: u32,
-    timer: Pin<Box<Sleep>>,
-}
-
-impl SseBody {
-    fn new(epoch: Instant, phase: Duration) -> SseBody {
-        let gap = SSE_GAP.as_nanos();
-        let slot = epoch.elapsed().as_nanos().div_ceil(gap);
-        let grid = Duration::from_nanos((slot * gap).try_into().unwrap_or(u64::MAX));
-        let start = tokio::time::Instant::from_std(epoch + grid) + phase;
-        SseBody {
-            epoch,
-            start,
-            sent: 0,
-            timer: Box::pin(tokio::time::sleep_until(start + SSE_GAP)),
-        }
-    }
-}
-
-impl Body for SseBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let this = self.get_mut();
-        if this.sent == SSE_EVENTS {
-            return Poll::Ready(None);
-        }
-        // The first event leaves at once: the timer wheel's 1 ms tick would
-        // otherwise delay it.
-        if this.sent > 0 {
-            ready!(this.timer.as_mut().poll(cx));
-        }
-        let sent_us = this.epoch.elapsed().as_micros();
-        let event = format!("data: {{\"seq\":{},\"sent_us\":{sent_us}}}\n\n", this.sent);
-        this.sent += 1;
-        // Scheduled from the start, so slow polls do not stretch the stream.
-        let next = this.start + SSE_GAP * this.sent;
-        this.timer.as_mut().reset(next);
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from(event)))))
-    }
 }
 
 // ---- proxies under test --------------------------------------------------

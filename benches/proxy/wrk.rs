@@ -4,8 +4,8 @@
 //! than either proxy, and shares its core with the mock: under it, that
 //! core saturates first and sets every path's rate, so the proxies'
 //! throughputs can only tie. wrk, one thread of C, costs far less per
-//! request, and each proxy's core comes close to saturating before the
-//! load generator's does: the rate is then the proxy's own.
+//! request, and with the lean mock (mock.rs) each proxy's core saturates
+//! before the load generator's does: the rate is then the proxy's own.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
