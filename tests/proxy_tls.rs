@@ -2,7 +2,8 @@
 //! from `SSL_CERT_FILE`, HTTP/2 by ALPN, and tunnelling through
 //! `HTTPS_PROXY` unless `NO_PROXY` says otherwise; plain-HTTP upstreams
 //! through `HTTP_PROXY`; a request sent again when the pooled HTTP/1.1
-//! connection it went out on turns out closed.
+//! connection it went out on turns out closed, or when an HTTP/2 upstream
+//! says it did not process the request's stream.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -418,12 +419,10 @@ async fn an_idle_http2_upstream_is_told_apart_as_an_idle_timeout() {
 /// them), then answers "ok". Returns its address, the bodies it answered,
 /// and how many streams it was sent.
 async fn refusing_h2_upstream(
-    mut server: rustls::ServerConfig,
+    server: rustls::ServerConfig,
     refusals: usize,
 ) -> (SocketAddr, Arc<Mutex<Vec<String>>>, Arc<AtomicUsize>) {
-    server.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (listener, acceptor) = h2_listener(server).await;
     let addr = listener.local_addr().unwrap();
     let answered = Arc::new(Mutex::new(Vec::new()));
     let streams = Arc::new(AtomicUsize::new(0));
@@ -432,39 +431,153 @@ async fn refusing_h2_upstream(
         while let Ok((tcp, _)) = listener.accept().await {
             let (acceptor, record, count) = (acceptor.clone(), record.clone(), count.clone());
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let Ok(mut connection) = h2::server::handshake(tls).await else {
-                    return;
-                };
-                while let Some(Ok((request, mut respond))) = connection.accept().await {
-                    if count.fetch_add(1, Ordering::SeqCst) < refusals {
-                        respond.send_reset(h2::Reason::REFUSED_STREAM);
-                        continue;
-                    }
-                    let record = record.clone();
-                    tokio::spawn(async move {
-                        let mut body = request.into_body();
-                        let mut read = Vec::new();
-                        while let Some(Ok(chunk)) = body.data().await {
-                            let _ = body.flow_control().release_capacity(chunk.len());
-                            read.extend_from_slice(&chunk);
-                        }
-                        record
-                            .lock()
-                            .unwrap()
-                            .push(String::from_utf8_lossy(&read).into_owned());
-                        let mut sending = respond
-                            .send_response(http::Response::new(()), false)
-                            .unwrap();
-                        sending.send_data(Bytes::from_static(b"ok"), true).unwrap();
-                    });
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    serve_h2(tls, record, count, refusals).await;
                 }
             });
         }
     });
     (addr, answered, streams)
+}
+
+/// A TLS listener on loopback that offers HTTP/2 by ALPN.
+async fn h2_listener(
+    mut server: rustls::ServerConfig,
+) -> (tokio::net::TcpListener, tokio_rustls::TlsAcceptor) {
+    server.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    (listener, acceptor)
+}
+
+/// Serves one HTTP/2 connection: counts each stream in `count`, refuses
+/// it while the count is below `refusals`, and otherwise records its body
+/// in `record` and answers "ok".
+async fn serve_h2<T>(
+    tls: T,
+    record: Arc<Mutex<Vec<String>>>,
+    count: Arc<AtomicUsize>,
+    refusals: usize,
+) where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Ok(mut connection) = h2::server::handshake(tls).await else {
+        return;
+    };
+    while let Some(Ok((request, mut respond))) = connection.accept().await {
+        if count.fetch_add(1, Ordering::SeqCst) < refusals {
+            respond.send_reset(h2::Reason::REFUSED_STREAM);
+            continue;
+        }
+        let record = record.clone();
+        tokio::spawn(async move {
+            let mut body = request.into_body();
+            let mut read = Vec::new();
+            while let Some(Ok(chunk)) = body.data().await {
+                let _ = body.flow_control().release_capacity(chunk.len());
+                read.extend_from_slice(&chunk);
+            }
+            record
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&read).into_owned());
+            let mut sending = respond
+                .send_response(http::Response::new(()), false)
+                .unwrap();
+            sending.send_data(Bytes::from_static(b"ok"), true).unwrap();
+        });
+    }
+}
+
+/// An HTTP/2 upstream over TLS whose first connection, as the first
+/// request's HEADERS arrive, sends GOAWAY with `reason` and a last stream
+/// id of 0: it took no stream. Written frame by frame, since h2's server
+/// names every stream it has read as taken. Later connections answer "ok".
+/// Returns its address, the bodies it answered, and how many connections
+/// it was opened.
+async fn going_away_h2_upstream(
+    server: rustls::ServerConfig,
+    reason: h2::Reason,
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>, Arc<AtomicUsize>) {
+    let (listener, acceptor) = h2_listener(server).await;
+    let addr = listener.local_addr().unwrap();
+    let answered = Arc::new(Mutex::new(Vec::new()));
+    let connections = Arc::new(AtomicUsize::new(0));
+    let (record, count) = (answered.clone(), connections.clone());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let first = count.fetch_add(1, Ordering::SeqCst) == 0;
+            let (acceptor, record) = (acceptor.clone(), record.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                if first {
+                    go_away_at_first_request(tls, reason).await;
+                } else {
+                    serve_h2(tls, record, Arc::new(AtomicUsize::new(0)), 0).await;
+                }
+            });
+        }
+    });
+    (addr, answered, connections)
+}
+
+/// Reads the client's preface and frames up to its first HEADERS, then
+/// sends GOAWAY(last stream id 0, `reason`) and reads on until the client
+/// closes.
+async fn go_away_at_first_request<T>(mut tls: T, reason: h2::Reason)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SETTINGS: u8 = 4;
+    const HEADERS: u8 = 1;
+    const GOAWAY: u8 = 7;
+    const ACK: u8 = 1;
+    let mut preface = [0; 24];
+    tls.read_exact(&mut preface).await.unwrap();
+    assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    tls.write_all(&h2_frame(SETTINGS, 0, &[])).await.unwrap();
+    loop {
+        let mut head = [0; 9];
+        tls.read_exact(&mut head).await.unwrap();
+        let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let mut payload = vec![0; len];
+        tls.read_exact(&mut payload).await.unwrap();
+        match (head[3], head[4] & ACK) {
+            (SETTINGS, 0) => tls.write_all(&h2_frame(SETTINGS, ACK, &[])).await.unwrap(),
+            (HEADERS, _) => break,
+            _ => {}
+        }
+    }
+    let mut go_away = vec![0; 4];
+    go_away.extend_from_slice(&u32::from(reason).to_be_bytes());
+    tls.write_all(&h2_frame(GOAWAY, 0, &go_away)).await.unwrap();
+    tls.flush().await.unwrap();
+    let _ = tls.read_to_end(&mut Vec::new()).await;
+}
+
+/// An HTTP/2 frame on stream 0.
+fn h2_frame(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).unwrap().to_be_bytes();
+    let mut frame = len[1..].to_vec();
+    frame.extend_from_slice(&[kind, flags, 0, 0, 0, 0]);
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// POSTs `body` through a proxy of its own that trusts `ca_file`, to the
+/// HTTPS upstream at `addr`.
+async fn post_through_proxy(ca_file: &str, addr: SocketAddr, body: &'static str) -> common::Reply {
+    let proxy = ProxyProcess::start_with_env(&[], &[("SSL_CERT_FILE", ca_file)]);
+    let target = format!("https://localhost:{}", addr.port());
+    let headers = [("X-Headroom-Upstream", target.as_str())];
+    send(
+        &client(),
+        request("POST", &proxy.url("/v1/chat/completions"), &headers, body),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -473,14 +586,7 @@ async fn an_http2_stream_the_upstream_refused_is_sent_again_once() {
     for (refusals, status, streams) in [(1, 200, 2), (usize::MAX, 502, 2)] {
         let certificates = test_certificates();
         let (addr, answered, sent) = refusing_h2_upstream(certificates.server, refusals).await;
-        let proxy = ProxyProcess::start_with_env(&[], &[("SSL_CERT_FILE", &certificates.ca_file)]);
-        let target = format!("https://localhost:{}", addr.port());
-        let headers = [("X-Headroom-Upstream", target.as_str())];
-        let reply = send(
-            &client(),
-            request("POST", &proxy.url("/v1/chat/completions"), &headers, body),
-        )
-        .await;
+        let reply = post_through_proxy(&certificates.ca_file, addr, body).await;
         assert_eq!(
             reply.status,
             status,
@@ -488,6 +594,28 @@ async fn an_http2_stream_the_upstream_refused_is_sent_again_once() {
             reply.text()
         );
         assert_eq!(sent.load(Ordering::SeqCst), streams, "{refusals} refusals");
+        if status == 200 {
+            assert_eq!(reply.text(), "ok");
+            assert_eq!(answered.lock().unwrap().as_slice(), [body]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stream_an_http2_upstream_left_unprocessed_as_it_shut_down_is_sent_again() {
+    let body = r#"{"model":"m","messages":[]}"#;
+    // NO_ERROR: a graceful shutdown, and the stream lies above the last one
+    // taken, so it was not processed. An error reason ends processed and
+    // unprocessed streams alike: the request is not sent again.
+    for (reason, status, connections) in [
+        (h2::Reason::NO_ERROR, 200, 2),
+        (h2::Reason::INTERNAL_ERROR, 502, 1),
+    ] {
+        let certificates = test_certificates();
+        let (addr, answered, opened) = going_away_h2_upstream(certificates.server, reason).await;
+        let reply = post_through_proxy(&certificates.ca_file, addr, body).await;
+        assert_eq!(reply.status, status, "{reason:?}: {}", reply.text());
+        assert_eq!(opened.load(Ordering::SeqCst), connections, "{reason:?}");
         if status == 200 {
             assert_eq!(reply.text(), "ok");
             assert_eq!(answered.lock().unwrap().as_slice(), [body]);

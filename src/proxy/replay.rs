@@ -3,7 +3,8 @@
 //! timer, just as the proxy reused it. The direct path (`super::h1`) keeps
 //! what it writes for that; this module does the same around hyper's
 //! client, for HTTPS upstreams and those behind an HTTP proxy. It also
-//! sends again, once, a request whose HTTP/2 stream the upstream refused.
+//! sends again, once, a request whose HTTP/2 stream the upstream said it
+//! did not process: refused, or left behind as the upstream shut down.
 
 use std::io;
 use std::pin::Pin;
@@ -33,7 +34,7 @@ pub const STALE_WITHIN: Duration = Duration::from_secs(1);
 /// How long a failed try may take to hand its request body back. hyper
 /// drops the body as the failed connection ends, moments after the error.
 const GIVE_BACK_WITHIN: Duration = Duration::from_secs(1);
-/// How many refused HTTP/2 streams a request is sent again after. An
+/// How many unprocessed HTTP/2 streams a request is sent again after. An
 /// upstream that refuses every stream would otherwise be asked forever.
 const REFUSALS_RETRIED: u32 = 1;
 
@@ -60,9 +61,9 @@ where
             Ok(response) => return Ok(response),
             Err(error) => error,
         };
-        let refused = refused_unprocessed(&error);
-        refusals += u32::from(refused);
-        if !(went_stale(&error, sent_at) || (refused && refusals <= REFUSALS_RETRIED)) {
+        let unprocessed = unprocessed_by_upstream(&error);
+        refusals += u32::from(unprocessed);
+        if !(went_stale(&error, sent_at) || (unprocessed && refusals <= REFUSALS_RETRIED)) {
             return Err(error.into());
         }
         match tokio::time::timeout(GIVE_BACK_WITHIN, given_back).await {
@@ -87,8 +88,8 @@ fn went_stale(error: &hyper_util::client::legacy::Error, sent_at: Instant) -> bo
         return false;
     };
     // An HTTP/2 connection ends differently (GOAWAY), and a failed stream
-    // on it may have been processed; only a refused one is known not to
-    // have been (`refused_unprocessed`).
+    // on it may have been processed; only one the upstream says it left
+    // unprocessed is known not to have been (`unprocessed_by_upstream`).
     if connected.is_negotiated_h2() {
         return false;
     }
@@ -100,13 +101,20 @@ fn went_stale(error: &hyper_util::client::legacy::Error, sent_at: Instant) -> bo
     pooled && sent_at.elapsed() < STALE_WITHIN && closed_by_upstream(error)
 }
 
-/// True when an HTTP/2 upstream refused the request's stream. RFC 9113
-/// (section 8.7) says such a stream was not processed, so sending the
-/// request again cannot do its work twice.
-fn refused_unprocessed(error: &(dyn std::error::Error + 'static)) -> bool {
+/// True when an HTTP/2 upstream said it did not process the request's
+/// stream, so sending the request again cannot do its work twice (RFC
+/// 9113): it refused the stream (RST_STREAM with REFUSED_STREAM, section
+/// 8.7), or it is shutting down and the stream lies above the last one its
+/// GOAWAY took (section 6.8). h2 ends only those streams with the GOAWAY's
+/// own NO_ERROR; a GOAWAY with an error reason ends every stream with that
+/// reason, processed or not, and is not taken as a refusal.
+fn unprocessed_by_upstream(error: &(dyn std::error::Error + 'static)) -> bool {
     chain(error).any(|e| {
-        e.downcast_ref::<h2::Error>()
-            .is_some_and(|e| e.is_remote() && e.reason() == Some(h2::Reason::REFUSED_STREAM))
+        e.downcast_ref::<h2::Error>().is_some_and(|e| {
+            let said = |reason| e.is_remote() && e.reason() == Some(reason);
+            (e.is_reset() && said(h2::Reason::REFUSED_STREAM))
+                || (e.is_go_away() && said(h2::Reason::NO_ERROR))
+        })
     })
 }
 
