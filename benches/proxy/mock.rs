@@ -84,33 +84,44 @@ async fn accept(listener: TcpListener, epoch: Instant) {
     }
 }
 
-thread_local! {
-    /// The second the heads below were made in, and the heads: the JSON
-    /// answer whole, and the SSE stream's head.
-    static ANSWERS: RefCell<(u64, Bytes, Bytes)> =
-        const { RefCell::new((u64::MAX, Bytes::new(), Bytes::new())) };
+/// What the mock answers, dated as a real upstream's answers are.
+struct Answers {
+    /// The second they were made in: servers remake their `date` once a
+    /// second.
+    made_in: u64,
+    /// The JSON answer whole.
+    json: Bytes,
+    /// The SSE stream's head.
+    sse_head: Bytes,
 }
 
-/// The JSON answer and the SSE head, dated as a real upstream's are
-/// (`date`, remade once a second as servers do).
-fn answers() -> (Bytes, Bytes) {
+thread_local! {
+    static ANSWERS: RefCell<Answers> = const {
+        RefCell::new(Answers { made_in: u64::MAX, json: Bytes::new(), sse_head: Bytes::new() })
+    };
+}
+
+/// The answer `pick` chooses, as made this second.
+fn dated(pick: fn(&Answers) -> &Bytes) -> Bytes {
     let now = SystemTime::now();
     let second = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs());
-    ANSWERS.with_borrow_mut(|(made_in, json, sse)| {
-        if *made_in != second {
+    ANSWERS.with_borrow_mut(|answers| {
+        if answers.made_in != second {
             let date = httpdate::fmt_http_date(now);
-            *json = Bytes::from(format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\ndate: {date}\r\n\r\n{JSON_REPLY}",
-                JSON_REPLY.len()
-            ));
-            *sse = Bytes::from(format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\ndate: {date}\r\n\r\n"
-            ));
-            *made_in = second;
+            *answers = Answers {
+                made_in: second,
+                json: Bytes::from(format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\ndate: {date}\r\n\r\n{JSON_REPLY}",
+                    JSON_REPLY.len()
+                )),
+                sse_head: Bytes::from(format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\ndate: {date}\r\n\r\n"
+                )),
+            };
         }
-        (json.clone(), sse.clone())
+        pick(answers).clone()
     })
 }
 
@@ -137,10 +148,12 @@ async fn serve(mut stream: TcpStream, epoch: Instant) -> io::Result<()> {
             }
         };
         buf.advance(asked.len);
-        let (json, sse_head) = answers();
         match asked.sse_phase {
-            Some(phase) => stream_events(&mut stream, &sse_head, epoch, phase).await?,
-            None => stream.write_all(&json).await?,
+            Some(phase) => {
+                let head = dated(|answers| &answers.sse_head);
+                stream_events(&mut stream, &head, epoch, phase).await?;
+            }
+            None => stream.write_all(&dated(|answers| &answers.json)).await?,
         }
     }
 }

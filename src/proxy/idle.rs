@@ -71,6 +71,8 @@ impl IdleTimer {
     }
 
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        // A timer set before the last touch fires early; it is then reset
+        // to this.
         let deadline = self.last_activity + self.timeout;
         let timer = self
             .timer
@@ -80,7 +82,6 @@ impl IdleTimer {
                 self.registered = Some(cx.waker().clone());
                 return Poll::Pending;
             }
-            let deadline = self.last_activity + self.timeout;
             // Read afresh, not `clock::now`: a reading taken earlier in
             // this poll may lie before a deadline the timer has passed, and
             // the timer, reset to it, would fire again at once, and again.
