@@ -151,6 +151,55 @@ async fn sequential_requests_share_one_upstream_connection() {
     );
 }
 
+/// Event streams are read by peeking, each event taken off the socket only
+/// once it has been relayed: what was peeked last, the stream's end among
+/// it, must be gone from the socket before the connection serves again.
+#[tokio::test]
+async fn an_event_streams_connection_serves_again_with_nothing_left_over() {
+    let upstream = RawUpstream::start(|mut stream| {
+        while let Some(request) = read_request(&mut stream) {
+            if !request.head.starts_with("GET /events ") {
+                if stream.write_all(OK.as_bytes()).is_err() {
+                    return;
+                }
+                continue;
+            }
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                        transfer-encoding: chunked\r\n\r\n";
+            // Apart, the first two events are peeked one by one; the last
+            // comes with the stream's end.
+            for piece in [head, "9\r\ndata: 1\n\n\r\n", "9\r\ndata: 2\n\n\r\n"] {
+                if stream.write_all(piece.as_bytes()).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if stream.write_all(b"9\r\ndata: 3\n\n\r\n0\r\n\r\n").is_err() {
+                return;
+            }
+        }
+    });
+    let proxy = ProxyProcess::start(&[]);
+    let target = upstream.url();
+    let headers = [("X-Headroom-Upstream", target.as_str())];
+    for round in 0..3 {
+        let events = send(
+            &client(),
+            request("GET", &proxy.url("/events"), &headers, String::new()),
+        )
+        .await;
+        assert_eq!(events.status, 200, "round {round}");
+        assert_eq!(events.text(), "data: 1\n\ndata: 2\n\ndata: 3\n\n");
+        let reply = get(&proxy, &upstream, "GET", "").await;
+        assert_eq!((reply.status, reply.text().as_str()), (200, "ok"));
+    }
+    assert_eq!(
+        upstream.accepted(),
+        1,
+        "the event streams' connection is reused"
+    );
+}
+
 #[tokio::test]
 async fn a_connection_the_upstream_closed_while_idle_is_not_used_again() {
     // Answers, then closes the idle connection as servers do after their
