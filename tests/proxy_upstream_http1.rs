@@ -151,9 +151,9 @@ async fn sequential_requests_share_one_upstream_connection() {
     );
 }
 
-/// Event streams are read by peeking, each event taken off the socket only
-/// once it has been relayed: what was peeked last, the stream's end among
-/// it, must be gone from the socket before the connection serves again.
+/// An event stream's connection serves the next request when the stream
+/// ends, also when its end comes in one segment with its last event:
+/// nothing of the stream may be left to be read as the next answer.
 #[tokio::test]
 async fn an_event_streams_connection_serves_again_with_nothing_left_over() {
     let upstream = RawUpstream::start(|mut stream| {
@@ -166,8 +166,7 @@ async fn an_event_streams_connection_serves_again_with_nothing_left_over() {
             }
             let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
                         transfer-encoding: chunked\r\n\r\n";
-            // Apart, the first two events are peeked one by one; the last
-            // comes with the stream's end.
+            // The first two events arrive apart, the last with the end.
             for piece in [head, "9\r\ndata: 1\n\n\r\n", "9\r\ndata: 2\n\n\r\n"] {
                 if stream.write_all(piece.as_bytes()).is_err() {
                     return;

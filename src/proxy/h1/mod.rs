@@ -10,7 +10,6 @@
 pub(crate) mod framing;
 pub(crate) mod head;
 pub(crate) mod names;
-mod peek;
 mod pool;
 
 use std::cell::RefCell;
@@ -136,7 +135,6 @@ impl DirectClient {
             match poll_fn(|cx| transfer.poll_head(cx, &parts.method, upgrade_asked)).await {
                 Ok(head) => {
                     transfer.link.writer.answer_began();
-                    transfer.peeking = peek::is_event_stream(&head.parts.headers);
                     let body = DirectBody::new(
                         transfer,
                         head.framing,
@@ -200,12 +198,6 @@ struct Transfer {
     answered: bool,
     /// The upstream closed or reset the connection.
     closed: bool,
-    /// The body is an event stream, read by peeking (see `peek`).
-    peeking: bool,
-    /// Bytes peeked into the read buffer that the socket still queues.
-    held: usize,
-    /// Whoever polls the body has had a turn to send on what was peeked.
-    relayed: bool,
 }
 
 impl Transfer {
@@ -214,9 +206,6 @@ impl Transfer {
             link,
             answered: false,
             closed: false,
-            peeking: false,
-            held: 0,
-            relayed: false,
         }
     }
 
@@ -300,20 +289,9 @@ impl Transfer {
     /// Reads what the socket has into the buffer: `Ready(0)` at its end,
     /// `Pending` (with the idle timeout armed) when it has nothing yet.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, BoxError>> {
-        if self.held > 0 {
-            ready!(self.poll_take_relayed(cx))?;
-        }
         let link = &mut self.link;
-        let polled = if self.peeking {
-            peek::poll_peek(&link.io, cx, &mut link.read_buf)
-        } else {
-            poll_read_more(&mut link.io, cx, &mut link.read_buf)
-        };
-        match polled {
+        match poll_read_more(&mut link.io, cx, &mut link.read_buf) {
             Poll::Ready(Ok(read)) => {
-                if self.peeking {
-                    (self.held, self.relayed) = (read, false);
-                }
                 self.answered |= read > 0;
                 self.closed |= read == 0;
                 link.idle.touch();
@@ -331,26 +309,6 @@ impl Transfer {
                 Poll::Ready(Err(expired.into()))
             }
         }
-    }
-
-    /// Takes the peeked bytes off the socket once they have had their turn
-    /// to be sent on: the first call only yields, so that the task writes
-    /// to the client what the body just gave it, and polls again after the
-    /// other tasks woken with it (a burst of events is relayed whole before
-    /// any of it is acknowledged).
-    fn poll_take_relayed(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if !std::mem::replace(&mut self.relayed, true) {
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        Poll::Ready(self.take_held())
-    }
-
-    /// Takes what was peeked off the socket, at once.
-    fn take_held(&mut self) -> io::Result<()> {
-        peek::take(&self.link.io, self.held)?;
-        self.held = 0;
-        Ok(())
     }
 }
 
@@ -618,16 +576,13 @@ impl DirectBody {
     /// The body is complete: pool the connection if it can carry another
     /// request, else close it.
     fn release(&mut self) {
-        let Some(mut transfer) = self.transfer.take() else {
+        let Some(transfer) = self.transfer.take() else {
             return;
         };
         let reusable = self.keep_alive
             && self.framing.keeps_connection()
             && transfer.link.writer.finished()
-            && transfer.link.read_buf.is_empty()
-            // What was peeked must be off the socket, or the next answer
-            // would begin with it.
-            && (transfer.held == 0 || transfer.take_held().is_ok());
+            && transfer.link.read_buf.is_empty();
         if reusable {
             self.pool.put(self.upstream.origin(), transfer.link);
         }
