@@ -5,10 +5,11 @@
 //! per request is spent there. So it speaks just enough HTTP/1.1 for the
 //! bench's requests (a head, a body of `content-length` bytes, keep-alive)
 //! on a single-thread runtime, and writes each answer from bytes made once
-//! a second (for the `date` a real upstream sends). Under hyper's server on a work-stealing runtime that core
-//! saturated first: the proxies' cores idled for part of every load round,
-//! and the tcp relay, which spends a fifth less than either proxy per
-//! request, could complete no more of them.
+//! a second (for the `date` a real upstream sends). Under hyper's server on
+//! a work-stealing runtime that core saturated first: the proxies' cores
+//! idled for part of every load round, and the tcp relay, which spends a
+//! fifth less than either proxy per request, could complete no more of
+//! them.
 
 use std::cell::RefCell;
 use std::io;

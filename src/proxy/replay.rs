@@ -36,7 +36,7 @@ pub const STALE_WITHIN: Duration = Duration::from_secs(1);
 const GIVE_BACK_WITHIN: Duration = Duration::from_secs(1);
 /// How many unprocessed HTTP/2 streams a request is sent again after. An
 /// upstream that refuses every stream would otherwise be asked forever.
-const REFUSALS_RETRIED: u32 = 1;
+const UNPROCESSED_RETRIED: u32 = 1;
 
 /// Sends `request` through hyper's client; while the pooled HTTP/1.1
 /// connection it goes out on turns out stale, sends it again, its body
@@ -50,7 +50,7 @@ where
 {
     let (parts, body) = request.into_parts();
     let mut sent = Sent::new(body);
-    let mut refusals = 0;
+    let mut unprocessed_tries = 0;
     loop {
         let (body, given_back) = ReplayBody::new(sent);
         let sent_at = Instant::now();
@@ -62,8 +62,9 @@ where
             Err(error) => error,
         };
         let unprocessed = unprocessed_by_upstream(&error);
-        refusals += u32::from(unprocessed);
-        if !(went_stale(&error, sent_at) || (unprocessed && refusals <= REFUSALS_RETRIED)) {
+        unprocessed_tries += u32::from(unprocessed);
+        let retry_unprocessed = unprocessed && unprocessed_tries <= UNPROCESSED_RETRIED;
+        if !(went_stale(&error, sent_at) || retry_unprocessed) {
             return Err(error.into());
         }
         match tokio::time::timeout(GIVE_BACK_WITHIN, given_back).await {
