@@ -495,5 +495,14 @@ async fn one_json_log_event_per_request_and_no_secret_at_trace_level() {
     assert_eq!(fields["upstream"], upstream.as_str());
     assert_eq!(fields["stripped_headers"], 1);
     assert_eq!(fields["bytes_in"], 2);
-    assert!(fields["duration_ms"].as_f64().is_some());
+    let duration = &fields["duration_ms"];
+    assert!(
+        duration.as_f64().is_some(),
+        "duration_ms {duration} is not a number"
+    );
+    let decimals = duration.to_string().split('.').nth(1).map_or(0, str::len);
+    assert!(
+        decimals <= 3,
+        "duration_ms {duration} is finer than a microsecond"
+    );
 }
