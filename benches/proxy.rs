@@ -1,7 +1,8 @@
 //! Proxy overhead figures: one in-process mock upstream (mock.rs) reached directly,
-//! through headroom, through nginx as the reference, and through a TCP
-//! relay on tokio with no HTTP as the floor. Prints a table and whether each
-//! target is met; a missed target never fails the run.
+//! through headroom, through nginx as the reference, through a second nginx
+//! as the control, and through a TCP relay on tokio with no HTTP as the
+//! floor. Prints a table and whether each target is met; a missed target
+//! never fails the run.
 //!
 //! Run with `cargo bench --bench proxy` (loopback only, about eight minutes
 //! once built, half of it in the SSE rounds: `HEADROOM_BENCH_SSE_ROUNDS`
@@ -193,18 +194,30 @@ impl Drop for KillOnDrop {
 enum Proxy {
     Headroom,
     Nginx,
+    /// A second nginx, set up as the first: the control. What it reads
+    /// against nginx is how far apart two identical proxies read in one
+    /// run, the finest difference the run can tell.
+    NginxControl,
     /// The floor, a relay with no HTTP (see tcp_relay.rs).
     TcpRelay,
 }
 
 impl Proxy {
-    const ALL: [Proxy; 3] = [Proxy::Headroom, Proxy::Nginx, Proxy::TcpRelay];
+    const ALL: [Proxy; 4] = [
+        Proxy::Headroom,
+        Proxy::Nginx,
+        Proxy::NginxControl,
+        Proxy::TcpRelay,
+    ];
+    /// Those whose instructions are counted: the control's are nginx's.
+    const COUNTED: [Proxy; 3] = [Proxy::Headroom, Proxy::Nginx, Proxy::TcpRelay];
 
     /// The name in the report, and (spaces made dashes) of its files.
     fn name(self) -> &'static str {
         match self {
             Proxy::Headroom => "headroom",
             Proxy::Nginx => "nginx",
+            Proxy::NginxControl => "nginx 2",
             Proxy::TcpRelay => "tcp relay",
         }
     }
@@ -214,7 +227,7 @@ impl Proxy {
     fn start(self, mock: SocketAddr, launch: Launch) -> anyhow::Result<Option<Started>> {
         match self {
             Proxy::Headroom => start_headroom(mock, launch).map(Some),
-            Proxy::Nginx => start_nginx(mock, launch),
+            Proxy::Nginx | Proxy::NginxControl => start_nginx(self, mock, launch),
             Proxy::TcpRelay => start_tcp_relay(mock, launch).map(Some),
         }
     }
@@ -337,9 +350,13 @@ fn listen_addr(stderr: ChildStderr) -> mpsc::Receiver<SocketAddr> {
     receiver
 }
 
-fn start_nginx(upstream: SocketAddr, launch: Launch) -> anyhow::Result<Option<Started>> {
+fn start_nginx(
+    proxy: Proxy,
+    upstream: SocketAddr,
+    launch: Launch,
+) -> anyhow::Result<Option<Started>> {
     let Ok(binary) = which::which("nginx") else {
-        println!("nginx not installed: skipped");
+        println!("{}: nginx not installed: skipped", proxy.name());
         return Ok(None);
     };
     let dir = tempfile::tempdir()?;
@@ -361,10 +378,10 @@ fn start_nginx(upstream: SocketAddr, launch: Launch) -> anyhow::Result<Option<St
     let mut child = KillOnDrop(child);
     if let Err(error) = wait_until_listening(&mut child.0, addr) {
         let log = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
-        println!("nginx did not start ({error:#}): skipped\n{log}");
+        println!("{} did not start ({error:#}): skipped\n{log}", proxy.name());
         return Ok(None);
     }
-    let started = Started::new(Proxy::Nginx, child, addr, None);
+    let started = Started::new(proxy, child, addr, None);
     Ok(Some(Started {
         _dir: Some(dir),
         ..started
@@ -942,7 +959,7 @@ async fn count_instructions(mock: SocketAddr, epoch: Instant) -> anyhow::Result<
     }
     let dir = tempfile::tempdir()?;
     let mut counts = Vec::new();
-    for proxy in Proxy::ALL {
+    for proxy in Proxy::COUNTED {
         let file = proxy.name().replace(' ', "-");
         let launch = Launch::Counted {
             dir: dir.path(),
@@ -1099,6 +1116,12 @@ fn print_relays(relays: &[Relay]) {
             tail::p99_ratio(&headroom.rounds, &nginx.rounds),
             Goal::AtMost(SSE_TARGET),
         );
+        if let Some(control) = find("nginx 2") {
+            report_control(
+                "the same, control: nginx 2 / nginx",
+                tail::p99_ratio(&control.rounds, &nginx.rounds),
+            );
+        }
     }
     println!();
 }
@@ -1160,6 +1183,9 @@ fn print_targets(figures: &[Figures], idle_rss: f64) {
             tail::p99_ratio(&headroom.delays_in_turn, &nginx.delays_in_turn),
             Goal::AtMost(SSE_TARGET),
         );
+        if let Some(control) = find("nginx 2") {
+            print_control(control, nginx);
+        }
     } else {
         println!("nginx ratios: skipped (no nginx)");
     }
@@ -1171,6 +1197,46 @@ fn print_targets(figures: &[Figures], idle_rss: f64) {
         met,
         IDLE_RSS_TARGET_MIB,
     );
+}
+
+/// The ratios above with the control in headroom's place: two identical
+/// proxies, whose intervals should hold 1.0.
+fn print_control(control: &Figures, nginx: &Figures) {
+    report_control(
+        "control: throughput, nginx 2 / nginx",
+        tail::rate_ratio(&control.loads, &nginx.loads),
+    );
+    report_control(
+        "control: SSE delay p99 at once, nginx 2 / nginx",
+        tail::p99_ratio(&control.delays, &nginx.delays),
+    );
+    report_control(
+        "control: SSE delay p99 in turn, nginx 2 / nginx",
+        tail::p99_ratio(&control.delays_in_turn, &nginx.delays_in_turn),
+    );
+}
+
+/// A control ratio, and whether its interval holds 1.0 as it should. One
+/// that does not says the run's intervals are narrower than its spread.
+fn report_control(what: &str, interval: Option<tail::Interval>) {
+    let Some(tail::Interval {
+        ratio,
+        low,
+        high,
+        rounds,
+    }) = interval
+    else {
+        println!("{what:<40} no samples");
+        return;
+    };
+    let verdict = if rounds < tail::ROUNDS_FOR_A_VERDICT {
+        "too few rounds to tell"
+    } else if (low..=high).contains(&1.0) {
+        "holds 1.00, as it should"
+    } else {
+        "misses 1.00: this run's intervals are narrower than its spread"
+    };
+    println!("{what:<40} {ratio:>7.2}  (95% interval {low:.2}-{high:.2}): {verdict}");
 }
 
 fn report(what: &str, value: f64, relation: &str, met: bool, target: f64) {
