@@ -4,7 +4,7 @@
 //! floor. Prints a table and whether each target is met; a missed target
 //! never fails the run.
 //!
-//! Run with `cargo bench --bench proxy` (loopback only, about eight minutes
+//! Run with `cargo bench --bench proxy` (loopback only, about ten minutes
 //! once built, half of it in the SSE rounds: `HEADROOM_BENCH_SSE_ROUNDS`
 //! sets how many, 40 by default; `HEADROOM_BENCH_JSON_ROUNDS` the JSON
 //! rounds, 20 by default, about 5 s each). The load at 32 connections comes from
@@ -1224,9 +1224,8 @@ fn report_control(what: &str, interval: Option<tail::Interval>) {
         low,
         high,
         rounds,
-    }) = interval
+    }) = with_samples(what, interval)
     else {
-        println!("{what:<40} no samples");
         return;
     };
     let verdict = if rounds < tail::ROUNDS_FOR_A_VERDICT {
@@ -1237,6 +1236,14 @@ fn report_control(what: &str, interval: Option<tail::Interval>) {
         "misses 1.00: this run's intervals are narrower than its spread"
     };
     println!("{what:<40} {ratio:>7.2}  (95% interval {low:.2}-{high:.2}): {verdict}");
+}
+
+/// `interval`, or `None` once its line says there were no samples.
+fn with_samples(what: &str, interval: Option<tail::Interval>) -> Option<tail::Interval> {
+    if interval.is_none() {
+        println!("{what:<40} no samples");
+    }
+    interval
 }
 
 fn report(what: &str, value: f64, relation: &str, met: bool, target: f64) {
@@ -1254,16 +1261,15 @@ enum Goal {
 /// A ratio is called met or missed only when its whole 95% interval lies
 /// on one side of the target, and there are rounds enough to trust it.
 fn report_interval(what: &str, interval: Option<tail::Interval>, goal: Goal) {
-    let Some(tail::Interval {
+    let Some(interval) = with_samples(what, interval) else {
+        return;
+    };
+    let tail::Interval {
         ratio,
         low,
         high,
         rounds,
-    }) = interval
-    else {
-        println!("{what:<40} no samples");
-        return;
-    };
+    } = interval;
     let (relation, target, met, missed) = match goal {
         Goal::AtMost(target) => ("<=", target, high <= target, low > target),
         Goal::AtLeast(target) => (">=", target, low >= target, high < target),
