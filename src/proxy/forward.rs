@@ -22,7 +22,7 @@ use super::error::ProxyError;
 use super::h1::keep_spare;
 use super::headers::{self, Controls};
 use super::routes::{self, Family};
-use super::stats::{Outcome, Sample};
+use super::stats::{self, Outcome, Sample};
 use super::tunnel::{self, Io, UpgradeRequested};
 use super::upstream::{Origin, Upstream};
 use super::{local, Allowed, Shared};
@@ -304,7 +304,7 @@ impl Exchange {
             outcome = outcome_name,
             bytes_in,
             bytes_out,
-            duration_ms = whole_micros_in_ms(clock::since(self.started)),
+            duration_ms = stats::micros_in_ms(stats::whole_micros(clock::since(self.started))),
             stripped_headers = self.stripped_headers,
         );
         self.shared.stats.record(Sample {
@@ -318,12 +318,6 @@ impl Exchange {
         });
         keep_byte_counter(self.bytes_in);
     }
-}
-
-/// `elapsed` in milliseconds, to the microsecond: a log line reads
-/// `37.701`, not the float noise of `37.700883999999995`.
-fn whole_micros_in_ms(elapsed: Duration) -> f64 {
-    elapsed.as_micros() as f64 / 1000.0
 }
 
 thread_local! {
@@ -352,15 +346,6 @@ mod tests {
 
     fn origin(raw: &str) -> Origin {
         Origin::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
-    }
-
-    #[test]
-    fn a_logged_duration_stops_at_the_microsecond() {
-        let logged = |nanos| whole_micros_in_ms(Duration::from_nanos(nanos)).to_string();
-        assert_eq!(logged(37_700_884), "37.7");
-        assert_eq!(logged(37_701_999), "37.701");
-        assert_eq!(logged(415_238), "0.415");
-        assert_eq!(logged(999), "0");
     }
 
     #[test]

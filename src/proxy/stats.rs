@@ -93,7 +93,7 @@ impl Stats {
             Outcome::Completed if sample.status >= 400 => Some("upstream_4xx"),
             Outcome::Completed => None,
         };
-        let latency_us = u64::try_from(sample.latency.as_micros()).unwrap_or(u64::MAX);
+        let latency_us = whole_micros(sample.latency);
         let family = sample.family.index();
         let mut entries = lock(&self.entries);
         // Looked up by &str: only an origin's first request allocates.
@@ -171,7 +171,18 @@ fn percentile_ms(sorted_us: &[u64], pct: usize) -> f64 {
         return 0.0;
     }
     let rank = (pct * sorted_us.len()).div_ceil(100).max(1);
-    sorted_us[rank - 1] as f64 / 1000.0
+    micros_in_ms(sorted_us[rank - 1])
+}
+
+/// `elapsed` in whole microseconds, the finest a time is kept or shown.
+pub(crate) fn whole_micros(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Microseconds as milliseconds, as /stats and the request log show a
+/// time: `37.701`, not the float noise of `37.700883999999995`.
+pub(crate) fn micros_in_ms(us: u64) -> f64 {
+    us as f64 / 1000.0
 }
 
 #[cfg(test)]
@@ -188,6 +199,15 @@ mod tests {
             bytes_out: 100,
             latency: Duration::from_millis(ms),
         }
+    }
+
+    #[test]
+    fn a_shown_time_stops_at_the_microsecond() {
+        let shown = |nanos| micros_in_ms(whole_micros(Duration::from_nanos(nanos))).to_string();
+        assert_eq!(shown(37_700_884), "37.7");
+        assert_eq!(shown(37_701_999), "37.701");
+        assert_eq!(shown(415_238), "0.415");
+        assert_eq!(shown(999), "0");
     }
 
     #[test]
