@@ -209,8 +209,6 @@ impl Proxy {
         Proxy::NginxControl,
         Proxy::TcpRelay,
     ];
-    /// Those whose instructions are counted: the control's are nginx's.
-    const COUNTED: [Proxy; 3] = [Proxy::Headroom, Proxy::Nginx, Proxy::TcpRelay];
 
     /// The name in the report, and (spaces made dashes) of its files.
     fn name(self) -> &'static str {
@@ -959,7 +957,11 @@ async fn count_instructions(mock: SocketAddr, epoch: Instant) -> anyhow::Result<
     }
     let dir = tempfile::tempdir()?;
     let mut counts = Vec::new();
-    for proxy in Proxy::COUNTED {
+    // The control's instructions are nginx's.
+    let counted = Proxy::ALL
+        .into_iter()
+        .filter(|&proxy| !matches!(proxy, Proxy::NginxControl));
+    for proxy in counted {
         let file = proxy.name().replace(' ', "-");
         let launch = Launch::Counted {
             dir: dir.path(),
@@ -1109,14 +1111,14 @@ fn print_relays(relays: &[Relay]) {
             relay.name, relay.bursts, relay.time.p50, relay.time.p99
         );
     }
-    let find = |name| relays.iter().find(|relay| relay.name == name);
-    if let (Some(headroom), Some(nginx)) = (find("headroom"), find("nginx")) {
+    let find = |proxy: Proxy| relays.iter().find(|relay| relay.name == proxy.name());
+    if let (Some(headroom), Some(nginx)) = (find(Proxy::Headroom), find(Proxy::Nginx)) {
         report_interval(
             "SSE burst relay p99, headroom / nginx",
             tail::p99_ratio(&headroom.rounds, &nginx.rounds),
             Goal::AtMost(SSE_TARGET),
         );
-        if let Some(control) = find("nginx 2") {
+        if let Some(control) = find(Proxy::NginxControl) {
             report_control(
                 "the same, control: nginx 2 / nginx",
                 tail::p99_ratio(&control.rounds, &nginx.rounds),
@@ -1145,11 +1147,11 @@ fn print_instructions(counts: &[Instructions]) {
 }
 
 fn print_targets(figures: &[Figures], idle_rss: f64) {
-    let find = |name| figures.iter().find(|row| row.name == name);
-    let (Some(direct), Some(headroom)) = (find("direct"), find("headroom")) else {
+    let find = |proxy: Proxy| figures.iter().find(|row| row.name == proxy.name());
+    let (Some(direct), Some(headroom)) = (figures.first(), find(Proxy::Headroom)) else {
         return;
     };
-    if let Some(nginx) = find("nginx") {
+    if let Some(nginx) = find(Proxy::Nginx) {
         // Added latency can round to zero or below; a 1 us floor keeps the
         // ratio finite without flattering either side.
         let added = |row: &Figures| (row.latency.p50 - direct.latency.p50).max(1.0);
@@ -1183,7 +1185,7 @@ fn print_targets(figures: &[Figures], idle_rss: f64) {
             tail::p99_ratio(&headroom.delays_in_turn, &nginx.delays_in_turn),
             Goal::AtMost(SSE_TARGET),
         );
-        if let Some(control) = find("nginx 2") {
+        if let Some(control) = find(Proxy::NginxControl) {
             print_control(control, nginx);
         }
     } else {
