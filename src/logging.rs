@@ -9,10 +9,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::LogFormat;
+use crate::cli::{LogFormat, LOG_LEVELS};
 use crate::error::UsageError;
-
-const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
 
 /// The filter for a `--log-level` value, else `RUST_LOG`, else `info`.
 pub fn filter(flag: Option<&str>) -> anyhow::Result<EnvFilter> {
@@ -24,7 +22,7 @@ pub fn filter(flag: Option<&str>) -> anyhow::Result<EnvFilter> {
         return Ok(EnvFilter::new("warn,headroom=info"));
     };
     let level = requested.trim().to_ascii_lowercase();
-    if LEVELS.contains(&level.as_str()) {
+    if LOG_LEVELS.contains(&level.as_str()) {
         return Ok(EnvFilter::new(format!("warn,headroom={level}")));
     }
     if flag.is_some() || !(level.contains('=') || level.contains(',')) {

@@ -131,6 +131,58 @@ fn bash_completion_offers_the_right_words() {
 }
 
 #[test]
+fn bash_completion_offers_values_not_file_names() {
+    let levels = ["error", "warn", "info", "debug", "trace", "off"];
+    assert_eq!(
+        bash_complete(&["headroom", "proxy", "--log-level", ""]),
+        levels
+    );
+    assert_eq!(
+        bash_complete(&["headroom", "wrap", "opencode", "--log-level", ""]),
+        levels
+    );
+    assert_eq!(
+        bash_complete(&["headroom", "proxy", "--log-format", ""]),
+        ["text", "json"]
+    );
+    let shells = bash_complete(&["headroom", "completions", ""]);
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        assert!(shells.contains(&shell.to_string()), "{shells:?}");
+    }
+    // The tests run in the repository, where a file-name completion would
+    // offer Cargo.toml and friends.
+    for words in [
+        &["headroom", "proxy", "--port", ""][..],
+        &["headroom", "wrap", "opencode", "--port", ""],
+        &["headroom", "proxy", "--connect-timeout", ""],
+    ] {
+        let offered = bash_complete(words);
+        assert!(
+            offered.iter().all(|word| word.is_empty()),
+            "{words:?} offers {offered:?}"
+        );
+    }
+}
+
+#[test]
+fn man_pages_point_only_to_pages_that_exist_and_name_their_sections() {
+    let pages = generate::man_pages().unwrap();
+    for (name, page) in &pages {
+        let page = String::from_utf8_lossy(page);
+        assert!(!page.contains("help(1)"), "{name} points to a help page");
+        assert!(!page.contains(".SH EXTRA"), "{name} has an EXTRA section");
+        assert!(page.contains(".SH EXAMPLES"), "{name} has no EXAMPLES");
+    }
+    let page = |name: &str| {
+        let (_, page) = pages.iter().find(|(n, _)| n == name).unwrap();
+        String::from_utf8_lossy(page).into_owned()
+    };
+    assert!(page("headroom.1").contains(".SH \"EXIT STATUS\""));
+    assert!(page("headroom-proxy.1").contains(".SH ENVIRONMENT"));
+    assert!(page("headroom-wrap-opencode.1").contains(".SH ENVIRONMENT"));
+}
+
+#[test]
 fn man_pages_render_without_warnings() {
     if Command::new("man").arg("--version").output().is_err() {
         assert!(
@@ -198,6 +250,14 @@ fn help_snapshots() {
 }
 
 #[test]
+fn wrap_help_gives_one_default_for_the_port() {
+    let help =
+        String::from_utf8_lossy(&headroom(&["wrap", "opencode", "--help"]).stdout).into_owned();
+    assert!(help.contains("[default: a free one]"), "{help}");
+    assert!(!help.contains("[default: 0]"), "{help}");
+}
+
+#[test]
 fn version_prints_the_version() {
     let output = headroom(&["--version"]);
     assert!(output.status.success());
@@ -237,7 +297,11 @@ fn usage_errors_exit_2_with_one_line() {
         2,
         "--openai-upstream",
     );
-    assert_one_line_error(&headroom(&["proxy", "--log-level", "loud"]), 2, "log level");
+    assert_one_line_error(
+        &headroom(&["proxy", "--log-level", "loud"]),
+        2,
+        "--log-level",
+    );
     let missing_subcommand = headroom(&[]);
     assert_eq!(missing_subcommand.status.code(), Some(2));
 }
