@@ -89,6 +89,9 @@ pub struct ProxyArgs {
 
     #[command(flatten)]
     pub log: LogArgs,
+
+    #[arg(skip)]
+    pub from_env: FromEnv,
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +212,9 @@ pub struct OpencodeArgs {
     /// Arguments passed to opencode unchanged
     #[arg(last = true, value_name = "OPENCODE_ARGS")]
     pub args: Vec<std::ffi::OsString>,
+
+    #[arg(skip)]
+    pub from_env: FromEnv,
 }
 
 /// Print a shell completion script to stdout.
@@ -228,6 +234,30 @@ pub struct ManArgs {
     /// Directory to write headroom.1 and one page per subcommand into
     #[arg(default_value = "man", value_hint = ValueHint::DirPath)]
     pub dir: PathBuf,
+}
+
+/// The flags whose value came from an environment variable in this run, so
+/// that an error about the value names what the user actually set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FromEnv(Vec<(String, String)>);
+
+impl FromEnv {
+    pub fn new(flags_and_vars: Vec<(String, String)>) -> FromEnv {
+        FromEnv(flags_and_vars)
+    }
+
+    /// The variable that supplied `flag` (`--opencode-bin`), if one did.
+    pub fn var_for(&self, flag: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == flag)
+            .map(|(_, var)| var.as_str())
+    }
+
+    /// How to name where `flag`'s value came from: the variable, else the flag.
+    pub fn name<'a>(&'a self, flag: &'a str) -> &'a str {
+        self.var_for(flag).unwrap_or(flag)
+    }
 }
 
 fn parse_host(raw: &str) -> Result<IpAddr, String> {

@@ -26,8 +26,15 @@ pub fn filter(flag: Option<&str>) -> anyhow::Result<EnvFilter> {
         return Ok(EnvFilter::new(format!("warn,headroom={level}")));
     }
     if flag.is_some() || !(level.contains('=') || level.contains(',')) {
+        // The flag's values are checked by clap; a bad level here is most
+        // likely the variable, which the user may have forgotten setting.
+        let holder = if flag.is_some() {
+            "--log-level"
+        } else {
+            "RUST_LOG"
+        };
         return Err(UsageError::new(format!(
-            "unknown log level '{requested}' (use error, warn, info, debug or trace)"
+            "{holder} has an unknown log level '{requested}' (use error, warn, info, debug or trace)"
         ))
         .into());
     }

@@ -3,14 +3,14 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use headroom::cli::{Agent, Cli, Command};
 use headroom::error::UsageError;
-use headroom::{generate, logging, standalone};
+use headroom::wrap::AgentNotFound;
+use headroom::{generate, logging, parse, standalone};
 
 fn main() -> ExitCode {
     install_panic_hook();
-    let cli = match Cli::try_parse() {
+    let cli = match parse::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(error) => return clap_exit(&error),
     };
@@ -36,7 +36,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Wrap(args) => match args.agent {
             Agent::Opencode(args) => {
-                let code = headroom::wrap::opencode_main(args)?;
+                let bin_var = args.from_env.var_for("--opencode-bin").map(str::to_owned);
+                let code = headroom::wrap::opencode_main(args).map_err(|error| {
+                    // The binary named by a variable the user may have
+                    // forgotten: say which one.
+                    match bin_var {
+                        Some(var) if error.is::<AgentNotFound>() => error.context(var),
+                        _ => error,
+                    }
+                })?;
                 Ok(ExitCode::from(code))
             }
         },
@@ -56,10 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn exit_code(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<UsageError>().is_some() {
         2
-    } else if error
-        .downcast_ref::<headroom::wrap::AgentNotFound>()
-        .is_some()
-    {
+    } else if error.downcast_ref::<AgentNotFound>().is_some() {
         127
     } else {
         1

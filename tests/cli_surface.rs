@@ -338,3 +338,39 @@ fn a_missing_agent_exits_127_naming_the_three_ways() {
     let output = sandbox.run_headroom(&["wrap", "opencode", "--opencode-bin", bin]);
     assert_one_line_error(&output, 127, "is not an executable file");
 }
+
+#[test]
+fn a_bad_value_from_the_environment_names_the_variable() {
+    let mut command = Command::new(BIN);
+    command.args(["proxy", "--port", "0"]).env("NO_COLOR", "1");
+    let from_var = command
+        .env("OPENAI_TARGET_API_URL", "ftp://x")
+        .output()
+        .unwrap();
+    assert_one_line_error(&from_var, 2, "OPENAI_TARGET_API_URL must use the http");
+    let stderr = String::from_utf8_lossy(&from_var.stderr);
+    assert!(!stderr.contains("--openai-upstream"), "{stderr}");
+
+    let from_rust_log = Command::new(BIN)
+        .args(["proxy", "--port", "0"])
+        .env("RUST_LOG", "loud")
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &from_rust_log,
+        2,
+        "RUST_LOG has an unknown log level 'loud'",
+    );
+
+    let sandbox = common::opencode::Sandbox::new();
+    let output = sandbox
+        .headroom(&["wrap", "opencode", "--", "run", "hi"])
+        .env("HEADROOM_OPENCODE_BIN", "/no/such/opencode")
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &output,
+        127,
+        "headroom: error: HEADROOM_OPENCODE_BIN: opencode at /no/such/opencode does not exist",
+    );
+}
