@@ -10,9 +10,10 @@ use headroom::{generate, logging, parse, standalone};
 
 fn main() -> ExitCode {
     install_panic_hook();
-    let cli = match parse::parse(std::env::args_os()) {
+    let words: Vec<_> = std::env::args_os().collect();
+    let cli = match parse::parse(words.clone()) {
         Ok(cli) => cli,
-        Err(error) => return clap_exit(&error),
+        Err(error) => return clap_exit(error, &words),
     };
     match run(cli) {
         Ok(code) => code,
@@ -71,8 +72,8 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     }
 }
 
-/// Help and version go to stdout with exit 0; a usage error is one line.
-fn clap_exit(error: &clap::Error) -> ExitCode {
+/// Help and version go to stdout with exit 0; a usage error exits 2.
+fn clap_exit(error: clap::Error, words: &[std::ffi::OsString]) -> ExitCode {
     use clap::error::ErrorKind;
     match error.kind() {
         ErrorKind::DisplayHelp
@@ -86,10 +87,7 @@ fn clap_exit(error: &clap::Error) -> ExitCode {
             }
         }
         _ => {
-            let rendered = error.render().to_string();
-            let first = rendered.lines().next().unwrap_or_default();
-            let message = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("headroom: error: {message} (see 'headroom --help')");
+            eprint!("{}", parse::usage_error_message(error, words));
             ExitCode::from(2)
         }
     }

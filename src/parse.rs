@@ -1,8 +1,10 @@
-//! From the words on the command line to a [`Cli`], knowing which values
-//! came from environment variables.
+//! From the words on the command line to a [`Cli`]: which values came from
+//! environment variables, and usage errors that keep clap's whole message
+//! and point at the help of the subcommand that failed.
 
 use std::ffi::OsString;
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
@@ -42,4 +44,98 @@ fn flags_from_env(command: &clap::Command, matches: &ArgMatches) -> Vec<(String,
         }
     }
     found
+}
+
+/// The whole of clap's message (what went wrong, its tip, the usage line)
+/// after `headroom: error: `, ending with a pointer to the `--help` of the
+/// subcommand the words name, not the top-level one.
+pub fn usage_error_message(mut error: clap::Error, words: &[OsString]) -> String {
+    let path = subcommand_path(words);
+    add_pass_through_tip(&mut error, &path);
+    let rendered = error.render().to_string();
+    let rendered = rendered.trim_end();
+    let body = rendered.strip_prefix("error: ").unwrap_or(rendered);
+    // clap ends with "For more information, try '--help'.", which names no
+    // subcommand; ours replaces it.
+    let body = match body.rfind("\n\nFor more information, try") {
+        Some(end) => &body[..end],
+        None => body,
+    };
+    format!("headroom: error: {body}\n\nFor more information, try '{path} --help'.\n")
+}
+
+/// clap suggests `--` for a stray `-x` but not for a stray word such as
+/// `run` in `headroom wrap opencode run hi`, the likeliest slip of all.
+fn add_pass_through_tip(error: &mut clap::Error, path: &str) {
+    if error.kind() != ErrorKind::UnknownArgument || error.get(ContextKind::Suggested).is_some() {
+        return;
+    }
+    let Some(ContextValue::String(word)) = error.get(ContextKind::InvalidArg) else {
+        return;
+    };
+    let mut command = Cli::command();
+    for name in path.split(' ').skip(1) {
+        match command.find_subcommand(name) {
+            Some(sub) => command = sub.clone(),
+            None => return,
+        }
+    }
+    if command.get_positionals().any(|arg| arg.is_last_set()) {
+        let tip = format!(
+            "to pass '{word}' to {}, use '-- {word}'",
+            command.get_name()
+        );
+        error.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![tip.into()]),
+        );
+    }
+}
+
+/// `headroom wrap opencode` for `headroom wrap opencode --prot 1`: the
+/// subcommands the words name, as deep as they are valid.
+fn subcommand_path(words: &[OsString]) -> String {
+    let mut command = Cli::command();
+    let mut path = vec![command.get_name().to_string()];
+    for word in words.iter().skip(1) {
+        let Some(word) = word.to_str() else { break };
+        if word == "--" {
+            break;
+        }
+        match command.find_subcommand(word) {
+            Some(sub) => {
+                path.push(sub.get_name().to_string());
+                command = sub.clone();
+            }
+            // Options come before the subcommand's name only on commands
+            // that take no option values, so an option is skipped safely.
+            None if word.starts_with('-') => {}
+            None => break,
+        }
+    }
+    path.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<OsString> {
+        line.split_whitespace().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_path_stops_at_the_first_word_that_is_no_subcommand() {
+        for (line, path) in [
+            ("headroom", "headroom"),
+            ("headroom frobnicate", "headroom"),
+            ("headroom wrap vim", "headroom wrap"),
+            ("headroom proxy --prot 1", "headroom proxy"),
+            ("headroom wrap opencode run hi", "headroom wrap opencode"),
+            ("headroom wrap opencode -- wrap", "headroom wrap opencode"),
+            ("headroom completions", "headroom completions"),
+        ] {
+            assert_eq!(subcommand_path(&words(line)), path, "{line}");
+        }
+    }
 }

@@ -284,26 +284,65 @@ fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
 }
 
 #[test]
-fn usage_errors_exit_2_with_one_line() {
-    assert_one_line_error(&headroom(&["proxy", "--port", "http"]), 2, "--port");
-    assert_one_line_error(&headroom(&["frobnicate"]), 2, "frobnicate");
-    assert_one_line_error(
-        &headroom(&["proxy", "--connect-timeout", "soon"]),
-        2,
-        "duration",
-    );
-    assert_one_line_error(
-        &headroom(&["proxy", "--openai-upstream", "ftp://x"]),
-        2,
-        "--openai-upstream",
-    );
-    assert_one_line_error(
-        &headroom(&["proxy", "--log-level", "loud"]),
-        2,
-        "--log-level",
-    );
+fn config_errors_exit_2_with_one_line() {
+    let output = headroom(&["proxy", "--openai-upstream", "ftp://x"]);
+    assert_one_line_error(&output, 2, "--openai-upstream must use the http");
     let missing_subcommand = headroom(&[]);
     assert_eq!(missing_subcommand.status.code(), Some(2));
+}
+
+/// clap's whole message, ending with the `--help` of the subcommand.
+fn assert_usage_error(args: &[&str], needles: &[&str], help_of: &str) {
+    let output = headroom(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.starts_with("headroom: error: "), "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{args:?}: {stderr} lacks {needle}");
+    }
+    let pointer = format!("For more information, try '{help_of} --help'.");
+    assert!(
+        stderr.trim_end().ends_with(&pointer),
+        "{args:?}: {stderr} does not end with {pointer}"
+    );
+}
+
+#[test]
+fn usage_errors_keep_clap_s_whole_message() {
+    assert_usage_error(&["completions"], &["<SHELL>"], "headroom completions");
+    assert_usage_error(
+        &["proxy", "--log-format", "xml"],
+        &["'xml'", "[possible values: text, json]"],
+        "headroom proxy",
+    );
+    assert_usage_error(
+        &["proxy", "--log-level", "loud"],
+        &["'loud'", "error, warn, info, debug, trace"],
+        "headroom proxy",
+    );
+    assert_usage_error(
+        &["proxy", "--prot", "8080"],
+        &["'--prot'", "a similar argument exists: '--port'"],
+        "headroom proxy",
+    );
+    assert_usage_error(
+        &["proxy", "--connect-timeout", "soon"],
+        &["'soon' is not a duration"],
+        "headroom proxy",
+    );
+    assert_usage_error(&["proxy", "--port", "http"], &["--port"], "headroom proxy");
+    assert_usage_error(
+        &["wrap", "opencode", "run", "hi"],
+        &["'run'", "use '-- run'", "Usage: headroom wrap opencode"],
+        "headroom wrap opencode",
+    );
+    assert_usage_error(
+        &["wrap", "opencode", "-s", "ses_1"],
+        &["use '-- -s'"],
+        "headroom wrap opencode",
+    );
+    assert_usage_error(&["wrap", "vim"], &["'vim'"], "headroom wrap");
+    assert_usage_error(&["frobnicate"], &["'frobnicate'"], "headroom");
 }
 
 #[test]
