@@ -50,8 +50,8 @@ fn flags_from_env(command: &clap::Command, matches: &ArgMatches) -> Vec<(String,
 /// after `headroom: error: `, ending with a pointer to the `--help` of the
 /// subcommand the words name, not the top-level one.
 pub fn usage_error_message(mut error: clap::Error, words: &[OsString]) -> String {
-    let path = subcommand_path(words);
-    add_pass_through_tip(&mut error, &path);
+    let (path, command) = failing_subcommand(words);
+    add_pass_through_tip(&mut error, &command);
     let rendered = error.render().to_string();
     let rendered = rendered.trim_end();
     let body = rendered.strip_prefix("error: ").unwrap_or(rendered);
@@ -66,20 +66,13 @@ pub fn usage_error_message(mut error: clap::Error, words: &[OsString]) -> String
 
 /// clap suggests `--` for a stray `-x` but not for a stray word such as
 /// `run` in `headroom wrap opencode run hi`, the likeliest slip of all.
-fn add_pass_through_tip(error: &mut clap::Error, path: &str) {
+fn add_pass_through_tip(error: &mut clap::Error, command: &clap::Command) {
     if error.kind() != ErrorKind::UnknownArgument || error.get(ContextKind::Suggested).is_some() {
         return;
     }
     let Some(ContextValue::String(word)) = error.get(ContextKind::InvalidArg) else {
         return;
     };
-    let mut command = Cli::command();
-    for name in path.split(' ').skip(1) {
-        match command.find_subcommand(name) {
-            Some(sub) => command = sub.clone(),
-            None => return,
-        }
-    }
     if command.get_positionals().any(|arg| arg.is_last_set()) {
         let tip = format!(
             "to pass '{word}' to {}, use '-- {word}'",
@@ -93,8 +86,8 @@ fn add_pass_through_tip(error: &mut clap::Error, path: &str) {
 }
 
 /// `headroom wrap opencode` for `headroom wrap opencode --prot 1`: the
-/// subcommands the words name, as deep as they are valid.
-fn subcommand_path(words: &[OsString]) -> String {
+/// subcommands the words name, as deep as they are valid, and the last one.
+fn failing_subcommand(words: &[OsString]) -> (String, clap::Command) {
     let mut command = Cli::command();
     let mut path = vec![command.get_name().to_string()];
     for word in words.iter().skip(1) {
@@ -113,7 +106,7 @@ fn subcommand_path(words: &[OsString]) -> String {
             None => break,
         }
     }
-    path.join(" ")
+    (path.join(" "), command)
 }
 
 #[cfg(test)]
@@ -135,7 +128,7 @@ mod tests {
             ("headroom wrap opencode -- wrap", "headroom wrap opencode"),
             ("headroom completions", "headroom completions"),
         ] {
-            assert_eq!(subcommand_path(&words(line)), path, "{line}");
+            assert_eq!(failing_subcommand(&words(line)).0, path, "{line}");
         }
     }
 }
