@@ -31,15 +31,20 @@ complete -c headroom -n "__fish_headroom_needs_command" -f -a "wrap" -d 'Run a c
 complete -c headroom -n "__fish_headroom_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c headroom -n "__fish_headroom_needs_command" -f -a "man" -d 'Write the man pages into a directory'
 complete -c headroom -n "__fish_headroom_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l host -d 'Address to listen on. Anything but loopback needs --allow-upstream or --allow-any-upstream' -r
-complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l port -d 'Port to listen on; 0 picks a free one (the real port is printed)' -r
-complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l openai-upstream -d 'Default upstream for OpenAI-style and unknown paths' -r
-complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l anthropic-upstream -d 'Default upstream for /v1/messages*' -r
-complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l gemini-upstream -d 'Default upstream for /v1beta/*' -r
-complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l allow-upstream -d 'Only forward to this origin (scheme://host[:port]); repeatable. Other upstreams get 403' -r
-complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r
-complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r
-complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l log-level -d 'Log level: error, warn, info, debug or trace [default: info, or RUST_LOG]' -r
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l host -d 'Address to listen on. Anything but loopback needs --allow-upstream or --allow-any-upstream' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l port -d 'Port to listen on; 0 picks a free one (the real port is printed)' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l openai-upstream -d 'Default upstream for OpenAI-style and unknown paths' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l anthropic-upstream -d 'Default upstream for /v1/messages*' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l gemini-upstream -d 'Default upstream for /v1beta/*' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l allow-upstream -d 'Only forward to this origin (scheme://host[:port]); repeatable. Other upstreams get 403' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l log-level -d 'Log level [default: info, or RUST_LOG]' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''
+off\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l log-format -d 'Log line format' -r -f -a "text\t''
 json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l allow-any-upstream -d 'Forward to any upstream, even when listening beyond loopback'
@@ -48,13 +53,18 @@ complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_s
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l opencode-bin -d 'The opencode binary [default: opencode on PATH]' -r -F
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l port -d 'Port for the proxy on 127.0.0.1 [default: a free one]' -r
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l only -d 'Route only this provider id; repeatable' -r
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l skip -d 'Do not route this provider id; repeatable' -r
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l port -d 'Port for the proxy on 127.0.0.1 [default: a free one]' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l only -d 'Route only this provider id; repeatable' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l skip -d 'Do not route this provider id; repeatable' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l log-file -d 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-opencode.log]' -r -F
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l log-level -d 'Log level for the log file: error, warn, info, debug or trace' -r
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l log-level -d 'Log level for the log file' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''
+off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l dry-run -d 'Launch nothing: print the providers that would be routed and the overlay'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l json -d 'With --dry-run, print JSON'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -s q -l quiet -d 'No summary at exit'

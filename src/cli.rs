@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,27 +57,27 @@ SSL_CERT_DIR (trusted roots), RUST_LOG (log level), NO_COLOR."
 )]
 pub struct ProxyArgs {
     /// Address to listen on. Anything but loopback needs --allow-upstream or --allow-any-upstream
-    #[arg(long, default_value = "127.0.0.1", value_parser = parse_host)]
+    #[arg(long, default_value = "127.0.0.1", value_parser = parse_host, value_hint = ValueHint::Other)]
     pub host: IpAddr,
 
     /// Port to listen on; 0 picks a free one (the real port is printed)
-    #[arg(long, default_value_t = 8787)]
+    #[arg(long, default_value_t = 8787, value_hint = ValueHint::Other)]
     pub port: u16,
 
     /// Default upstream for OpenAI-style and unknown paths
-    #[arg(long, env = "OPENAI_TARGET_API_URL", hide_env_values = true, default_value = crate::proxy::OPENAI_DEFAULT, value_name = "URL")]
+    #[arg(long, env = "OPENAI_TARGET_API_URL", hide_env_values = true, default_value = crate::proxy::OPENAI_DEFAULT, value_name = "URL", value_hint = ValueHint::Url)]
     pub openai_upstream: String,
 
     /// Default upstream for /v1/messages*
-    #[arg(long, env = "ANTHROPIC_TARGET_API_URL", hide_env_values = true, default_value = crate::proxy::ANTHROPIC_DEFAULT, value_name = "URL")]
+    #[arg(long, env = "ANTHROPIC_TARGET_API_URL", hide_env_values = true, default_value = crate::proxy::ANTHROPIC_DEFAULT, value_name = "URL", value_hint = ValueHint::Url)]
     pub anthropic_upstream: String,
 
     /// Default upstream for /v1beta/*
-    #[arg(long, env = "GEMINI_TARGET_API_URL", hide_env_values = true, default_value = crate::proxy::GEMINI_DEFAULT, value_name = "URL")]
+    #[arg(long, env = "GEMINI_TARGET_API_URL", hide_env_values = true, default_value = crate::proxy::GEMINI_DEFAULT, value_name = "URL", value_hint = ValueHint::Url)]
     pub gemini_upstream: String,
 
     /// Only forward to this origin (scheme://host[:port]); repeatable. Other upstreams get 403
-    #[arg(long = "allow-upstream", value_name = "ORIGIN")]
+    #[arg(long = "allow-upstream", value_name = "ORIGIN", value_hint = ValueHint::Url)]
     pub allow_upstream: Vec<String>,
 
     /// Forward to any upstream, even when listening beyond loopback
@@ -89,29 +89,36 @@ pub struct ProxyArgs {
 
     #[command(flatten)]
     pub log: LogArgs,
+
+    #[arg(skip)]
+    pub from_env: FromEnv,
 }
 
 #[derive(Debug, Args)]
 pub struct TimeoutArgs {
     /// Give up connecting to an upstream after this long (e.g. 10s, 500ms)
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION", value_hint = ValueHint::Other)]
     pub connect_timeout: Duration,
 
     /// End an exchange with an upstream that moves no bytes either way for this long
-    #[arg(long, default_value = "300s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "300s", value_parser = parse_duration, value_name = "DURATION", value_hint = ValueHint::Other)]
     pub idle_timeout: Duration,
 }
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// Log level: error, warn, info, debug or trace [default: info, or RUST_LOG]
-    #[arg(long, value_name = "LEVEL")]
+    /// Log level [default: info, or RUST_LOG]
+    #[arg(long, value_name = "LEVEL", value_parser = LOG_LEVELS, ignore_case = true)]
     pub log_level: Option<String>,
 
     /// Log line format
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
+
+/// What `--log-level` accepts (in any case); `RUST_LOG` may also hold a
+/// full filter.
+pub const LOG_LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -162,28 +169,29 @@ pub struct OpencodeArgs {
         long,
         env = "HEADROOM_OPENCODE_BIN",
         hide_env_values = true,
-        value_name = "PATH"
+        value_name = "PATH",
+        value_hint = ValueHint::ExecutablePath
     )]
     pub opencode_bin: Option<PathBuf>,
 
     /// Port for the proxy on 127.0.0.1 [default: a free one]
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_hint = ValueHint::Other)]
     pub port: u16,
 
     /// Route only this provider id; repeatable
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
     pub only: Vec<String>,
 
     /// Do not route this provider id; repeatable
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
     pub skip: Vec<String>,
 
     /// Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-opencode.log]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub log_file: Option<PathBuf>,
 
-    /// Log level for the log file: error, warn, info, debug or trace
-    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    /// Log level for the log file
+    #[arg(long, value_name = "LEVEL", default_value = "info", value_parser = LOG_LEVELS, ignore_case = true)]
     pub log_level: String,
 
     /// Launch nothing: print the providers that would be routed and the overlay
@@ -204,6 +212,9 @@ pub struct OpencodeArgs {
     /// Arguments passed to opencode unchanged
     #[arg(last = true, value_name = "OPENCODE_ARGS")]
     pub args: Vec<std::ffi::OsString>,
+
+    #[arg(skip)]
+    pub from_env: FromEnv,
 }
 
 /// Print a shell completion script to stdout.
@@ -221,8 +232,32 @@ pub struct CompletionsArgs {
 #[command(after_help = "Example:\n  headroom man ~/.local/share/man/man1")]
 pub struct ManArgs {
     /// Directory to write headroom.1 and one page per subcommand into
-    #[arg(default_value = "man")]
+    #[arg(default_value = "man", value_hint = ValueHint::DirPath)]
     pub dir: PathBuf,
+}
+
+/// The flags whose value came from an environment variable in this run, so
+/// that an error about the value names what the user actually set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FromEnv(Vec<(String, String)>);
+
+impl FromEnv {
+    pub fn new(flags_and_vars: Vec<(String, String)>) -> FromEnv {
+        FromEnv(flags_and_vars)
+    }
+
+    /// The variable that supplied `flag` (`--opencode-bin`), if one did.
+    pub fn var_for(&self, flag: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == flag)
+            .map(|(_, var)| var.as_str())
+    }
+
+    /// How to name where `flag`'s value came from: the variable, else the flag.
+    pub fn name<'a>(&'a self, flag: &'a str) -> &'a str {
+        self.var_for(flag).unwrap_or(flag)
+    }
 }
 
 fn parse_host(raw: &str) -> Result<IpAddr, String> {

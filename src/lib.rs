@@ -4,6 +4,7 @@ pub mod cli;
 pub mod error;
 pub mod generate;
 pub mod logging;
+pub mod parse;
 pub mod proxy;
 pub mod standalone;
 pub mod wrap;

@@ -9,10 +9,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::LogFormat;
+use crate::cli::{LogFormat, LOG_LEVELS};
 use crate::error::UsageError;
-
-const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
 
 /// The filter for a `--log-level` value, else `RUST_LOG`, else `info`.
 pub fn filter(flag: Option<&str>) -> anyhow::Result<EnvFilter> {
@@ -24,12 +22,19 @@ pub fn filter(flag: Option<&str>) -> anyhow::Result<EnvFilter> {
         return Ok(EnvFilter::new("warn,headroom=info"));
     };
     let level = requested.trim().to_ascii_lowercase();
-    if LEVELS.contains(&level.as_str()) {
+    if LOG_LEVELS.contains(&level.as_str()) {
         return Ok(EnvFilter::new(format!("warn,headroom={level}")));
     }
     if flag.is_some() || !(level.contains('=') || level.contains(',')) {
+        // The flag's values are checked by clap; a bad level here is most
+        // likely the variable, which the user may have forgotten setting.
+        let holder = if flag.is_some() {
+            "--log-level"
+        } else {
+            "RUST_LOG"
+        };
         return Err(UsageError::new(format!(
-            "unknown log level '{requested}' (use error, warn, info, debug or trace)"
+            "{holder} has an unknown log level '{requested}' (use error, warn, info, debug or trace)"
         ))
         .into());
     }

@@ -3,16 +3,17 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use headroom::cli::{Agent, Cli, Command};
 use headroom::error::UsageError;
-use headroom::{generate, logging, standalone};
+use headroom::wrap::AgentNotFound;
+use headroom::{generate, logging, parse, standalone};
 
 fn main() -> ExitCode {
     install_panic_hook();
-    let cli = match Cli::try_parse() {
+    let words: Vec<_> = std::env::args_os().collect();
+    let cli = match parse::parse(words.clone()) {
         Ok(cli) => cli,
-        Err(error) => return clap_exit(&error),
+        Err(error) => return clap_exit(error, &words),
     };
     match run(cli) {
         Ok(code) => code,
@@ -36,7 +37,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Wrap(args) => match args.agent {
             Agent::Opencode(args) => {
-                let code = headroom::wrap::opencode_main(args)?;
+                let bin_var = args.from_env.var_for("--opencode-bin").map(str::to_owned);
+                let code = headroom::wrap::opencode_main(args).map_err(|error| {
+                    // The binary named by a variable the user may have
+                    // forgotten: say which one.
+                    match bin_var {
+                        Some(var) if error.is::<AgentNotFound>() => error.context(var),
+                        _ => error,
+                    }
+                })?;
                 Ok(ExitCode::from(code))
             }
         },
@@ -56,18 +65,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn exit_code(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<UsageError>().is_some() {
         2
-    } else if error
-        .downcast_ref::<headroom::wrap::AgentNotFound>()
-        .is_some()
-    {
+    } else if error.downcast_ref::<AgentNotFound>().is_some() {
         127
     } else {
         1
     }
 }
 
-/// Help and version go to stdout with exit 0; a usage error is one line.
-fn clap_exit(error: &clap::Error) -> ExitCode {
+/// Help and version go to stdout with exit 0; a usage error exits 2.
+fn clap_exit(error: clap::Error, words: &[std::ffi::OsString]) -> ExitCode {
     use clap::error::ErrorKind;
     match error.kind() {
         ErrorKind::DisplayHelp
@@ -81,10 +87,7 @@ fn clap_exit(error: &clap::Error) -> ExitCode {
             }
         }
         _ => {
-            let rendered = error.render().to_string();
-            let first = rendered.lines().next().unwrap_or_default();
-            let message = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("headroom: error: {message} (see 'headroom --help')");
+            eprint!("{}", parse::usage_error_message(error, words));
             ExitCode::from(2)
         }
     }

@@ -36,9 +36,18 @@ fn config(args: &ProxyArgs) -> anyhow::Result<Config> {
     Ok(Config {
         listen: SocketAddr::new(args.host, args.port),
         defaults: Defaults {
-            openai: default_upstream("--openai-upstream", &args.openai_upstream)?,
-            anthropic: default_upstream("--anthropic-upstream", &args.anthropic_upstream)?,
-            gemini: default_upstream("--gemini-upstream", &args.gemini_upstream)?,
+            openai: default_upstream(
+                args.from_env.name("--openai-upstream"),
+                &args.openai_upstream,
+            )?,
+            anthropic: default_upstream(
+                args.from_env.name("--anthropic-upstream"),
+                &args.anthropic_upstream,
+            )?,
+            gemini: default_upstream(
+                args.from_env.name("--gemini-upstream"),
+                &args.gemini_upstream,
+            )?,
         },
         allowed,
         connect_timeout: args.timeouts.connect_timeout,
@@ -50,9 +59,9 @@ fn config(args: &ProxyArgs) -> anyhow::Result<Config> {
     })
 }
 
-fn default_upstream(flag: &str, raw: &str) -> Result<Upstream, UsageError> {
-    Upstream::parse(raw)
-        .map_err(|e| UsageError::new(format!("{flag} (or its environment variable) {e}")))
+/// `source` is the flag or the environment variable the value came from.
+fn default_upstream(source: &str, raw: &str) -> Result<Upstream, UsageError> {
+    Upstream::parse(raw).map_err(|e| UsageError::new(format!("{source} {e}")))
 }
 
 async fn wait_for_shutdown_signal() -> anyhow::Result<()> {

@@ -131,6 +131,58 @@ fn bash_completion_offers_the_right_words() {
 }
 
 #[test]
+fn bash_completion_offers_values_not_file_names() {
+    let levels = ["error", "warn", "info", "debug", "trace", "off"];
+    assert_eq!(
+        bash_complete(&["headroom", "proxy", "--log-level", ""]),
+        levels
+    );
+    assert_eq!(
+        bash_complete(&["headroom", "wrap", "opencode", "--log-level", ""]),
+        levels
+    );
+    assert_eq!(
+        bash_complete(&["headroom", "proxy", "--log-format", ""]),
+        ["text", "json"]
+    );
+    let shells = bash_complete(&["headroom", "completions", ""]);
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        assert!(shells.contains(&shell.to_string()), "{shells:?}");
+    }
+    // The tests run in the repository, where a file-name completion would
+    // offer Cargo.toml and friends.
+    for words in [
+        &["headroom", "proxy", "--port", ""][..],
+        &["headroom", "wrap", "opencode", "--port", ""],
+        &["headroom", "proxy", "--connect-timeout", ""],
+    ] {
+        let offered = bash_complete(words);
+        assert!(
+            offered.iter().all(|word| word.is_empty()),
+            "{words:?} offers {offered:?}"
+        );
+    }
+}
+
+#[test]
+fn man_pages_point_only_to_pages_that_exist_and_name_their_sections() {
+    let pages = generate::man_pages().unwrap();
+    for (name, page) in &pages {
+        let page = String::from_utf8_lossy(page);
+        assert!(!page.contains("help(1)"), "{name} points to a help page");
+        assert!(!page.contains(".SH EXTRA"), "{name} has an EXTRA section");
+        assert!(page.contains(".SH EXAMPLES"), "{name} has no EXAMPLES");
+    }
+    let page = |name: &str| {
+        let (_, page) = pages.iter().find(|(n, _)| n == name).unwrap();
+        String::from_utf8_lossy(page).into_owned()
+    };
+    assert!(page("headroom.1").contains(".SH \"EXIT STATUS\""));
+    assert!(page("headroom-proxy.1").contains(".SH ENVIRONMENT"));
+    assert!(page("headroom-wrap-opencode.1").contains(".SH ENVIRONMENT"));
+}
+
+#[test]
 fn man_pages_render_without_warnings() {
     if Command::new("man").arg("--version").output().is_err() {
         assert!(
@@ -198,6 +250,14 @@ fn help_snapshots() {
 }
 
 #[test]
+fn wrap_help_gives_one_default_for_the_port() {
+    let help =
+        String::from_utf8_lossy(&headroom(&["wrap", "opencode", "--help"]).stdout).into_owned();
+    assert!(help.contains("[default: a free one]"), "{help}");
+    assert!(!help.contains("[default: 0]"), "{help}");
+}
+
+#[test]
 fn version_prints_the_version() {
     let output = headroom(&["--version"]);
     assert!(output.status.success());
@@ -224,22 +284,65 @@ fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
 }
 
 #[test]
-fn usage_errors_exit_2_with_one_line() {
-    assert_one_line_error(&headroom(&["proxy", "--port", "http"]), 2, "--port");
-    assert_one_line_error(&headroom(&["frobnicate"]), 2, "frobnicate");
-    assert_one_line_error(
-        &headroom(&["proxy", "--connect-timeout", "soon"]),
-        2,
-        "duration",
-    );
-    assert_one_line_error(
-        &headroom(&["proxy", "--openai-upstream", "ftp://x"]),
-        2,
-        "--openai-upstream",
-    );
-    assert_one_line_error(&headroom(&["proxy", "--log-level", "loud"]), 2, "log level");
+fn config_errors_exit_2_with_one_line() {
+    let output = headroom(&["proxy", "--openai-upstream", "ftp://x"]);
+    assert_one_line_error(&output, 2, "--openai-upstream must use the http");
     let missing_subcommand = headroom(&[]);
     assert_eq!(missing_subcommand.status.code(), Some(2));
+}
+
+/// clap's whole message, ending with the `--help` of the subcommand.
+fn assert_usage_error(args: &[&str], needles: &[&str], help_of: &str) {
+    let output = headroom(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.starts_with("headroom: error: "), "{stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{args:?}: {stderr} lacks {needle}");
+    }
+    let pointer = format!("For more information, try '{help_of} --help'.");
+    assert!(
+        stderr.trim_end().ends_with(&pointer),
+        "{args:?}: {stderr} does not end with {pointer}"
+    );
+}
+
+#[test]
+fn usage_errors_keep_clap_s_whole_message() {
+    assert_usage_error(&["completions"], &["<SHELL>"], "headroom completions");
+    assert_usage_error(
+        &["proxy", "--log-format", "xml"],
+        &["'xml'", "[possible values: text, json]"],
+        "headroom proxy",
+    );
+    assert_usage_error(
+        &["proxy", "--log-level", "loud"],
+        &["'loud'", "error, warn, info, debug, trace"],
+        "headroom proxy",
+    );
+    assert_usage_error(
+        &["proxy", "--prot", "8080"],
+        &["'--prot'", "a similar argument exists: '--port'"],
+        "headroom proxy",
+    );
+    assert_usage_error(
+        &["proxy", "--connect-timeout", "soon"],
+        &["'soon' is not a duration"],
+        "headroom proxy",
+    );
+    assert_usage_error(&["proxy", "--port", "http"], &["--port"], "headroom proxy");
+    assert_usage_error(
+        &["wrap", "opencode", "run", "hi"],
+        &["'run'", "use '-- run'", "Usage: headroom wrap opencode"],
+        "headroom wrap opencode",
+    );
+    assert_usage_error(
+        &["wrap", "opencode", "-s", "ses_1"],
+        &["use '-- -s'"],
+        "headroom wrap opencode",
+    );
+    assert_usage_error(&["wrap", "vim"], &["'vim'"], "headroom wrap");
+    assert_usage_error(&["frobnicate"], &["'frobnicate'"], "headroom");
 }
 
 #[test]
@@ -273,4 +376,40 @@ fn a_missing_agent_exits_127_naming_the_three_ways() {
     let bin = not_executable.to_str().unwrap();
     let output = sandbox.run_headroom(&["wrap", "opencode", "--opencode-bin", bin]);
     assert_one_line_error(&output, 127, "is not an executable file");
+}
+
+#[test]
+fn a_bad_value_from_the_environment_names_the_variable() {
+    let mut command = Command::new(BIN);
+    command.args(["proxy", "--port", "0"]).env("NO_COLOR", "1");
+    let from_var = command
+        .env("OPENAI_TARGET_API_URL", "ftp://x")
+        .output()
+        .unwrap();
+    assert_one_line_error(&from_var, 2, "OPENAI_TARGET_API_URL must use the http");
+    let stderr = String::from_utf8_lossy(&from_var.stderr);
+    assert!(!stderr.contains("--openai-upstream"), "{stderr}");
+
+    let from_rust_log = Command::new(BIN)
+        .args(["proxy", "--port", "0"])
+        .env("RUST_LOG", "loud")
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &from_rust_log,
+        2,
+        "RUST_LOG has an unknown log level 'loud'",
+    );
+
+    let sandbox = common::opencode::Sandbox::new();
+    let output = sandbox
+        .headroom(&["wrap", "opencode", "--", "run", "hi"])
+        .env("HEADROOM_OPENCODE_BIN", "/no/such/opencode")
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &output,
+        127,
+        "headroom: error: HEADROOM_OPENCODE_BIN: opencode at /no/such/opencode does not exist",
+    );
 }
