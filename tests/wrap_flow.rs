@@ -236,6 +236,67 @@ fn a_broken_config_is_a_one_line_error_and_launches_nothing() {
 }
 
 #[test]
+fn only_or_skip_naming_an_inactive_provider_is_refused_listing_the_active_ones() {
+    let (mut sandbox, bin_dir) = sandbox_with_fake();
+    sandbox.env.insert("GROQ_API_KEY".into(), "k".into());
+    for args in [
+        &["wrap", "opencode", "--only", "groq", "--only", "bogus"][..],
+        &["wrap", "opencode", "--skip", "bogus", "--", "run"],
+        &["wrap", "opencode", "--dry-run", "--only", "bogus"],
+    ] {
+        let output = sandbox.run_headroom(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("bogus names no provider that is active in opencode; active providers: groq, opencode\n"),
+            "{args:?}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(
+            !bin_dir.join("record.txt").exists(),
+            "opencode was launched"
+        );
+    }
+}
+
+#[test]
+fn a_run_that_routes_nothing_says_so_before_launch_and_sums_up_with_the_log() {
+    let (sandbox, bin_dir) = sandbox_with_fake();
+    let log = sandbox.root.path().join("wrap.log");
+    let log_arg = log.display().to_string();
+    let output = sandbox.run_headroom(&[
+        "wrap",
+        "opencode",
+        "--skip",
+        "opencode",
+        "--log-file",
+        &log_arg,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let (_, overlay) = recorded(&bin_dir);
+    assert!(overlay.get("provider").is_none(), "{overlay}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        stderr.starts_with("headroom: warning: no provider is routed through headroom"),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[1..],
+        [
+            "headroom: forwarded through the proxy: 0 requests, 0 errors",
+            &format!("headroom: log: {log_arg}")[..],
+        ],
+        "{stderr}"
+    );
+
+    let quiet = sandbox.run_headroom(&["wrap", "opencode", "--quiet", "--log-file", &log_arg]);
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "", "--quiet");
+}
+
+#[test]
 fn a_ctrl_c_at_the_terminal_reaches_the_agent_once_and_a_sent_sigint_is_forwarded() {
     let (sandbox, bin_dir) = sandbox_with(INTERRUPT_COUNTER);
     let log = sandbox.root.path().join("wrap.log");

@@ -192,6 +192,73 @@ fn every_sdk_family_reaches_the_mock_through_the_proxy() {
     );
 }
 
+#[test]
+#[cfg_attr(
+    opencode_missing,
+    ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
+)]
+fn the_exit_summary_names_provider_ids_counts_zero_and_ends_with_the_log() {
+    let binary = opencode::binary();
+    let mock = MockUpstream::start();
+    let other = MockUpstream::start();
+    let mut sandbox = Sandbox::new();
+    sandbox
+        .env
+        .insert("HEADROOM_OPENCODE_BIN".into(), binary.display().to_string());
+    let mut config = config_for(&mock);
+    config["provider"]["othercompat"] = config["provider"]["mockcompat"].clone();
+    config["provider"]["othercompat"]["options"]["baseURL"] = json!(format!("{}/v1", other.url()));
+    sandbox.write_project_config(&config);
+    let log = sandbox
+        .root
+        .path()
+        .join("home/.local/state/headroom/wrap-opencode.log");
+    let log_line = format!("headroom: log: {}", log.display());
+
+    let output = sandbox.run_headroom(&[
+        "wrap",
+        "opencode",
+        "--only",
+        "othercompat",
+        "--only",
+        "anthropic",
+        "--",
+        "run",
+        "--title",
+        "t",
+        "--model",
+        "othercompat/mock-model",
+        "say hi",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let summary = lines
+        .iter()
+        .position(|l| l.starts_with("headroom: forwarded through the proxy: "))
+        .unwrap_or_else(|| panic!("no summary: {stderr}"));
+    let per_upstream: Vec<&str> = lines[summary + 1..lines.len() - 1].to_vec();
+    assert_eq!(per_upstream.len(), 1, "{stderr}");
+    assert!(
+        per_upstream[0].starts_with("headroom:   othercompat (openai API): "),
+        "{stderr}"
+    );
+    assert_eq!(lines.last(), Some(&&log_line[..]), "{stderr}");
+    assert!(!other.requests().is_empty() && mock.requests().is_empty());
+
+    let idle = sandbox.run_headroom(&["wrap", "opencode", "--", "--version"]);
+    let stderr = String::from_utf8_lossy(&idle.stderr);
+    assert!(idle.status.success(), "{stderr}");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "headroom: forwarded through the proxy: 0 requests, 0 errors",
+            &log_line[..]
+        ],
+        "{stderr}"
+    );
+}
+
 /// A wrap run in the background, with the processes it started.
 struct Running {
     child: std::process::Child,
