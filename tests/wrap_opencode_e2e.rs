@@ -61,6 +61,14 @@ fn config_for(mock: &MockUpstream) -> serde_json::Value {
     })
 }
 
+/// A sandbox whose headroom runs the installed opencode.
+fn sandbox() -> Sandbox {
+    let mut sandbox = Sandbox::new();
+    let binary = opencode::binary().display().to_string();
+    sandbox.env.insert("HEADROOM_OPENCODE_BIN".into(), binary);
+    sandbox
+}
+
 fn run_model(sandbox: &Sandbox, model: &str) -> Output {
     sandbox.run_headroom(&[
         "wrap", "opencode", "--", "run", "--title", "t", "--model", model, "say hi",
@@ -84,12 +92,8 @@ fn assert_no_control_headers(mock: &MockUpstream) {
     ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
 )]
 fn every_sdk_family_reaches_the_mock_through_the_proxy() {
-    let binary = opencode::binary();
     let mock = MockUpstream::start();
-    let mut sandbox = Sandbox::new();
-    sandbox
-        .env
-        .insert("HEADROOM_OPENCODE_BIN".into(), binary.display().to_string());
+    let sandbox = sandbox();
     let config_file = sandbox.write_project_config(&config_for(&mock));
     let before = std::fs::read(&config_file).unwrap();
 
@@ -198,13 +202,9 @@ fn every_sdk_family_reaches_the_mock_through_the_proxy() {
     ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
 )]
 fn the_exit_summary_names_provider_ids_counts_zero_and_ends_with_the_log() {
-    let binary = opencode::binary();
     let mock = MockUpstream::start();
     let other = MockUpstream::start();
-    let mut sandbox = Sandbox::new();
-    sandbox
-        .env
-        .insert("HEADROOM_OPENCODE_BIN".into(), binary.display().to_string());
+    let sandbox = sandbox();
     let mut config = config_for(&mock);
     config["provider"]["othercompat"] = config["provider"]["mockcompat"].clone();
     config["provider"]["othercompat"]["options"]["baseURL"] = json!(format!("{}/v1", other.url()));
@@ -278,15 +278,12 @@ enum Launch {
 
 /// Starts `headroom wrap opencode` on a model whose requests the mock
 /// holds open, and waits until the request is in flight.
-fn start_hanging_run(mock: &MockUpstream, binary: &std::path::Path, key: &str) -> Running {
-    start_run(mock, binary, key, Launch::Detached)
+fn start_hanging_run(mock: &MockUpstream, key: &str) -> Running {
+    start_run(mock, key, Launch::Detached)
 }
 
-fn start_run(mock: &MockUpstream, binary: &std::path::Path, key: &str, launch: Launch) -> Running {
-    let mut sandbox = Sandbox::new();
-    sandbox
-        .env
-        .insert("HEADROOM_OPENCODE_BIN".into(), binary.display().to_string());
+fn start_run(mock: &MockUpstream, key: &str, launch: Launch) -> Running {
+    let mut sandbox = sandbox();
     let tmp = sandbox.root.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     sandbox
@@ -404,10 +401,9 @@ fn assert_torn_down(run: &Running, processes: &[u32]) {
     ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
 )]
 fn signals_to_headroom_end_both_processes_with_128_plus_n() {
-    let binary = opencode::binary();
     let mock = MockUpstream::start();
     for (name, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
-        let mut run = start_hanging_run(&mock, &binary, "sk-HANG");
+        let mut run = start_hanging_run(&mock, "sk-HANG");
         let pid = run.child.id();
         let mut processes = descendants(pid);
         assert!(
@@ -428,9 +424,8 @@ fn signals_to_headroom_end_both_processes_with_128_plus_n() {
     ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
 )]
 fn a_ctrl_c_at_the_terminal_reaches_opencode_once_and_ends_the_run() {
-    let binary = opencode::binary();
     let mock = MockUpstream::start();
-    let mut run = start_run(&mock, &binary, "sk-HANG", Launch::OnTerminal);
+    let mut run = start_run(&mock, "sk-HANG", Launch::OnTerminal);
     let mut processes = descendants(run.child.id());
     assert!(
         processes.len() >= 2,
@@ -464,15 +459,14 @@ fn a_ctrl_c_at_the_terminal_reaches_opencode_once_and_ends_the_run() {
     ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
 )]
 fn opencode_failing_or_killed_sets_headrooms_exit_code() {
-    let binary = opencode::binary();
     let mock = MockUpstream::start();
 
-    let mut failing = start_hanging_run(&mock, &binary, "sk-FAIL401");
+    let mut failing = start_hanging_run(&mock, "sk-FAIL401");
     let status = wait_exit(&mut failing.child);
     assert_eq!(status.code(), Some(1), "a 401 makes opencode exit 1");
     assert_torn_down(&failing, &[]);
 
-    let mut killed = start_hanging_run(&mock, &binary, "sk-HANG");
+    let mut killed = start_hanging_run(&mock, "sk-HANG");
     let pid = killed.child.id();
     let processes = descendants(pid);
     signal(processes[0], "KILL");
@@ -487,9 +481,8 @@ fn opencode_failing_or_killed_sets_headrooms_exit_code() {
     ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
 )]
 fn opencode_dies_with_a_sigkilled_headroom() {
-    let binary = opencode::binary();
     let mock = MockUpstream::start();
-    let mut run = start_hanging_run(&mock, &binary, "sk-HANG");
+    let mut run = start_hanging_run(&mock, "sk-HANG");
     let pid = run.child.id();
     let mut processes = descendants(pid);
     assert!(!processes.is_empty());
