@@ -352,8 +352,10 @@ fn is_alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// Counted from the spawn, so it covers opencode's start (its first run in
+/// a fresh home migrates a database): 30 s was seen on a loaded machine.
 fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
-    common::wait_exit(child, Duration::from_secs(20), "headroom did not exit")
+    common::wait_exit(child, Duration::from_secs(90), "headroom did not exit")
 }
 
 /// headroom's log of the run, empty when there is none.
