@@ -112,6 +112,7 @@ async fn an_override_pointing_at_the_proxy_itself_is_a_loop() {
     for target in [
         format!("http://{}", proxy.addr),
         format!("http://localhost:{}/v1", proxy.addr.port()),
+        format!("http://[::1]:{}/v1", proxy.addr.port()),
     ] {
         let headers = [("X-Headroom-Upstream", target.as_str())];
         let reply = send(

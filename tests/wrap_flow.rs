@@ -236,6 +236,141 @@ fn a_broken_config_is_a_one_line_error_and_launches_nothing() {
 }
 
 #[test]
+fn a_provider_whose_base_url_is_this_proxy_by_any_loopback_name_is_left_alone() {
+    let (sandbox, bin_dir) = sandbox_with_fake();
+    let port = common::free_port();
+    let elsewhere = loop {
+        let other = common::free_port();
+        if other != port {
+            break other;
+        }
+    };
+    let provider = |base: String| {
+        json!({ "npm": "@ai-sdk/openai-compatible", "options": { "baseURL": base },
+                "models": { "m": {} } })
+    };
+    sandbox.write_project_config(&json!({
+        "$schema": SCHEMA,
+        "provider": {
+            "by_name": provider(format!("http://localhost:{port}/v1")),
+            "by_ip": provider(format!("http://127.0.0.1:{port}")),
+            "by_v6": provider(format!("http://[::1]:{port}/v1")),
+            "elsewhere": provider(format!("http://localhost:{elsewhere}/v1")),
+        },
+    }));
+    let looped = ["by_ip", "by_name", "by_v6"];
+    let port_arg = port.to_string();
+
+    let dry = sandbox.run_headroom(&[
+        "wrap",
+        "opencode",
+        "--dry-run",
+        "--json",
+        "--port",
+        &port_arg,
+    ]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    for id in looped {
+        let left = plan["left_alone"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == id);
+        assert_eq!(
+            left.map(|l| &l["reason"]),
+            Some(&json!("already points at this proxy")),
+            "{id}: {plan}"
+        );
+    }
+
+    // The same with the proxy listening, as the run's plan is made.
+    let run = sandbox.run_headroom(&["wrap", "opencode", "--quiet", "--port", &port_arg]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (_, overlay) = recorded(&bin_dir);
+    for id in looped {
+        assert!(
+            overlay["provider"].get(id).is_none(),
+            "{id} was routed: {overlay}"
+        );
+    }
+    assert_eq!(
+        overlay["provider"]["elsewhere"]["options"]["baseURL"],
+        format!("http://127.0.0.1:{port}/v1"),
+        "{overlay}"
+    );
+}
+
+#[test]
+fn only_or_skip_naming_an_inactive_provider_is_refused_listing_the_active_ones() {
+    let (mut sandbox, bin_dir) = sandbox_with_fake();
+    sandbox.env.insert("GROQ_API_KEY".into(), "k".into());
+    for args in [
+        &["wrap", "opencode", "--only", "groq", "--only", "bogus"][..],
+        &["wrap", "opencode", "--skip", "bogus", "--", "run"],
+        &["wrap", "opencode", "--dry-run", "--only", "bogus"],
+    ] {
+        let output = sandbox.run_headroom(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("bogus names no provider that is active in opencode; active providers: groq, opencode\n"),
+            "{args:?}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+        assert!(
+            !bin_dir.join("record.txt").exists(),
+            "opencode was launched"
+        );
+    }
+}
+
+#[test]
+fn a_run_that_routes_nothing_says_so_before_launch_and_sums_up_with_the_log() {
+    let (sandbox, bin_dir) = sandbox_with_fake();
+    let log = sandbox.root.path().join("wrap.log");
+    let log_arg = log.display().to_string();
+    let output = sandbox.run_headroom(&[
+        "wrap",
+        "opencode",
+        "--skip",
+        "opencode",
+        "--log-file",
+        &log_arg,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let (_, overlay) = recorded(&bin_dir);
+    assert!(overlay.get("provider").is_none(), "{overlay}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        stderr.starts_with("headroom: warning: no provider is routed through headroom"),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[1..],
+        [
+            "headroom: forwarded through the proxy: 0 requests, 0 errors",
+            &format!("headroom: log: {log_arg}")[..],
+        ],
+        "{stderr}"
+    );
+
+    let quiet = sandbox.run_headroom(&["wrap", "opencode", "--quiet", "--log-file", &log_arg]);
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "", "--quiet");
+}
+
+#[test]
 fn a_ctrl_c_at_the_terminal_reaches_the_agent_once_and_a_sent_sigint_is_forwarded() {
     let (sandbox, bin_dir) = sandbox_with(INTERRUPT_COUNTER);
     let log = sandbox.root.path().join("wrap.log");

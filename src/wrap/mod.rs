@@ -28,6 +28,9 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
         only: args.only.clone(),
         skip: args.skip.clone(),
     };
+    selection
+        .check(&config, &env)
+        .map_err(|e| UsageError::new(e.to_string()))?;
     if args.dry_run {
         let origin = match args.port {
             0 => "http://127.0.0.1:PORT".to_string(),
@@ -65,13 +68,18 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
             left_alone = plan.left_alone.len(),
             "starting opencode"
         );
+        if plan.routed.is_empty() {
+            eprintln!(
+                "headroom: warning: no provider is routed through headroom, so opencode talks to its providers directly (--dry-run says why each is left alone)"
+            );
+        }
         let command = opencode_command(&binary, &args.args, &env, &plan)?;
         let status = child::run(command).await;
         let stats = proxy.stats();
         proxy.shutdown().await;
         let status = status.map_err(|e| spawn_error(e, &binary))?;
         if !args.quiet {
-            report::summary(&stats, &log_file);
+            report::summary(&stats, &plan.routed, &log_file);
         }
         Ok(child::exit_code(status))
     })

@@ -29,4 +29,4 @@ pub(crate) use layers::CONTENT_VAR;
 pub use layers::{load, managed_configs, UserConfig};
 pub use overlay::config_content;
 pub use plan::{plan, LeftAlone, Plan, Routed};
-pub use selection::Selection;
+pub use selection::{InactiveSelection, Selection};

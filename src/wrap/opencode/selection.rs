@@ -1,7 +1,11 @@
 //! `--only` and `--skip`: which active providers the user wants routed.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
+use super::active::active_providers;
+use super::environment::Environment;
+use super::layers::UserConfig;
 use super::plan::LeftAlone;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,9 +16,62 @@ pub struct Selection {
     pub skip: Vec<String>,
 }
 
+/// `--only` or `--skip` named ids opencode has not turned on: a typo, or a
+/// provider without credentials. Routing on regardless would route less
+/// than the user asked for without a word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InactiveSelection {
+    /// `(flag, id)` for each id that is not active, in the order given.
+    pub named: Vec<(&'static str, String)>,
+    pub active: Vec<String>,
+}
+
+impl fmt::Display for InactiveSelection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let named: Vec<String> = self
+            .named
+            .iter()
+            .map(|(flag, id)| format!("{flag} {id}"))
+            .collect();
+        let what = if self.named.len() == 1 {
+            "names no provider that is active in opencode"
+        } else {
+            "name no provider that is active in opencode"
+        };
+        write!(
+            f,
+            "{} {what}; active providers: {}",
+            named.join(", "),
+            self.active.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for InactiveSelection {}
+
 impl Selection {
+    /// Refuses ids that opencode, given this config and environment, does
+    /// not turn on.
+    pub fn check(&self, config: &UserConfig, env: &Environment) -> Result<(), InactiveSelection> {
+        self.check_against(&active_providers(config, env))
+    }
+
+    fn check_against(&self, active: &BTreeSet<String>) -> Result<(), InactiveSelection> {
+        let named: Vec<(&'static str, String)> = (self.only.iter().map(|id| ("--only", id)))
+            .chain(self.skip.iter().map(|id| ("--skip", id)))
+            .filter(|(_, id)| !active.contains(*id))
+            .map(|(flag, id)| (flag, id.clone()))
+            .collect();
+        if named.is_empty() {
+            return Ok(());
+        }
+        Err(InactiveSelection {
+            named,
+            active: active.iter().cloned().collect(),
+        })
+    }
+
     /// Splits `active` into the ids to route and those the user excluded.
-    /// `--only` ids that are not active are reported too, so a typo shows.
     pub(crate) fn apply(&self, active: &BTreeSet<String>) -> (Vec<String>, Vec<LeftAlone>) {
         let mut chosen = Vec::new();
         let mut excluded = Vec::new();
@@ -23,12 +80,6 @@ impl Selection {
                 Some(reason) => excluded.push(LeftAlone::new(id, reason)),
                 None => chosen.push(id.clone()),
             }
-        }
-        for id in self.only.iter().filter(|id| !active.contains(*id)) {
-            excluded.push(LeftAlone::new(
-                id,
-                "named by --only but not active in opencode",
-            ));
         }
         (chosen, excluded)
     }
@@ -52,13 +103,19 @@ mod tests {
         ids.iter().map(|s| s.to_string()).collect()
     }
 
-    fn run(only: &[&str], skip: &[&str]) -> (Vec<String>, Vec<(String, String)>) {
-        let active: BTreeSet<String> = strings(&["groq", "opencode", "xai"]).into_iter().collect();
-        let selection = Selection {
+    fn active() -> BTreeSet<String> {
+        strings(&["groq", "opencode", "xai"]).into_iter().collect()
+    }
+
+    fn selection(only: &[&str], skip: &[&str]) -> Selection {
+        Selection {
             only: strings(only),
             skip: strings(skip),
-        };
-        let (chosen, left) = selection.apply(&active);
+        }
+    }
+
+    fn run(only: &[&str], skip: &[&str]) -> (Vec<String>, Vec<(String, String)>) {
+        let (chosen, left) = selection(only, skip).apply(&active());
         (chosen, left.into_iter().map(|l| (l.id, l.reason)).collect())
     }
 
@@ -72,12 +129,32 @@ mod tests {
 
     #[test]
     fn only_and_skip() {
-        let (chosen, left) = run(&["groq", "xai", "nope"], &["xai"]);
+        let (chosen, left) = run(&["groq", "xai"], &["xai"]);
         assert_eq!(chosen, ["groq"]);
         let ids: Vec<&str> = left.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(ids, ["opencode", "xai", "nope"]);
+        assert_eq!(ids, ["opencode", "xai"]);
         assert!(left[0].1.contains("--only"));
         assert!(left[1].1.contains("--skip"));
-        assert!(left[2].1.contains("not active"));
+    }
+
+    #[test]
+    fn ids_that_are_not_active_are_refused_naming_the_active_ones() {
+        assert_eq!(
+            selection(&["groq"], &["xai"]).check_against(&active()),
+            Ok(())
+        );
+        let one = selection(&["groq", "nope"], &[]).check_against(&active());
+        assert_eq!(
+            one.map_err(|e| e.to_string()),
+            Err("--only nope names no provider that is active in opencode; active providers: groq, opencode, xai".to_string())
+        );
+        let two = selection(&["nope"], &["gone"]).check_against(&active());
+        assert_eq!(
+            two.map_err(|e| e.named),
+            Err(vec![
+                ("--only", "nope".to_string()),
+                ("--skip", "gone".to_string())
+            ])
+        );
     }
 }

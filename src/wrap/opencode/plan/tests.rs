@@ -111,7 +111,12 @@ fn chatgpt_login_and_copilot_are_left_alone() {
 #[test]
 fn a_base_url_at_the_proxy_is_left_alone() {
     let case = case(&[]);
-    for base_url in ["http://127.0.0.1:41234/v1", "http://localhost:41234/v1"] {
+    for base_url in [
+        "http://127.0.0.1:41234/v1",
+        "http://localhost:41234/v1",
+        "http://[::1]:41234/v1",
+        "http://127.0.0.2:41234",
+    ] {
         let config = json!({"provider": {"looped": {"npm": "@ai-sdk/openai-compatible",
             "options": {"baseURL": base_url}}}});
         let plan = run(&case, config, &[], &Selection::default());
