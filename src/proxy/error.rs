@@ -106,6 +106,27 @@ impl ProxyError {
         }
     }
 
+    /// A TLS handshake that failed, with the reason in plain words.
+    pub fn tls_handshake(origin: impl std::fmt::Display, reason: &str) -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_GATEWAY,
+            class: "upstream_tls",
+            message: format!("TLS handshake with upstream {origin} failed: {reason}"),
+        }
+    }
+
+    /// A certificate no trusted CA issued. `SSL_CERT_FILE` replaces the
+    /// system's roots (see `client::tls_config`).
+    pub fn untrusted_certificate(origin: impl std::fmt::Display) -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_GATEWAY,
+            class: "upstream_tls",
+            message: format!(
+                "the certificate of upstream {origin} is not trusted: no trusted CA issued it; set SSL_CERT_FILE to a CA bundle (PEM) that includes its issuer"
+            ),
+        }
+    }
+
     pub fn connect_timeout(origin: impl std::fmt::Display) -> ProxyError {
         ProxyError {
             status: StatusCode::GATEWAY_TIMEOUT,

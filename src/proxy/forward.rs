@@ -23,6 +23,7 @@ use super::h1::keep_spare;
 use super::headers::{self, Controls};
 use super::routes::{self, Family};
 use super::stats::{self, Outcome, Sample};
+use super::tls_failure;
 use super::tunnel::{self, Io, UpgradeRequested};
 use super::upstream::{Origin, Upstream};
 use super::{local, Allowed, Shared};
@@ -221,7 +222,8 @@ fn upstream_error(origin: &str, error: &(dyn std::error::Error + 'static)) -> Pr
     } else if is_connect_timeout(error) {
         ProxyError::connect_timeout(origin)
     } else if is_connect_error(error) {
-        ProxyError::connect_failed(origin, &root_cause(error))
+        tls_failure::explain(origin, error)
+            .unwrap_or_else(|| ProxyError::connect_failed(origin, &root_cause(error)))
     } else if is_idle_timeout(error) {
         ProxyError::response_timeout(origin)
     } else {
