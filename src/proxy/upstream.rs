@@ -3,9 +3,9 @@
 //!
 //! The same rules apply to the `X-Headroom-Upstream` header and to the
 //! startup defaults: an absolute `http`/`https` URL with a host, no userinfo,
-//! no query, no fragment. Normalization drops trailing `/`, then one trailing
-//! whole `/v1` or `/v1beta` segment, because clients put that segment in the
-//! request path themselves.
+//! no query, no fragment, no `.` or `..` path segment. Normalization drops
+//! trailing `/`, then one trailing whole `/v1` or `/v1beta` segment, because
+//! clients put that segment in the request path themselves.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -113,6 +113,7 @@ pub enum UpstreamError {
     InvalidHost,
     InvalidPort,
     InvalidPath,
+    DotSegment,
     PathInOrigin,
 }
 
@@ -140,6 +141,9 @@ impl fmt::Display for UpstreamError {
             UpstreamError::InvalidHost => "has an invalid host",
             UpstreamError::InvalidPort => "has an invalid port",
             UpstreamError::InvalidPath => "has an invalid character in its path",
+            UpstreamError::DotSegment => {
+                "has a dot segment (. or .., also as %2e) in its path; write the path it stands for"
+            }
             UpstreamError::PathInOrigin => {
                 "must be an origin (scheme://host[:port]) without a path"
             }
@@ -393,8 +397,26 @@ fn parse_port(digits: &str) -> Result<u16, UpstreamError> {
 }
 
 /// RFC 3986 path characters: unreserved, sub-delims, `:`, `@`, `/`, and
-/// percent-escapes with two hex digits.
+/// percent-escapes with two hex digits; no dot segment, which the upstream
+/// or a server on the way may resolve, so that the path sent differs from
+/// the one the allow-list and the log show.
 fn check_path(path: &str) -> Result<(), UpstreamError> {
+    check_path_characters(path)?;
+    if path.split('/').any(is_dot_segment) {
+        return Err(UpstreamError::DotSegment);
+    }
+    Ok(())
+}
+
+/// `.` or `..`, each dot maybe written `%2e` (RFC 3986 section 6.2.2.2).
+fn is_dot_segment(segment: &str) -> bool {
+    const DOT_SEGMENTS: [&str; 6] = [".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"];
+    DOT_SEGMENTS
+        .iter()
+        .any(|dots| segment.eq_ignore_ascii_case(dots))
+}
+
+fn check_path_characters(path: &str) -> Result<(), UpstreamError> {
     let bytes = path.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -491,6 +513,7 @@ mod tests {
             ("https://x.dev./v1", "/p", "https://x.dev./p"),
             ("https://1password.com", "/p", "https://1password.com/p"),
             ("https://a.0xfoo", "/p", "https://a.0xfoo/p"),
+            ("https://x.dev/.well-known/...", "/p", "https://x.dev/.well-known/.../p"),
         ];
         for (base, path, want) in cases {
             assert_eq!(joined(base, path), want, "{base} + {path}");
@@ -534,6 +557,12 @@ mod tests {
             ("https://[nope]:1", UpstreamError::InvalidHost),
             ("https://x.dev/a%zz", UpstreamError::InvalidPath),
             ("https://x.dev/a<b>", UpstreamError::InvalidPath),
+            ("http://h/../../admin", UpstreamError::DotSegment),
+            ("http://h/api/./v1", UpstreamError::DotSegment),
+            ("http://h/api/..", UpstreamError::DotSegment),
+            ("http://h/%2e%2E/admin", UpstreamError::DotSegment),
+            ("http://h/.%2e/admin", UpstreamError::DotSegment),
+            ("http://h/%2E/v1", UpstreamError::DotSegment),
         ];
         for (raw, want) in cases {
             assert_eq!(Upstream::parse(raw), Err(want), "{raw:?}");

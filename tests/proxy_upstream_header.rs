@@ -1,0 +1,75 @@
+//! Upstream values that parse as URLs but are not bases: a path with dot
+//! segments, which a server on the way would resolve to somewhere else, is
+//! refused before anything is sent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::mock::MockUpstream;
+use common::{client, request, send, settles, ProxyProcess, BIN};
+
+#[tokio::test]
+async fn an_override_with_dot_segments_gets_400_and_is_never_forwarded() {
+    let mock = MockUpstream::start();
+    let proxy = ProxyProcess::start(&[]);
+    let client = client();
+    for path in [
+        "/../../admin",
+        "/api/./v1",
+        "/api/..",
+        "/%2e%2e/admin",
+        "/%2E%2E/admin",
+        "/.%2e/admin",
+        "/%2e/v1",
+    ] {
+        let upstream = format!("{}{path}", mock.url());
+        let headers = [("X-Headroom-Upstream", upstream.as_str())];
+        let reply = send(
+            &client,
+            request("POST", &proxy.url("/v1/chat/completions"), &headers, "{}"),
+        )
+        .await;
+        assert_eq!(reply.status, 400, "{path}: {}", reply.text());
+        assert_eq!(reply.headers["x-headroom-error"], "bad_upstream_header");
+        let message = reply.json()["error"]["message"].to_string();
+        assert!(message.contains("X-Headroom-Upstream header"), "{message}");
+        assert!(message.contains("dot segment"), "{message}");
+    }
+    assert!(
+        mock.requests().is_empty(),
+        "forwarded: {:?}",
+        mock.requests()
+            .iter()
+            .map(|r| &r.target)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_default_upstream_with_dot_segments_is_refused_at_start() {
+    let mut proxy = Command::new(BIN)
+        .args(["proxy", "--port", "0"])
+        .args(["--anthropic-upstream", "http://127.0.0.1:9/v1/../admin"])
+        .env_remove("ANTHROPIC_TARGET_API_URL")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A proxy that started anyway would serve forever: kill it and fail.
+    let exited = settles(Duration::from_secs(10), || {
+        proxy.try_wait().unwrap().is_some()
+    });
+    if !exited {
+        proxy.kill().unwrap();
+    }
+    let output = proxy.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(exited, "the proxy started: {stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("headroom: error: "), "{stderr}");
+    assert!(stderr.contains("--anthropic-upstream"), "{stderr}");
+    assert!(stderr.contains("dot segment"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
