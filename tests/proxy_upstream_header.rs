@@ -1,6 +1,7 @@
 //! Upstream values that parse as URLs but are not bases: a path with dot
-//! segments, which a server on the way would resolve to somewhere else, is
-//! refused before anything is sent.
+//! segments, which a server on the way would resolve to somewhere else,
+//! and a full endpoint, which forwarding would repeat. Both are refused
+//! before anything is sent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -72,4 +73,43 @@ fn a_default_upstream_with_dot_segments_is_refused_at_start() {
     assert!(stderr.contains("--anthropic-upstream"), "{stderr}");
     assert!(stderr.contains("dot segment"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test]
+async fn an_override_holding_the_full_endpoint_gets_400_saying_it_takes_a_base() {
+    let mock = MockUpstream::start();
+    let proxy = ProxyProcess::start(&[]);
+    let client = client();
+    for (endpoint, path) in [
+        ("/v1/chat/completions", "/v1/chat/completions"),
+        ("/api/paas/v4/chat/completions/", "/chat/completions"),
+        ("/v1/messages", "/v1/messages"),
+    ] {
+        let upstream = format!("{}{endpoint}", mock.url());
+        let headers = [("X-Headroom-Upstream", upstream.as_str())];
+        let reply = send(&client, request("POST", &proxy.url(path), &headers, "{}")).await;
+        assert_eq!(reply.status, 400, "{endpoint}: {}", reply.text());
+        assert_eq!(reply.headers["x-headroom-error"], "bad_upstream_header");
+        let message = reply.json()["error"]["message"].to_string();
+        assert!(
+            message.contains("X-Headroom-Upstream header is a full endpoint URL"),
+            "{message}"
+        );
+        assert!(message.contains("takes a base URL"), "{message}");
+    }
+    assert!(
+        mock.requests().is_empty(),
+        "a refused request was forwarded"
+    );
+
+    // The base of that endpoint is forwarded as ever.
+    let base = format!("{}/v1", mock.url());
+    let headers = [("X-Headroom-Upstream", base.as_str())];
+    let reply = send(
+        &client,
+        request("POST", &proxy.url("/v1/chat/completions"), &headers, "{}"),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(mock.last().target, "/v1/chat/completions");
 }

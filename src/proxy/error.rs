@@ -29,6 +29,13 @@ impl ProxyError {
         }
     }
 
+    /// An override whose path already ends with the requested endpoint's.
+    pub fn upstream_header_is_endpoint() -> ProxyError {
+        ProxyError::bad_upstream_header(
+            "is a full endpoint URL, but it takes a base URL (such as https://api.openai.com/v1) to which the request's path is appended",
+        )
+    }
+
     /// A request head that cannot be read, or did not arrive in time.
     pub fn unreadable_head(status: StatusCode, reason: &str) -> ProxyError {
         ProxyError {

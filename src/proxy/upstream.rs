@@ -206,6 +206,15 @@ impl Upstream {
         &self.base[self.origin_len..]
     }
 
+    /// True when this base already ends with the endpoint `request_path`
+    /// asks for (less its leading `/v1` or `/v1beta`): the value is a full
+    /// endpoint URL, and forwarding would repeat the endpoint's path, as in
+    /// `/v1/chat/completions/v1/chat/completions`.
+    pub fn ends_with_endpoint(&self, request_path: &str) -> bool {
+        let endpoint = without_version_segment(request_path).trim_end_matches('/');
+        !endpoint.is_empty() && self.path_prefix().ends_with(endpoint)
+    }
+
     /// The URL to forward to: base + the incoming path and query. Without
     /// a path prefix the incoming path is shared, not copied or parsed again.
     pub fn target(&self, path_and_query: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
@@ -258,6 +267,19 @@ fn split_version_segment(path: &str) -> (&str, &'static str) {
         }
     }
     (trimmed, "")
+}
+
+/// `path` less one leading whole `/v1` or `/v1beta` segment:
+/// `"/v1/models"` -> `"/models"`; `"/v1beta2/models"` stays.
+fn without_version_segment(path: &str) -> &str {
+    for segment in VERSION_SEGMENTS {
+        if let Some(rest) = path.strip_prefix(segment) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return rest;
+            }
+        }
+    }
+    path
 }
 
 fn check_characters(raw: &str) -> Result<(), UpstreamError> {
@@ -569,6 +591,46 @@ mod tests {
         }
         let long = format!("https://x.dev/{}", "a".repeat(MAX_UPSTREAM_LEN));
         assert_eq!(Upstream::parse(&long), Err(UpstreamError::TooLong));
+    }
+
+    #[test]
+    fn a_base_that_ends_with_the_requested_endpoint_is_a_full_endpoint() {
+        let ends = |base: &str, path: &str| {
+            Upstream::parse(base).map(|upstream| upstream.ends_with_endpoint(path))
+        };
+        let full = [
+            (
+                "https://api.x.com/v1/chat/completions",
+                "/v1/chat/completions",
+            ),
+            (
+                "https://api.x.com/v1/chat/completions/",
+                "/chat/completions",
+            ),
+            (
+                "https://h/api/paas/v4/chat/completions",
+                "/chat/completions",
+            ),
+            ("https://h/v1/messages", "/v1/messages"),
+            (
+                "https://h/v1beta/models/g:generateContent",
+                "/v1beta/models/g:generateContent",
+            ),
+        ];
+        for (base, path) in full {
+            assert_eq!(ends(base, path), Ok(true), "{base} + {path}");
+        }
+        let bases = [
+            ("https://openrouter.ai/api/v1", "/v1/chat/completions"),
+            ("https://api.x.com/v1", "/v1"),
+            ("https://api.x.com", "/"),
+            ("https://h/openai/deployments/x", "/chat/completions"),
+            ("https://h/my-completions", "/v1/completions"),
+            ("https://h/v1beta2/models", "/v1beta2/models/x"),
+        ];
+        for (base, path) in bases {
+            assert_eq!(ends(base, path), Ok(false), "{base} + {path}");
+        }
     }
 
     #[test]
