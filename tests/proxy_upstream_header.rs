@@ -6,11 +6,8 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use common::mock::MockUpstream;
-use common::{client, request, send, settles, ProxyProcess, BIN};
+use common::{client, request, send, ProxyProcess};
 
 #[tokio::test]
 async fn an_override_with_dot_segments_gets_400_and_is_never_forwarded() {
@@ -51,24 +48,13 @@ async fn an_override_with_dot_segments_gets_400_and_is_never_forwarded() {
 
 #[test]
 fn a_default_upstream_with_dot_segments_is_refused_at_start() {
-    let mut proxy = Command::new(BIN)
-        .args(["proxy", "--port", "0"])
-        .args(["--anthropic-upstream", "http://127.0.0.1:9/v1/../admin"])
-        .env_remove("ANTHROPIC_TARGET_API_URL")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A proxy that started anyway would serve forever: kill it and fail.
-    let exited = settles(Duration::from_secs(10), || {
-        proxy.try_wait().unwrap().is_some()
-    });
-    if !exited {
-        proxy.kill().unwrap();
-    }
-    let output = proxy.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(exited, "the proxy started: {stderr}");
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = ProxyProcess::refused_at_start(&[
+        "--port",
+        "0",
+        "--anthropic-upstream",
+        "http://127.0.0.1:9/v1/../admin",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.starts_with("headroom: error: "), "{stderr}");
     assert!(stderr.contains("--anthropic-upstream"), "{stderr}");
     assert!(stderr.contains("dot segment"), "{stderr}");
