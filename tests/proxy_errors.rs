@@ -6,12 +6,12 @@
 mod common;
 
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::mock::MockUpstream;
 use common::raw;
-use common::{client, free_port, request, send, settles, ProxyProcess, BIN};
+use common::{client, free_port, request, send, ProxyProcess, BIN};
 
 /// Sends raw bytes and returns the raw response, for requests an HTTP
 /// library refuses to build.
@@ -303,22 +303,8 @@ fn a_default_upstream_that_is_the_proxy_itself_is_refused_at_start() {
             format!("http://[::ffff:127.0.0.1]:{port}"),
         ),
     ] {
-        let mut proxy = Command::new(BIN)
-            .args(["proxy", "--port", &port, flag, &upstream])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // A proxy that started anyway would serve forever: kill it and fail.
-        let exited = settles(Duration::from_secs(10), || {
-            proxy.try_wait().unwrap().is_some()
-        });
-        if !exited {
-            proxy.kill().unwrap();
-        }
-        let output = proxy.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(exited, "{flag} {upstream}: the proxy started: {stderr}");
-        assert_eq!(output.status.code(), Some(2), "{flag}: {stderr}");
+        let (code, stderr) = ProxyProcess::refused_at_start(&["--port", &port, flag, &upstream]);
+        assert_eq!(code, Some(2), "{flag}: {stderr}");
         assert!(stderr.starts_with("headroom: error: "), "{stderr}");
         assert!(stderr.contains("would loop"), "{stderr}");
         assert!(stderr.contains(flag), "{stderr}");

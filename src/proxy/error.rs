@@ -29,6 +29,13 @@ impl ProxyError {
         }
     }
 
+    /// An override whose path already ends with the requested endpoint's.
+    pub fn upstream_header_is_endpoint() -> ProxyError {
+        ProxyError::bad_upstream_header(
+            "is a full endpoint URL, but it takes a base URL (such as https://api.openai.com/v1) to which the request's path is appended",
+        )
+    }
+
     /// A request head that cannot be read, or did not arrive in time.
     pub fn unreadable_head(status: StatusCode, reason: &str) -> ProxyError {
         ProxyError {
@@ -103,6 +110,27 @@ impl ProxyError {
             status: StatusCode::BAD_GATEWAY,
             class: "upstream_connect",
             message: format!("could not connect to upstream {origin}: {cause}"),
+        }
+    }
+
+    /// A TLS handshake that failed, with the reason in plain words.
+    pub fn tls_handshake(origin: impl std::fmt::Display, reason: &str) -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_GATEWAY,
+            class: "upstream_tls",
+            message: format!("TLS handshake with upstream {origin} failed: {reason}"),
+        }
+    }
+
+    /// A certificate no trusted CA issued. `SSL_CERT_FILE` replaces the
+    /// system's roots (see `client::tls_config`).
+    pub fn untrusted_certificate(origin: impl std::fmt::Display) -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_GATEWAY,
+            class: "upstream_tls",
+            message: format!(
+                "the certificate of upstream {origin} is not trusted: no trusted CA issued it; set SSL_CERT_FILE to a CA bundle (PEM) that includes its issuer"
+            ),
         }
     }
 

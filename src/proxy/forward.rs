@@ -23,6 +23,7 @@ use super::h1::keep_spare;
 use super::headers::{self, Controls};
 use super::routes::{self, Family};
 use super::stats::{self, Outcome, Sample};
+use super::tls_failure;
 use super::tunnel::{self, Io, UpgradeRequested};
 use super::upstream::{Origin, Upstream};
 use super::{local, Allowed, Shared};
@@ -94,9 +95,8 @@ fn outgoing(
         return Err(ProxyError::method_not_supported());
     }
     let shared = &exchange.shared;
-    let upstream = exchange
-        .upstream
-        .insert(resolve(shared, &controls, exchange.family)?);
+    let resolved = resolve(shared, &controls, exchange.family, exchange.uri.path())?;
+    let upstream = exchange.upstream.insert(resolved);
     check_allowed(shared, upstream.origin())?;
 
     parts.uri = upstream
@@ -152,11 +152,12 @@ async fn switch_upstream(
 }
 
 /// The upstream the override header names when there is one, else the
-/// family's default.
+/// family's default; `path` is the request's.
 fn resolve(
     shared: &Shared,
     controls: &Controls,
     family: Family,
+    path: &str,
 ) -> Result<Arc<Upstream>, ProxyError> {
     if controls.upstream_repeated {
         return Err(ProxyError::bad_upstream_header("is given more than once"));
@@ -167,6 +168,9 @@ fn resolve(
     let upstream = shared.overrides.parse(value)?;
     if points_at(upstream.origin(), shared.listen) {
         return Err(ProxyError::loop_detected());
+    }
+    if upstream.ends_with_endpoint(path) {
+        return Err(ProxyError::upstream_header_is_endpoint());
     }
     Ok(upstream)
 }
@@ -221,7 +225,8 @@ fn upstream_error(origin: &str, error: &(dyn std::error::Error + 'static)) -> Pr
     } else if is_connect_timeout(error) {
         ProxyError::connect_timeout(origin)
     } else if is_connect_error(error) {
-        ProxyError::connect_failed(origin, &root_cause(error))
+        tls_failure::explain(origin, error)
+            .unwrap_or_else(|| ProxyError::connect_failed(origin, &root_cause(error)))
     } else if is_idle_timeout(error) {
         ProxyError::response_timeout(origin)
     } else {

@@ -16,6 +16,7 @@ mod replay;
 pub mod routes;
 mod serve;
 pub mod stats;
+mod tls_failure;
 mod tunnel;
 pub mod upstream;
 

@@ -3,9 +3,9 @@
 //!
 //! The same rules apply to the `X-Headroom-Upstream` header and to the
 //! startup defaults: an absolute `http`/`https` URL with a host, no userinfo,
-//! no query, no fragment. Normalization drops trailing `/`, then one trailing
-//! whole `/v1` or `/v1beta` segment, because clients put that segment in the
-//! request path themselves.
+//! no query, no fragment, no `.` or `..` path segment. Normalization drops
+//! trailing `/`, then one trailing whole `/v1` or `/v1beta` segment, because
+//! clients put that segment in the request path themselves.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -113,6 +113,7 @@ pub enum UpstreamError {
     InvalidHost,
     InvalidPort,
     InvalidPath,
+    DotSegment,
     PathInOrigin,
 }
 
@@ -140,6 +141,9 @@ impl fmt::Display for UpstreamError {
             UpstreamError::InvalidHost => "has an invalid host",
             UpstreamError::InvalidPort => "has an invalid port",
             UpstreamError::InvalidPath => "has an invalid character in its path",
+            UpstreamError::DotSegment => {
+                "has a dot segment (. or .., also as %2e) in its path; write the path it stands for"
+            }
             UpstreamError::PathInOrigin => {
                 "must be an origin (scheme://host[:port]) without a path"
             }
@@ -202,6 +206,15 @@ impl Upstream {
         &self.base[self.origin_len..]
     }
 
+    /// True when this base already ends with the endpoint `request_path`
+    /// asks for (less its leading `/v1` or `/v1beta`): the value is a full
+    /// endpoint URL, and forwarding would repeat the endpoint's path, as in
+    /// `/v1/chat/completions/v1/chat/completions`.
+    pub fn ends_with_endpoint(&self, request_path: &str) -> bool {
+        let endpoint = without_version_segment(request_path).trim_end_matches('/');
+        !endpoint.is_empty() && self.path_prefix().ends_with(endpoint)
+    }
+
     /// The URL to forward to: base + the incoming path and query. Without
     /// a path prefix the incoming path is shared, not copied or parsed again.
     pub fn target(&self, path_and_query: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
@@ -254,6 +267,19 @@ fn split_version_segment(path: &str) -> (&str, &'static str) {
         }
     }
     (trimmed, "")
+}
+
+/// `path` less one leading whole `/v1` or `/v1beta` segment:
+/// `"/v1/models"` -> `"/models"`; `"/v1beta2/models"` stays.
+fn without_version_segment(path: &str) -> &str {
+    for segment in VERSION_SEGMENTS {
+        if let Some(rest) = path.strip_prefix(segment) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return rest;
+            }
+        }
+    }
+    path
 }
 
 fn check_characters(raw: &str) -> Result<(), UpstreamError> {
@@ -393,8 +419,26 @@ fn parse_port(digits: &str) -> Result<u16, UpstreamError> {
 }
 
 /// RFC 3986 path characters: unreserved, sub-delims, `:`, `@`, `/`, and
-/// percent-escapes with two hex digits.
+/// percent-escapes with two hex digits; no dot segment, which the upstream
+/// or a server on the way may resolve, so that the path sent differs from
+/// the one the allow-list and the log show.
 fn check_path(path: &str) -> Result<(), UpstreamError> {
+    check_path_characters(path)?;
+    if path.split('/').any(is_dot_segment) {
+        return Err(UpstreamError::DotSegment);
+    }
+    Ok(())
+}
+
+/// `.` or `..`, each dot maybe written `%2e` (RFC 3986 section 6.2.2.2).
+fn is_dot_segment(segment: &str) -> bool {
+    const DOT_SEGMENTS: [&str; 6] = [".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"];
+    DOT_SEGMENTS
+        .iter()
+        .any(|dots| segment.eq_ignore_ascii_case(dots))
+}
+
+fn check_path_characters(path: &str) -> Result<(), UpstreamError> {
     let bytes = path.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -491,6 +535,7 @@ mod tests {
             ("https://x.dev./v1", "/p", "https://x.dev./p"),
             ("https://1password.com", "/p", "https://1password.com/p"),
             ("https://a.0xfoo", "/p", "https://a.0xfoo/p"),
+            ("https://x.dev/.well-known/...", "/p", "https://x.dev/.well-known/.../p"),
         ];
         for (base, path, want) in cases {
             assert_eq!(joined(base, path), want, "{base} + {path}");
@@ -534,12 +579,58 @@ mod tests {
             ("https://[nope]:1", UpstreamError::InvalidHost),
             ("https://x.dev/a%zz", UpstreamError::InvalidPath),
             ("https://x.dev/a<b>", UpstreamError::InvalidPath),
+            ("http://h/../../admin", UpstreamError::DotSegment),
+            ("http://h/api/./v1", UpstreamError::DotSegment),
+            ("http://h/api/..", UpstreamError::DotSegment),
+            ("http://h/%2e%2E/admin", UpstreamError::DotSegment),
+            ("http://h/.%2e/admin", UpstreamError::DotSegment),
+            ("http://h/%2E/v1", UpstreamError::DotSegment),
         ];
         for (raw, want) in cases {
             assert_eq!(Upstream::parse(raw), Err(want), "{raw:?}");
         }
         let long = format!("https://x.dev/{}", "a".repeat(MAX_UPSTREAM_LEN));
         assert_eq!(Upstream::parse(&long), Err(UpstreamError::TooLong));
+    }
+
+    #[test]
+    fn a_base_that_ends_with_the_requested_endpoint_is_a_full_endpoint() {
+        let ends = |base: &str, path: &str| {
+            Upstream::parse(base).map(|upstream| upstream.ends_with_endpoint(path))
+        };
+        let full = [
+            (
+                "https://api.x.com/v1/chat/completions",
+                "/v1/chat/completions",
+            ),
+            (
+                "https://api.x.com/v1/chat/completions/",
+                "/chat/completions",
+            ),
+            (
+                "https://h/api/paas/v4/chat/completions",
+                "/chat/completions",
+            ),
+            ("https://h/v1/messages", "/v1/messages"),
+            (
+                "https://h/v1beta/models/g:generateContent",
+                "/v1beta/models/g:generateContent",
+            ),
+        ];
+        for (base, path) in full {
+            assert_eq!(ends(base, path), Ok(true), "{base} + {path}");
+        }
+        let bases = [
+            ("https://openrouter.ai/api/v1", "/v1/chat/completions"),
+            ("https://api.x.com/v1", "/v1"),
+            ("https://api.x.com", "/"),
+            ("https://h/openai/deployments/x", "/chat/completions"),
+            ("https://h/my-completions", "/v1/completions"),
+            ("https://h/v1beta2/models", "/v1beta2/models/x"),
+        ];
+        for (base, path) in bases {
+            assert_eq!(ends(base, path), Ok(false), "{base} + {path}");
+        }
     }
 
     #[test]

@@ -129,6 +129,31 @@ impl ProxyProcess {
         }
     }
 
+    /// Runs `headroom proxy ARGS`, which must refuse to start: fails the
+    /// test if it is still running after 10 s (it would serve forever).
+    /// Gives its exit code and stderr.
+    pub fn refused_at_start(args: &[&str]) -> (Option<i32>, String) {
+        let mut proxy = Command::new(BIN)
+            .arg("proxy")
+            .args(args)
+            .env_remove("OPENAI_TARGET_API_URL")
+            .env_remove("ANTHROPIC_TARGET_API_URL")
+            .env_remove("GEMINI_TARGET_API_URL")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let exited = settles(Duration::from_secs(10), || {
+            proxy.try_wait().unwrap().is_some()
+        });
+        if !exited {
+            proxy.kill().unwrap();
+        }
+        let output = proxy.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(exited, "{args:?}: the proxy started: {stderr}");
+        (output.status.code(), stderr)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -17,6 +17,10 @@ use super::provider::Provider;
 use super::selection::Selection;
 use super::unroutable::why_unroutable;
 
+/// Endpoints an SDK appends to its base URL; a base that already ends
+/// with one is a full endpoint.
+const SDK_ENDPOINTS: [&str; 3] = ["/chat/completions", "/responses", "/messages"];
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     /// Providers sent through the proxy, by id.
@@ -98,6 +102,16 @@ fn route(
     let base = real_base(provider, env)?;
     let upstream =
         Upstream::parse(&base).map_err(|e| format!("baseURL is not a valid URL: {e}"))?;
+    // The proxy would refuse such a header; left alone, the provider
+    // behaves as it does without headroom.
+    if let Some(endpoint) = SDK_ENDPOINTS
+        .into_iter()
+        .find(|endpoint| upstream.ends_with_endpoint(endpoint))
+    {
+        return Err(format!(
+            "baseURL is a full endpoint (it ends with {endpoint}), not a base URL"
+        ));
+    }
     // The proxy's own rule, so that what it would refuse as a loop is
     // left alone here.
     if listen.is_some_and(|listen| points_at(upstream.origin(), listen)) {

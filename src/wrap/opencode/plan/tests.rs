@@ -152,6 +152,23 @@ fn an_invalid_base_url_is_left_alone_with_the_reason() {
 }
 
 #[test]
+fn a_base_url_that_is_a_full_endpoint_is_left_alone() {
+    let case = case(&[]);
+    let config = json!({"provider": {
+        "full": {"npm": "@ai-sdk/openai-compatible",
+            "options": {"baseURL": "https://api.x.dev/v1/chat/completions/"}},
+        "base": {"npm": "@ai-sdk/openai-compatible",
+            "options": {"baseURL": "https://api.x.dev/chat/v1"}}
+    }});
+    let plan = run(&case, config, &[], &Selection::default());
+    assert_eq!(
+        reason(&plan, "full"),
+        Some("baseURL is a full endpoint (it ends with /chat/completions), not a base URL")
+    );
+    assert!(routed(&plan, "base").is_some());
+}
+
+#[test]
 fn env_vars_in_base_urls_are_expanded() {
     let case = case(&[
         ("DATABRICKS_HOST", "adb.example.com"),
