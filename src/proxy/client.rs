@@ -3,8 +3,9 @@
 //! timeout, and an idle timeout on every upstream connection. Plain-HTTP
 //! upstreams reached without a proxy go through `super::h1`; the rest
 //! through hyper's client, wrapped by `super::replay` so that a request
-//! that meets a stale pooled connection is sent again. A connection that
-//! lands on the proxy's own listener is refused (`ReachedItself`).
+//! that meets a stale pooled connection is sent again when that cannot do
+//! its work twice. A connection that lands on the proxy's own listener is
+//! refused (`ReachedItself`).
 
 use std::future::Future;
 use std::io;
@@ -160,7 +161,11 @@ fn client_builder() -> hyper_util::client::legacy::Builder {
     let mut builder = Client::builder(TokioExecutor::new());
     builder
         .pool_timer(hyper_util::rt::TokioTimer::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT);
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        // Its default, named for the rule it keeps: hyper sends again, on
+        // another connection, only a request it never began to write on a
+        // pooled one, which the upstream cannot have processed.
+        .retry_canceled_requests(true);
     builder
 }
 
