@@ -1,10 +1,10 @@
 //! The HTTP/1.1 hop to plain-HTTP upstreams: connections are pooled and
-//! reused, never once they are spent or stale; a request
-//! that meets one closed as it was reused is sent again if its method is
-//! idempotent, and never if it is a POST (over hyper's client too, which
-//! serves HTTPS and proxied upstreams); request bodies keep their
-//! framing; answers that come early or end with the connection are relayed,
-//! and an upload the upstream did not wait for is read to its end.
+//! reused, never once they are spent, stale or idle for seconds; a
+//! request that meets one closed as it was reused is sent again if its
+//! method is idempotent, and never if it is a POST (over hyper's client
+//! too, which serves HTTPS and proxied upstreams); request bodies keep
+//! their framing; answers that come early or end with the connection are
+//! relayed, and an upload the upstream did not wait for is read to its end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -247,6 +247,19 @@ async fn a_connection_the_upstream_closed_while_idle_is_not_used_again() {
             assert_eq!(upstream.accepted(), 3, "{hop:?}: {method}");
             assert_eq!(seen.lock().unwrap().len(), 3, "{hop:?}: {method}");
         }
+    }
+}
+
+#[tokio::test]
+async fn a_connection_idle_for_seconds_is_not_used_again() {
+    // An upstream that never closes an idle connection: the proxy lets it
+    // go before the 5 s after which many servers close theirs.
+    let (upstream, _) = recording_upstream(OK, keep_serving);
+    let proxy = ProxyProcess::start(&[]);
+    for (pause, connections) in [(0, 1), (1000, 1), (4500, 2)] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
+        assert_eq!(upstream.accepted(), connections, "after {pause} ms idle");
     }
 }
 

@@ -46,8 +46,14 @@ pub type UpstreamResponseBody = Either<Box<IdleBody>, DirectBody>;
 type HttpClient = Client<UpstreamConnector, ReplayBody>;
 type HttpsClient = Client<HttpsConnector<UpstreamConnector>, ReplayBody>;
 
-/// How long an idle pooled connection is kept.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long an idle pooled connection is kept: under the keep-alive
+/// timeouts of the front ends most often before an HTTPS API (an AWS load
+/// balancer's 60 s, nginx's 75 s), so that the proxy does not reuse a
+/// connection just as they close it, which fails a POST (`super::replay`);
+/// not much shorter, as a new connection costs a TLS handshake across the
+/// internet. hyper reads an idle connection, so one a server closes sooner
+/// leaves the pool as its close arrives.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(55);
 
 /// Sends requests upstream. The TLS client is built on first use: loading
 /// the system's trust store takes tens of milliseconds, which a launch that
