@@ -1,9 +1,10 @@
 //! The HTTP/1.1 hop to plain-HTTP upstreams: connections are pooled and
-//! reused, never once they are spent or stale, and a request that meets one
-//! closed as it was reused is sent again (over hyper's client too, which
-//! serves HTTPS and proxied upstreams); request bodies keep their
-//! framing; answers that come early or end with the connection are relayed,
-//! and an upload the upstream did not wait for is read to its end.
+//! reused, never once they are spent, stale or idle for seconds; a
+//! request that meets one closed as it was reused is sent again if its
+//! method is idempotent, and never if it is a POST (over hyper's client
+//! too, which serves HTTPS and proxied upstreams); request bodies keep
+//! their framing; answers that come early or end with the connection are
+//! relayed, and an upload the upstream did not wait for is read to its end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -119,9 +120,9 @@ async fn get(
 
 /// Sends "hello, world" in two chunks, as a client that gives no length
 /// does; the upstream must answer 200.
-fn send_chunked_hello(proxy: &ProxyProcess, upstream: &RawUpstream) {
+fn send_chunked_hello(proxy: &ProxyProcess, upstream: &RawUpstream, method: &str) {
     let chunked = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: {}\r\n\
+        "{method} /v1/chat/completions HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: {}\r\n\
          transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n",
         upstream.url()
     );
@@ -199,45 +200,6 @@ async fn an_event_streams_connection_serves_again_with_nothing_left_over() {
     );
 }
 
-#[tokio::test]
-async fn a_connection_the_upstream_closed_while_idle_is_not_used_again() {
-    // Answers, then closes the idle connection as servers do after their
-    // keep-alive timeout, without saying so in the answer.
-    let (upstream, _) = recording_upstream(OK, |stream| {
-        std::thread::sleep(Duration::from_millis(50));
-        let _ = stream.shutdown(Shutdown::Both);
-        false
-    });
-    let proxy = ProxyProcess::start(&[]);
-    for attempt in 0..3 {
-        let reply = get(&proxy, &upstream, "GET", "").await;
-        assert_eq!(reply.status, 200, "attempt {attempt}: {}", reply.text());
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    assert_eq!(upstream.accepted(), 3);
-}
-
-/// Answers the first request on each connection; the next one it reads
-/// (its head only, or `in_full`) and then closes the connection without
-/// answering, as a server does whose keep-alive timeout fired just as the
-/// proxy reused the connection. Records the requests it answered.
-fn closing_on_reuse_upstream(in_full: bool) -> (RawUpstream, Arc<Mutex<Vec<Seen>>>) {
-    // Closing with body bytes unread makes the kernel reset the
-    // connection; closing after reading them all sends a plain FIN.
-    let read_next_and_close: fn(&mut TcpStream) -> bool = if in_full {
-        |stream| {
-            read_request(stream);
-            false
-        }
-    } else {
-        |stream| {
-            raw::read_head(stream);
-            false
-        }
-    };
-    recording_upstream(OK, read_next_and_close)
-}
-
 /// How the proxy reaches a test upstream: over its own HTTP/1.1 client, or
 /// over hyper's, as it does HTTPS upstreams, with the upstream standing in
 /// for an HTTP proxy (`HTTP_PROXY`).
@@ -259,12 +221,111 @@ fn proxy_to(upstream: &RawUpstream, hop: Hop, args: &[&str]) -> ProxyProcess {
 }
 
 #[tokio::test]
-async fn a_request_on_a_connection_closed_as_it_was_reused_is_sent_again() {
+async fn a_connection_the_upstream_closed_while_idle_is_not_used_again() {
+    // Under the rule below, a POST that went out on it would fail: the
+    // close must be seen before the connection is taken.
+    for hop in HOPS {
+        for (method, body) in [("GET", ""), ("POST", "{}")] {
+            // Answers, then closes the idle connection as servers do after
+            // their keep-alive timeout, without saying so in the answer.
+            let (upstream, seen) = recording_upstream(OK, |stream| {
+                std::thread::sleep(Duration::from_millis(50));
+                let _ = stream.shutdown(Shutdown::Both);
+                false
+            });
+            let proxy = proxy_to(&upstream, hop, &[]);
+            for attempt in 0..3 {
+                let reply = get(&proxy, &upstream, method, body).await;
+                assert_eq!(
+                    reply.status,
+                    200,
+                    "{hop:?}: {method} {attempt}: {}",
+                    reply.text()
+                );
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            assert_eq!(upstream.accepted(), 3, "{hop:?}: {method}");
+            assert_eq!(seen.lock().unwrap().len(), 3, "{hop:?}: {method}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_connection_idle_for_seconds_is_not_used_again() {
+    // An upstream that never closes an idle connection: the proxy lets it
+    // go before the 5 s after which many servers close theirs.
+    let (upstream, _) = recording_upstream(OK, keep_serving);
+    let proxy = ProxyProcess::start(&[]);
+    for (pause, connections) in [(0, 1), (1000, 1), (4500, 2)] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
+        assert_eq!(upstream.accepted(), connections, "after {pause} ms idle");
+    }
+}
+
+/// A request an upstream read, and whether it answered it.
+#[derive(Clone, Debug)]
+struct ReadByUpstream {
+    seen: Seen,
+    answered: bool,
+}
+
+impl ReadByUpstream {
+    fn method(&self) -> &str {
+        self.seen.head.split(' ').next().unwrap_or("")
+    }
+}
+
+/// Answers the first request on each connection; the next one it reads
+/// (its head only, or `in_full`) and then closes the connection without
+/// answering, as a server does whose keep-alive timeout fired just as the
+/// proxy reused the connection. Records every request it read.
+fn closing_on_reuse_upstream(in_full: bool) -> (RawUpstream, Arc<Mutex<Vec<ReadByUpstream>>>) {
+    let read = Arc::new(Mutex::new(Vec::new()));
+    let record = read.clone();
+    let upstream = RawUpstream::start(move |mut stream| {
+        let Some(seen) = read_request(&mut stream) else {
+            return;
+        };
+        let answered = true;
+        record
+            .lock()
+            .unwrap()
+            .push(ReadByUpstream { seen, answered });
+        if stream.write_all(OK.as_bytes()).is_err() {
+            return;
+        }
+        // Closing with body bytes unread makes the kernel reset the
+        // connection; closing after reading them all sends a plain FIN.
+        let next = match in_full {
+            true => read_request(&mut stream),
+            false => raw::read_head(&mut stream).map(|head| Seen {
+                head,
+                body: Vec::new(),
+            }),
+        };
+        if let Some(seen) = next {
+            let answered = false;
+            record
+                .lock()
+                .unwrap()
+                .push(ReadByUpstream { seen, answered });
+        }
+    });
+    (upstream, read)
+}
+
+#[tokio::test]
+async fn an_idempotent_request_on_a_connection_closed_as_it_was_reused_is_sent_again() {
     let large = "x".repeat(256 * 1024);
     for hop in HOPS {
-        let (upstream, seen) = closing_on_reuse_upstream(false);
+        let (upstream, read) = closing_on_reuse_upstream(false);
         let proxy = proxy_to(&upstream, hop, &[]);
-        for (method, body) in [("GET", ""), ("POST", large.as_str()), ("POST", "{\"n\":1}")] {
+        for (method, body) in [
+            ("GET", ""),
+            ("PUT", large.as_str()),
+            ("DELETE", "{\"n\":1}"),
+        ] {
             let reply = get(&proxy, &upstream, method, body).await;
             assert_eq!(
                 (reply.status, reply.text().as_str()),
@@ -273,27 +334,76 @@ async fn a_request_on_a_connection_closed_as_it_was_reused_is_sent_again() {
                 body.len()
             );
         }
-        send_chunked_hello(&proxy, &upstream);
+        send_chunked_hello(&proxy, &upstream, "PUT");
 
-        // Each request after the first met a stale connection, then a new one.
+        // Each request after the first met a stale connection, then a new
+        // one: sent twice, answered once.
         assert_eq!(upstream.accepted(), 4, "{hop:?}");
-        let seen = seen.lock().unwrap().clone();
-        let bodies: Vec<&[u8]> = seen.iter().map(|request| request.body.as_slice()).collect();
+        let read = read.lock().unwrap().clone();
+        let tries: Vec<(&str, bool)> = read.iter().map(|r| (r.method(), r.answered)).collect();
+        assert_eq!(
+            tries,
+            [
+                ("GET", true),
+                ("PUT", false),
+                ("PUT", true),
+                ("DELETE", false),
+                ("DELETE", true),
+                ("PUT", false),
+                ("PUT", true)
+            ],
+            "{hop:?}"
+        );
+        let answered: Vec<&Seen> = read
+            .iter()
+            .filter(|r| r.answered)
+            .map(|r| &r.seen)
+            .collect();
+        let bodies: Vec<&[u8]> = answered.iter().map(|seen| seen.body.as_slice()).collect();
         let expected: [&[u8]; 4] = [b"", large.as_bytes(), b"{\"n\":1}", b"hello, world"];
         assert_eq!(
             bodies, expected,
             "{hop:?}: bodies as the upstream answered them"
         );
         assert_eq!(
-            seen[1].header("content-length"),
+            answered[1].header("content-length"),
             Some(large.len().to_string()),
             "{hop:?}"
         );
         assert_eq!(
-            seen[3].header("transfer-encoding").as_deref(),
+            answered[3].header("transfer-encoding").as_deref(),
             Some("chunked"),
             "{hop:?}"
         );
+    }
+}
+
+/// RFC 9112 section 9.3.1: the upstream may have processed a request it
+/// read before it closed, and a POST to an LLM is a billed call.
+#[tokio::test]
+async fn a_post_on_a_connection_closed_as_it_was_reused_is_not_sent_again() {
+    let chat = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
+    for hop in HOPS {
+        for in_full in [true, false] {
+            let (upstream, read) = closing_on_reuse_upstream(in_full);
+            let proxy = proxy_to(&upstream, hop, &[]);
+            assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
+            let target = upstream.url();
+            let headers = [
+                ("X-Headroom-Upstream", target.as_str()),
+                ("Content-Type", "application/json"),
+            ];
+            let url = proxy.url("/v1/chat/completions");
+            let reply = send(&client(), request("POST", &url, &headers, chat)).await;
+            let what = format!("{hop:?}, read in full {in_full}");
+            assert_eq!(reply.status, 502, "{what}: {}", reply.text());
+            let message = reply.json()["error"]["message"].clone();
+            assert!(message.is_string(), "{what}: {}", reply.text());
+            let read = read.lock().unwrap().clone();
+            let posts = read.iter().filter(|r| r.method() == "POST").count();
+            assert_eq!(posts, 1, "{what}: the upstream read the POST {posts} times");
+            assert_eq!(upstream.accepted(), 1, "{what}");
+        }
     }
 }
 
@@ -301,21 +411,21 @@ async fn a_request_on_a_connection_closed_as_it_was_reused_is_sent_again() {
 async fn a_body_too_large_to_keep_is_not_sent_again() {
     let huge = "x".repeat(2 * 1024 * 1024);
     for hop in HOPS {
-        let (upstream, seen) = closing_on_reuse_upstream(true);
+        let (upstream, read) = closing_on_reuse_upstream(true);
         let proxy = proxy_to(&upstream, hop, &[]);
         assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
-        let reply = get(&proxy, &upstream, "POST", &huge).await;
+        let reply = get(&proxy, &upstream, "PUT", &huge).await;
         assert_eq!(reply.status, 502, "{hop:?}: {}", reply.text());
         assert!(reply.text().contains("closed"), "{hop:?}: {}", reply.text());
         assert_eq!(upstream.accepted(), 1, "{hop:?}: sent once only");
-        assert_eq!(seen.lock().unwrap().len(), 1, "{hop:?}");
+        assert_eq!(read.lock().unwrap().len(), 2, "{hop:?}");
     }
 }
 
 #[tokio::test]
 async fn a_pooled_connection_closed_after_a_while_is_not_tried_again() {
-    // The upstream may have done the work: an agent's request is not sent
-    // twice for a close that was not a keep-alive race.
+    // Not a keep-alive race: the upstream was busy with the request, and
+    // failed or gave up on it; sending it again would repeat that.
     for hop in HOPS {
         let (upstream, _) = recording_upstream(OK, |stream| {
             read_request(stream);
@@ -324,7 +434,7 @@ async fn a_pooled_connection_closed_after_a_while_is_not_tried_again() {
         });
         let proxy = proxy_to(&upstream, hop, &[]);
         assert_eq!(get(&proxy, &upstream, "GET", "").await.status, 200);
-        let reply = get(&proxy, &upstream, "POST", "{}").await;
+        let reply = get(&proxy, &upstream, "PUT", "{}").await;
         assert_eq!(reply.status, 502, "{hop:?}: {}", reply.text());
         assert_eq!(upstream.accepted(), 1, "{hop:?}");
     }
@@ -337,7 +447,7 @@ async fn a_new_connection_closed_without_an_answer_is_not_tried_again() {
             read_request(&mut stream);
         });
         let proxy = proxy_to(&upstream, hop, &[]);
-        let reply = get(&proxy, &upstream, "POST", "{}").await;
+        let reply = get(&proxy, &upstream, "GET", "").await;
         assert_eq!(reply.status, 502, "{hop:?}: {}", reply.text());
         assert_eq!(upstream.accepted(), 1, "{hop:?}");
     }
@@ -441,7 +551,7 @@ async fn request_bodies_keep_their_framing_upstream() {
 
     get(&proxy, &upstream, "POST", "{\"sized\":true}").await;
     get(&proxy, &upstream, "GET", "").await;
-    send_chunked_hello(&proxy, &upstream);
+    send_chunked_hello(&proxy, &upstream, "POST");
 
     let seen = seen.lock().unwrap().clone();
     let [sized, bodiless, streamed] = seen.as_slice() else {

@@ -281,11 +281,24 @@ async fn twenty_thousand_mixed_requests_at_64_concurrent() {
     // concurrent request per upstream.
     drop(load);
     let pooled = || proxy.sockets_to(defaults.addr.port()) + proxy.sockets_to(named.addr.port());
+    // The pool lets idle connections go after a few seconds, maybe between
+    // two readings: the fds are read between two equal counts of the pool.
+    let fds_and_pooled = || loop {
+        let before = pooled();
+        let fds = proxy.open_fds();
+        if pooled() == before {
+            return (fds, before);
+        }
+    };
     let settled = Instant::now() + Duration::from_secs(10);
-    while proxy.open_fds().saturating_sub(pooled()) > fds_start && Instant::now() < settled {
+    while Instant::now() < settled {
+        let (fds, pooled) = fds_and_pooled();
+        if fds.saturating_sub(pooled) <= fds_start {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (fds_end, pooled_end, threads_end) = (proxy.open_fds(), pooled(), proxy.threads());
+    let ((fds_end, pooled_end), threads_end) = (fds_and_pooled(), proxy.threads());
     eprintln!(
         "load: fds {fds_start} -> {fds_end} ({pooled_end} of them idle pooled upstream connections); threads {threads_start} -> {threads_end}; RSS {rss_start} KiB -> {rss_mid} KiB at half-way -> {rss_end} KiB (peak {} KiB)",
         proxy.peak_rss_kib()

@@ -3,8 +3,9 @@
 //! timeout, and an idle timeout on every upstream connection. Plain-HTTP
 //! upstreams reached without a proxy go through `super::h1`; the rest
 //! through hyper's client, wrapped by `super::replay` so that a request
-//! that meets a stale pooled connection is sent again. A connection that
-//! lands on the proxy's own listener is refused (`ReachedItself`).
+//! that meets a stale pooled connection is sent again when that cannot do
+//! its work twice. A connection that lands on the proxy's own listener is
+//! refused (`ReachedItself`).
 
 use std::future::Future;
 use std::io;
@@ -45,8 +46,14 @@ pub type UpstreamResponseBody = Either<Box<IdleBody>, DirectBody>;
 type HttpClient = Client<UpstreamConnector, ReplayBody>;
 type HttpsClient = Client<HttpsConnector<UpstreamConnector>, ReplayBody>;
 
-/// How long an idle pooled connection is kept.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long an idle pooled connection is kept: under the keep-alive
+/// timeouts of the front ends most often before an HTTPS API (an AWS load
+/// balancer's 60 s, nginx's 75 s), so that the proxy does not reuse a
+/// connection just as they close it, which fails a POST (`super::replay`);
+/// not much shorter, as a new connection costs a TLS handshake across the
+/// internet. hyper reads an idle connection, so one a server closes sooner
+/// leaves the pool as its close arrives.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(55);
 
 /// Sends requests upstream. The TLS client is built on first use: loading
 /// the system's trust store takes tens of milliseconds, which a launch that
@@ -160,7 +167,11 @@ fn client_builder() -> hyper_util::client::legacy::Builder {
     let mut builder = Client::builder(TokioExecutor::new());
     builder
         .pool_timer(hyper_util::rt::TokioTimer::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT);
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        // Its default, named for the rule it keeps: hyper sends again, on
+        // another connection, only a request it never began to write on a
+        // pooled one, which the upstream cannot have processed.
+        .retry_canceled_requests(true);
     builder
 }
 

@@ -1,10 +1,18 @@
-//! Sending a request once more when the pooled HTTP/1.1 connection it went
-//! out on turns out stale: the upstream closed it, on its keep-alive
-//! timer, just as the proxy reused it. The direct path (`super::h1`) keeps
-//! what it writes for that; this module does the same around hyper's
-//! client, for HTTPS upstreams and those behind an HTTP proxy. It also
-//! sends again, once, a request whose HTTP/2 stream the upstream said it
-//! did not process: refused, or left behind as the upstream shut down.
+//! Sending a request once more, only when that cannot do its work twice
+//! (RFC 9112 section 9.3.1). A pooled HTTP/1.1 connection can turn out
+//! stale: the upstream closed it, on its keep-alive timer, just as the
+//! proxy reused it. A request that met one is sent again on another
+//! connection when its method is idempotent (`may_send_again`) or when
+//! none of it was written; any other request may have been read and
+//! processed before the close, and fails instead: an agent's POST is a
+//! billed call. An HTTP/2 stream the upstream said it did not process
+//! (refused, or left behind as the upstream shut down) is sent again,
+//! once, whatever its method.
+//!
+//! The direct path (`super::h1`) keeps what it writes for that; this
+//! module does the same around hyper's client, for HTTPS upstreams and
+//! those behind an HTTP proxy. hyper's client itself sends again only a
+//! request that it never began to write (`retry_canceled_requests`).
 
 use std::io;
 use std::pin::Pin;
@@ -12,7 +20,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{Method, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::Connect;
@@ -28,9 +36,9 @@ use super::client::{chain, BoxError};
 pub const REPLAY_LIMIT: usize = 1024 * 1024;
 /// How soon a pooled connection must close, unanswered, to count as
 /// stale. An upstream that closed it on its keep-alive timeout says so
-/// within a round trip; one that closes later may have done the work, and
-/// an agent's request is not worth paying for twice.
-pub const STALE_WITHIN: Duration = Duration::from_secs(1);
+/// within a round trip; one that closes later was busy with the request,
+/// and failed or gave up on it: sending it again would only repeat that.
+const STALE_WITHIN: Duration = Duration::from_secs(1);
 /// How long a failed try may take to hand its request body back. hyper
 /// drops the body as the failed connection ends, moments after the error.
 const GIVE_BACK_WITHIN: Duration = Duration::from_secs(1);
@@ -38,9 +46,21 @@ const GIVE_BACK_WITHIN: Duration = Duration::from_secs(1);
 /// upstream that refuses every stream would otherwise be asked forever.
 const UNPROCESSED_RETRIED: u32 = 1;
 
+/// True when a request that was written, in part or whole, on a pooled
+/// HTTP/1.1 connection that then closed unanswered `closed_after` it was
+/// taken, may be sent again on another: its method does no harm done
+/// twice (RFC 9110 section 9.2.2), and the close came as fast as a
+/// keep-alive race. A POST may have been processed by an upstream that
+/// read it all and then closed; only a request none of which was written
+/// is known not to have been, and the caller knows whether it was.
+pub fn may_send_again(method: &Method, closed_after: Duration) -> bool {
+    method.is_idempotent() && closed_after < STALE_WITHIN
+}
+
 /// Sends `request` through hyper's client; while the pooled HTTP/1.1
-/// connection it goes out on turns out stale, sends it again, its body
-/// from what was kept of it.
+/// connection it goes out on turns out stale and its method allows it
+/// (`may_send_again`), or an HTTP/2 upstream says it left it unprocessed,
+/// sends it again, its body from what was kept of it.
 pub async fn send<C>(
     client: &Client<C, ReplayBody>,
     request: Request<RequestBody>,
@@ -64,7 +84,9 @@ where
         let unprocessed = unprocessed_by_upstream(&error);
         unprocessed_tries += u32::from(unprocessed);
         let retry_unprocessed = unprocessed && unprocessed_tries <= UNPROCESSED_RETRIED;
-        if !(went_stale(&error, sent_at) || retry_unprocessed) {
+        let retry_stale =
+            went_stale(&error, sent_at) && may_send_again(&parts.method, sent_at.elapsed());
+        if !(retry_stale || retry_unprocessed) {
             return Err(error.into());
         }
         match tokio::time::timeout(GIVE_BACK_WITHIN, given_back).await {
@@ -79,11 +101,12 @@ where
 }
 
 /// True when the request failed because the pooled HTTP/1.1 connection it
-/// was sent on closed, before a whole answer head, within `STALE_WITHIN`
-/// of being taken. Unlike the direct path, this cannot tell a close with
-/// no answer from one in the middle of a head: hyper reports both alike,
-/// and under TLS the close itself brings bytes (close_notify). An upstream
-/// that breaks off its answer head that soon is sent the request again.
+/// was sent on closed before a whole answer head. Unlike the direct path,
+/// this cannot tell a close with no answer from one in the middle of a
+/// head: hyper reports both alike, and under TLS the close itself brings
+/// bytes (close_notify). hyper hands back, and its client sends again
+/// itself, a request it never began to write; one that reaches here was
+/// written, at least in part.
 fn went_stale(error: &hyper_util::client::legacy::Error, sent_at: Instant) -> bool {
     let Some(connected) = error.connect_info() else {
         return false;
@@ -99,7 +122,7 @@ fn went_stale(error: &hyper_util::client::legacy::Error, sent_at: Instant) -> bo
     let pooled = extras
         .get::<OpenedAt>()
         .is_some_and(|opened| opened.0 < sent_at);
-    pooled && sent_at.elapsed() < STALE_WITHIN && closed_by_upstream(error)
+    pooled && closed_by_upstream(error)
 }
 
 /// True when an HTTP/2 upstream said it did not process the request's
@@ -318,6 +341,20 @@ mod tests {
             data.extend_from_slice(frame.data_ref().map_or(&[][..], |d| &d[..]));
         }
         data
+    }
+
+    #[test]
+    fn only_an_idempotent_request_met_by_a_prompt_close_may_be_sent_again() {
+        let soon = STALE_WITHIN / 2;
+        for method in ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"] {
+            let method = Method::from_bytes(method.as_bytes()).unwrap_or_default();
+            assert!(may_send_again(&method, soon), "{method}");
+            assert!(!may_send_again(&method, STALE_WITHIN), "{method} late");
+        }
+        for method in ["POST", "PATCH", "CONNECT", "LOCK"] {
+            let method = Method::from_bytes(method.as_bytes()).unwrap_or_default();
+            assert!(!may_send_again(&method, soon), "{method}");
+        }
     }
 
     #[tokio::test]

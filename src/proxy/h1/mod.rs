@@ -27,13 +27,14 @@ use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_util::io::poll_read_buf;
 
 use super::body::RequestBody;
 use super::client::{BoxError, UpstreamConnector};
 use super::clock;
 use super::idle::IdleTimer;
-use super::replay::{REPLAY_LIMIT, STALE_WITHIN};
+use super::replay::{self, REPLAY_LIMIT};
 use super::tunnel::UpgradeRequested;
 use super::upstream::Upstream;
 use framing::{Decoded, Framing};
@@ -126,7 +127,8 @@ impl DirectClient {
         let upgrade_asked = parts.extensions.get::<UpgradeRequested>().is_some();
         // A pooled connection the upstream closed just as it was taken
         // fails before any answer; the request is then sent once more on
-        // another connection, if what was written of it was kept.
+        // another connection, if what was written of it was kept and
+        // sending it again cannot do its work twice (`may_send_again`).
         loop {
             let (mut link, reused) = self.connection(upstream).await?;
             let taken_from_pool = reused.then(clock::now);
@@ -144,10 +146,7 @@ impl DirectClient {
                     );
                     return Ok(Response::from_parts(head.parts, body));
                 }
-                Err(error)
-                    if transfer.stale()
-                        && taken_from_pool.is_some_and(|at| clock::since(at) < STALE_WITHIN) =>
-                {
+                Err(error) if transfer.may_send_again(&parts.method, taken_from_pool) => {
                     tracing::debug!(%error, "pooled upstream connection was stale; reconnecting");
                     writer = std::mem::replace(&mut transfer.link.writer, Writer::idle());
                     writer.rewind();
@@ -209,10 +208,17 @@ impl Transfer {
         }
     }
 
-    /// The upstream closed the connection without answering, and the
-    /// request can be sent again: a pooled connection that had gone stale.
-    fn stale(&self) -> bool {
-        self.closed && !self.answered && self.link.writer.can_rewind()
+    /// The upstream closed the connection, taken from the pool at
+    /// `taken_from_pool`, without answering, and the request can be sent
+    /// again on another: none of it was written, so the upstream cannot
+    /// have processed it, or its method allows (`replay::may_send_again`).
+    fn may_send_again(&self, method: &http::Method, taken_from_pool: Option<Instant>) -> bool {
+        let Some(taken) = taken_from_pool else {
+            return false;
+        };
+        let writer = &self.link.writer;
+        let stale = self.closed && !self.answered && writer.can_rewind();
+        stale && (writer.wrote_nothing() || replay::may_send_again(method, clock::since(taken)))
     }
 
     fn poll_head(
@@ -421,6 +427,13 @@ impl Writer {
 
     fn can_rewind(&self) -> bool {
         self.kept.is_some()
+    }
+
+    /// No byte of the request has been written on this connection (since
+    /// the last rewind): what is written stays counted in `kept` until the
+    /// means to rewind are dropped.
+    fn wrote_nothing(&self) -> bool {
+        self.kept == Some(0)
     }
 
     /// Starts the request over, for another connection: every piece is
@@ -710,6 +723,23 @@ mod tests {
                 "after steps of {first_step}"
             );
         }
+    }
+
+    #[test]
+    fn a_writer_knows_whether_any_byte_went_out_on_its_connection() {
+        let mut writer = writer_of(&REQUEST);
+        assert!(writer.wrote_nothing());
+        writer.advance(1);
+        assert!(!writer.wrote_nothing());
+        writer.abandon();
+        writer.rewind();
+        assert!(
+            writer.wrote_nothing(),
+            "a new connection, nothing on it yet"
+        );
+        writer.advance(REQUEST.concat().len());
+        writer.answer_began();
+        assert!(!writer.wrote_nothing());
     }
 
     #[test]

@@ -14,9 +14,17 @@ use super::Link;
 use crate::proxy::upstream::Origin;
 use crate::proxy::{clock, lock};
 
-/// How long an idle connection is kept.
-const IDLE_LIFETIME: Duration = Duration::from_secs(90);
-const SWEEP_EVERY: Duration = Duration::from_secs(30);
+/// How long an idle connection is kept: under the 5 s keep-alive timeout
+/// of the servers most often behind a plain-HTTP base URL (Node, uvicorn
+/// under vLLM or LiteLLM, llama.cpp's server, Apache), so that the proxy
+/// does not reuse a connection just as they close it, which fails a POST
+/// (`crate::proxy::replay`). Keeping one longer would save only a TCP
+/// handshake with a nearby host. A server that closes sooner (gunicorn
+/// after 2 s) is caught by `Idle::usable`, unless its close is still on
+/// the wire.
+const IDLE_LIFETIME: Duration = Duration::from_secs(4);
+/// Closes unused connections about as soon as they can no longer be used.
+const SWEEP_EVERY: Duration = IDLE_LIFETIME;
 /// Idle connections kept per upstream; more are closed when released.
 const MAX_IDLE_PER_ORIGIN: usize = 128;
 
