@@ -402,6 +402,64 @@ async fn a_request_body_cut_off_by_the_client_aborts_the_upstream_request() {
     assert_still_serving(&client(), &proxy, &mock).await;
 }
 
+/// A 100 KiB response head, over the proxy's 64 KiB limit, and a body.
+fn oversized_response_head() -> Vec<u8> {
+    let mut answer = b"HTTP/1.1 200 OK\r\nx-big: ".to_vec();
+    answer.extend(std::iter::repeat_n(b'a', 100 * 1024));
+    answer.extend_from_slice(b"\r\ncontent-length: 2\r\n\r\nok");
+    answer
+}
+
+#[tokio::test]
+async fn an_oversized_upstream_head_gives_502_in_one_write_as_in_pieces() {
+    let mock = MockUpstream::start();
+    let upstream = RawUpstream::start(|mut stream| {
+        let Some(head) = raw::read_request(&mut stream) else {
+            return;
+        };
+        let answer = oversized_response_head();
+        if raw::target(&head) == "/v1/in-pieces" {
+            for piece in answer.chunks(4096) {
+                // The proxy may refuse and close before the last piece.
+                if stream.write_all(piece).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        } else {
+            let _ = stream.write_all(&answer);
+        }
+        let _ = stream.flush();
+        std::thread::sleep(Duration::from_millis(100));
+    });
+    let proxy = ProxyProcess::start(&[]);
+    let client = client();
+    let target = upstream.url();
+    let headers = [("X-Headroom-Upstream", target.as_str())];
+    let mut messages = Vec::new();
+    for path in ["/v1/in-pieces", "/v1/whole"] {
+        let reply = send(&client, request("GET", &proxy.url(path), &headers, "")).await;
+        let message = reply.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        eprintln!("oversized upstream head {path}: {} {message}", reply.status);
+        assert_eq!(reply.status, 502, "{path}: {}", reply.text());
+        assert_eq!(
+            reply.headers["x-headroom-error"], "upstream_protocol",
+            "{path}"
+        );
+        messages.push(message);
+    }
+    assert_eq!(messages[0], messages[1], "the same error either way");
+    assert!(
+        messages[0].contains("larger than 64 KiB"),
+        "{}",
+        messages[0]
+    );
+    assert_still_serving(&client, &proxy, &mock).await;
+}
+
 /// An upstream whose chunked body has a control byte in a chunk line or
 /// trailer: the client never sees it end as if complete, since a parser
 /// beyond the proxy could have read different message boundaries there.

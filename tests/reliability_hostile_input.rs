@@ -1,14 +1,15 @@
 //! Hostile input: a deterministic fuzz of the upstream parser and the
 //! allow-list's origin match, and request-smuggling basics sent over raw
 //! TCP to the real binary, which must refuse them without forwarding:
-//! ambiguous framing, control bytes in chunk lines and trailers.
+//! ambiguous framing, control bytes in chunk lines and trailers, heads over
+//! the size limit however they are written.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -828,4 +829,47 @@ fn control_bytes_in_chunk_lines_or_trailers_are_refused_and_never_forwarded() {
     assert_eq!(reply.status(), Some(200), "{}", reply.text());
     let sent = String::from_utf8_lossy(&received.lock().unwrap()).into_owned();
     assert!(sent.ends_with("\r\n\r\n2\r\n{}\r\n0\r\n\r\n"), "{sent}");
+}
+
+/// Writes `bytes` to the proxy `step` bytes at a time, a millisecond
+/// apart, so that the proxy reads them in as many pieces; then reads the
+/// reply as `raw::exchange` does.
+fn exchange_in_pieces(addr: std::net::SocketAddr, bytes: &[u8], step: usize) -> raw::RawReply {
+    let mut stream = TcpStream::connect(addr).expect("connect to the proxy");
+    for piece in bytes.chunks(step) {
+        // The proxy may refuse and close before the last piece.
+        if stream.write_all(piece).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    raw::read_reply(&mut stream, Duration::from_secs(2))
+}
+
+#[test]
+fn a_head_over_the_limit_gets_431_in_one_write_as_in_pieces() {
+    let t = target();
+    let mut head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-big: ".to_vec();
+    head.extend(std::iter::repeat_n(b'a', 100 * 1024));
+    head.extend_from_slice(b"\r\ncontent-length: 2\r\n\r\n{}");
+    let in_pieces = exchange_in_pieces(t.proxy.addr, &head, 4096);
+    let whole = raw::exchange(t.proxy.addr, &head, Duration::from_secs(2));
+    let body = |reply: &raw::RawReply| {
+        let text = reply.text();
+        text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+    };
+    for (how, reply) in [("in 4 KiB writes", &in_pieces), ("in one write", &whole)] {
+        eprintln!("100 KiB head {how}: {:?} {:?}", reply.status(), body(reply));
+        assert_eq!(reply.status(), Some(431), "{how}: {}", reply.text());
+        assert!(reply.closed, "{how}: the connection stayed open");
+    }
+    assert_eq!(
+        body(&whole),
+        body(&in_pieces),
+        "the same refusal either way"
+    );
+    assert!(
+        t.mock.requests().is_empty(),
+        "an oversized head was forwarded"
+    );
 }
