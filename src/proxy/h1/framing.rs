@@ -355,6 +355,21 @@ mod tests {
         whole
     }
 
+    fn assert_taken(wire: &[u8]) {
+        let body = decode_at_every_split(wire);
+        assert_eq!(
+            body.as_deref(),
+            Ok(&b"hello"[..]),
+            "{:?}",
+            wire.escape_ascii()
+        );
+    }
+
+    fn assert_refused(wire: &[u8]) {
+        let body = decode_at_every_split(wire);
+        assert!(body.is_err(), "{:?} was taken", wire.escape_ascii());
+    }
+
     #[test]
     fn extensions_of_any_allowed_characters_are_taken() {
         for line in [
@@ -366,14 +381,7 @@ mod tests {
             b"5;latin=\"caf\xe9\"",
             b"5;odd!#$%&'*+-.^_`|~=\x7e",
         ] {
-            let mut wire = line.to_vec();
-            wire.extend_from_slice(b"\r\nhello\r\n0;last=1\r\n\r\n");
-            assert_eq!(
-                decode_at_every_split(&wire).as_deref(),
-                Ok(&b"hello"[..]),
-                "{:?}",
-                line.escape_ascii()
-            );
+            assert_taken(&[line, b"\r\nhello\r\n0;last=1\r\n\r\n"].concat());
         }
     }
 
@@ -392,13 +400,7 @@ mod tests {
                 [&b"5"[..], &[control], b";a"].concat(),
                 [&b"0;a"[..], &[control]].concat(),
             ] {
-                let mut wire = line.clone();
-                wire.extend_from_slice(b"\r\nhello\r\n0\r\n\r\n");
-                assert!(
-                    decode_at_every_split(&wire).is_err(),
-                    "{:?} was taken",
-                    line.escape_ascii()
-                );
+                assert_refused(&[&line[..], b"\r\nhello\r\n0\r\n\r\n"].concat());
             }
         }
     }
@@ -433,16 +435,9 @@ mod tests {
             b"x-latin: caf\xe9",
             b"!#$%&'*+-.^_`|~09az: ok",
         ] {
-            let wire = with_trailer(field);
-            assert_eq!(
-                decode_at_every_split(&wire).as_deref(),
-                Ok(&b"hello"[..]),
-                "{:?}",
-                field.escape_ascii()
-            );
+            assert_taken(&with_trailer(field));
         }
-        let two = [&b"x-a: 1\r\n"[..], b"x-b: 2"].concat();
-        assert!(decode_at_every_split(&with_trailer(&two)).is_ok());
+        assert_taken(&with_trailer(b"x-a: 1\r\nx-b: 2"));
     }
 
     #[test]
@@ -464,11 +459,7 @@ mod tests {
             fields.push([&b"x-t"[..], &[control], b": 1"].concat());
         }
         for field in fields {
-            assert!(
-                decode_at_every_split(&with_trailer(&field)).is_err(),
-                "{:?} was taken",
-                field.escape_ascii()
-            );
+            assert_refused(&with_trailer(&field));
         }
     }
 
