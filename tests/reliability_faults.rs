@@ -401,3 +401,106 @@ async fn a_request_body_cut_off_by_the_client_aborts_the_upstream_request() {
     );
     assert_still_serving(&client(), &proxy, &mock).await;
 }
+
+/// A 100 KiB response head, over the proxy's 64 KiB limit, and a body.
+fn oversized_response_head() -> Vec<u8> {
+    let mut answer = b"HTTP/1.1 200 OK\r\nx-big: ".to_vec();
+    answer.extend(std::iter::repeat_n(b'a', 100 * 1024));
+    answer.extend_from_slice(b"\r\ncontent-length: 2\r\n\r\nok");
+    answer
+}
+
+#[tokio::test]
+async fn an_oversized_upstream_head_gives_502_in_one_write_as_in_pieces() {
+    let mock = MockUpstream::start();
+    let upstream = RawUpstream::start(|mut stream| {
+        let Some(head) = raw::read_request(&mut stream) else {
+            return;
+        };
+        let answer = oversized_response_head();
+        if raw::target(&head) == "/v1/in-pieces" {
+            for piece in answer.chunks(4096) {
+                // The proxy may refuse and close before the last piece.
+                if stream.write_all(piece).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        } else {
+            let _ = stream.write_all(&answer);
+        }
+        let _ = stream.flush();
+        std::thread::sleep(Duration::from_millis(100));
+    });
+    let proxy = ProxyProcess::start(&[]);
+    let client = client();
+    let target = upstream.url();
+    let headers = [("X-Headroom-Upstream", target.as_str())];
+    let mut messages = Vec::new();
+    for path in ["/v1/in-pieces", "/v1/whole"] {
+        let reply = send(&client, request("GET", &proxy.url(path), &headers, "")).await;
+        let message = reply.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        eprintln!("oversized upstream head {path}: {} {message}", reply.status);
+        assert_eq!(reply.status, 502, "{path}: {}", reply.text());
+        assert_eq!(
+            reply.headers["x-headroom-error"], "upstream_protocol",
+            "{path}"
+        );
+        messages.push(message);
+    }
+    assert_eq!(messages[0], messages[1], "the same error either way");
+    assert!(
+        messages[0].contains("larger than 64 KiB"),
+        "{}",
+        messages[0]
+    );
+    assert_still_serving(&client, &proxy, &mock).await;
+}
+
+/// An upstream whose chunked body has a control byte in a chunk line or
+/// trailer: the client never sees it end as if complete, since a parser
+/// beyond the proxy could have read different message boundaries there.
+#[tokio::test]
+async fn control_bytes_in_an_upstreams_chunk_lines_break_the_answer_off() {
+    let mock = MockUpstream::start();
+    let proxy = ProxyProcess::start(&[]);
+    let client = client();
+    for (what, body) in [
+        (
+            "a bare LF in a chunk extension",
+            "5;a\nb\r\nhello\r\n0\r\n\r\n",
+        ),
+        ("a NUL in a chunk extension", "5;a\0b\r\nhello\r\n0\r\n\r\n"),
+        (
+            "a bare CR in a trailer",
+            "5\r\nhello\r\n0\r\nx-t: a\rb\r\n\r\n",
+        ),
+    ] {
+        let upstream = RawUpstream::start(move |mut stream| {
+            if raw::read_request(&mut stream).is_none() {
+                return;
+            }
+            let answer = format!("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{body}");
+            let _ = stream.write_all(answer.as_bytes());
+            let _ = stream.flush();
+            std::thread::sleep(Duration::from_millis(100));
+        });
+        let target = upstream.url();
+        let headers = [("X-Headroom-Upstream", target.as_str())];
+        let sent = client.request(request("GET", &proxy.url("/v1/models"), &headers, ""));
+        // Refused before the head went out, or broken off after it.
+        let read: Result<(), String> = match sent.await {
+            Ok(response) => match response.into_body().collect().await {
+                Ok(_) => Ok(()),
+                Err(error) => Err(error.to_string()),
+            },
+            Err(error) => Err(error.to_string()),
+        };
+        eprintln!("{what}: the client's read ended {read:?}");
+        assert!(read.is_err(), "{what}: the answer ended as if complete");
+        assert_still_serving(&client, &proxy, &mock).await;
+    }
+}

@@ -1,17 +1,21 @@
 //! Hostile input: a deterministic fuzz of the upstream parser and the
 //! allow-list's origin match, and request-smuggling basics sent over raw
-//! TCP to the real binary, which must refuse them without forwarding.
+//! TCP to the real binary, which must refuse them without forwarding:
+//! ambiguous framing, control bytes in chunk lines and trailers, heads over
+//! the size limit however they are written.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::mock::MockUpstream;
 use common::raw;
-use common::{client, request, scaled, send, target};
+use common::{client, request, scaled, send, target, ProxyProcess};
 use headroom::proxy::upstream::{Origin, Upstream, MAX_UPSTREAM_LEN};
 
 /// Seeded, so every run fuzzes the same values.
@@ -728,5 +732,144 @@ fn an_override_reaching_the_proxy_by_another_spelling_is_a_loop() {
     assert!(
         t.mock.requests().is_empty(),
         "a looped request reached the default upstream"
+    );
+}
+
+/// A raw upstream that keeps every byte it is sent and answers an empty
+/// 200 once its client has gone quiet: whatever reached it shows.
+fn recording_upstream() -> (raw::RawUpstream, Arc<Mutex<Vec<u8>>>) {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let sink = received.clone();
+    let upstream = raw::RawUpstream::start(move |mut stream| {
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return,
+                Ok(read) => sink.lock().unwrap().extend_from_slice(&buf[..read]),
+                Err(_) => break,
+            }
+        }
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+    });
+    (upstream, received)
+}
+
+/// A chunked upload of `{}` with `body` as its chunked body, sent whole.
+fn chunked_upload(upstream: &raw::RawUpstream, body: &[u8]) -> Vec<u8> {
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Headroom-Upstream: {}\r\n\
+         transfer-encoding: chunked\r\n\r\n",
+        upstream.url()
+    );
+    [head.as_bytes(), body].concat()
+}
+
+#[test]
+fn control_bytes_in_chunk_lines_or_trailers_are_refused_and_never_forwarded() {
+    // nginx ends a chunk line at a bare LF; a proxy in front of it that read
+    // past one would frame the body differently from it.
+    let (upstream, received) = recording_upstream();
+    let proxy = ProxyProcess::start(&[]);
+    let cases: [(&str, &[u8]); 7] = [
+        (
+            "a bare CR in a chunk extension",
+            b"2;a\rb\r\n{}\r\n0\r\n\r\n",
+        ),
+        (
+            "a bare LF in a chunk extension",
+            b"2;a\nb\r\n{}\r\n0\r\n\r\n",
+        ),
+        ("a NUL in a chunk extension", b"2;a\0b\r\n{}\r\n0\r\n\r\n"),
+        (
+            "an escape in a quoted extension",
+            b"2;a=\"\x1b\"\r\n{}\r\n0\r\n\r\n",
+        ),
+        (
+            "a bare LF in the last chunk's extension",
+            b"2\r\n{}\r\n0;a\nb\r\n\r\n",
+        ),
+        (
+            "a bare CR in a trailer",
+            b"2\r\n{}\r\n0\r\nx-t: a\rb\r\n\r\n",
+        ),
+        (
+            "a trailer that is no field",
+            b"2\r\n{}\r\n0\r\nno field\r\n\r\n",
+        ),
+    ];
+    for (what, body) in cases {
+        let reply = raw::exchange(
+            proxy.addr,
+            &chunked_upload(&upstream, body),
+            Duration::from_secs(2),
+        );
+        eprintln!("{what}: {:?}, closed: {}", reply.status(), reply.closed);
+        assert_eq!(reply.status(), Some(400), "{what}: {}", reply.text());
+        let text = reply.text().to_ascii_lowercase();
+        assert!(
+            text.contains("x-headroom-error: client_body"),
+            "{what}: {text}"
+        );
+        assert!(reply.closed, "{what}: the connection stayed open");
+        let sent = received.lock().unwrap().clone();
+        assert!(
+            sent.is_empty(),
+            "{what} reached the upstream: {:?}",
+            sent.escape_ascii()
+        );
+    }
+    // Extensions and trailers as RFC 9112 writes them still go through.
+    let valid = b"2;name=\"a \\\"quoted\\\" value\";flag\r\n{}\r\n0;last=1\r\nx-t: 1\r\n\r\n";
+    let reply = raw::exchange(
+        proxy.addr,
+        &chunked_upload(&upstream, valid),
+        Duration::from_secs(2),
+    );
+    assert_eq!(reply.status(), Some(200), "{}", reply.text());
+    let sent = String::from_utf8_lossy(&received.lock().unwrap()).into_owned();
+    assert!(sent.ends_with("\r\n\r\n2\r\n{}\r\n0\r\n\r\n"), "{sent}");
+}
+
+/// Writes `bytes` to the proxy `step` bytes at a time, a millisecond
+/// apart, so that the proxy reads them in as many pieces; then reads the
+/// reply as `raw::exchange` does.
+fn exchange_in_pieces(addr: std::net::SocketAddr, bytes: &[u8], step: usize) -> raw::RawReply {
+    let mut stream = TcpStream::connect(addr).expect("connect to the proxy");
+    for piece in bytes.chunks(step) {
+        // The proxy may refuse and close before the last piece.
+        if stream.write_all(piece).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    raw::read_reply(&mut stream, Duration::from_secs(2))
+}
+
+#[test]
+fn a_head_over_the_limit_gets_431_in_one_write_as_in_pieces() {
+    let t = target();
+    let mut head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-big: ".to_vec();
+    head.extend(std::iter::repeat_n(b'a', 100 * 1024));
+    head.extend_from_slice(b"\r\ncontent-length: 2\r\n\r\n{}");
+    let in_pieces = exchange_in_pieces(t.proxy.addr, &head, 4096);
+    let whole = raw::exchange(t.proxy.addr, &head, Duration::from_secs(2));
+    let body = |reply: &raw::RawReply| {
+        let text = reply.text();
+        text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
+    };
+    for (how, reply) in [("in 4 KiB writes", &in_pieces), ("in one write", &whole)] {
+        eprintln!("100 KiB head {how}: {:?} {:?}", reply.status(), body(reply));
+        assert_eq!(reply.status(), Some(431), "{how}: {}", reply.text());
+        assert!(reply.closed, "{how}: the connection stayed open");
+    }
+    assert_eq!(
+        body(&whole),
+        body(&in_pieces),
+        "the same refusal either way"
+    );
+    assert!(
+        t.mock.requests().is_empty(),
+        "an oversized head was forwarded"
     );
 }

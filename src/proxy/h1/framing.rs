@@ -1,6 +1,11 @@
-//! Where an HTTP/1.1 response body ends (RFC 9112 section 6): a length,
-//! chunked coding, or the close of the connection. The decoder hands out the
-//! body's bytes as they arrive, one frame per read, never waiting for more.
+//! Where an HTTP/1.1 body ends (RFC 9112 section 6): a length, chunked
+//! coding, or the close of the connection. The decoder hands out the body's
+//! bytes as they arrive, one frame per read, never waiting for more.
+//!
+//! Chunk lines and trailer fields are held to RFC 9112 section 7.1: no
+//! control byte but HTAB anywhere in them. Another parser on the path (nginx
+//! ends a chunk line at a bare LF) could otherwise end a line elsewhere and
+//! read a different message from the same bytes.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -133,18 +138,19 @@ fn decode_chunked(state: &mut Chunked, buf: &mut BytesMut) -> Result<Decoded, Fr
                 buf.advance(2);
                 *state = Chunked::Size;
             }
-            // Trailer fields are read and dropped: nothing the proxy or
-            // an agent uses is sent in them.
+            // Trailer fields are checked, then dropped: nothing the proxy
+            // or an agent uses is sent in them.
             Chunked::Trailers { seen } => {
                 let Some(line) = line_length(buf, MAX_TRAILERS.saturating_sub(*seen))? else {
                     return Ok(Decoded::NeedMore);
                 };
-                buf.advance(line + 2);
                 if line == 0 {
                     *state = Chunked::Done;
                 } else {
+                    check_trailer_field(&buf[..line])?;
                     *seen += line + 2;
                 }
+                buf.advance(line + 2);
             }
             Chunked::Done => return Ok(Decoded::End),
         }
@@ -154,21 +160,57 @@ fn decode_chunked(state: &mut Chunked, buf: &mut BytesMut) -> Result<Decoded, Fr
 /// The length of the CRLF-terminated line at the start of `buf`, without
 /// its CRLF, or `None` until one is buffered. The caller reads the line in
 /// place and then advances past it: no piece of the buffer is split off.
-fn line_length(buf: &BytesMut, limit: usize) -> Result<Option<usize>, FramingError> {
-    let Some(end) = buf.windows(2).position(|pair| pair == b"\r\n") else {
+///
+/// A control byte other than HTAB before the CRLF (a bare CR or LF, a NUL)
+/// is an error as soon as it is buffered: it may be where another parser
+/// ends the line.
+fn line_length(buf: &[u8], limit: usize) -> Result<Option<usize>, FramingError> {
+    let Some(end) = buf.iter().position(|byte| is_control_byte(*byte)) else {
         return if buf.len() > limit {
-            Err("chunk line or trailers too long")
+            Err(LINE_TOO_LONG)
         } else {
             Ok(None)
         };
     };
     if end > limit {
-        return Err("chunk line or trailers too long");
+        return Err(LINE_TOO_LONG);
     }
-    Ok(Some(end))
+    match &buf[end..] {
+        [b'\r', b'\n', ..] => Ok(Some(end)),
+        // The LF may be in the next read.
+        [b'\r'] => Ok(None),
+        _ => Err("a control character inside a chunk line or trailer field"),
+    }
 }
 
-/// `1*HEXDIG [ BWS ";" extensions ]`; extensions are ignored.
+const LINE_TOO_LONG: FramingError = "chunk line or trailers too long";
+
+/// RFC 9110 section 5.5: CTL, that is 0x00 to 0x1F and DEL, except HTAB.
+fn is_control_byte(byte: u8) -> bool {
+    (byte < 0x20 && byte != b'\t') || byte == 0x7f
+}
+
+/// A trailer line is a header field, `token ":" value` (its value holds no
+/// control byte: `line_length` saw to that). No space before the colon and
+/// no line folding, as for the fields of a head.
+fn check_trailer_field(line: &[u8]) -> Result<(), FramingError> {
+    let name = line
+        .iter()
+        .position(|byte| *byte == b':')
+        .map_or(line, |colon| &line[..colon]);
+    if name.is_empty() || name.len() == line.len() || !name.iter().all(|byte| is_tchar(*byte)) {
+        return Err("a malformed trailer field");
+    }
+    Ok(())
+}
+
+/// RFC 9110 section 5.6.2: the characters of a token.
+fn is_tchar(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
+/// `1*HEXDIG [ BWS ";" extensions ]`; the extensions, free of control
+/// bytes (`line_length` saw to that), are ignored.
 fn chunk_size(line: &[u8]) -> Result<u64, FramingError> {
     let digits_end = line
         .iter()
@@ -271,13 +313,19 @@ mod tests {
 
     #[test]
     fn malformed_chunked_bodies_are_errors() {
-        let cases: [&[u8]; 7] = [
+        let cases: [&[u8]; 13] = [
             b"zz\r\n",
             b"\r\n",
             b"5 x\r\nhello\r\n0\r\n\r\n",
             b"5\r\nhelloXX0\r\n\r\n",
             b"10000000000000000\r\n",
+            b"ffffffffffffffffff\r\n",
             b"-5\r\nhello\r\n0\r\n\r\n",
+            b"+5\r\nhello\r\n0\r\n\r\n",
+            b"0x5\r\nhello\r\n0\r\n\r\n",
+            b" 5\r\nhello\r\n0\r\n\r\n",
+            b"5 5\r\nhello\r\n0\r\n\r\n",
+            b";a\r\nhello\r\n0\r\n\r\n",
             b"5\r\nhel",
         ];
         for wire in cases {
@@ -295,6 +343,124 @@ mod tests {
         let mut endless_trailers = b"0\r\n".to_vec();
         endless_trailers.extend(b"x-t: 1\r\n".repeat(MAX_TRAILERS));
         assert!(decode_in_steps(Framing::chunked(), &endless_trailers, 512).is_err());
+    }
+
+    /// `wire` decoded whole and in every split, all alike.
+    fn decode_at_every_split(wire: &[u8]) -> Result<Vec<u8>, String> {
+        let whole = decode_in_steps(Framing::chunked(), wire, wire.len());
+        for step in 1..wire.len() {
+            let split = decode_in_steps(Framing::chunked(), wire, step);
+            assert_eq!(split, whole, "{:?} in steps of {step}", wire.escape_ascii());
+        }
+        whole
+    }
+
+    fn assert_taken(wire: &[u8]) {
+        let body = decode_at_every_split(wire);
+        assert_eq!(
+            body.as_deref(),
+            Ok(&b"hello"[..]),
+            "{:?}",
+            wire.escape_ascii()
+        );
+    }
+
+    fn assert_refused(wire: &[u8]) {
+        let body = decode_at_every_split(wire);
+        assert!(body.is_err(), "{:?} was taken", wire.escape_ascii());
+    }
+
+    #[test]
+    fn extensions_of_any_allowed_characters_are_taken() {
+        for line in [
+            &b"5;name=value"[..],
+            b"5 ; name=value",
+            b"5;a;b=c;d",
+            b"5;\tx = y",
+            b"5;q=\"a quoted; \\\" value\"",
+            b"5;latin=\"caf\xe9\"",
+            b"5;odd!#$%&'*+-.^_`|~=\x7e",
+        ] {
+            assert_taken(&[line, b"\r\nhello\r\n0;last=1\r\n\r\n"].concat());
+        }
+    }
+
+    /// Every control byte but HTAB: a CR not before LF, a bare LF, a NUL,
+    /// the rest of C0, and DEL.
+    fn control_bytes() -> impl Iterator<Item = u8> {
+        (0u8..0x20).filter(|byte| *byte != b'\t').chain([0x7f])
+    }
+
+    #[test]
+    fn a_control_byte_in_a_chunk_extension_is_an_error() {
+        for control in control_bytes() {
+            for line in [
+                [&b"5;a"[..], &[control], b"b"].concat(),
+                [&b"5;a=\""[..], &[control], b"\""].concat(),
+                [&b"5"[..], &[control], b";a"].concat(),
+                [&b"0;a"[..], &[control]].concat(),
+            ] {
+                assert_refused(&[&line[..], b"\r\nhello\r\n0\r\n\r\n"].concat());
+            }
+        }
+    }
+
+    #[test]
+    fn a_bare_lf_or_cr_is_refused_before_any_crlf_arrives() {
+        // nginx ends a chunk line at a bare LF: waiting for the CRLF would
+        // read the next bytes as this line while nginx reads them as data.
+        for begun in [&b"5;a\nhello"[..], b"5;a\rb", b"5;a\0"] {
+            let mut buf = BytesMut::from(begun);
+            let decoded = Framing::chunked().decode(&mut buf);
+            assert!(decoded.is_err(), "{:?}: {decoded:?}", begun.escape_ascii());
+        }
+        let mut waiting = BytesMut::from(&b"5;a\r"[..]);
+        assert_eq!(
+            Framing::chunked().decode(&mut waiting),
+            Ok(Decoded::NeedMore)
+        );
+    }
+
+    fn with_trailer(field: &[u8]) -> Vec<u8> {
+        [&b"5\r\nhello\r\n0\r\n"[..], field, b"\r\n\r\n"].concat()
+    }
+
+    #[test]
+    fn valid_trailer_fields_are_taken_and_dropped() {
+        for field in [
+            &b"x-trailer: 1"[..],
+            b"X-T:v",
+            b"x-t: \ta b\t",
+            b"x-empty:",
+            b"x-latin: caf\xe9",
+            b"!#$%&'*+-.^_`|~09az: ok",
+        ] {
+            assert_taken(&with_trailer(field));
+        }
+        assert_taken(&with_trailer(b"x-a: 1\r\nx-b: 2"));
+    }
+
+    #[test]
+    fn malformed_trailer_fields_are_errors() {
+        let mut fields: Vec<Vec<u8>> = [
+            &b"no-colon"[..],
+            b": no name",
+            b"x t: 1",
+            b"x-t : 1",
+            b" folded: 1",
+            b"\tfolded: 1",
+            b"x-t\xe9: 1",
+            b"x(t): 1",
+        ]
+        .map(<[u8]>::to_vec)
+        .into();
+        for control in control_bytes() {
+            fields.push([&b"x-t: a"[..], &[control], b"b"].concat());
+            fields.push([&b"x-t"[..], &[control], b": 1"].concat());
+        }
+        for field in fields {
+            assert_refused(&with_trailer(&field));
+        }
     }
 
     #[test]

@@ -134,11 +134,13 @@ pub fn parse_response(
         let mut fields = [const { MaybeUninit::uninit() }; MAX_FIELDS];
         let mut parsed = httparse::Response::new(&mut []);
         let parser = httparse::ParserConfig::default();
+        // The limit holds for a head read whole as for one still arriving,
+        // however the upstream's writes split it.
+        let too_long = || format!("response head larger than {} KiB", MAX_HEAD / 1024);
         let len = match parser.parse_response_with_uninit_headers(&mut parsed, buf, &mut fields) {
+            Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => return Err(too_long()),
             Ok(httparse::Status::Complete(len)) => len,
-            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
-                return Err(format!("response head larger than {} KiB", MAX_HEAD / 1024))
-            }
+            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(too_long()),
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(error) => return Err(format!("invalid response head: {error}")),
         };
@@ -671,5 +673,23 @@ mod tests {
         }
         let huge = format!("HTTP/1.1 200 OK\r\nx-big: {}", "a".repeat(MAX_HEAD));
         assert!(parse(&huge, Method::GET).is_err());
+    }
+
+    #[test]
+    fn the_head_limit_holds_for_a_head_read_whole() {
+        let status = "HTTP/1.1 200 OK\r\n";
+        let sized = |len: usize| {
+            let fill = len - status.len() - "x-big: \r\n\r\n".len();
+            format!("{status}x-big: {}\r\n\r\n", "a".repeat(fill))
+        };
+        assert!(parse(&sized(MAX_HEAD), Method::GET).unwrap().is_some());
+        for len in [MAX_HEAD + 1, 100 * 1024] {
+            let refusal = parse(&sized(len), Method::GET).err();
+            assert_eq!(
+                refusal.as_deref(),
+                Some("response head larger than 64 KiB"),
+                "a whole head of {len} bytes"
+            );
+        }
     }
 }

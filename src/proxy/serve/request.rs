@@ -61,11 +61,13 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
     // parsing a usual head.
     let mut fields = [const { MaybeUninit::uninit() }; MAX_FIELDS];
     let mut parsed = httparse::Request::new(&mut []);
+    // The limit holds for a head read whole as for one still arriving,
+    // however the client's writes split it.
+    let too_long = || too_large("the request head is larger than 64 KiB");
     let len = match parsed.parse_with_uninit_headers(buf, &mut fields) {
+        Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => return Err(too_long()),
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
-            return Err(too_large("the request head is larger than 64 KiB"))
-        }
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(too_long()),
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             return Err(too_large("the request has more than 100 header fields"))
@@ -341,5 +343,22 @@ mod tests {
         assert_eq!(bad(&format!("{post}{many}\r\n")), Some(431));
         let huge = format!("{post}x-big: {}", "a".repeat(MAX_HEAD));
         assert_eq!(bad(&huge), Some(431));
+    }
+
+    #[test]
+    fn the_head_limit_holds_for_a_head_read_whole() {
+        let post = "POST / HTTP/1.1\r\nHost: x\r\n";
+        let sized = |len: usize| {
+            let fill = len - post.len() - "x-big: \r\n\r\n".len();
+            format!("{post}x-big: {}\r\n\r\n", "a".repeat(fill))
+        };
+        assert!(parse(&sized(MAX_HEAD)).unwrap().is_some());
+        for len in [MAX_HEAD + 1, 100 * 1024] {
+            let Err(refusal) = parse(&sized(len)) else {
+                panic!("a whole head of {len} bytes was taken");
+            };
+            assert_eq!(refusal.status, 431);
+            assert_eq!(refusal.message, "the request head is larger than 64 KiB");
+        }
     }
 }
