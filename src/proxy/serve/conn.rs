@@ -16,7 +16,6 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Method, Request, Response, Version};
 use http_body::Body;
-use http_body_util::Either;
 use tokio::io::AsyncWrite;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
@@ -26,16 +25,16 @@ use tokio::time::Instant;
 use super::request::{parse_request, RequestHead, MAX_HEAD};
 use super::response::{encode_chunk_size, encode_head, Outgoing, CONTINUE};
 use super::signal::{StopWait, Watch};
-use super::upload::{Inbound, Upload};
-use crate::proxy::body::{ClientBody, ResponseBody, DRAIN_LIMIT};
+use super::tunnel::Switched;
+use super::Handler;
 use crate::proxy::error::ProxyError;
-use crate::proxy::forward::{self, Exchange};
-use crate::proxy::h1::framing::Framing;
-use crate::proxy::h1::head;
 use crate::proxy::routes::Family;
 use crate::proxy::stats::Outcome;
-use crate::proxy::tunnel::{Io, Switched, UpgradeRequested};
-use crate::proxy::Shared;
+use crate::proxy::wire::body::{ClientBody, DRAIN_LIMIT};
+use crate::proxy::wire::framing::Framing;
+use crate::proxy::wire::head;
+use crate::proxy::wire::upgrade::UpgradeRequested;
+use crate::proxy::wire::upload::{Inbound, Upload};
 
 /// What a client that sends HTTP/2 with prior knowledge sends first.
 pub const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -62,8 +61,8 @@ pub enum Opening {
     Switched(TcpStream, BytesMut, Box<Switched>),
 }
 
-pub struct Connection {
-    shared: Arc<Shared>,
+pub struct Connection<H> {
+    handler: Arc<H>,
     /// The read side, while no request body is out reading it.
     inbound: Option<Inbound>,
     /// Where a lent read side comes back from.
@@ -89,16 +88,16 @@ enum Next {
     Closed,
 }
 
-impl Connection {
+impl<H: Handler> Connection<H> {
     pub fn new(
         stream: TcpStream,
-        shared: Arc<Shared>,
+        handler: Arc<H>,
         stop: watch::Receiver<bool>,
         head_timeout: Option<Duration>,
-    ) -> Connection {
+    ) -> Connection<H> {
         let (read, write) = stream.into_split();
         Connection {
-            shared,
+            handler,
             inbound: Some(Inbound::new(read, BytesMut::new())),
             returning: None,
             out: Output::new(write),
@@ -154,7 +153,7 @@ impl Connection {
             None => {
                 switched
                     .exchange
-                    .finish_switched(Outcome::Failed("client_disconnect"), 0, 0);
+                    .finish(Outcome::Failed("client_disconnect"), 0, 0);
                 Opening::Done
             }
         }
@@ -247,19 +246,19 @@ impl Connection {
         let request = Request::from_parts(parts, ClientBody::Http1(body));
         // Pinned where it is made: passed by value, the handler's future
         // (kilobytes) would be copied twice more on every request.
-        let handling = pin!(forward::handle(self.shared.clone(), request, controls));
+        let handling = pin!(self.handler.clone().handle(request, controls));
         let Some(Ok(mut response)) = self.unless_client_leaves(handling).await else {
             // Dropping the handler's future cancels the upstream request.
             return Ending::ClientGone;
         };
-        let switched = take_switched(&mut response);
+        let switched = H::switched(&mut response);
         // A 101 keeps the connection: the tunnel takes it over.
         let keep_alive = switched.is_some() || keep_alive && !*self.stop.borrow();
         let written = self
             .respond(&mut response, &method, version, keep_alive)
             .await;
-        if let Some((upstream, exchange)) = switched {
-            return self.tunnel(written, upstream, exchange);
+        if let Some(switched) = switched {
+            return tunnel(written, switched);
         }
         if written.is_err() {
             // The client left, or the answer broke off: either way the
@@ -271,20 +270,6 @@ impl Connection {
         } else {
             Ending::Close
         }
-    }
-
-    /// Once the 101 that switches protocols is `written`, the connection
-    /// becomes a tunnel to `upstream`.
-    fn tunnel(&self, written: io::Result<()>, upstream: Box<dyn Io>, exchange: Exchange) -> Ending {
-        if written.is_err() {
-            exchange.finish_switched(Outcome::Failed("client_disconnect"), 0, 0);
-            return Ending::ClientGone;
-        }
-        Ending::Switched(Box::new(Switched {
-            upstream,
-            exchange,
-            idle_timeout: self.shared.client.idle_timeout(),
-        }))
     }
 
     /// Lends the read side to the request body; a body that came whole
@@ -535,13 +520,16 @@ enum Ending {
     Switched(Box<Switched>),
 }
 
-/// The upstream's connection and the exchange, when the answer switched
-/// protocols.
-fn take_switched(response: &mut Response<ResponseBody>) -> Option<(Box<dyn Io>, Exchange)> {
-    match response.body_mut() {
-        Either::Left(upstream) => upstream.take_switched(),
-        Either::Right(_) => None,
+/// Once the 101 that switches protocols is `written`, the connection
+/// becomes a tunnel to the upstream `switched` holds.
+fn tunnel(written: io::Result<()>, switched: Switched) -> Ending {
+    if written.is_err() {
+        switched
+            .exchange
+            .finish(Outcome::Failed("client_disconnect"), 0, 0);
+        return Ending::ClientGone;
     }
+    Ending::Switched(Box::new(switched))
 }
 
 /// Frames the body's data for the client as `Outgoing` says.

@@ -11,8 +11,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Link;
+use crate::proxy::clock;
+use crate::proxy::lock::lock;
 use crate::proxy::upstream::Origin;
-use crate::proxy::{clock, lock};
 
 /// How long an idle connection is kept.
 const IDLE_LIFETIME: Duration = Duration::from_secs(90);

@@ -1,6 +1,6 @@
 //! Sending a request once more when the pooled HTTP/1.1 connection it went
 //! out on turns out stale: the upstream closed it, on its keep-alive
-//! timer, just as the proxy reused it. The direct path (`super::h1`) keeps
+//! timer, just as the proxy reused it. The direct path (`super::direct`) keeps
 //! what it writes for that; this module does the same around hyper's
 //! client, for HTTPS upstreams and those behind an HTTP proxy. It also
 //! sends again, once, a request whose HTTP/2 stream the upstream said it
@@ -20,8 +20,8 @@ use hyper_util::client::legacy::Client;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::body::RequestBody;
-use super::client::{chain, BoxError};
+use crate::proxy::error::{chain, BoxError};
+use crate::proxy::wire::body::RequestBody;
 
 /// A request is kept as sent, up to this size, until its answer begins: a
 /// pooled connection can turn out stale only once it is used.

@@ -10,8 +10,9 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{request, response, Method, Response, StatusCode, Version};
 
 use super::framing::Framing;
-use super::keep_spare;
 use super::names::HeadKind;
+use crate::proxy::headers::list_items;
+use crate::proxy::spares::keep_spare;
 
 /// Largest response head taken, status line and fields together.
 const MAX_HEAD: usize = 64 * 1024;
@@ -396,23 +397,12 @@ pub(crate) fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> b
     list_items(headers, name).any(|item| item.eq_ignore_ascii_case(token))
 }
 
-/// The items of a comma-separated list header, over all its fields,
-/// trimmed.
-pub(crate) fn list_items(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &str> {
-    headers
-        .get_all(name)
-        .into_iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::proxy::h1::framing::Chunked;
     use crate::proxy::upstream::Upstream;
+    use crate::proxy::wire::framing::Chunked;
 
     fn parse(wire: &str, method: Method) -> Result<Option<ResponseHead>, HeadError> {
         parse_response(&mut BytesMut::from(wire), &method, false)

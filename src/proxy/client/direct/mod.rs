@@ -5,11 +5,8 @@
 //! frames across a channel, so every streamed event is polled by two tasks.
 //! Here the response body reads its frames straight off the upstream socket
 //! in the client's task: one wake-up per event, as in nginx. HTTPS and
-//! proxied upstreams keep hyper's client (`super::client`).
+//! proxied upstreams keep hyper's client (`super`).
 
-pub(crate) mod framing;
-pub(crate) mod head;
-pub(crate) mod names;
 mod pool;
 
 use std::cell::RefCell;
@@ -19,42 +16,27 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::thread::LocalKey;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncWrite;
 use tokio::net::TcpStream;
-use tokio_util::io::poll_read_buf;
 
-use super::body::RequestBody;
-use super::client::{BoxError, UpstreamConnector};
-use super::clock;
 use super::idle::IdleTimer;
 use super::replay::{REPLAY_LIMIT, STALE_WITHIN};
-use super::tunnel::UpgradeRequested;
-use super::upstream::Upstream;
-use framing::{Decoded, Framing};
-use head::RequestFraming;
+use super::UpstreamConnector;
+use crate::proxy::clock;
+use crate::proxy::error::BoxError;
+use crate::proxy::spares::keep_spare;
+use crate::proxy::upstream::Upstream;
+use crate::proxy::wire::body::RequestBody;
+use crate::proxy::wire::framing::{Decoded, Framing};
+use crate::proxy::wire::head::{self, RequestFraming};
+use crate::proxy::wire::io::poll_read_more;
+use crate::proxy::wire::upgrade::UpgradeRequested;
 use pool::Pool;
-
-/// Read buffer growth step; a read takes whatever the socket has, up to
-/// the spare room this leaves. hyper starts its buffers at the same size.
-const READ_CHUNK: usize = 8 * 1024;
-/// Reads what `io` has into `buf`, `Ready(0)` at its end; the client side
-/// reads its sockets the same way.
-pub(crate) fn poll_read_more<R: AsyncRead + Unpin>(
-    io: &mut R,
-    cx: &mut Context<'_>,
-    buf: &mut BytesMut,
-) -> Poll<io::Result<usize>> {
-    if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-        buf.reserve(READ_CHUNK);
-    }
-    poll_read_buf(Pin::new(io), cx, buf)
-}
 
 thread_local! {
     /// Where request heads are written: each head is split off as a slice
@@ -72,19 +54,6 @@ thread_local! {
     /// Piece queues of requests done with, emptied, for requests to come:
     /// a queue is allocated once, not for every request.
     static SPARE_QUEUES: RefCell<Vec<VecDeque<Bytes>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Spares (of each kind) kept at most per thread: one for every request in
-/// flight on a busy proxy.
-const SPARES_KEPT: usize = 64;
-
-/// Keeps `spare` in `spares` for reuse, unless they are full.
-pub(crate) fn keep_spare<T>(spares: &'static LocalKey<RefCell<Vec<T>>>, spare: T) {
-    spares.with_borrow_mut(|kept| {
-        if kept.len() < SPARES_KEPT {
-            kept.push(spare);
-        }
-    });
 }
 
 /// Request pieces gathered into one write at most (a few more may wait).

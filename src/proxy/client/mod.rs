@@ -1,8 +1,8 @@
 //! The upstream hop: pooled HTTP/1.1 and HTTP/2 connections, TLS with the
 //! system's trust store, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, a connect
 //! timeout, and an idle timeout on every upstream connection. Plain-HTTP
-//! upstreams reached without a proxy go through `super::h1`; the rest
-//! through hyper's client, wrapped by `super::replay` so that a request
+//! upstreams reached without a proxy go through `direct`; the rest
+//! through hyper's client, wrapped by `replay` so that a request
 //! that meets a stale pooled connection is sent again. A connection that
 //! lands on the proxy's own listener is refused (`ReachedItself`).
 
@@ -27,14 +27,18 @@ use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
 use tower_service::Service;
 
-use super::body::{IdleBody, RequestBody};
-use super::h1::{DirectBody, DirectClient};
-use super::idle::{IdleTimer, RequestIdle};
-use super::replay::{self, OpenedAt, ReplayBody};
-use super::tunnel::UpgradeRequested;
-use super::upstream::Upstream;
+mod direct;
+mod idle;
+mod replay;
 
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use crate::proxy::error::{chain, BoxError};
+use crate::proxy::upstream::Upstream;
+use crate::proxy::wire::body::RequestBody;
+use crate::proxy::wire::io::{Io, Prefixed};
+use crate::proxy::wire::upgrade::UpgradeRequested;
+use direct::{DirectBody, DirectClient};
+use idle::{IdleBody, IdleTimer, RequestIdle};
+use replay::{OpenedAt, ReplayBody};
 
 /// A response body from hyper's client or from the direct HTTP/1.1 path.
 /// hyper's is boxed, as it is the larger by far: every response is moved
@@ -536,6 +540,30 @@ impl Write for UpstreamStream {
     }
 }
 
+/// The upstream's connection once it has answered 101. The direct path
+/// hands over its socket and whatever it read past the head; hyper's
+/// client hands over its upgraded connection, which holds its own.
+pub async fn upstream_side(
+    response: &mut Response<UpstreamResponseBody>,
+) -> Result<Box<dyn Io>, BoxError> {
+    match response.body_mut() {
+        Either::Right(direct) => {
+            let (io, read) = direct
+                .take_upgraded()
+                .ok_or("its connection ended as it switched protocols")?;
+            Ok(Box::new(Prefixed::new(read, io)))
+        }
+        Either::Left(_) => {
+            let upgrade = response
+                .extensions_mut()
+                .remove::<hyper::upgrade::OnUpgrade>()
+                .ok_or("its connection cannot switch protocols")?;
+            let upgraded = upgrade.await?;
+            Ok(Box::new(hyper_util::rt::TokioIo::new(upgraded)))
+        }
+    }
+}
+
 /// True when the error chain says the connect timed out.
 pub fn is_connect_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
     chain(error).any(|e| e.is::<ConnectTimeout>())
@@ -578,12 +606,6 @@ pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         .last()
         .map(|e| e.to_string())
         .unwrap_or_default()
-}
-
-pub(super) fn chain<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(error), |e| e.source())
 }
 
 #[cfg(test)]
