@@ -11,6 +11,7 @@
 //! nothing of forwarding.
 
 mod conn;
+mod output;
 mod request;
 mod response;
 mod signal;

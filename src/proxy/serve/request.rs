@@ -13,10 +13,10 @@ use http::{request, Method, Request, StatusCode, Uri, Version};
 
 use crate::proxy::error::ProxyError;
 use crate::proxy::headers::{is_control, list_items, Controls};
-use crate::proxy::wire::framing::Framing;
-use crate::proxy::wire::head::{
+use crate::proxy::wire::fields::{
     last_coding_is_chunked, place_in, BadField, ContentLength, PlacedFields, Present,
 };
+use crate::proxy::wire::framing::Framing;
 use crate::proxy::wire::names::HeadKind;
 
 /// Largest request head taken, request line and fields together.
