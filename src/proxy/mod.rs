@@ -30,6 +30,7 @@ pub use config::{
     OPENAI_DEFAULT,
 };
 pub use forward::points_at;
+pub use forward::stages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,6 +78,11 @@ impl RunningProxy {
 
 /// Binds and starts serving. Must be called inside a tokio runtime.
 pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
+    start_with(config, stages::Stages::default()).await
+}
+
+/// Like `start`, with `stages` on every request's way.
+pub async fn start_with(config: Config, stages: stages::Stages) -> anyhow::Result<RunningProxy> {
     if !config.listen.ip().is_loopback() && config.allowed == Allowed::Unspecified {
         return Err(UsageError::new(format!(
             "refusing to listen on {} without an upstream allow-list: pass --allow-upstream ORIGIN (repeatable) or --allow-any-upstream",
@@ -96,7 +102,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
     let defaults = config.defaults.by_family();
     refuse_default_loops(&defaults, addr)?;
     let client = UpstreamClient::new(addr, config.connect_timeout, config.idle_timeout);
-    let shared = Arc::new(Shared::new(defaults, config.allowed, addr, client));
+    let shared = Arc::new(Shared::new(defaults, config.allowed, addr, client, stages));
     let (shutdown, stop) = oneshot::channel();
     let server = tokio::spawn(serve::serve(
         listener,

@@ -9,6 +9,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::{Either, Full};
 
 use super::exchange::Exchange;
+use super::stages::ResponseWatch;
 use crate::proxy::client::{is_idle_timeout, UpstreamResponseBody};
 use crate::proxy::error::BoxError;
 use crate::proxy::stats::Outcome;
@@ -28,6 +29,8 @@ pub struct UpstreamBody {
     exchange: Option<Exchange>,
     /// The upstream's connection, after a 101.
     switched: Option<Box<dyn Io>>,
+    /// The response stage's watch, when it wanted this response.
+    watch: Option<Box<dyn ResponseWatch>>,
 }
 
 impl UpstreamBody {
@@ -35,12 +38,14 @@ impl UpstreamBody {
         inner: UpstreamResponseBody,
         exchange: Exchange,
         switched: Option<Box<dyn Io>>,
+        watch: Option<Box<dyn ResponseWatch>>,
     ) -> UpstreamBody {
         UpstreamBody {
             inner,
             bytes: 0,
             exchange: Some(exchange),
             switched,
+            watch,
         }
     }
 
@@ -52,6 +57,9 @@ impl UpstreamBody {
     }
 
     fn finish(&mut self, outcome: Outcome) {
+        if let Some(watch) = self.watch.take() {
+            watch.end(outcome);
+        }
         if let Some(exchange) = self.exchange.take() {
             exchange.finish(outcome, self.bytes);
         }
@@ -73,6 +81,9 @@ impl Body for UpstreamBody {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.bytes += data.len() as u64;
+                    if let Some(watch) = &mut this.watch {
+                        watch.chunk(data);
+                    }
                 }
             }
             Poll::Ready(Some(Err(error))) => {

@@ -7,6 +7,7 @@ mod body;
 mod exchange;
 mod local;
 mod overrides;
+pub mod stages;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -34,6 +35,7 @@ use crate::proxy::wire::upgrade::{name_upgrade, UpgradeRequested};
 pub use body::{ResponseBody, UpstreamBody};
 use exchange::Exchange;
 use overrides::OverrideCache;
+use stages::Stages;
 
 /// State every request handler shares.
 pub(crate) struct Shared {
@@ -44,16 +46,18 @@ pub(crate) struct Shared {
     listen: SocketAddr,
     client: UpstreamClient,
     stats: Stats,
+    stages: Stages,
 }
 
 impl Shared {
     /// The forwarder for the proxy listening at `listen`, sending through
-    /// `client`; `defaults` in `Family::ALL` order.
+    /// `client` and running `stages`; `defaults` in `Family::ALL` order.
     pub fn new(
         defaults: [Upstream; 3],
         allowed: Allowed,
         listen: SocketAddr,
         client: UpstreamClient,
+        stages: Stages,
     ) -> Shared {
         Shared {
             defaults: defaults.map(Arc::new),
@@ -62,6 +66,7 @@ impl Shared {
             listen,
             client,
             stats: Stats::default(),
+            stages,
         }
     }
 
@@ -115,9 +120,19 @@ async fn handle(
     // Made at once so that a refusal, too, reads the rest of an upload.
     let body = RequestBody::new(body, exchange.bytes_in.clone());
     let family = exchange.family;
-    let (shared, upstream, parts, upgrade_asked) = match outgoing(&mut exchange, parts, controls) {
-        Ok(ready) => ready,
-        Err(error) => return Ok(exchange.fail(error).map(Either::Right)),
+    let (shared, upstream, mut parts, upgrade_asked) =
+        match outgoing(&mut exchange, parts, controls) {
+            Ok(ready) => ready,
+            Err(error) => return Ok(exchange.fail(error).map(Either::Right)),
+        };
+    // The request stage, on the requests it wants. Boxed: most requests
+    // have none, and their future would carry its state inline.
+    let body = match shared.stages.request_for(family, &parts) {
+        None => body,
+        Some(stage) => match Box::pin(shared.stages.run_request(stage, &mut parts, body)).await {
+            Ok(body) => body,
+            Err(error) => return Ok(exchange.fail(error).map(Either::Right)),
+        },
     };
     // Sent and awaited here, not in a function of its own, and the answer
     // worked on where it lies: every async layer and every move copies the
@@ -129,6 +144,7 @@ async fn handle(
         .await
         .map_err(|error| send_error(shared, family, upstream, error.as_ref()));
     let mut switched = None;
+    let mut watch = None;
     if let Ok(response) = &mut sent {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             // Boxed: rare, and every request's future would carry it inline.
@@ -138,13 +154,18 @@ async fn handle(
             }
         } else {
             headers::prepare_response(response.headers_mut());
+            // The response stage sees the body the client gets.
+            watch = shared
+                .stages
+                .watch(family, response.status(), response.headers());
         }
     }
     match sent {
         Ok(response) => {
             exchange.status = response.status().as_u16();
             exchange.head_latency = clock::since(exchange.started);
-            Ok(response.map(|body| Either::Left(UpstreamBody::new(body, exchange, switched))))
+            let body = |body| Either::Left(UpstreamBody::new(body, exchange, switched, watch));
+            Ok(response.map(body))
         }
         Err(error) => Ok(exchange.fail(error).map(Either::Right)),
     }
