@@ -52,6 +52,19 @@ impl ResponseWatch for Watch {
     }
 }
 
+/// The chunks a watch saw, and how it ended, once it has: the body is
+/// closed once the client has it, and the watch's end may trail.
+async fn once_ended(seen: &Mutex<Seen>) -> (Vec<Bytes>, Option<Outcome>) {
+    for _ in 0..50 {
+        if seen.lock().unwrap().ended.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let seen = seen.lock().unwrap();
+    (seen.chunks.clone(), seen.ended)
+}
+
 async fn proxy_with(stages: Stages) -> RunningProxy {
     start_with(Config::loopback_ephemeral(), stages)
         .await
@@ -180,17 +193,7 @@ async fn a_response_stage_sees_each_chunk_as_the_client_gets_it() {
         answer.ends_with("\r\n\r\n6\r\ndata: \r\n5\r\nhello\r\n0\r\n\r\n"),
         "{answer}"
     );
-    // The body is closed once the client has it; the record may trail.
-    for _ in 0..50 {
-        if seen.lock().unwrap().ended.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let (chunks, ended) = {
-        let seen = seen.lock().unwrap();
-        (seen.chunks.clone(), seen.ended)
-    };
+    let (chunks, ended) = once_ended(&seen).await;
     assert_eq!(chunks, [&b"data: "[..], &b"hello"[..]]);
     assert_eq!(ended, Some(Outcome::Completed));
     proxy.shutdown().await;
@@ -214,16 +217,7 @@ async fn a_watch_learns_that_a_stream_was_cut() {
         "GET /v1/stream HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: http://{upstream_addr}\r\n\r\n"
     );
     exchange(proxy.local_addr(), &request).await;
-    for _ in 0..50 {
-        if seen.lock().unwrap().ended.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let (chunks, ended) = {
-        let seen = seen.lock().unwrap();
-        (seen.chunks.clone(), seen.ended)
-    };
+    let (chunks, ended) = once_ended(&seen).await;
     assert_eq!(chunks, [&b"hello"[..]]);
     assert_eq!(ended, Some(Outcome::Failed("upstream_body")));
     proxy.shutdown().await;
