@@ -207,6 +207,16 @@ impl std::fmt::Display for ProxyError {
     }
 }
 
+/// Any error, as the bodies and connections of both hops carry it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `error` and each of its causes, outermost first.
+pub fn chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,6 @@
 
 use http::header::{self, Entry, HeaderMap, HeaderName, HeaderValue};
 
-use super::h1::head::list_items;
-
 /// The header that names a request's upstream.
 pub const UPSTREAM_HEADER: &str = "x-headroom-upstream";
 
@@ -125,6 +123,17 @@ fn remove_hop_by_hop(headers: &mut HeaderMap) {
     for name in listed.into_iter().chain(HOP_BY_HOP) {
         headers.remove(name);
     }
+}
+
+/// The items of a comma-separated list header, over all its fields,
+/// trimmed.
+pub fn list_items(headers: &HeaderMap, name: HeaderName) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(name)
+        .into_iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
 }
 
 #[cfg(test)]

@@ -1,30 +1,39 @@
 //! A forwarding proxy that knows nothing of agents: each request goes to the
 //! upstream its `X-Headroom-Upstream` header names, or to its API family's
 //! default, with bodies streamed both ways.
+//!
+//! Layers, each using only those below it:
+//! - `forward`: the one pipeline every request passes through, with its
+//!   stages (`forward::stages`);
+//! - `client` (the upstream hop) and `serve` (the client side), which know
+//!   nothing of each other or of forwarding;
+//! - `wire`: HTTP/1 heads, framing and bodies;
+//! - beneath them all, the shared vocabulary: `config`, `upstream`,
+//!   `headers`, `routes`, `error`, `stats`, `clock`, `lock`, `spares`.
 
-mod body;
 mod client;
 mod clock;
+mod config;
 pub mod error;
 mod forward;
-mod h1;
 pub mod headers;
-mod idle;
-mod local;
-mod overrides;
-mod replay;
+mod lock;
 pub mod routes;
 mod serve;
+mod spares;
 pub mod stats;
-mod tls_failure;
-mod tunnel;
 pub mod upstream;
+mod wire;
 
+pub use config::{
+    Allowed, Config, Defaults, ANTHROPIC_DEFAULT, GEMINI_DEFAULT, HEADER_READ_TIMEOUT,
+    OPENAI_DEFAULT,
+};
 pub use forward::points_at;
+pub use forward::stages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -32,102 +41,11 @@ use tokio::task::JoinHandle;
 
 use crate::error::UsageError;
 use client::UpstreamClient;
-use overrides::OverrideCache;
+use forward::Shared;
 use routes::Family;
 use serve::Deadlines;
-use stats::{Snapshot, Stats};
-use upstream::{Origin, Upstream};
-
-/// Locks `mutex` even if a panic poisoned it: every map the proxy guards
-/// is changed in single steps that a panic cannot leave half-done.
-pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-pub struct Config {
-    pub listen: SocketAddr,
-    pub defaults: Defaults,
-    pub allowed: Allowed,
-    pub connect_timeout: Duration,
-    pub idle_timeout: Duration,
-    /// How long in-flight requests may take to finish at shutdown.
-    pub drain_timeout: Duration,
-    /// How long a client may take to send a request head; `None` for no
-    /// limit. `headroom proxy` sets `HEADER_READ_TIMEOUT` when it listens
-    /// beyond loopback.
-    pub head_timeout: Option<Duration>,
-}
-
-/// How long a client beyond loopback may take to send a request head:
-/// long enough for any real client, short enough that connections
-/// trickling their heads cannot pile up.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-impl Config {
-    /// Loopback on an ephemeral port, public upstreams, default timeouts.
-    pub fn loopback_ephemeral() -> Config {
-        Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            defaults: Defaults::public(),
-            allowed: Allowed::Unspecified,
-            connect_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(300),
-            drain_timeout: Duration::from_secs(5),
-            // Local clients need no deadline.
-            head_timeout: None,
-        }
-    }
-}
-
-/// Where requests without an override go, per API family.
-#[derive(Debug, Clone)]
-pub struct Defaults {
-    pub openai: Upstream,
-    pub anthropic: Upstream,
-    pub gemini: Upstream,
-}
-
-pub const OPENAI_DEFAULT: &str = "https://api.openai.com";
-pub const ANTHROPIC_DEFAULT: &str = "https://api.anthropic.com";
-pub const GEMINI_DEFAULT: &str = "https://generativelanguage.googleapis.com";
-
-impl Defaults {
-    pub fn public() -> Defaults {
-        let parse = |raw| Upstream::parse(raw).unwrap_or_else(|e| unreachable!("{raw}: {e}"));
-        Defaults {
-            openai: parse(OPENAI_DEFAULT),
-            anthropic: parse(ANTHROPIC_DEFAULT),
-            gemini: parse(GEMINI_DEFAULT),
-        }
-    }
-
-    /// The three upstreams in `Family::ALL` order.
-    fn by_family(self) -> [Upstream; 3] {
-        [self.openai, self.anthropic, self.gemini]
-    }
-}
-
-/// Which upstream origins requests may reach.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Allowed {
-    /// Nothing said: fine on loopback, refused at start on other addresses.
-    Unspecified,
-    Any,
-    Only(Vec<Origin>),
-}
-
-/// State every request handler shares.
-pub(crate) struct Shared {
-    /// Per family, indexed like `Family::index`.
-    defaults: [Arc<Upstream>; 3],
-    overrides: OverrideCache,
-    allowed: Allowed,
-    listen: SocketAddr,
-    client: UpstreamClient,
-    stats: Stats,
-}
+use stats::Snapshot;
+use upstream::Upstream;
 
 /// A proxy serving in the background of this process.
 pub struct RunningProxy {
@@ -144,7 +62,7 @@ impl RunningProxy {
     }
 
     pub fn stats(&self) -> Snapshot {
-        self.shared.stats.snapshot()
+        self.shared.stats().snapshot()
     }
 
     /// Stops accepting, lets in-flight requests finish within the drain
@@ -160,6 +78,11 @@ impl RunningProxy {
 
 /// Binds and starts serving. Must be called inside a tokio runtime.
 pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
+    start_with(config, stages::Stages::default()).await
+}
+
+/// Like `start`, with `stages` on every request's way.
+pub async fn start_with(config: Config, stages: stages::Stages) -> anyhow::Result<RunningProxy> {
     if !config.listen.ip().is_loopback() && config.allowed == Allowed::Unspecified {
         return Err(UsageError::new(format!(
             "refusing to listen on {} without an upstream allow-list: pass --allow-upstream ORIGIN (repeatable) or --allow-any-upstream",
@@ -178,14 +101,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
     let addr = listener.local_addr()?;
     let defaults = config.defaults.by_family();
     refuse_default_loops(&defaults, addr)?;
-    let shared = Arc::new(Shared {
-        defaults: defaults.map(Arc::new),
-        overrides: OverrideCache::default(),
-        allowed: config.allowed,
-        listen: addr,
-        client: UpstreamClient::new(addr, config.connect_timeout, config.idle_timeout),
-        stats: Stats::default(),
-    });
+    let client = UpstreamClient::new(addr, config.connect_timeout, config.idle_timeout);
+    let shared = Arc::new(Shared::new(defaults, config.allowed, addr, client, stages));
     let (shutdown, stop) = oneshot::channel();
     let server = tokio::spawn(serve::serve(
         listener,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::lock;
+use super::lock::lock;
 use super::routes::Family;
 
 /// How many recent latencies each entry keeps for its percentiles.

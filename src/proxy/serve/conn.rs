@@ -5,44 +5,38 @@
 //! line, the data and its CRLF leave in one write, from the task that read
 //! the frame off the upstream.
 
-use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response, Version};
 use http_body::Body;
-use http_body_util::Either;
-use tokio::io::AsyncWrite;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
+use super::output::{Framer, Output};
 use super::request::{parse_request, RequestHead, MAX_HEAD};
-use super::response::{encode_chunk_size, encode_head, Outgoing, CONTINUE};
+use super::response::{encode_head, Outgoing, CONTINUE};
 use super::signal::{StopWait, Watch};
-use super::upload::{Inbound, Upload};
-use crate::proxy::body::{ClientBody, ResponseBody, DRAIN_LIMIT};
+use super::tunnel::Switched;
+use super::Handler;
 use crate::proxy::error::ProxyError;
-use crate::proxy::forward::{self, Exchange};
-use crate::proxy::h1::framing::Framing;
-use crate::proxy::h1::head;
 use crate::proxy::routes::Family;
 use crate::proxy::stats::Outcome;
-use crate::proxy::tunnel::{Io, Switched, UpgradeRequested};
-use crate::proxy::Shared;
+use crate::proxy::wire::body::{ClientBody, DRAIN_LIMIT};
+use crate::proxy::wire::fields;
+use crate::proxy::wire::framing::Framing;
+use crate::proxy::wire::upgrade::UpgradeRequested;
+use crate::proxy::wire::upload::{Inbound, Upload};
 
 /// What a client that sends HTTP/2 with prior knowledge sends first.
 pub const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// Data frames larger than this are written from where they lie rather
-/// than copied beside their chunk line.
-const COPY_LIMIT: usize = 8 * 1024;
 /// Output gathered before it is written even though more is ready.
 const FLUSH_AT: usize = 64 * 1024;
 /// Pipelined bytes read ahead while an answer is written, at most.
@@ -62,8 +56,8 @@ pub enum Opening {
     Switched(TcpStream, BytesMut, Box<Switched>),
 }
 
-pub struct Connection {
-    shared: Arc<Shared>,
+pub struct Connection<H> {
+    handler: Arc<H>,
     /// The read side, while no request body is out reading it.
     inbound: Option<Inbound>,
     /// Where a lent read side comes back from.
@@ -89,16 +83,16 @@ enum Next {
     Closed,
 }
 
-impl Connection {
+impl<H: Handler> Connection<H> {
     pub fn new(
         stream: TcpStream,
-        shared: Arc<Shared>,
+        handler: Arc<H>,
         stop: watch::Receiver<bool>,
         head_timeout: Option<Duration>,
-    ) -> Connection {
+    ) -> Connection<H> {
         let (read, write) = stream.into_split();
         Connection {
-            shared,
+            handler,
             inbound: Some(Inbound::new(read, BytesMut::new())),
             returning: None,
             out: Output::new(write),
@@ -154,7 +148,7 @@ impl Connection {
             None => {
                 switched
                     .exchange
-                    .finish_switched(Outcome::Failed("client_disconnect"), 0, 0);
+                    .finish(Outcome::Failed("client_disconnect"), 0, 0);
                 Opening::Done
             }
         }
@@ -247,19 +241,19 @@ impl Connection {
         let request = Request::from_parts(parts, ClientBody::Http1(body));
         // Pinned where it is made: passed by value, the handler's future
         // (kilobytes) would be copied twice more on every request.
-        let handling = pin!(forward::handle(self.shared.clone(), request, controls));
+        let handling = pin!(self.handler.clone().handle(request, controls));
         let Some(Ok(mut response)) = self.unless_client_leaves(handling).await else {
             // Dropping the handler's future cancels the upstream request.
             return Ending::ClientGone;
         };
-        let switched = take_switched(&mut response);
+        let switched = H::switched(&mut response);
         // A 101 keeps the connection: the tunnel takes it over.
         let keep_alive = switched.is_some() || keep_alive && !*self.stop.borrow();
         let written = self
             .respond(&mut response, &method, version, keep_alive)
             .await;
-        if let Some((upstream, exchange)) = switched {
-            return self.tunnel(written, upstream, exchange);
+        if let Some(switched) = switched {
+            return tunnel(written, switched);
         }
         if written.is_err() {
             // The client left, or the answer broke off: either way the
@@ -271,20 +265,6 @@ impl Connection {
         } else {
             Ending::Close
         }
-    }
-
-    /// Once the 101 that switches protocols is `written`, the connection
-    /// becomes a tunnel to `upstream`.
-    fn tunnel(&self, written: io::Result<()>, upstream: Box<dyn Io>, exchange: Exchange) -> Ending {
-        if written.is_err() {
-            exchange.finish_switched(Outcome::Failed("client_disconnect"), 0, 0);
-            return Ending::ClientGone;
-        }
-        Ending::Switched(Box::new(Switched {
-            upstream,
-            exchange,
-            idle_timeout: self.shared.client.idle_timeout(),
-        }))
     }
 
     /// Lends the read side to the request body; a body that came whole
@@ -382,7 +362,7 @@ impl Connection {
         );
         // Written: let go of what the fields hold of the upstream's buffer
         // (emptied, the map is kept for another head).
-        head::recycle(std::mem::take(response.headers_mut()));
+        fields::recycle(std::mem::take(response.headers_mut()));
         if outgoing == Outgoing::NoBody {
             return self.out.flush().await;
         }
@@ -535,161 +515,14 @@ enum Ending {
     Switched(Box<Switched>),
 }
 
-/// The upstream's connection and the exchange, when the answer switched
-/// protocols.
-fn take_switched(response: &mut Response<ResponseBody>) -> Option<(Box<dyn Io>, Exchange)> {
-    match response.body_mut() {
-        Either::Left(upstream) => upstream.take_switched(),
-        Either::Right(_) => None,
+/// Once the 101 that switches protocols is `written`, the connection
+/// becomes a tunnel to the upstream `switched` holds.
+fn tunnel(written: io::Result<()>, switched: Switched) -> Ending {
+    if written.is_err() {
+        switched
+            .exchange
+            .finish(Outcome::Failed("client_disconnect"), 0, 0);
+        return Ending::ClientGone;
     }
-}
-
-/// Frames the body's data for the client as `Outgoing` says.
-struct Framer {
-    outgoing: Outgoing,
-    /// For a length: what is still to come.
-    remaining: u64,
-    ended: bool,
-}
-
-impl Framer {
-    fn new(outgoing: Outgoing) -> Framer {
-        let remaining = match outgoing {
-            Outgoing::Length(length) => length,
-            _ => 0,
-        };
-        Framer {
-            outgoing,
-            remaining,
-            ended: false,
-        }
-    }
-
-    fn frame(&mut self, data: Bytes, out: &mut Output) -> io::Result<()> {
-        if data.is_empty() {
-            return Ok(());
-        }
-        match self.outgoing {
-            Outgoing::Chunked => {
-                encode_chunk_size(data.len(), &mut out.staged);
-                out.push(data);
-                out.stage(b"\r\n");
-            }
-            Outgoing::Length(_) => {
-                let len = data.len() as u64;
-                if len > self.remaining {
-                    return Err(io::Error::other(
-                        "the body is longer than its content-length",
-                    ));
-                }
-                self.remaining -= len;
-                out.push(data);
-            }
-            Outgoing::UntilClose | Outgoing::NoBody => out.push(data),
-        }
-        Ok(())
-    }
-
-    fn end(&mut self, out: &mut Output) -> io::Result<()> {
-        self.ended = true;
-        match self.outgoing {
-            Outgoing::Chunked => out.stage(b"0\r\n\r\n"),
-            Outgoing::Length(_) if self.remaining > 0 => {
-                return Err(io::Error::other(
-                    "the body is shorter than its content-length",
-                ))
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-}
-
-/// What is to be written to the client, in order: `pieces` first, then
-/// `staged`. Small writes are copied into `staged`, so that a chunk line,
-/// its data and its CRLF leave in one plain write.
-struct Output {
-    io: OwnedWriteHalf,
-    pieces: VecDeque<Bytes>,
-    staged: BytesMut,
-}
-
-impl Output {
-    fn new(io: OwnedWriteHalf) -> Output {
-        Output {
-            io,
-            pieces: VecDeque::new(),
-            staged: BytesMut::new(),
-        }
-    }
-
-    fn buffered(&self) -> usize {
-        self.staged.len() + self.pieces.iter().map(Bytes::len).sum::<usize>()
-    }
-
-    fn stage(&mut self, bytes: &[u8]) {
-        self.staged.extend_from_slice(bytes);
-    }
-
-    fn push(&mut self, data: Bytes) {
-        if data.len() <= COPY_LIMIT {
-            self.staged.extend_from_slice(&data);
-            return;
-        }
-        if !self.staged.is_empty() {
-            self.pieces.push_back(self.staged.split().freeze());
-        }
-        self.pieces.push_back(data);
-    }
-
-    async fn flush(&mut self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_flush(cx)).await
-    }
-
-    async fn shutdown(&mut self) -> io::Result<()> {
-        poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        loop {
-            let written = if self.pieces.is_empty() {
-                if self.staged.is_empty() {
-                    return Poll::Ready(Ok(()));
-                }
-                let written = ready!(Pin::new(&mut self.io).poll_write(cx, &self.staged))?;
-                self.staged.advance(written);
-                written
-            } else {
-                if !self.staged.is_empty() {
-                    self.pieces.push_back(self.staged.split().freeze());
-                }
-                let written = ready!(self.poll_write_pieces(cx))?;
-                self.advance_pieces(written);
-                written
-            };
-            if written == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-        }
-    }
-
-    fn poll_write_pieces(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let mut slices = [IoSlice::new(&[]); 8];
-        let count = self.pieces.len().min(slices.len());
-        for (slice, piece) in slices.iter_mut().zip(&self.pieces) {
-            *slice = IoSlice::new(piece);
-        }
-        Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count])
-    }
-
-    fn advance_pieces(&mut self, mut written: usize) {
-        while let Some(piece) = self.pieces.front_mut() {
-            if written < piece.len() {
-                piece.advance(written);
-                return;
-            }
-            written -= piece.len();
-            self.pieces.pop_front();
-        }
-    }
+    Ending::Switched(Box::new(switched))
 }

@@ -3,32 +3,61 @@
 //! drain of in-flight requests at shutdown.
 //!
 //! HTTP/1.1 is served by hand for the same reason the upstream hop is
-//! (`h1`): each streamed event then costs one wake-up of one task and one
-//! write, with no layer between the frame read off the upstream and the
-//! write to the client.
+//! (`client::direct`): each streamed event then costs one wake-up of one
+//! task and one write, with no layer between the frame read off the
+//! upstream and the write to the client.
+//!
+//! What each request is answered with is the `Handler`'s: the server knows
+//! nothing of forwarding.
 
 mod conn;
+mod output;
 mod request;
 mod response;
 mod signal;
-mod upload;
+mod tunnel;
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
 use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 
-use super::body::ClientBody;
-use super::headers::Controls;
-use super::tunnel::{self, Prefixed};
-use super::{clock, forward, Shared};
+use crate::proxy::clock;
+use crate::proxy::error::BoxError;
+use crate::proxy::headers::Controls;
+use crate::proxy::wire::body::ClientBody;
+use crate::proxy::wire::io::Prefixed;
 use conn::{Connection, Opening};
-pub use upload::Upload;
+pub use tunnel::{Record, Switched};
+
+/// What the server hands each request to (the forwarder), and how it
+/// learns that an answer switched protocols.
+pub trait Handler: Send + Sync + 'static {
+    /// An answer's body.
+    type Body: Body<Data = Bytes, Error = BoxError> + Send + Unpin + 'static;
+
+    /// Answers `request`, whose control headers were taken off it as
+    /// `controls`.
+    fn handle(
+        self: Arc<Self>,
+        request: Request<ClientBody>,
+        controls: Controls,
+    ) -> impl Future<Output = Result<Response<Self::Body>, Infallible>> + Send + 'static;
+
+    /// For an answer that switched protocols: the upstream's side of the
+    /// connection, and the record its tunnel closes.
+    fn switched(response: &mut Response<Self::Body>) -> Option<Switched>;
+}
 
 /// Pause after a failed accept (for example out of file descriptors), so the
 /// loop does not spin.
@@ -43,9 +72,9 @@ pub struct Deadlines {
 
 /// Accepts and serves connections until `stop` fires, then lets in-flight
 /// requests finish within the drain deadline.
-pub async fn serve(
+pub async fn serve<H: Handler>(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    handler: Arc<H>,
     mut stop: oneshot::Receiver<()>,
     deadlines: Deadlines,
 ) {
@@ -56,7 +85,7 @@ pub async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    let connection = serve_connection(stream, shared.clone(), stopping.subscribe(), deadlines.head);
+                    let connection = serve_connection(stream, handler.clone(), stopping.subscribe(), deadlines.head);
                     tokio::spawn(clock::in_turns(connection));
                 }
                 Err(error) => {
@@ -77,19 +106,19 @@ pub async fn serve(
     }
 }
 
-async fn serve_connection(
+async fn serve_connection<H: Handler>(
     stream: TcpStream,
-    shared: Arc<Shared>,
+    handler: Arc<H>,
     stop: watch::Receiver<bool>,
     head_timeout: Option<Duration>,
 ) {
     // Small writes (SSE events) must leave at once.
     let _ = stream.set_nodelay(true);
-    let connection = Connection::new(stream, shared.clone(), stop.clone(), head_timeout);
+    let connection = Connection::new(stream, handler.clone(), stop.clone(), head_timeout);
     match connection.serve().await {
         Opening::Done => {}
         Opening::Http2(stream, read) => {
-            serve_http2(Prefixed::new(read, stream), shared, stop).await;
+            serve_http2(Prefixed::new(read, stream), handler, stop).await;
         }
         Opening::Switched(stream, read, switched) => {
             tunnel::join(stream, read, *switched, stop).await;
@@ -97,14 +126,16 @@ async fn serve_connection(
     }
 }
 
-async fn serve_http2(
+async fn serve_http2<H: Handler>(
     io: Prefixed<TcpStream>,
-    shared: Arc<Shared>,
+    handler: Arc<H>,
     mut stop: watch::Receiver<bool>,
 ) {
     let service = service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
         let controls = Controls::take(request.headers_mut());
-        forward::handle(shared.clone(), request.map(ClientBody::Http2), controls)
+        handler
+            .clone()
+            .handle(request.map(ClientBody::Http2), controls)
     });
     let connection = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())

@@ -12,12 +12,12 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{request, Method, Request, StatusCode, Uri, Version};
 
 use crate::proxy::error::ProxyError;
-use crate::proxy::h1::framing::Framing;
-use crate::proxy::h1::head::{
-    last_coding_is_chunked, list_items, place_in, BadField, ContentLength, PlacedFields, Present,
+use crate::proxy::headers::{is_control, list_items, Controls};
+use crate::proxy::wire::fields::{
+    last_coding_is_chunked, place_in, BadField, ContentLength, PlacedFields, Present,
 };
-use crate::proxy::h1::names::HeadKind;
-use crate::proxy::headers::{is_control, Controls};
+use crate::proxy::wire::framing::Framing;
+use crate::proxy::wire::names::HeadKind;
 
 /// Largest request head taken, request line and fields together.
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -199,7 +199,7 @@ fn body_framing(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::proxy::tunnel::UpgradeRequested;
+    use crate::proxy::wire::upgrade::UpgradeRequested;
 
     fn parse(wire: &str) -> Result<Option<RequestHead>, ProxyError> {
         parse_request(&mut BytesMut::from(wire))

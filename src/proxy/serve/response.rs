@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use http::{HeaderMap, Method, StatusCode, Version};
 use http_body::SizeHint;
 
-use crate::proxy::h1::head::{content_length, encode_fields};
+use crate::proxy::wire::fields::{content_length, encode_fields};
 
 /// How a response body goes to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,9 +16,9 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::oneshot;
 
-use crate::proxy::client::BoxError;
-use crate::proxy::h1::framing::{Decoded, Framing};
-use crate::proxy::h1::poll_read_more;
+use super::framing::{Decoded, Framing};
+use super::io::poll_read_more;
+use crate::proxy::error::BoxError;
 
 /// The client connection's read side: its socket, the bytes read from it
 /// and not yet used, and where the request body being read ends.

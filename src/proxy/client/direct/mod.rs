@@ -5,57 +5,40 @@
 //! frames across a channel, so every streamed event is polled by two tasks.
 //! Here the response body reads its frames straight off the upstream socket
 //! in the client's task: one wake-up per event, as in nginx. HTTPS and
-//! proxied upstreams keep hyper's client (`super::client`).
+//! proxied upstreams keep hyper's client (`super`).
 
-pub(crate) mod framing;
-pub(crate) mod head;
-pub(crate) mod names;
 mod pool;
+mod writer;
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::thread::LocalKey;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncWrite;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_util::io::poll_read_buf;
 
-use super::body::RequestBody;
-use super::client::{BoxError, UpstreamConnector};
-use super::clock;
 use super::idle::IdleTimer;
-use super::replay::{self, REPLAY_LIMIT};
-use super::tunnel::UpgradeRequested;
-use super::upstream::Upstream;
-use framing::{Decoded, Framing};
-use head::RequestFraming;
+use super::replay;
+use super::UpstreamConnector;
+use crate::proxy::clock;
+use crate::proxy::error::BoxError;
+use crate::proxy::upstream::Upstream;
+use crate::proxy::wire::body::RequestBody;
+use crate::proxy::wire::fields;
+use crate::proxy::wire::framing::{Decoded, Framing};
+use crate::proxy::wire::head;
+use crate::proxy::wire::io::poll_read_more;
+use crate::proxy::wire::upgrade::UpgradeRequested;
 use pool::Pool;
-
-/// Read buffer growth step; a read takes whatever the socket has, up to
-/// the spare room this leaves. hyper starts its buffers at the same size.
-const READ_CHUNK: usize = 8 * 1024;
-/// Reads what `io` has into `buf`, `Ready(0)` at its end; the client side
-/// reads its sockets the same way.
-pub(crate) fn poll_read_more<R: AsyncRead + Unpin>(
-    io: &mut R,
-    cx: &mut Context<'_>,
-    buf: &mut BytesMut,
-) -> Poll<io::Result<usize>> {
-    if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-        buf.reserve(READ_CHUNK);
-    }
-    poll_read_buf(Pin::new(io), cx, buf)
-}
+use writer::Writer;
 
 thread_local! {
     /// Where request heads are written: each head is split off as a slice
@@ -68,28 +51,6 @@ thread_local! {
 /// Room for the heads of a few dozen requests in flight at once; a head
 /// larger than what is left still fits (the buffer grows, or is replaced).
 const HEADS_CAPACITY: usize = 8 * 1024;
-
-thread_local! {
-    /// Piece queues of requests done with, emptied, for requests to come:
-    /// a queue is allocated once, not for every request.
-    static SPARE_QUEUES: RefCell<Vec<VecDeque<Bytes>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Spares (of each kind) kept at most per thread: one for every request in
-/// flight on a busy proxy.
-const SPARES_KEPT: usize = 64;
-
-/// Keeps `spare` in `spares` for reuse, unless they are full.
-pub(crate) fn keep_spare<T>(spares: &'static LocalKey<RefCell<Vec<T>>>, spare: T) {
-    spares.with_borrow_mut(|kept| {
-        if kept.len() < SPARES_KEPT {
-            kept.push(spare);
-        }
-    });
-}
-
-/// Request pieces gathered into one write at most (a few more may wait).
-const MAX_QUEUED_PIECES: usize = 16;
 
 pub struct DirectClient {
     connector: UpstreamConnector,
@@ -122,7 +83,7 @@ impl DirectClient {
             (heads.split().freeze(), framing)
         });
         // Written out: a resend writes the same bytes again.
-        head::recycle(std::mem::take(&mut parts.headers));
+        fields::recycle(std::mem::take(&mut parts.headers));
         let mut writer = Writer::new(head, body, framing);
         let upgrade_asked = parts.extensions.get::<UpgradeRequested>().is_some();
         // A pooled connection the upstream closed just as it was taken
@@ -318,237 +279,6 @@ impl Transfer {
     }
 }
 
-/// The request on its way out: the head, then the client's body frames,
-/// chunk-framed when the client gave no length. What is ready is written
-/// with one vectored write, so a head and a small body leave together.
-struct Writer {
-    /// The request's pieces in order: the first `sent` written whole, the
-    /// next one `partly` written, the rest waiting. Written pieces stay
-    /// while the request can be sent again (`kept`).
-    out: VecDeque<Bytes>,
-    sent: usize,
-    partly: usize,
-    /// Bytes written and kept, while they are `REPLAY_LIMIT` at most and
-    /// no answer has begun; `None` once written pieces are dropped.
-    kept: Option<usize>,
-    body: Option<RequestBody>,
-    framing: RequestFraming,
-    /// The head has been held back once for the body to join it.
-    head_held: bool,
-    /// Writing failed; the rest of the request is dropped.
-    abandoned: bool,
-}
-
-/// Hands the piece queue, emptied, to the next request.
-impl Drop for Writer {
-    fn drop(&mut self) {
-        let mut pieces = std::mem::take(&mut self.out);
-        // An idle writer's queue never had room; a grown one is let go.
-        if pieces.capacity() == 0 || pieces.capacity() > MAX_QUEUED_PIECES {
-            return;
-        }
-        pieces.clear();
-        keep_spare(&SPARE_QUEUES, pieces);
-    }
-}
-
-impl Writer {
-    /// A writer with nothing to write, for a connection between requests.
-    fn idle() -> Writer {
-        Writer {
-            out: VecDeque::new(),
-            sent: 0,
-            partly: 0,
-            kept: None,
-            body: None,
-            framing: RequestFraming::AsIs,
-            head_held: true,
-            abandoned: false,
-        }
-    }
-
-    fn new(head: Bytes, body: RequestBody, framing: RequestFraming) -> Writer {
-        Writer {
-            out: Writer::pieces_with(head),
-            sent: 0,
-            partly: 0,
-            kept: Some(0),
-            body: Some(body),
-            framing,
-            head_held: false,
-            abandoned: false,
-        }
-    }
-
-    /// The queue with `head` first, and room for a body of one frame, or
-    /// of one chunk with its size line and end, without growing: a spare
-    /// queue when there is one.
-    fn pieces_with(head: Bytes) -> VecDeque<Bytes> {
-        let spare = SPARE_QUEUES.with_borrow_mut(Vec::pop);
-        let mut pieces = spare.unwrap_or_else(|| VecDeque::with_capacity(5));
-        pieces.push_back(head);
-        pieces
-    }
-
-    /// The whole request has been written.
-    fn finished(&self) -> bool {
-        !self.abandoned && !self.unsent()
-    }
-
-    /// Something of the request is still to be written.
-    fn has_more(&self) -> bool {
-        !self.abandoned && self.unsent()
-    }
-
-    /// Pieces are queued, or the client's body has more to give.
-    fn unsent(&self) -> bool {
-        self.body.is_some() || self.queued() > 0
-    }
-
-    /// Pieces waiting to be written.
-    fn queued(&self) -> usize {
-        self.out.len() - self.sent
-    }
-
-    fn abandon(&mut self) {
-        self.abandoned = true;
-        // Kept while the request can be sent again.
-        if !self.can_rewind() {
-            self.drop_unsent();
-        }
-    }
-
-    /// Drops the rest of the request; the written pieces are gone already
-    /// (`drop_written`), so what is queued is all unsent.
-    fn drop_unsent(&mut self) {
-        self.out.clear();
-        self.body = None;
-    }
-
-    fn can_rewind(&self) -> bool {
-        self.kept.is_some()
-    }
-
-    /// No byte of the request has been written on this connection (since
-    /// the last rewind): what is written stays counted in `kept` until the
-    /// means to rewind are dropped.
-    fn wrote_nothing(&self) -> bool {
-        self.kept == Some(0)
-    }
-
-    /// Starts the request over, for another connection: every piece is
-    /// queued again, and the rest of the body follows.
-    fn rewind(&mut self) {
-        (self.sent, self.partly) = (0, 0);
-        self.kept = Some(0);
-        self.abandoned = false;
-    }
-
-    /// The upstream began its answer: the request is not sent again.
-    fn answer_began(&mut self) {
-        self.drop_written();
-        if self.abandoned {
-            self.drop_unsent();
-        }
-    }
-
-    /// Drops the written pieces, and with them the means to rewind.
-    fn drop_written(&mut self) {
-        self.kept = None;
-        self.out.drain(..self.sent);
-        self.sent = 0;
-        if let Some(piece) = self.out.front_mut() {
-            piece.advance(self.partly);
-        }
-        self.partly = 0;
-    }
-
-    /// True when the head should wait a turn: the request has a body and
-    /// none of it is ready yet. hyper's HTTP/2 server hands over a body's
-    /// first data only after the handler has run, and an HTTP/1.1 client
-    /// may write its body just after its head; writing at once would then
-    /// send the head and the body as two segments. (Body bytes that came
-    /// with an HTTP/1.1 head are ready at once, see `serve::upload`.)
-    fn hold_head(&mut self, cx: &mut Context<'_>) -> Result<bool, BoxError> {
-        if std::mem::replace(&mut self.head_held, true) || self.body.is_none() {
-            return Ok(false);
-        }
-        self.refill(cx)?;
-        Ok(self.queued() == 1 && self.body.is_some())
-    }
-
-    /// The first pieces to write, on the stack: this runs on every write.
-    fn slices(&self) -> ([IoSlice<'_>; MAX_QUEUED_PIECES], usize) {
-        let mut slices = [IoSlice::new(&[]); MAX_QUEUED_PIECES];
-        let count = self.queued().min(MAX_QUEUED_PIECES);
-        let waiting = self.out.range(self.sent..);
-        for (index, (slice, piece)) in slices.iter_mut().zip(waiting).enumerate() {
-            let skip = if index == 0 { self.partly } else { 0 };
-            *slice = IoSlice::new(&piece[skip..]);
-        }
-        (slices, count)
-    }
-
-    fn advance(&mut self, mut written: usize) {
-        if let Some(kept) = &mut self.kept {
-            *kept += written;
-        }
-        while let Some(piece) = self.out.get(self.sent) {
-            let rest = piece.len() - self.partly;
-            if written < rest {
-                self.partly += written;
-                break;
-            }
-            written -= rest;
-            (self.sent, self.partly) = (self.sent + 1, 0);
-        }
-        if self.kept.is_none_or(|kept| kept > REPLAY_LIMIT) {
-            self.drop_written();
-        }
-    }
-
-    /// Queues the client's body frames that are ready; `false` when none
-    /// were (the client's body is pending) or the request is done.
-    fn refill(&mut self, cx: &mut Context<'_>) -> Result<bool, BoxError> {
-        let chunked = self.framing == RequestFraming::Chunked;
-        while self.queued() < MAX_QUEUED_PIECES {
-            let Some(body) = self.body.as_mut() else {
-                break;
-            };
-            let Poll::Ready(frame) = Pin::new(body).poll_frame(cx) else {
-                break;
-            };
-            match frame {
-                // Trailers are not sent on: nothing a provider reads
-                // arrives in them.
-                Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) if !data.is_empty() => self.queue(data, chunked),
-                    _ => {}
-                },
-                Some(Err(error)) => return Err(error),
-                None => {
-                    self.body = None;
-                    if chunked {
-                        self.out.push_back(Bytes::from_static(b"0\r\n\r\n"));
-                    }
-                }
-            }
-        }
-        Ok(self.queued() > 0)
-    }
-
-    fn queue(&mut self, data: Bytes, chunked: bool) {
-        if chunked {
-            self.out
-                .push_back(Bytes::from(format!("{:x}\r\n", data.len())));
-            self.out.push_back(data);
-            self.out.push_back(Bytes::from_static(b"\r\n"));
-        } else {
-            self.out.push_back(data);
-        }
-    }
-}
-
 /// The upstream's response body, read off its socket by whoever polls it.
 /// Once it has been read to its end (and the request written to its end),
 /// the connection goes back to the pool; dropped before that, the
@@ -660,114 +390,5 @@ impl Body for DirectBody {
             Framing::Length(remaining) => SizeHint::with_exact(remaining),
             _ => SizeHint::default(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A writer with `pieces` queued and no client body behind them.
-    fn writer_of(pieces: &[&'static str]) -> Writer {
-        Writer {
-            out: pieces
-                .iter()
-                .map(|piece| Bytes::from_static(piece.as_bytes()))
-                .collect(),
-            sent: 0,
-            partly: 0,
-            kept: Some(0),
-            body: None,
-            framing: RequestFraming::AsIs,
-            head_held: true,
-            abandoned: false,
-        }
-    }
-
-    #[test]
-    fn a_finished_writers_queue_serves_the_next_request_empty() {
-        SPARE_QUEUES.with_borrow_mut(Vec::clear);
-        drop(writer_of(&["POST / HTTP/1.1\r\n\r\n", "secret body"]));
-        assert_eq!(SPARE_QUEUES.with_borrow(Vec::len), 1);
-        let pieces = Writer::pieces_with(Bytes::from_static(b"GET / HTTP/1.1\r\n\r\n"));
-        assert_eq!(pieces, [Bytes::from_static(b"GET / HTTP/1.1\r\n\r\n")]);
-        assert_eq!(SPARE_QUEUES.with_borrow(Vec::len), 0);
-    }
-
-    /// What a socket taking at most `step` bytes per write receives.
-    fn write_out(writer: &mut Writer, step: usize) -> Vec<u8> {
-        let mut wire = Vec::new();
-        while writer.has_more() {
-            let (slices, count) = writer.slices();
-            let gathered: Vec<u8> = slices[..count].iter().flat_map(|s| s.to_vec()).collect();
-            let taken = gathered.len().min(step);
-            wire.extend_from_slice(&gathered[..taken]);
-            writer.advance(taken);
-        }
-        wire
-    }
-
-    const REQUEST: [&str; 4] = ["POST / HTTP/1.1\r\n\r\n", "{\"a\":", "1", "}"];
-
-    #[test]
-    fn a_rewound_request_is_written_again_byte_for_byte() {
-        let whole = REQUEST.concat().into_bytes();
-        for first_step in 1..=whole.len() {
-            let mut writer = writer_of(&REQUEST);
-            assert_eq!(write_out(&mut writer, first_step), whole);
-            assert!(writer.can_rewind());
-            writer.rewind();
-            assert_eq!(
-                write_out(&mut writer, 3),
-                whole,
-                "after steps of {first_step}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_writer_knows_whether_any_byte_went_out_on_its_connection() {
-        let mut writer = writer_of(&REQUEST);
-        assert!(writer.wrote_nothing());
-        writer.advance(1);
-        assert!(!writer.wrote_nothing());
-        writer.abandon();
-        writer.rewind();
-        assert!(
-            writer.wrote_nothing(),
-            "a new connection, nothing on it yet"
-        );
-        writer.advance(REQUEST.concat().len());
-        writer.answer_began();
-        assert!(!writer.wrote_nothing());
-    }
-
-    #[test]
-    fn a_request_rewound_in_the_middle_starts_over() {
-        let mut writer = writer_of(&REQUEST);
-        writer.advance(21);
-        writer.abandon();
-        assert!(!writer.has_more());
-        writer.rewind();
-        assert_eq!(write_out(&mut writer, 5), REQUEST.concat().into_bytes());
-    }
-
-    #[test]
-    fn past_the_limit_or_once_answered_written_pieces_are_dropped() {
-        let large: &'static str = "x".repeat(REPLAY_LIMIT).leak();
-        let mut writer = writer_of(&["head", large, "tail"]);
-        writer.advance(REPLAY_LIMIT);
-        assert!(writer.can_rewind());
-        writer.advance(1);
-        assert!(!writer.can_rewind());
-        assert_eq!(writer.out.len(), 2, "the head is dropped");
-        assert_eq!(write_out(&mut writer, 64), b"xxxtail");
-
-        let whole = REQUEST.concat().into_bytes();
-        let mut writer = writer_of(&REQUEST);
-        writer.advance(22);
-        writer.answer_began();
-        assert!(!writer.can_rewind());
-        assert_eq!(write_out(&mut writer, 64), whole[22..]);
     }
 }

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use http::HeaderValue;
 
-use super::error::ProxyError;
-use super::lock;
-use super::upstream::Upstream;
+use crate::proxy::error::ProxyError;
+use crate::proxy::lock::lock;
+use crate::proxy::upstream::Upstream;
 
 /// Distinct values kept; past this the cache starts over.
 const CAPACITY: usize = 64;

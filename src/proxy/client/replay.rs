@@ -9,7 +9,7 @@
 //! (refused, or left behind as the upstream shut down) is sent again,
 //! once, whatever its method.
 //!
-//! The direct path (`super::h1`) keeps what it writes for that; this
+//! The direct path (`super::direct`) keeps what it writes for that; this
 //! module does the same around hyper's client, for HTTPS upstreams and
 //! those behind an HTTP proxy. hyper's client itself sends again only a
 //! request that it never began to write (`retry_canceled_requests`).
@@ -28,8 +28,8 @@ use hyper_util::client::legacy::Client;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::body::RequestBody;
-use super::client::{chain, BoxError};
+use crate::proxy::error::{chain, BoxError};
+use crate::proxy::wire::body::RequestBody;
 
 /// A request is kept as sent, up to this size, until its answer begins: a
 /// pooled connection can turn out stale only once it is used.

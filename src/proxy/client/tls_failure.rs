@@ -6,8 +6,8 @@ use std::io;
 
 use rustls::{CertificateError, InvalidMessage};
 
-use super::client::chain;
-use super::error::ProxyError;
+use crate::proxy::error::chain;
+use crate::proxy::error::ProxyError;
 
 /// The error to answer when `error` is a failed TLS handshake with
 /// `origin`; `None` when no TLS error is in its chain.

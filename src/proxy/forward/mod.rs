@@ -1,39 +1,113 @@
 //! The one forwarder every request goes through: resolve the upstream,
-//! check it, strip control and hop-by-hop headers, stream both ways.
+//! check it, strip control and hop-by-hop headers, stream both ways. It
+//! sits on the two hops: the server (`serve`) hands it each request as a
+//! `Handler`, and the client (`client`) sends it upstream.
 
-use std::cell::RefCell;
+mod body;
+mod exchange;
+mod local;
+mod overrides;
+pub mod stages;
+
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use http::{request, Method, Request, Response, StatusCode, Uri, Version};
+use http::{request, Method, Request, Response, StatusCode, Version};
 use http_body_util::Either;
-use tokio::time::Instant;
 
-use super::body::{is_client_body_error, ClientBody, RequestBody, ResponseBody, UpstreamBody};
-use super::client::{
-    is_connect_error, is_connect_timeout, is_idle_timeout, reached_itself, root_cause,
-    ReachedItself, UpstreamResponseBody,
+use crate::proxy::client::{
+    explain_tls_failure, is_connect_error, is_connect_timeout, is_idle_timeout, reached_itself,
+    root_cause, upstream_side, ReachedItself, UpstreamClient, UpstreamResponseBody,
 };
-use super::clock;
-use super::error::ProxyError;
-use super::h1::keep_spare;
-use super::headers::{self, Controls};
-use super::routes::{self, Family};
-use super::stats::{self, Outcome, Sample};
-use super::tls_failure;
-use super::tunnel::{self, Io, UpgradeRequested};
-use super::upstream::{Origin, Upstream};
-use super::{local, Allowed, Shared};
+use crate::proxy::clock;
+use crate::proxy::config::Allowed;
+use crate::proxy::error::ProxyError;
+use crate::proxy::headers::{self, Controls};
+use crate::proxy::routes::Family;
+use crate::proxy::serve::{Handler, Record, Switched};
+use crate::proxy::stats::{Outcome, Stats};
+use crate::proxy::upstream::{Origin, Upstream};
+use crate::proxy::wire::body::{is_client_body_error, ClientBody, RequestBody};
+use crate::proxy::wire::io::Io;
+use crate::proxy::wire::upgrade::{name_upgrade, UpgradeRequested};
+pub use body::{ResponseBody, UpstreamBody};
+use exchange::Exchange;
+use overrides::OverrideCache;
+use stages::Stages;
 
-/// Origin recorded for requests refused before an upstream was known.
-const NO_UPSTREAM: &str = "(none)";
+/// State every request handler shares.
+pub(crate) struct Shared {
+    /// Per family, indexed like `Family::index`.
+    defaults: [Arc<Upstream>; 3],
+    overrides: OverrideCache,
+    allowed: Allowed,
+    listen: SocketAddr,
+    client: UpstreamClient,
+    stats: Stats,
+    stages: Stages,
+}
+
+impl Shared {
+    /// The forwarder for the proxy listening at `listen`, sending through
+    /// `client` and running `stages`; `defaults` in `Family::ALL` order.
+    pub fn new(
+        defaults: [Upstream; 3],
+        allowed: Allowed,
+        listen: SocketAddr,
+        client: UpstreamClient,
+        stages: Stages,
+    ) -> Shared {
+        Shared {
+            defaults: defaults.map(Arc::new),
+            overrides: OverrideCache::default(),
+            allowed,
+            listen,
+            client,
+            stats: Stats::default(),
+            stages,
+        }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+impl Handler for Shared {
+    type Body = ResponseBody;
+
+    fn handle(
+        self: Arc<Self>,
+        request: Request<ClientBody>,
+        controls: Controls,
+    ) -> impl Future<Output = Result<Response<ResponseBody>, Infallible>> + Send + 'static {
+        handle(self, request, controls)
+    }
+
+    fn switched(response: &mut Response<ResponseBody>) -> Option<Switched> {
+        let Either::Left(body) = response.body_mut() else {
+            return None;
+        };
+        let (upstream, exchange) = body.take_switched()?;
+        Some(Switched {
+            upstream,
+            idle_timeout: exchange.shared.client.idle_timeout(),
+            exchange: Box::new(exchange),
+        })
+    }
+}
+
+impl Record for Exchange {
+    fn finish(self: Box<Self>, outcome: Outcome, to_upstream: u64, to_client: u64) {
+        self.finish_switched(outcome, to_upstream, to_client);
+    }
+}
 
 /// Forwards `request`, whose control headers were taken off it as
 /// `controls`.
-pub async fn handle(
+async fn handle(
     shared: Arc<Shared>,
     request: Request<ClientBody>,
     controls: Controls,
@@ -46,9 +120,19 @@ pub async fn handle(
     // Made at once so that a refusal, too, reads the rest of an upload.
     let body = RequestBody::new(body, exchange.bytes_in.clone());
     let family = exchange.family;
-    let (shared, upstream, parts, upgrade_asked) = match outgoing(&mut exchange, parts, controls) {
-        Ok(ready) => ready,
-        Err(error) => return Ok(exchange.fail(error)),
+    let (shared, upstream, mut parts, upgrade_asked) =
+        match outgoing(&mut exchange, parts, controls) {
+            Ok(ready) => ready,
+            Err(error) => return Ok(exchange.fail(error).map(Either::Right)),
+        };
+    // The request stage, on the requests it wants. Boxed: most requests
+    // have none, and their future would carry its state inline.
+    let body = match shared.stages.request_for(family, &parts) {
+        None => body,
+        Some(stage) => match Box::pin(shared.stages.run_request(stage, &mut parts, body)).await {
+            Ok(body) => body,
+            Err(error) => return Ok(exchange.fail(error).map(Either::Right)),
+        },
     };
     // Sent and awaited here, not in a function of its own, and the answer
     // worked on where it lies: every async layer and every move copies the
@@ -60,6 +144,7 @@ pub async fn handle(
         .await
         .map_err(|error| send_error(shared, family, upstream, error.as_ref()));
     let mut switched = None;
+    let mut watch = None;
     if let Ok(response) = &mut sent {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             // Boxed: rare, and every request's future would carry it inline.
@@ -69,15 +154,20 @@ pub async fn handle(
             }
         } else {
             headers::prepare_response(response.headers_mut());
+            // The response stage sees the body the client gets.
+            watch = shared
+                .stages
+                .watch(family, response.status(), response.headers());
         }
     }
     match sent {
         Ok(response) => {
             exchange.status = response.status().as_u16();
             exchange.head_latency = clock::since(exchange.started);
-            Ok(response.map(|body| Either::Left(UpstreamBody::new(body, exchange, switched))))
+            let body = |body| Either::Left(UpstreamBody::new(body, exchange, switched, watch));
+            Ok(response.map(body))
         }
-        Err(error) => Ok(exchange.fail(error)),
+        Err(error) => Ok(exchange.fail(error).map(Either::Right)),
     }
 }
 
@@ -105,7 +195,7 @@ fn outgoing(
     exchange.stripped_headers = controls.count + headers::prepare_request(&mut parts.headers);
     let upgrade_asked = match parts.extensions.get::<UpgradeRequested>() {
         Some(UpgradeRequested(protocol)) => {
-            tunnel::name_upgrade(&mut parts.headers, protocol.clone());
+            name_upgrade(&mut parts.headers, protocol.clone());
             true
         }
         None => false,
@@ -145,8 +235,8 @@ async fn switch_upstream(
         return Err(refused("it switched protocols unasked"));
     };
     headers::prepare_response(response.headers_mut());
-    tunnel::name_upgrade(response.headers_mut(), protocol);
-    tunnel::upstream_side(response)
+    name_upgrade(response.headers_mut(), protocol);
+    upstream_side(response)
         .await
         .map_err(|error| refused(&error.to_string()))
 }
@@ -225,123 +315,12 @@ fn upstream_error(origin: &str, error: &(dyn std::error::Error + 'static)) -> Pr
     } else if is_connect_timeout(error) {
         ProxyError::connect_timeout(origin)
     } else if is_connect_error(error) {
-        tls_failure::explain(origin, error)
+        explain_tls_failure(origin, error)
             .unwrap_or_else(|| ProxyError::connect_failed(origin, &root_cause(error)))
     } else if is_idle_timeout(error) {
         ProxyError::response_timeout(origin)
     } else {
         ProxyError::bad_response(origin, &root_cause(error))
-    }
-}
-
-/// The record of one forwarded request, closed once when its response ends.
-pub struct Exchange {
-    shared: Arc<Shared>,
-    /// `None` when the request was refused before an upstream was known.
-    upstream: Option<Arc<Upstream>>,
-    family: Family,
-    method: Method,
-    /// The client's request target; only its path is ever logged.
-    uri: Uri,
-    status: u16,
-    started: Instant,
-    head_latency: Duration,
-    stripped_headers: usize,
-    bytes_in: Arc<AtomicU64>,
-}
-
-impl Exchange {
-    /// Starts the record as the request arrives; its target moves here
-    /// from `parts` (the outgoing request gets the upstream's).
-    fn begin(shared: Arc<Shared>, parts: &mut request::Parts) -> Exchange {
-        Exchange {
-            shared,
-            upstream: None,
-            family: routes::classify(parts.uri.path()),
-            method: parts.method.clone(),
-            uri: std::mem::take(&mut parts.uri),
-            status: 0,
-            started: clock::now(),
-            head_latency: Duration::ZERO,
-            stripped_headers: 0,
-            bytes_in: byte_counter(),
-        }
-    }
-
-    /// Closes the record of a request that got no answer, and gives the
-    /// answer that says why.
-    fn fail(mut self, error: ProxyError) -> Response<ResponseBody> {
-        let family = self.family;
-        self.status = error.status.as_u16();
-        self.head_latency = clock::since(self.started);
-        self.finish(Outcome::Failed(error.class), 0);
-        error.to_response(family).map(Either::Right)
-    }
-
-    fn origin(&self) -> &str {
-        self.upstream
-            .as_deref()
-            .map_or(NO_UPSTREAM, Upstream::origin_str)
-    }
-
-    /// Closes the record of an exchange that became a tunnel, whose bytes
-    /// each way count as its bodies'.
-    pub fn finish_switched(self, outcome: Outcome, to_upstream: u64, to_client: u64) {
-        self.bytes_in.fetch_add(to_upstream, Ordering::Relaxed);
-        self.finish(outcome, to_client);
-    }
-
-    /// Logs the request's one line and adds it to the stats. The path is
-    /// logged without its query, which may hold a `key=` secret.
-    pub fn finish(self, outcome: Outcome, bytes_out: u64) {
-        let bytes_in = self.bytes_in.load(Ordering::Relaxed);
-        let outcome_name = match outcome {
-            Outcome::Completed => "completed",
-            Outcome::Failed(class) => class,
-        };
-        tracing::info!(
-            target: "headroom::request",
-            method = %self.method,
-            path = self.uri.path(),
-            upstream = self.origin(),
-            family = self.family.as_str(),
-            status = self.status,
-            outcome = outcome_name,
-            bytes_in,
-            bytes_out,
-            duration_ms = stats::micros_in_ms(stats::whole_micros(clock::since(self.started))),
-            stripped_headers = self.stripped_headers,
-        );
-        self.shared.stats.record(Sample {
-            origin: self.origin(),
-            family: self.family,
-            status: self.status,
-            outcome,
-            bytes_in,
-            bytes_out,
-            latency: self.head_latency,
-        });
-        keep_byte_counter(self.bytes_in);
-    }
-}
-
-thread_local! {
-    /// Byte counters of exchanges done with, for the next ones: a counter
-    /// is shared with the request body, so it is an allocation of its own.
-    static SPARE_COUNTERS: RefCell<Vec<Arc<AtomicU64>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A counter at zero, a spare one when there is one.
-fn byte_counter() -> Arc<AtomicU64> {
-    SPARE_COUNTERS.with_borrow_mut(Vec::pop).unwrap_or_default()
-}
-
-/// Keeps `counter` for another exchange once nothing else holds it (the
-/// request body that counted into it is gone).
-fn keep_byte_counter(mut counter: Arc<AtomicU64>) {
-    if let Some(count) = Arc::get_mut(&mut counter) {
-        *count.get_mut() = 0;
-        keep_spare(&SPARE_COUNTERS, counter);
     }
 }
 
@@ -351,23 +330,6 @@ mod tests {
 
     fn origin(raw: &str) -> Origin {
         Origin::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
-    }
-
-    #[test]
-    fn a_byte_counter_is_used_again_at_zero_once_nothing_else_holds_it() {
-        SPARE_COUNTERS.with_borrow_mut(Vec::clear);
-        let counter = byte_counter();
-        counter.fetch_add(7, Ordering::Relaxed);
-        let body_side = counter.clone();
-        keep_byte_counter(counter);
-        assert_eq!(SPARE_COUNTERS.with_borrow(Vec::len), 0, "kept while shared");
-        drop(body_side);
-        let counter = byte_counter();
-        counter.fetch_add(7, Ordering::Relaxed);
-        keep_byte_counter(counter);
-        assert_eq!(SPARE_COUNTERS.with_borrow(Vec::len), 1);
-        assert_eq!(byte_counter().load(Ordering::Relaxed), 0);
-        assert_eq!(SPARE_COUNTERS.with_borrow(Vec::len), 0);
     }
 
     #[test]

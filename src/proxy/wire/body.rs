@@ -1,5 +1,6 @@
-//! Body wrappers for the two directions. Both stream frame by frame; neither
-//! buffers or looks inside a frame.
+//! The client's request body on its way upstream: read off an HTTP/1.1
+//! connection or from hyper's HTTP/2 server, streamed frame by frame,
+//! counted, and read to its end even when nobody wants the rest.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,18 +10,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, Either, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use super::client::{is_idle_timeout, BoxError, UpstreamResponseBody};
-use super::forward::Exchange;
-use super::idle::RequestIdle;
-use super::serve::Upload;
-use super::stats::Outcome;
-use super::tunnel::Io;
-
-/// What the proxy answers with: an upstream's body, or one it made itself.
-pub type ResponseBody = Either<UpstreamBody, Full<Bytes>>;
+use super::upload::Upload;
+use crate::proxy::error::{chain, BoxError};
 
 /// Where a client's request body is read: off an HTTP/1.1 connection
 /// served here, or from hyper's HTTP/2 server.
@@ -81,7 +75,7 @@ impl std::error::Error for ClientBodyError {
 
 /// True when `error` came from reading the client's request body.
 pub fn is_client_body_error(error: &(dyn std::error::Error + 'static)) -> bool {
-    super::client::chain(error).any(|cause| cause.is::<ClientBodyError>())
+    chain(error).any(|cause| cause.is::<ClientBodyError>())
 }
 
 /// The client's request body on its way upstream, counting its bytes.
@@ -162,139 +156,5 @@ impl Body for RequestBody {
         self.inner
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), ClientBody::size_hint)
-    }
-}
-
-/// A response body from hyper's client that fails with `UpstreamIdle` once
-/// the request has been idle for the timeout (see `RequestIdle`). The
-/// connection's own timer (`client::UpstreamStream`) cannot tell one
-/// stalled stream from the others sharing an HTTP/2 connection.
-pub struct IdleBody {
-    inner: Incoming,
-    idle: RequestIdle,
-}
-
-impl IdleBody {
-    pub fn new(inner: Incoming, idle: RequestIdle) -> IdleBody {
-        IdleBody { inner, idle }
-    }
-}
-
-impl Body for IdleBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.get_mut();
-        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
-            this.idle.touch();
-            return Poll::Ready(frame.map(|result| result.map_err(BoxError::from)));
-        }
-        this.idle
-            .poll_expired(cx)
-            .map(|expired| Some(Err(expired.into())))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-/// The upstream's response body on its way to the client. Closes the
-/// exchange (log line, stats) exactly once: when the body ends, fails (an
-/// idle upstream fails it, see `IdleBody` and the direct path's
-/// `h1::Transfer`), or is dropped because the client went away; or hands
-/// it on with the upstream's connection once that switched protocols.
-pub struct UpstreamBody {
-    inner: UpstreamResponseBody,
-    bytes: u64,
-    exchange: Option<Exchange>,
-    /// The upstream's connection, after a 101.
-    switched: Option<Box<dyn Io>>,
-}
-
-impl UpstreamBody {
-    pub fn new(
-        inner: UpstreamResponseBody,
-        exchange: Exchange,
-        switched: Option<Box<dyn Io>>,
-    ) -> UpstreamBody {
-        UpstreamBody {
-            inner,
-            bytes: 0,
-            exchange: Some(exchange),
-            switched,
-        }
-    }
-
-    /// For an answer that switched protocols: the upstream's connection,
-    /// and the exchange, which the tunnel closes when it ends.
-    pub fn take_switched(&mut self) -> Option<(Box<dyn Io>, Exchange)> {
-        let io = self.switched.take()?;
-        Some((io, self.exchange.take()?))
-    }
-
-    fn finish(&mut self, outcome: Outcome) {
-        if let Some(exchange) = self.exchange.take() {
-            exchange.finish(outcome, self.bytes);
-        }
-    }
-}
-
-impl Body for UpstreamBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    #[inline]
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.bytes += data.len() as u64;
-                }
-            }
-            Poll::Ready(Some(Err(error))) => {
-                let class = if is_idle_timeout(error.as_ref()) {
-                    "upstream_idle_timeout"
-                } else {
-                    "upstream_body"
-                };
-                this.finish(Outcome::Failed(class));
-            }
-            Poll::Ready(None) => this.finish(Outcome::Completed),
-            Poll::Pending => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for UpstreamBody {
-    fn drop(&mut self) {
-        let outcome = if self.inner.is_end_stream() {
-            Outcome::Completed
-        } else {
-            Outcome::Failed("client_disconnect")
-        };
-        self.finish(outcome);
     }
 }

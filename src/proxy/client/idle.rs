@@ -2,7 +2,8 @@
 //! moved either way for the timeout. Kept per connection rather than per
 //! request, one timer serves every request a pooled connection carries; it
 //! is armed on the first wait and moved only when it fires early.
-//! `RequestIdle` times one request instead, where connections are shared.
+//! `RequestIdle` times one request instead, where connections are shared,
+//! and `IdleBody` holds a response body from hyper's client to it.
 
 use std::future::Future;
 use std::io;
@@ -12,9 +13,13 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
-use super::clock;
+use crate::proxy::clock;
+use crate::proxy::error::BoxError;
 
 /// The upstream sent and took nothing for longer than the idle timeout.
 #[derive(Debug)]
@@ -133,5 +138,47 @@ impl RequestIdle {
             self.uploaded_seen = uploaded;
             self.timer.touch();
         }
+    }
+}
+
+/// A response body from hyper's client that fails with `UpstreamIdle` once
+/// the request has been idle for the timeout (see `RequestIdle`). The
+/// connection's own timer (`client::UpstreamStream`) cannot tell one
+/// stalled stream from the others sharing an HTTP/2 connection.
+pub struct IdleBody {
+    inner: Incoming,
+    idle: RequestIdle,
+}
+
+impl IdleBody {
+    pub fn new(inner: Incoming, idle: RequestIdle) -> IdleBody {
+        IdleBody { inner, idle }
+    }
+}
+
+impl Body for IdleBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.idle.touch();
+            return Poll::Ready(frame.map(|result| result.map_err(BoxError::from)));
+        }
+        this.idle
+            .poll_expired(cx)
+            .map(|expired| Some(Err(expired.into())))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

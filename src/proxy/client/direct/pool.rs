@@ -11,8 +11,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::Link;
+use crate::proxy::clock;
+use crate::proxy::lock::lock;
 use crate::proxy::upstream::Origin;
-use crate::proxy::{clock, lock};
 
 /// How long an idle connection is kept: under the 5 s keep-alive timeout
 /// of the servers most often behind a plain-HTTP base URL (Node, uvicorn

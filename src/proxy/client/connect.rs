@@ -1,11 +1,7 @@
-//! The upstream hop: pooled HTTP/1.1 and HTTP/2 connections, TLS with the
-//! system's trust store, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, a connect
-//! timeout, and an idle timeout on every upstream connection. Plain-HTTP
-//! upstreams reached without a proxy go through `super::h1`; the rest
-//! through hyper's client, wrapped by `super::replay` so that a request
-//! that meets a stale pooled connection is sent again when that cannot do
-//! its work twice. A connection that lands on the proxy's own listener is
-//! refused (`ReachedItself`).
+//! Connections to upstreams: TCP with a connect timeout, through
+//! `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` when they are set, with an idle
+//! timeout on every byte, and never onto the proxy's own listener
+//! (`ReachedItself`).
 
 use std::future::Future;
 use std::io;
@@ -15,208 +11,18 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{Request, Response, Uri};
-use http_body_util::Either;
+use http::Uri;
 use hyper::rt::{Read, ReadBufCursor, Write};
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::client::legacy::connect::{Connect, Connected, Connection, HttpConnector};
-use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::Matcher;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::OnceCell;
 use tower_service::Service;
 
-use super::body::{IdleBody, RequestBody};
-use super::h1::{DirectBody, DirectClient};
-use super::idle::{IdleTimer, RequestIdle};
-use super::replay::{self, OpenedAt, ReplayBody};
-use super::tunnel::UpgradeRequested;
-use super::upstream::Upstream;
-
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// A response body from hyper's client or from the direct HTTP/1.1 path.
-/// hyper's is boxed, as it is the larger by far: every response is moved
-/// several times on its way to the client, the direct path's too, and
-/// an allocation is nothing beside the TLS that hyper's path carries.
-pub type UpstreamResponseBody = Either<Box<IdleBody>, DirectBody>;
-
-type HttpClient = Client<UpstreamConnector, ReplayBody>;
-type HttpsClient = Client<HttpsConnector<UpstreamConnector>, ReplayBody>;
-
-/// How long an idle pooled connection is kept: under the keep-alive
-/// timeouts of the front ends most often before an HTTPS API (an AWS load
-/// balancer's 60 s, nginx's 75 s), so that the proxy does not reuse a
-/// connection just as they close it, which fails a POST (`super::replay`);
-/// not much shorter, as a new connection costs a TLS handshake across the
-/// internet. hyper reads an idle connection, so one a server closes sooner
-/// leaves the pool as its close arrives.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(55);
-
-/// Sends requests upstream. The TLS client is built on first use: loading
-/// the system's trust store takes tens of milliseconds, which a launch that
-/// only talks to loopback should not pay.
-pub struct UpstreamClient {
-    connector: UpstreamConnector,
-    /// Plain-HTTP upstreams reached without a proxy.
-    direct: DirectClient,
-    /// Plain-HTTP upstreams behind an HTTP proxy.
-    http: HttpClient,
-    https: OnceCell<HttpsClient>,
-    /// HTTPS upstreams for requests that switch protocols, which HTTP/2
-    /// cannot carry: HTTP/1.1 is the only protocol it offers.
-    https_http1: OnceCell<HttpsClient>,
-    idle_timeout: Duration,
-}
-
-impl UpstreamClient {
-    /// A client for the proxy listening at `listen`.
-    pub fn new(
-        listen: SocketAddr,
-        connect_timeout: Duration,
-        idle_timeout: Duration,
-    ) -> UpstreamClient {
-        let connector = UpstreamConnector::new(listen, connect_timeout, idle_timeout);
-        UpstreamClient {
-            direct: DirectClient::new(connector.clone(), idle_timeout),
-            http: client_builder().build(connector.clone()),
-            connector,
-            https: OnceCell::new(),
-            https_http1: OnceCell::new(),
-            idle_timeout,
-        }
-    }
-
-    pub fn idle_timeout(&self) -> Duration {
-        self.idle_timeout
-    }
-
-    /// Sends `request`, whose URI is `upstream` joined with the client's
-    /// path and query.
-    pub async fn request(
-        &self,
-        upstream: &Arc<Upstream>,
-        mut request: Request<RequestBody>,
-    ) -> Result<Response<UpstreamResponseBody>, BoxError> {
-        if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
-            let client = match request.extensions().get::<UpgradeRequested>() {
-                None => {
-                    self.https
-                        .get_or_try_init(|| self.build_https(true))
-                        .await?
-                }
-                Some(_) => {
-                    let build = || self.build_https(false);
-                    self.https_http1.get_or_try_init(build).await?
-                }
-            };
-            return Box::pin(self.through_hyper(client, request)).await;
-        }
-        let Some(proxy) = self.connector.intercept(request.uri()) else {
-            let response = self.direct.send(upstream, request).await?;
-            return Ok(response.map(Either::Right));
-        };
-        if let Some(auth) = proxy.basic_auth() {
-            request
-                .headers_mut()
-                .insert(http::header::PROXY_AUTHORIZATION, auth.clone());
-        }
-        Box::pin(self.through_hyper(&self.http, request)).await
-    }
-
-    /// Sends `request` through one of hyper's clients, with the idle
-    /// timeout kept per request: while its answer is awaited, then on the
-    /// answer's body (`IdleBody`). An HTTP/2 connection's streams share
-    /// the connection's own timer. Callers box the future: inline, its
-    /// size (over a kilobyte) would be carried, and copied, by every
-    /// request's future, the direct path's too.
-    async fn through_hyper<C>(
-        &self,
-        client: &Client<C, ReplayBody>,
-        request: Request<RequestBody>,
-    ) -> Result<Response<UpstreamResponseBody>, BoxError>
-    where
-        C: Connect + Clone + Send + Sync + 'static,
-    {
-        let mut idle = RequestIdle::new(self.idle_timeout, request.body().uploaded());
-        let response = answered_within(&mut idle, replay::send(client, request)).await?;
-        idle.touch();
-        Ok(response.map(|body| Either::Left(Box::new(IdleBody::new(body, idle)))))
-    }
-
-    /// An HTTPS client offering HTTP/1.1, and HTTP/2 too with `http2`.
-    async fn build_https(&self, http2: bool) -> Result<HttpsClient, BoxError> {
-        let tls = tokio::task::spawn_blocking(tls_config).await??;
-        let builder = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1();
-        let https = match http2 {
-            true => builder
-                .enable_http2()
-                .wrap_connector(self.connector.clone()),
-            false => builder.wrap_connector(self.connector.clone()),
-        };
-        Ok(client_builder().build(https))
-    }
-}
-
-fn client_builder() -> hyper_util::client::legacy::Builder {
-    let mut builder = Client::builder(TokioExecutor::new());
-    builder
-        .pool_timer(hyper_util::rt::TokioTimer::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        // Its default, named for the rule it keeps: hyper sends again, on
-        // another connection, only a request it never began to write on a
-        // pooled one, which the upstream cannot have processed.
-        .retry_canceled_requests(true);
-    builder
-}
-
-/// rustls with the system's roots; `SSL_CERT_FILE` and `SSL_CERT_DIR`
-/// replace them when set.
-fn tls_config() -> Result<rustls::ClientConfig, BoxError> {
-    let found = rustls_native_certs::load_native_certs();
-    let mut roots = rustls::RootCertStore::empty();
-    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
-        let detail = found
-            .errors
-            .first()
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default();
-        return Err(format!(
-            "no trusted root certificates found{detail} (set SSL_CERT_FILE or SSL_CERT_DIR)"
-        )
-        .into());
-    }
-    for error in &found.errors {
-        tracing::warn!(%error, "skipped part of the system trust store");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(config)
-}
-
-/// `answer`, or `UpstreamIdle` once the request has been idle (`idle`).
-async fn answered_within<T>(
-    idle: &mut RequestIdle,
-    answer: impl Future<Output = Result<T, BoxError>>,
-) -> Result<T, BoxError> {
-    let mut answer = std::pin::pin!(answer);
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(answered) = answer.as_mut().poll(cx) {
-            return Poll::Ready(answered);
-        }
-        idle.poll_expired(cx).map(|expired| Err(expired.into()))
-    })
-    .await
-}
+use super::idle::IdleTimer;
+use super::replay::OpenedAt;
+use crate::proxy::error::BoxError;
 
 /// Error returned when the TCP connection (and any proxy tunnel) is not
 /// established within the connect timeout.
@@ -327,7 +133,7 @@ pub struct UpstreamConnector {
 }
 
 impl UpstreamConnector {
-    fn new(
+    pub(super) fn new(
         listen: SocketAddr,
         connect_timeout: Duration,
         idle_timeout: Duration,
@@ -344,7 +150,10 @@ impl UpstreamConnector {
         }
     }
 
-    fn intercept(&self, dst: &Uri) -> Option<hyper_util::client::proxy::matcher::Intercept> {
+    pub(super) fn intercept(
+        &self,
+        dst: &Uri,
+    ) -> Option<hyper_util::client::proxy::matcher::Intercept> {
         self.proxies.as_ref()?.intercept(dst)
     }
 
@@ -547,59 +356,10 @@ impl Write for UpstreamStream {
     }
 }
 
-/// True when the error chain says the connect timed out.
-pub fn is_connect_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
-    chain(error).any(|e| e.is::<ConnectTimeout>())
-}
-
-/// True when the upstream connection went idle past the idle timeout.
-/// HTTP/2 passes on only the kind and text of the I/O error that ended its
-/// connection, and a stream's error holds it inside an `h2::Error`, so any
-/// timed-out I/O counts: on an upstream connection only the idle timer
-/// times out, or the kernel giving up on a silent peer.
-pub fn is_idle_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
-    let timed_out = |e: &io::Error| e.kind() == io::ErrorKind::TimedOut;
-    chain(error).any(|e| {
-        e.downcast_ref::<io::Error>().is_some_and(timed_out)
-            || e.downcast_ref::<h2::Error>()
-                .and_then(h2::Error::get_io)
-                .is_some_and(timed_out)
-    })
-}
-
-/// How the connection reached the proxy itself, when that ended it.
-pub fn reached_itself<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a ReachedItself> {
-    chain(error).find_map(|e| e.downcast_ref::<ReachedItself>())
-}
-
-/// True when the error happened before a connection was established.
-pub fn is_connect_error(error: &(dyn std::error::Error + 'static)) -> bool {
-    chain(error).any(|e| {
-        e.is::<ConnectFailed>()
-            || e.downcast_ref::<hyper_util::client::legacy::Error>()
-                .is_some_and(|e| e.is_connect())
-    })
-}
-
-/// The innermost cause's message: the most specific, and never a URL.
-pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    chain(error)
-        .last()
-        .map(|e| e.to_string())
-        .unwrap_or_default()
-}
-
-pub(super) fn chain<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(error), |e| e.source())
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use super::super::failure::reached_itself;
     use super::*;
 
     fn addr(text: &str) -> SocketAddr {

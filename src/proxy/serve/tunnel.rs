@@ -11,78 +11,29 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
-use http::header::{self, HeaderMap, HeaderValue};
-use http::Response;
-use http_body_util::Either;
+use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::client::{BoxError, UpstreamResponseBody};
-use super::forward::Exchange;
-use super::stats::Outcome;
+use crate::proxy::stats::Outcome;
+use crate::proxy::wire::io::{Io, Prefixed};
 
-/// Marks a request whose client asked to switch to the protocol it names.
-/// Only the HTTP/1.1 server sets it: HTTP/2 has no `Upgrade`.
-#[derive(Clone, Debug)]
-pub struct UpgradeRequested(pub HeaderValue);
-
-impl UpgradeRequested {
-    /// The one protocol a request's `Upgrade` names, if it names one.
-    pub fn named(headers: &HeaderMap) -> Option<UpgradeRequested> {
-        let mut protocols = headers.get_all(header::UPGRADE).iter();
-        let protocol = protocols.next()?;
-        protocols
-            .next()
-            .is_none()
-            .then(|| UpgradeRequested(protocol.clone()))
-    }
+/// The record of an exchange whose upstream switched protocols, closed once
+/// its tunnel ends.
+pub trait Record: Send {
+    /// Closes the record: how the tunnel ended, and the bytes it carried
+    /// each way.
+    fn finish(self: Box<Self>, outcome: Outcome, to_upstream: u64, to_client: u64);
 }
-
-/// Says on a message's own hop that its connection switches to
-/// `protocol`: `Connection` and `Upgrade` are hop-by-hop, so the proxy
-/// removed the ones that came with it.
-pub fn name_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
-    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    headers.insert(header::UPGRADE, protocol);
-}
-
-/// Anything a tunnel can carry bytes over.
-pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// An exchange whose upstream switched protocols: the upstream's side of
 /// the connection, and the record to close when the tunnel ends.
 pub struct Switched {
     pub upstream: Box<dyn Io>,
-    pub exchange: Exchange,
+    pub exchange: Box<dyn Record>,
     pub idle_timeout: Duration,
-}
-
-/// The upstream's connection once it has answered 101. The direct path
-/// hands over its socket and whatever it read past the head; hyper's
-/// client hands over its upgraded connection, which holds its own.
-pub async fn upstream_side(
-    response: &mut Response<UpstreamResponseBody>,
-) -> Result<Box<dyn Io>, BoxError> {
-    match response.body_mut() {
-        Either::Right(direct) => {
-            let (io, read) = direct
-                .take_upgraded()
-                .ok_or("its connection ended as it switched protocols")?;
-            Ok(Box::new(Prefixed::new(read, io)))
-        }
-        Either::Left(_) => {
-            let upgrade = response
-                .extensions_mut()
-                .remove::<hyper::upgrade::OnUpgrade>()
-                .ok_or("its connection cannot switch protocols")?;
-            let upgraded = upgrade.await?;
-            Ok(Box::new(hyper_util::rt::TokioIo::new(upgraded)))
-        }
-    }
 }
 
 /// Joins the client's connection (and the bytes it sent past its request)
@@ -111,7 +62,7 @@ pub async fn join(
         () = activity.idle_for(idle_timeout) => Outcome::Failed("upstream_idle_timeout"),
         _ = stop.wait_for(|stopping| *stopping) => Outcome::Failed("proxy_stopped"),
     };
-    exchange.finish_switched(outcome, client.read, upstream.read);
+    exchange.finish(outcome, client.read, upstream.read);
 }
 
 /// When bytes last moved either way through a tunnel.
@@ -218,65 +169,5 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<'_, T> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.io).poll_shutdown(cx);
         this.note(polled, |()| false)
-    }
-}
-
-/// A connection some of whose first bytes were read already: they are
-/// read again first.
-pub struct Prefixed<T> {
-    read: BytesMut,
-    io: T,
-}
-
-impl<T> Prefixed<T> {
-    pub fn new(read: BytesMut, io: T) -> Prefixed<T> {
-        Prefixed { read, io }
-    }
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Prefixed<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.read.is_empty() {
-            return Pin::new(&mut this.io).poll_read(cx, buf);
-        }
-        let n = this.read.len().min(buf.remaining());
-        buf.put_slice(&this.read[..n]);
-        this.read.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Prefixed<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
     }
 }

@@ -1,0 +1,159 @@
+//! The seam where stages join the pipeline: a request stage may read a
+//! request's whole body, on the routes it chooses, and send another in its
+//! place; a response stage may watch a response's body go by, each chunk as
+//! it passes, and learn how the stream ended. Neither can hold the response
+//! back: the client gets every chunk as the upstream sent it, when it sent
+//! it.
+//!
+//! With no stage installed, a request pays one check of an empty `Option`
+//! on each side.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http::{header, request, HeaderMap, HeaderValue, StatusCode};
+use http_body::Body;
+use http_body_util::BodyExt;
+
+use crate::proxy::error::ProxyError;
+use crate::proxy::routes::Family;
+use crate::proxy::stats::Outcome;
+use crate::proxy::wire::body::{ClientBody, RequestBody};
+use crate::proxy::wire::upload::Upload;
+
+/// Largest request body a request stage reads whole, unless told otherwise;
+/// a larger one, or one of unknown length, goes upstream untouched.
+pub const REQUEST_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Reads a request's whole body and may replace it.
+pub trait RequestStage: Send + Sync {
+    /// True when this stage wants the body of the request `parts` heads
+    /// (already readied for its upstream), of the API `family`.
+    fn wants(&self, family: Family, parts: &request::Parts) -> bool;
+
+    /// The body to send instead of `body`; `None` sends `body` as it came.
+    /// A stage that does not understand the body passes it on.
+    fn replace(&self, parts: &request::Parts, body: &Bytes) -> Option<Bytes>;
+}
+
+/// Chooses the responses to watch.
+pub trait ResponseStage: Send + Sync {
+    /// A watch for the response with this status and these headers (as the
+    /// client gets them), or `None` to leave it alone.
+    fn watch(
+        &self,
+        family: Family,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) -> Option<Box<dyn ResponseWatch>>;
+}
+
+/// Sees one response's body go by. Called from the task that writes it to
+/// the client, so it must not block.
+pub trait ResponseWatch: Send {
+    /// The next chunk of the body, as the client gets it.
+    fn chunk(&mut self, data: &Bytes);
+
+    /// The stream ended: `Completed` when the body was whole, else why it
+    /// was cut (`upstream_body`, `client_disconnect`...).
+    fn end(self: Box<Self>, outcome: Outcome);
+}
+
+/// The stages a proxy runs; none by default.
+#[derive(Clone)]
+pub struct Stages {
+    request: Option<Arc<dyn RequestStage>>,
+    response: Option<Arc<dyn ResponseStage>>,
+    request_body_limit: usize,
+}
+
+impl Default for Stages {
+    fn default() -> Stages {
+        Stages {
+            request: None,
+            response: None,
+            request_body_limit: REQUEST_BODY_LIMIT,
+        }
+    }
+}
+
+impl Stages {
+    pub fn with_request(mut self, stage: Arc<dyn RequestStage>) -> Stages {
+        self.request = Some(stage);
+        self
+    }
+
+    pub fn with_response(mut self, stage: Arc<dyn ResponseStage>) -> Stages {
+        self.response = Some(stage);
+        self
+    }
+
+    /// Sets the largest request body a request stage reads whole.
+    pub fn with_request_body_limit(mut self, limit: usize) -> Stages {
+        self.request_body_limit = limit;
+        self
+    }
+
+    /// The request stage, if there is one and it wants this request.
+    #[inline]
+    pub(super) fn request_for(
+        &self,
+        family: Family,
+        parts: &request::Parts,
+    ) -> Option<&dyn RequestStage> {
+        let stage = self.request.as_deref()?;
+        stage.wants(family, parts).then_some(stage)
+    }
+
+    /// A watch for this response, if a response stage wants one.
+    #[inline]
+    pub(super) fn watch(
+        &self,
+        family: Family,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) -> Option<Box<dyn ResponseWatch>> {
+        self.response.as_deref()?.watch(family, status, headers)
+    }
+
+    /// Runs `stage` on the request: reads its body whole when its length is
+    /// known and within the limit, and gives the body to send, with the
+    /// `content-length` in `parts` set to match. Any other body goes on as
+    /// it came, still streaming.
+    pub(super) async fn run_request(
+        &self,
+        stage: &dyn RequestStage,
+        parts: &mut request::Parts,
+        mut body: RequestBody,
+    ) -> Result<RequestBody, ProxyError> {
+        let within = body
+            .size_hint()
+            .exact()
+            .and_then(|length| usize::try_from(length).ok())
+            .filter(|length| *length <= self.request_body_limit);
+        let Some(length) = within else {
+            return Ok(body);
+        };
+        let mut whole = BytesMut::with_capacity(length);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| ProxyError::bad_request_body())?;
+            if let Ok(data) = frame.into_data() {
+                whole.extend_from_slice(&data);
+            }
+        }
+        let whole = whole.freeze();
+        let sent = stage.replace(parts, &whole).unwrap_or(whole);
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(sent.len()));
+        // The client's bytes were counted as they were read; the new body
+        // counts apart from them.
+        Ok(RequestBody::new(
+            ClientBody::Http1(Upload::whole(sent)),
+            Arc::default(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;
