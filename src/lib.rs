@@ -6,6 +6,7 @@ pub mod generate;
 pub mod logging;
 pub mod proxy;
 pub mod standalone;
+pub mod usage;
 pub mod wrap;
 
 /// The runtime the proxy serves on, standalone or under `wrap`: one thread.
