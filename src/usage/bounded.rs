@@ -1,5 +1,11 @@
 //! Buffers that never grow past a cap, capacity included.
 
+/// The largest document kept for reading (an SSE event's data, a JSON body,
+/// one element of a streamed array); a larger one is skipped. The largest
+/// that carry usage repeat a whole response: a non-streamed body, or the
+/// Responses API's `response.completed` with its instructions and output.
+pub(super) const MAX_DOCUMENT_BYTES: usize = 4 << 20;
+
 /// Appends `bytes` to `buffer` unless that would make it longer than `max`;
 /// says whether it did. Growth stops at `max`, so the allocation does too.
 pub(super) fn push_bounded(buffer: &mut Vec<u8>, bytes: &[u8], max: usize) -> bool {

@@ -2,10 +2,11 @@
 //! element of a streamed JSON array), reduced to the members that can carry
 //! usage. Everything else is skipped while serde parses, never built.
 
-use memchr::memmem;
+use memchr::memmem::Finder;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
+use std::sync::LazyLock;
 
 /// The members read from a document: `model` or `modelVersion`, `usage` or
 /// `usageMetadata`, and the same two inside `message` (Anthropic's
@@ -25,14 +26,21 @@ impl Picked {
     }
 }
 
-/// Cheap test, run on every SSE event before any parsing: does the event
-/// name a usage that is not `null` (OpenAI puts `"usage":null` in every
-/// chunk of a stream), or, while the model is still unknown, a model?
-pub(super) fn worth_parsing(data: &[u8], want_model: bool) -> bool {
-    if want_model && memmem::find(data, b"\"model").is_some() {
-        return true;
-    }
-    memmem::find_iter(data, b"\"usage").any(|at| names_a_value(&data[at + b"\"usage".len()..]))
+static USAGE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"usage"));
+static MODEL_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"model"));
+
+/// Cheap test, run on every document before any parsing: does it name a
+/// usage that is not `null`? OpenAI puts `"usage":null` in every chunk of a
+/// stream.
+pub(super) fn names_usage(data: &[u8]) -> bool {
+    USAGE_KEY
+        .find_iter(data)
+        .any(|at| names_a_value(&data[at + USAGE_KEY.needle().len()..]))
+}
+
+/// Does the document mention a model (`model` or `modelVersion`)?
+pub(super) fn names_model(data: &[u8]) -> bool {
+    MODEL_KEY.find(data).is_some()
 }
 
 /// After `"usage`: is this the key `usage` or `usageMetadata` with a value
@@ -203,16 +211,15 @@ mod tests {
 
     #[test]
     fn precheck_skips_null_usage_and_mere_words() {
-        assert!(worth_parsing(br#"{"usage":{"prompt_tokens":1}}"#, false));
-        assert!(worth_parsing(br#"{"usageMetadata" : {"a":1}}"#, false));
-        assert!(!worth_parsing(br#"{"choices":[],"usage":null}"#, false));
-        assert!(!worth_parsing(br#"{"usage": null}"#, false));
-        assert!(!worth_parsing(
-            br#"{"text":"the usage of \"usage\" here"}"#,
-            false
-        ));
-        assert!(!worth_parsing(br#"{"model":"gpt"}"#, false));
-        assert!(worth_parsing(br#"{"model":"gpt"}"#, true));
-        assert!(worth_parsing(br#"{"modelVersion":"g"}"#, true));
+        assert!(names_usage(br#"{"usage":{"prompt_tokens":1}}"#));
+        assert!(names_usage(br#"{"usageMetadata" : {"a":1}}"#));
+        assert!(names_usage(br#"{"usage":null,"x":{"usage": {}}}"#));
+        assert!(!names_usage(br#"{"choices":[],"usage":null}"#));
+        assert!(!names_usage(br#"{"usage": null}"#));
+        assert!(!names_usage(br#"{"text":"the usage of \"usage\" here"}"#));
+        assert!(!names_usage(br#"{"model":"gpt"}"#));
+        assert!(names_model(br#"{"model":"gpt"}"#));
+        assert!(names_model(br#"{"modelVersion":"g"}"#));
+        assert!(!names_model(br#"{"text":"a models list"}"#));
     }
 }

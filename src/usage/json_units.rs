@@ -3,12 +3,8 @@
 //! array (Gemini streams a JSON array without `alt=sse`), each object when
 //! objects follow one another (newline-delimited JSON).
 
-use super::bounded::push_bounded;
+use super::bounded::{push_bounded, MAX_DOCUMENT_BYTES};
 use memchr::memchr2;
-
-/// The largest object kept; a larger one is skipped. A non-streamed
-/// response is one object, output and all.
-pub(super) const MAX_UNIT_BYTES: usize = 4 << 20;
 
 #[derive(Default)]
 pub(super) struct JsonUnits {
@@ -91,7 +87,7 @@ impl JsonUnits {
         if self.unit_too_long {
             return;
         }
-        if !push_bounded(&mut self.unit, bytes, MAX_UNIT_BYTES) {
+        if !push_bounded(&mut self.unit, bytes, MAX_DOCUMENT_BYTES) {
             self.unit_too_long = true;
             self.unit = Vec::new();
         }
@@ -145,9 +141,9 @@ mod tests {
         let mut collect = |unit: &[u8]| seen.push(unit.len());
         splitter.feed(b"[{\"big\":\"", &mut collect);
         let block = vec![b'x'; 64 << 10];
-        for _ in 0..(2 * MAX_UNIT_BYTES / block.len()) {
+        for _ in 0..(2 * MAX_DOCUMENT_BYTES / block.len()) {
             splitter.feed(&block, &mut collect);
-            assert!(splitter.unit.capacity() <= MAX_UNIT_BYTES);
+            assert!(splitter.unit.capacity() <= MAX_DOCUMENT_BYTES);
         }
         splitter.feed(b"\"},{\"n\":1}]", &mut collect);
         assert_eq!(seen, [7]);

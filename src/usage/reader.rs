@@ -2,7 +2,6 @@
 //! read the usage of those that carry some.
 
 use super::decode::{Decoder, Unreadable};
-use super::document::worth_parsing;
 use super::json_units::JsonUnits;
 use super::sse::SseSplitter;
 use super::tally::Tally;
@@ -126,7 +125,7 @@ impl Framer {
         }
         let tally = &mut self.tally;
         match &mut self.framing {
-            Framing::Sse(splitter) => splitter.feed(bytes, &mut |data| read_event(tally, data)),
+            Framing::Sse(splitter) => splitter.feed(bytes, &mut |data| tally.read(data)),
             Framing::Json(units) => units.feed(bytes, &mut |unit| tally.read(unit)),
             Framing::Undecided | Framing::Ignored => {}
         }
@@ -136,17 +135,10 @@ impl Framer {
     fn finish(&mut self) {
         let tally = &mut self.tally;
         if let Framing::Sse(splitter) = &mut self.framing {
-            splitter.finish(&mut |data| read_event(tally, data));
+            splitter.finish(&mut |data| tally.read(data));
         }
+        tally.finish();
         self.framing = Framing::Ignored;
-    }
-}
-
-/// Parses an event only when it can tell something new: this runs on every
-/// event of every stream, and most carry only a token or two of text.
-fn read_event(tally: &mut Tally, data: &[u8]) {
-    if worth_parsing(data, !tally.knows_model()) {
-        tally.read(data);
     }
 }
 

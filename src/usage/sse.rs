@@ -1,13 +1,8 @@
 //! Splits a server-sent event stream into its events' data as the bytes
 //! pass, keeping only the current partial line and event.
 
-use super::bounded::push_bounded;
+use super::bounded::{push_bounded, MAX_DOCUMENT_BYTES};
 use memchr::memchr2;
-
-/// The largest line or event data kept; a longer one is skipped whole. The
-/// largest events that carry usage repeat a whole response (the Responses
-/// API's `response.completed`, with its instructions and output).
-pub(super) const MAX_EVENT_BYTES: usize = 4 << 20;
 
 /// Capacity kept between events; a buffer grown past it for one large event
 /// is released, so a long stream does not hold it for its whole life.
@@ -75,7 +70,7 @@ impl SseSplitter {
         if self.line_too_long || bytes.is_empty() {
             return;
         }
-        if !push_bounded(&mut self.line, bytes, MAX_EVENT_BYTES) {
+        if !push_bounded(&mut self.line, bytes, MAX_DOCUMENT_BYTES) {
             self.line_too_long = true;
             self.line = Vec::new();
         }
@@ -90,8 +85,8 @@ impl SseSplitter {
             if self.event_too_long {
                 return;
             }
-            let kept = push_bounded(&mut self.data, value, MAX_EVENT_BYTES)
-                && push_bounded(&mut self.data, b"\n", MAX_EVENT_BYTES);
+            let kept = push_bounded(&mut self.data, value, MAX_DOCUMENT_BYTES)
+                && push_bounded(&mut self.data, b"\n", MAX_DOCUMENT_BYTES);
             if !kept {
                 self.skip_event();
             }
@@ -165,9 +160,9 @@ mod tests {
         let mut collect = |data: &[u8]| seen.push(data.len());
         splitter.feed(b"data: small\n\ndata: ", &mut collect);
         let block = vec![b'x'; 64 << 10];
-        for _ in 0..(2 * MAX_EVENT_BYTES / block.len()) {
+        for _ in 0..(2 * MAX_DOCUMENT_BYTES / block.len()) {
             splitter.feed(&block, &mut collect);
-            assert!(splitter.line.capacity() <= MAX_EVENT_BYTES);
+            assert!(splitter.line.capacity() <= MAX_DOCUMENT_BYTES);
         }
         splitter.feed(b"\ndata: more\n\ndata: after\n\n", &mut collect);
         assert!(splitter.line.capacity() <= KEPT_CAPACITY);

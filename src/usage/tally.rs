@@ -1,7 +1,8 @@
 //! What the documents of one response reported, folded as they are read,
 //! and turned into the ledger's one meaning for each figure at the end.
 
-use super::document::Picked;
+use super::bounded::{push_bounded, MAX_DOCUMENT_BYTES};
+use super::document::{names_model, names_usage, Picked};
 use super::Family;
 use serde_json::Value;
 
@@ -43,6 +44,10 @@ pub(super) struct Tally {
     family: Family,
     model: Option<String>,
     reported: Reported,
+    /// Gemini's latest document with usage, parsed only at the end: every
+    /// chunk carries the running total, and copying one is far cheaper than
+    /// parsing it.
+    last_running_total: Vec<u8>,
 }
 
 impl Tally {
@@ -51,19 +56,39 @@ impl Tally {
             family,
             model: None,
             reported: Reported::default(),
+            last_running_total: Vec::new(),
         }
-    }
-
-    pub fn knows_model(&self) -> bool {
-        self.model.is_some()
     }
 
     pub fn model(&self) -> Option<&str> {
         self.model.as_deref()
     }
 
-    /// Folds in one document of the response.
+    /// Takes in one document of the response (a body, an event's data, an
+    /// array element). This runs on every event of every stream, most of
+    /// which carry a token or two of text: only those that can tell
+    /// something new are parsed.
     pub fn read(&mut self, document: &[u8]) {
+        let usage = names_usage(document);
+        if usage && self.family == Family::Gemini {
+            self.last_running_total.clear();
+            if !push_bounded(&mut self.last_running_total, document, MAX_DOCUMENT_BYTES) {
+                self.last_running_total = Vec::new();
+            }
+        } else if usage || (self.model.is_none() && names_model(document)) {
+            self.parse(document);
+        }
+    }
+
+    /// The response ended (or was cut): reads what was kept for the end.
+    pub fn finish(&mut self) {
+        let last = std::mem::take(&mut self.last_running_total);
+        if !last.is_empty() {
+            self.parse(&last);
+        }
+    }
+
+    fn parse(&mut self, document: &[u8]) {
         let picked = Picked::parse(document);
         let nested = picked.nested.as_deref();
         let model = picked

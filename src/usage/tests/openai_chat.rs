@@ -111,7 +111,7 @@ fn the_request_model_stands_in_when_the_response_names_none() {
 /// still read.
 #[test]
 fn an_oversized_event_is_skipped() {
-    let huge = "x".repeat(super::super::sse::MAX_EVENT_BYTES + 1);
+    let huge = "x".repeat(super::super::bounded::MAX_DOCUMENT_BYTES + 1);
     let big_event = format!(
         "data: {{\"model\":\"gpt-4.1\",\"choices\":[{{\"delta\":{{\"content\":\"{huge}\"}}}}],\"usage\":{{\"prompt_tokens\":9}}}}\n\n"
     );
