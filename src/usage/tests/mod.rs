@@ -78,6 +78,15 @@ pub fn unknown(complete: bool) -> Usage {
     }
 }
 
+/// A cut stream that named its model and reported nothing yet.
+pub fn cut_knowing_only_model(model: &str) -> Usage {
+    Usage {
+        model: Some(model.to_owned()),
+        complete: false,
+        ..Usage::default()
+    }
+}
+
 /// The body of a stream up to (not including) the first occurrence of
 /// `marker`: the stream as a client saw it when the connection dropped.
 pub fn cut_before<'a>(body: &'a [u8], marker: &str) -> &'a [u8] {
