@@ -1,0 +1,80 @@
+//! What reading usage costs per SSE event: each family's typical text-delta
+//! events fed to a `UsageReader` one frame at a time, as the proxy relays
+//! them, with the usage event at the end of each stream. Prints ns per event;
+//! nothing here fails a run.
+//!
+//! Run with `cargo bench --bench usage` (a few seconds).
+
+use headroom::usage::{Family, UsageReader};
+use std::hint::black_box;
+use std::time::Instant;
+
+const EVENTS_PER_STREAM: usize = 500;
+const STREAMS: usize = 200;
+
+struct Case {
+    name: &'static str,
+    family: Family,
+    delta: String,
+    last: &'static str,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "openai chat (usage:null in every chunk)",
+            family: Family::OpenAiChat,
+            delta: r#"data: {"id":"chatcmpl-C1a2b3c4d5e6f7g8h9","object":"chat.completion.chunk","created":1755000000,"model":"gpt-4.1-mini-2025-04-14","service_tier":"default","system_fingerprint":"fp_6f2eabb9a5","choices":[{"index":0,"delta":{"content":" token"},"logprobs":null,"finish_reason":null}],"usage":null}"#.to_owned() + "\n\n",
+            last: "data: {\"id\":\"chatcmpl-C1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4.1-mini-2025-04-14\",\"choices\":[],\"usage\":{\"prompt_tokens\":2006,\"completion_tokens\":300,\"total_tokens\":2306,\"prompt_tokens_details\":{\"cached_tokens\":1920},\"completion_tokens_details\":{\"reasoning_tokens\":0}}}\n\ndata: [DONE]\n\n",
+        },
+        Case {
+            name: "openai responses",
+            family: Family::OpenAiResponses,
+            delta: "event: response.output_text.delta\n".to_owned() + r#"data: {"type":"response.output_text.delta","sequence_number":42,"item_id":"msg_68a1b2c3d4e5f6","output_index":1,"content_index":0,"delta":" token","logprobs":[],"obfuscation":"aBcDeF"}"# + "\n\n",
+            last: "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"model\":\"gpt-5-codex\",\"output\":[],\"usage\":{\"input_tokens\":12000,\"input_tokens_details\":{\"cached_tokens\":11776},\"output_tokens\":540,\"output_tokens_details\":{\"reasoning_tokens\":448}}}}\n\n",
+        },
+        Case {
+            name: "anthropic",
+            family: Family::Anthropic,
+            delta: "event: content_block_delta\n".to_owned() + r#"data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" token"}}"# + "\n\n",
+            last: "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":503}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        },
+        Case {
+            name: "gemini (usageMetadata in every chunk)",
+            family: Family::Gemini,
+            delta: r#"data: {"candidates": [{"content": {"parts": [{"text": " token"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 9120,"candidatesTokenCount": 12,"totalTokenCount": 9700,"thoughtsTokenCount": 568},"modelVersion": "gemini-2.5-flash","responseId": "9N0DaOq8"}"#.to_owned() + "\r\n\r\n",
+            last: "",
+        },
+    ]
+}
+
+fn main() {
+    println!("usage reader cost per SSE event ({STREAMS} streams x {EVENTS_PER_STREAM} events, one event per frame)");
+    for case in cases() {
+        let mut reported = 0;
+        // One warm-up pass, then the timed one.
+        for timed in [false, true] {
+            let started = Instant::now();
+            for _ in 0..STREAMS {
+                let mut reader =
+                    UsageReader::new(case.family, Some("text/event-stream"), None, None);
+                for _ in 0..EVENTS_PER_STREAM {
+                    reader.feed(black_box(case.delta.as_bytes()));
+                }
+                reader.feed(case.last.as_bytes());
+                let usage = reader.finish(true);
+                reported += usize::from(usage.output_tokens.is_some());
+            }
+            if timed {
+                let events = STREAMS * (EVENTS_PER_STREAM + 1);
+                let per_event = started.elapsed().as_nanos() as f64 / events as f64;
+                let bytes = case.delta.len();
+                println!(
+                    "  {:<42} {per_event:>7.0} ns/event ({bytes} B/event)",
+                    case.name
+                );
+            }
+        }
+        assert!(reported > 0, "{}: no usage read", case.name);
+    }
+}
