@@ -274,7 +274,7 @@ impl<H: Handler> Connection<H> {
         // The head was read with the task's own waker, and a lent body
         // reads with its reader's: either way, the watch looks afresh.
         self.watch.disarm();
-        if let Some(whole) = whole_body(&framing, &mut inbound.buf) {
+        if let Some(whole) = inbound.take_whole_body(&framing) {
             return Some(Upload::whole(whole));
         }
         let mut inbound = self.inbound.take()?;
@@ -468,40 +468,15 @@ impl<H: Handler> Connection<H> {
             return;
         };
         let stopping = tokio::select! {
-            _ = tokio::time::timeout(LINGER, discard_input(inbound, false)) => false,
+            _ = tokio::time::timeout(LINGER, inbound.discard(false)) => false,
             _ = self.stop.wait_for(|stop| *stop) => true,
         };
         // A stopping proxy does not wait for the client: it reads what has
         // arrived and closes.
         if stopping {
-            discard_input(inbound, true).await;
+            inbound.discard(true).await;
         }
     }
-}
-
-/// A body of known length that came whole with its head, split off `buf`.
-fn whole_body(framing: &Framing, buf: &mut BytesMut) -> Option<Bytes> {
-    let Framing::Length(length) = *framing else {
-        return None;
-    };
-    let length = usize::try_from(length)
-        .ok()
-        .filter(|length| *length <= buf.len())?;
-    Some(buf.split_to(length).freeze())
-}
-
-/// Reads and drops what the client sends until it closes, or, with
-/// `only_what_arrived`, until nothing more is there.
-fn discard_input(inbound: &mut Inbound, only_what_arrived: bool) -> impl Future<Output = ()> + '_ {
-    poll_fn(move |cx| loop {
-        inbound.buf.clear();
-        match inbound.poll_read(cx) {
-            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
-            Poll::Ready(Ok(_)) => {}
-            Poll::Pending if only_what_arrived => return Poll::Ready(()),
-            Poll::Pending => return Poll::Pending,
-        }
-    })
 }
 
 /// How an exchange leaves the connection.

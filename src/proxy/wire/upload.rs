@@ -7,6 +7,7 @@
 //! body ends or is dropped; the connection then reads the rest of an
 //! unfinished body itself before the next request.
 
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -52,6 +53,32 @@ impl Inbound {
     pub fn poll_read_if_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         ready!(self.io.as_ref().poll_read_ready(cx))?;
         self.poll_read(cx)
+    }
+
+    /// A body of known length that came whole with its head, split off
+    /// the buffer.
+    pub fn take_whole_body(&mut self, framing: &Framing) -> Option<Bytes> {
+        let Framing::Length(length) = *framing else {
+            return None;
+        };
+        let length = usize::try_from(length)
+            .ok()
+            .filter(|length| *length <= self.buf.len())?;
+        Some(self.buf.split_to(length).freeze())
+    }
+
+    /// Reads and drops what the client sends until it closes, or, with
+    /// `only_what_arrived`, until nothing more is there.
+    pub fn discard(&mut self, only_what_arrived: bool) -> impl Future<Output = ()> + '_ {
+        poll_fn(move |cx| loop {
+            self.buf.clear();
+            match self.poll_read(cx) {
+                Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Pending if only_what_arrived => return Poll::Ready(()),
+                Poll::Pending => return Poll::Pending,
+            }
+        })
     }
 
     /// The next piece of the request body, `None` at its end.
