@@ -36,6 +36,51 @@ pub mod usage {
     /// Input, cache read, cache write, output.
     pub const ANTHROPIC: [u64; 4] = [32, 12, 4, 52];
     pub const GEMINI: [u64; 4] = [33, 13, 53, 9];
+
+    /// What headroom should read from the answer at `path`, in its one
+    /// meaning: input (cached share included), cache read, cache write,
+    /// output (reasoning included), reasoning; `None` for a figure the API
+    /// does not report.
+    pub fn read_at(path: &str) -> [Option<u64>; 5] {
+        let path = path.split('?').next().unwrap_or(path);
+        if path.ends_with("/chat/completions") {
+            let [input, cached, output, reasoning] = CHAT;
+            [
+                Some(input),
+                Some(cached),
+                None,
+                Some(output),
+                Some(reasoning),
+            ]
+        } else if path.ends_with("/responses") {
+            let [input, cached, output, reasoning] = RESPONSES;
+            [
+                Some(input),
+                Some(cached),
+                None,
+                Some(output),
+                Some(reasoning),
+            ]
+        } else if path.ends_with("/messages") {
+            let [input, read, write, output] = ANTHROPIC;
+            [
+                Some(input + read + write),
+                Some(read),
+                Some(write),
+                Some(output),
+                None,
+            ]
+        } else {
+            let [input, cached, output, thoughts] = GEMINI;
+            [
+                Some(input),
+                Some(cached),
+                None,
+                Some(output + thoughts),
+                Some(thoughts),
+            ]
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
