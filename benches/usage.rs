@@ -105,22 +105,26 @@ fn per_exchange() {
         path: "/v1/chat/completions",
     };
     let mut reported = 0;
-    for timed in [false, true] {
+    for (timed, with_body) in [(false, true), (true, true), (true, false)] {
         let started = Instant::now();
         for _ in 0..EXCHANGES {
             let Some(mut watch) = UsageTap.watch(black_box(asked), StatusCode::OK, &headers) else {
                 continue;
             };
-            watch.chunk(&body);
+            if with_body {
+                watch.chunk(&body);
+            }
             let findings = watch.end(Outcome::Completed);
             reported += usize::from(findings.usage.is_some_and(|usage| usage.reported()));
         }
         if timed {
             let per_exchange = started.elapsed().as_nanos() as f64 / EXCHANGES as f64;
-            println!(
-                "usage tap per exchange (JSON chat completion, {} B): {per_exchange:.0} ns",
-                body.len()
-            );
+            let body = if with_body {
+                format!("JSON chat completion, {} B", body.len())
+            } else {
+                "empty body".to_owned()
+            };
+            println!("usage tap per exchange ({body}): {per_exchange:.0} ns");
         }
     }
     assert_eq!(reported, 2 * EXCHANGES, "the tap read no usage");
