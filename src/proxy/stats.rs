@@ -14,7 +14,7 @@ use super::lock::lock;
 use super::routes::Family;
 use crate::usage::Usage;
 use models::Models;
-pub use models::{ModelSnapshot, TokenCounts, UNKNOWN_MODEL};
+pub use models::{ModelSnapshot, TokenCounts, OTHER_MODELS, UNKNOWN_MODEL};
 
 /// How many recent latencies each entry keeps for its percentiles.
 const LATENCY_WINDOW: usize = 1024;
