@@ -1,11 +1,18 @@
 //! What reading usage costs per SSE event: each family's typical text-delta
 //! events fed to a `UsageReader` one frame at a time, as the proxy relays
-//! them, with the usage event at the end of each stream. Prints ns per event;
-//! nothing here fails a run.
+//! them, with the usage event at the end of each stream; then the tap's fixed
+//! cost per exchange, on a JSON answer. Prints ns per event and per
+//! exchange; nothing here fails a run.
 //!
 //! Run with `cargo bench --bench usage` (a few seconds).
 
+use bytes::Bytes;
+use headroom::proxy::routes;
+use headroom::proxy::stages::{Asked, ResponseStage};
+use headroom::proxy::stats::Outcome;
+use headroom::tap::UsageTap;
 use headroom::usage::{Family, UsageReader};
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -77,4 +84,48 @@ fn main() {
         }
         assert!(reported > 0, "{}: no usage read", case.name);
     }
+    per_exchange();
+}
+
+/// What the tap adds to one exchange besides its events: choosing to watch,
+/// starting a reader, ending it, on a chat completion answered as one JSON
+/// chunk.
+fn per_exchange() {
+    const EXCHANGES: usize = 100_000;
+    let body = Bytes::from_static(br#"{"id":"chatcmpl-C1","object":"chat.completion","created":1755000000,"model":"gpt-4.1-mini-2025-04-14","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there, how can I help?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":2006,"completion_tokens":8,"total_tokens":2014,"prompt_tokens_details":{"cached_tokens":1920},"completion_tokens_details":{"reasoning_tokens":0}}}"#);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let method = Method::POST;
+    let asked = Asked {
+        family: routes::Family::OpenAi,
+        method: &method,
+        path: "/v1/chat/completions",
+    };
+    let mut reported = 0;
+    for (timed, with_body) in [(false, true), (true, true), (true, false)] {
+        let started = Instant::now();
+        for _ in 0..EXCHANGES {
+            let Some(mut watch) = UsageTap.watch(black_box(asked), StatusCode::OK, &headers) else {
+                continue;
+            };
+            if with_body {
+                watch.chunk(&body);
+            }
+            let findings = watch.end(Outcome::Completed);
+            reported += usize::from(findings.usage.is_some_and(|usage| usage.reported()));
+        }
+        if timed {
+            let per_exchange = started.elapsed().as_nanos() as f64 / EXCHANGES as f64;
+            let body = if with_body {
+                format!("JSON chat completion, {} B", body.len())
+            } else {
+                "empty body".to_owned()
+            };
+            println!("usage tap per exchange ({body}): {per_exchange:.0} ns");
+        }
+    }
+    assert_eq!(reported, 2 * EXCHANGES, "the tap read no usage");
 }

@@ -7,6 +7,7 @@ pub mod logging;
 pub mod parse;
 pub mod proxy;
 pub mod standalone;
+pub mod tap;
 pub mod usage;
 pub mod wrap;
 

@@ -6,9 +6,10 @@ use crate::cli::ProxyArgs;
 use crate::error::UsageError;
 use crate::proxy::upstream::{Origin, Upstream};
 use crate::proxy::{self, Allowed, Config, Defaults};
+use crate::tap;
 
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
-    let proxy = proxy::start(config(&args)?).await?;
+    let proxy = proxy::start_with(config(&args)?, tap::default_stages()).await?;
     // Scripts and tests read the real address from this line.
     eprintln!("headroom proxy listening on http://{}", proxy.local_addr());
     wait_for_shutdown_signal().await?;

@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::process::Output;
 use std::time::Duration;
 
-use common::mock::{MockUpstream, REPLY};
+use common::mock::{usage, MockUpstream, REPLY};
 use common::opencode::{self, Sandbox, SCHEMA};
 use common::{free_port, signal};
 use serde_json::json;
@@ -86,6 +86,25 @@ fn assert_no_control_headers(mock: &MockUpstream) {
     }
 }
 
+/// The usage the request log line must carry for an answer at `path`, as
+/// the mock reports it; a figure the API does not report is absent.
+fn usage_figures(path: &str) -> Vec<String> {
+    let mut figures = vec!["model=\"mock-model\"".to_string()];
+    let names = [
+        "input_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+    ];
+    for (name, figure) in names.iter().zip(usage::read_at(path)) {
+        if let Some(figure) = figure {
+            figures.push(format!("{name}={figure}"));
+        }
+    }
+    figures
+}
+
 #[test]
 #[cfg_attr(
     opencode_missing,
@@ -97,6 +116,10 @@ fn every_sdk_family_reaches_the_mock_through_the_proxy() {
     let config_file = sandbox.write_project_config(&config_for(&mock));
     let before = std::fs::read(&config_file).unwrap();
 
+    let log_file = sandbox
+        .root
+        .path()
+        .join("home/.local/state/headroom/wrap-opencode.log");
     let cases = [
         (
             "mockcompat/mock-model",
@@ -131,6 +154,7 @@ fn every_sdk_family_reaches_the_mock_through_the_proxy() {
     ];
     for (model, path, auth_header, auth_value) in cases {
         let seen_before = mock.requests().len();
+        let logged_before = std::fs::read_to_string(&log_file).map_or(0, |log| log.len());
         let output = run_model(&sandbox, model);
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -158,6 +182,22 @@ fn every_sdk_family_reaches_the_mock_through_the_proxy() {
             stderr.contains("forwarded through the proxy"),
             "{model}: no summary\n{stderr}"
         );
+        let log = std::fs::read_to_string(&log_file).unwrap();
+        // The log names the client's path, without the query; the base
+        // path in front of it may differ from the upstream's.
+        let endpoint = path.split('?').next().unwrap().rsplit('/').next().unwrap();
+        let logged_path = format!("/{endpoint}\" ");
+        let line = log[logged_before..]
+            .lines()
+            .find(|line| line.contains("headroom::request") && line.contains(&logged_path))
+            .unwrap_or_else(|| panic!("{model}: no request line for {path}:\n{log}"));
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        for figure in usage_figures(path) {
+            assert!(
+                fields.contains(&figure.as_str()),
+                "{model}: no {figure} in {line}"
+            );
+        }
     }
     assert_no_control_headers(&mock);
 

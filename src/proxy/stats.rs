@@ -1,6 +1,8 @@
-//! Counters per upstream origin and API family, served at `/stats`.
-//! Only origins, families and numbers are kept: never paths, queries or
-//! header values.
+//! Counters per upstream origin and API family, and tokens per model,
+//! served at `/stats`. Only origins, families, model names and numbers are
+//! kept: never paths, queries or header values.
+
+mod models;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -10,6 +12,9 @@ use serde::Serialize;
 
 use super::lock::lock;
 use super::routes::Family;
+use crate::usage::Usage;
+use models::Models;
+pub use models::{ModelSnapshot, TokenCounts, OTHER_MODELS, UNKNOWN_MODEL};
 
 /// How many recent latencies each entry keeps for its percentiles.
 const LATENCY_WINDOW: usize = 1024;
@@ -33,6 +38,8 @@ pub struct Sample<'a> {
     pub bytes_out: u64,
     /// Time until the response head (or the error) was ready.
     pub latency: Duration,
+    /// The usage its response reported, when it was read.
+    pub usage: Option<&'a Usage>,
 }
 
 pub struct Stats {
@@ -41,6 +48,8 @@ pub struct Stats {
     /// request finds its entry by `&str` without allocating. Ordered, not
     /// hashed: for a handful of origins comparing beats hashing.
     entries: Mutex<BTreeMap<String, [Entry; 3]>>,
+    /// Locked only for a response whose usage was read.
+    models: Mutex<Models>,
 }
 
 #[derive(Default)]
@@ -57,6 +66,7 @@ struct Entry {
 pub struct Snapshot {
     pub uptime_seconds: u64,
     pub upstreams: Vec<UpstreamSnapshot>,
+    pub models: Vec<ModelSnapshot>,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -81,6 +91,7 @@ impl Default for Stats {
         Stats {
             started: Instant::now(),
             entries: Mutex::new(BTreeMap::new()),
+            models: Mutex::default(),
         }
     }
 }
@@ -94,6 +105,9 @@ impl Stats {
             Outcome::Completed => None,
         };
         let latency_us = whole_micros(sample.latency);
+        if let Some(usage) = sample.usage {
+            lock(&self.models).add(usage);
+        }
         let family = sample.family.index();
         let mut entries = lock(&self.entries);
         // Looked up by &str: only an origin's first request allocates.
@@ -128,9 +142,11 @@ impl Stats {
             })
             .collect();
         upstreams.sort_by(|a, b| (&a.origin, a.family).cmp(&(&b.origin, b.family)));
+        drop(entries);
         Snapshot {
             uptime_seconds: self.started.elapsed().as_secs(),
             upstreams,
+            models: lock(&self.models).snapshot(),
         }
     }
 }
@@ -198,6 +214,7 @@ mod tests {
             bytes_in: 10,
             bytes_out: 100,
             latency: Duration::from_millis(ms),
+            usage: None,
         }
     }
 

@@ -14,6 +14,7 @@ use crate::cli::OpencodeArgs;
 use crate::error::UsageError;
 use crate::logging;
 use crate::proxy::{self, Config};
+use crate::tap;
 pub use child::AgentNotFound;
 use opencode::{Environment, Plan, Selection};
 
@@ -53,13 +54,13 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
         );
     }
     crate::runtime()?.block_on(async {
-        let proxy = proxy::start(Config {
+        let proxy_config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
             connect_timeout: args.timeouts.connect_timeout,
             idle_timeout: args.timeouts.idle_timeout,
             ..Config::loopback_ephemeral()
-        })
-        .await?;
+        };
+        let proxy = proxy::start_with(proxy_config, tap::default_stages()).await?;
         let origin = format!("http://{}", proxy.local_addr());
         let plan = opencode::plan(&config, &env, &origin, &selection);
         tracing::info!(

@@ -129,6 +129,7 @@ mod tests {
                 traffic("https://api.groq.com", Family::OpenAi, 3, 0),
                 traffic("(none)", Family::OpenAi, 2, 2),
             ],
+            models: Vec::new(),
         };
         let lines = summary_lines(&stats, &routed, Path::new("/s/wrap.log"));
         assert_eq!(
@@ -148,6 +149,7 @@ mod tests {
         let stats = Snapshot {
             uptime_seconds: 0,
             upstreams: Vec::new(),
+            models: Vec::new(),
         };
         let lines = summary_lines(&stats, &[], Path::new("/s/wrap.log"));
         assert_eq!(

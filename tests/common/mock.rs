@@ -23,6 +23,66 @@ use tokio::sync::mpsc;
 /// The text every mock completion answers with.
 pub const REPLY: &str = "Hello from the mock upstream";
 
+/// The model a completion names when its request names none; otherwise
+/// the mock answers with the request's `model`, as providers do.
+pub const MODEL: &str = "mock-model";
+
+/// The usage each API's answers report, distinct per API so that a test
+/// can tell them apart (Gemini's `candidatesTokenCount` leaves its thoughts
+/// out). Anthropic's input counts the uncached part only.
+pub mod usage {
+    pub const CHAT: [u64; 4] = [30, 10, 50, 7];
+    pub const RESPONSES: [u64; 4] = [31, 11, 51, 8];
+    /// Input, cache read, cache write, output.
+    pub const ANTHROPIC: [u64; 4] = [32, 12, 4, 52];
+    pub const GEMINI: [u64; 4] = [33, 13, 53, 9];
+
+    /// What headroom should read from the answer at `path`, in its one
+    /// meaning: input (cached share included), cache read, cache write,
+    /// output (reasoning included), reasoning; `None` for a figure the API
+    /// does not report.
+    pub fn read_at(path: &str) -> [Option<u64>; 5] {
+        let path = path.split('?').next().unwrap_or(path);
+        if path.ends_with("/chat/completions") {
+            let [input, cached, output, reasoning] = CHAT;
+            [
+                Some(input),
+                Some(cached),
+                None,
+                Some(output),
+                Some(reasoning),
+            ]
+        } else if path.ends_with("/responses") {
+            let [input, cached, output, reasoning] = RESPONSES;
+            [
+                Some(input),
+                Some(cached),
+                None,
+                Some(output),
+                Some(reasoning),
+            ]
+        } else if path.ends_with("/messages") {
+            let [input, read, write, output] = ANTHROPIC;
+            [
+                Some(input + read + write),
+                Some(read),
+                Some(write),
+                Some(output),
+                None,
+            ]
+        } else {
+            let [input, cached, output, thoughts] = GEMINI;
+            [
+                Some(input),
+                Some(cached),
+                None,
+                Some(output + thoughts),
+                Some(thoughts),
+            ]
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub method: Method,
@@ -176,6 +236,14 @@ async fn handle(
     let kept = bytes.slice(..len.min(64 * 1024));
     record(&state, &parts, &target, kept, len);
     let streaming = String::from_utf8_lossy(&bytes).contains("\"stream\":true");
+    let model = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|body| body["model"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| MODEL.to_owned());
+    let model = model.as_str();
+    // Asked for by a test header, not by `accept-encoding`: agents ask for
+    // gzip on every request, and most tests want to read the body.
+    let gzip = parts.headers.contains_key("x-mock-gzip");
     // The API key chooses a failure, so a test can pick one per provider.
     let key = ["authorization", "x-api-key", "x-goog-api-key"]
         .iter()
@@ -195,22 +263,22 @@ async fn handle(
 
     let response = if path.ends_with("/chat/completions") {
         if streaming {
-            sse(chat_events(), Duration::ZERO, None)
+            sse(chat_events(model), Duration::ZERO, None)
         } else {
-            json(chat_json())
+            json_maybe_gzip(chat_json(model), gzip)
         }
     } else if path.ends_with("/responses") {
-        sse(responses_events(), Duration::ZERO, None)
+        sse(responses_events(model), Duration::ZERO, None)
     } else if path.ends_with("/messages") {
         if streaming {
-            sse(anthropic_events(), Duration::ZERO, None)
+            sse(anthropic_events(model), Duration::ZERO, None)
         } else {
-            json(anthropic_json())
+            json_maybe_gzip(anthropic_json(model), gzip)
         }
     } else if path.contains(":streamGenerateContent") {
         sse(gemini_events(), Duration::ZERO, None)
     } else if path.contains(":generateContent") {
-        json(gemini_json())
+        json_maybe_gzip(gemini_json(), gzip)
     } else if path.contains(":countTokens") {
         json(serde_json::json!({ "totalTokens": 7 }))
     } else if path.ends_with("/sse") {
@@ -266,6 +334,26 @@ fn json(value: serde_json::Value) -> Response<MockBody> {
                 .boxed(),
         )
         .expect("response")
+}
+
+/// `value` as JSON, gzip-encoded when `gzip`.
+fn json_maybe_gzip(value: serde_json::Value, gzip: bool) -> Response<MockBody> {
+    let mut response = json(value.clone());
+    if gzip {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let encoded = encoder
+            .write_all(value.to_string().as_bytes())
+            .and_then(|()| encoder.finish())
+            .expect("gzip in memory");
+        response
+            .headers_mut()
+            .insert("content-encoding", http::HeaderValue::from_static("gzip"));
+        *response.body_mut() = http_body_util::Full::new(Bytes::from(encoded))
+            .map_err(|never| match never {})
+            .boxed();
+    }
+    response
 }
 
 /// Streams the request body straight back, frame by frame.
@@ -354,46 +442,54 @@ fn named(event: &str, value: serde_json::Value) -> String {
     format!("event: {event}\ndata: {value}\n\n")
 }
 
-fn chat_events() -> Vec<String> {
+fn chat_usage() -> serde_json::Value {
+    let [input, cached, output, reasoning] = usage::CHAT;
+    serde_json::json!({
+        "prompt_tokens": input, "prompt_tokens_details": { "cached_tokens": cached },
+        "completion_tokens": output,
+        "completion_tokens_details": { "reasoning_tokens": reasoning },
+        "total_tokens": input + output,
+    })
+}
+
+fn chat_events(model: &str) -> Vec<String> {
     let chunk = |delta: serde_json::Value, finish: Option<&str>| {
-        data(serde_json::json!({
+        serde_json::json!({
             "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1,
-            "model": "mock-model",
+            "model": model,
             "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
-        }))
+        })
     };
     let mut usage = chunk(serde_json::json!({}), Some("stop"));
-    usage = usage.replace(
-        "\"model\"",
-        "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":5,\"total_tokens\":8},\"model\"",
-    );
+    usage["usage"] = chat_usage();
     vec![
-        chunk(
+        data(chunk(
             serde_json::json!({ "role": "assistant", "content": "" }),
             None,
-        ),
-        chunk(serde_json::json!({ "content": REPLY }), None),
-        usage,
+        )),
+        data(chunk(serde_json::json!({ "content": REPLY }), None)),
+        data(usage),
         "data: [DONE]\n\n".to_string(),
     ]
 }
 
-fn chat_json() -> serde_json::Value {
+fn chat_json(model: &str) -> serde_json::Value {
     serde_json::json!({
-        "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": "mock-model",
+        "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": model,
         "choices": [{ "index": 0, "message": { "role": "assistant", "content": REPLY }, "finish_reason": "stop" }],
-        "usage": { "prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8 },
+        "usage": chat_usage(),
     })
 }
 
-fn responses_events() -> Vec<String> {
+fn responses_events(model: &str) -> Vec<String> {
+    let [input, cached, output, reasoning] = usage::RESPONSES;
     let response = |status: &str| {
         serde_json::json!({
             "id": "resp_mock", "object": "response", "created_at": 1, "status": status,
-            "model": "mock-model", "output": [], "incomplete_details": null,
-            "usage": { "input_tokens": 3, "input_tokens_details": { "cached_tokens": 0 },
-                       "output_tokens": 5, "output_tokens_details": { "reasoning_tokens": 0 },
-                       "total_tokens": 8 },
+            "model": model, "output": [], "incomplete_details": null,
+            "usage": { "input_tokens": input, "input_tokens_details": { "cached_tokens": cached },
+                       "output_tokens": output, "output_tokens_details": { "reasoning_tokens": reasoning },
+                       "total_tokens": input + output },
         })
     };
     let message = |status: &str, text: &str| {
@@ -421,14 +517,16 @@ fn responses_events() -> Vec<String> {
         .collect()
 }
 
-fn anthropic_events() -> Vec<String> {
+fn anthropic_events(model: &str) -> Vec<String> {
+    let [input, cache_read, cache_write, output] = usage::ANTHROPIC;
     vec![
         named(
             "message_start",
             serde_json::json!({ "type": "message_start", "message": {
-            "id": "msg_mock", "type": "message", "role": "assistant", "model": "mock-model",
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
             "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": { "input_tokens": 3, "output_tokens": 1 } } }),
+            "usage": { "input_tokens": input, "cache_read_input_tokens": cache_read,
+                       "cache_creation_input_tokens": cache_write, "output_tokens": 1 } } }),
         ),
         named(
             "content_block_start",
@@ -448,7 +546,7 @@ fn anthropic_events() -> Vec<String> {
             "message_delta",
             serde_json::json!({ "type": "message_delta",
             "delta": { "stop_reason": "end_turn", "stop_sequence": null },
-            "usage": { "output_tokens": 5 } }),
+            "usage": { "output_tokens": output } }),
         ),
         named(
             "message_stop",
@@ -457,11 +555,14 @@ fn anthropic_events() -> Vec<String> {
     ]
 }
 
-fn anthropic_json() -> serde_json::Value {
+fn anthropic_json(model: &str) -> serde_json::Value {
+    let [input, cache_read, cache_write, output] = usage::ANTHROPIC;
     serde_json::json!({
-        "id": "msg_mock", "type": "message", "role": "assistant", "model": "mock-model",
+        "id": "msg_mock", "type": "message", "role": "assistant", "model": model,
         "content": [{ "type": "text", "text": REPLY }], "stop_reason": "end_turn",
-        "stop_sequence": null, "usage": { "input_tokens": 3, "output_tokens": 5 },
+        "stop_sequence": null, "usage": { "input_tokens": input,
+            "cache_read_input_tokens": cache_read, "cache_creation_input_tokens": cache_write,
+            "output_tokens": output },
     })
 }
 
@@ -470,10 +571,13 @@ fn gemini_events() -> Vec<String> {
 }
 
 fn gemini_json() -> serde_json::Value {
+    let [input, cached, output, thoughts] = usage::GEMINI;
     serde_json::json!({
         "candidates": [{ "content": { "parts": [{ "text": REPLY }], "role": "model" },
                          "finishReason": "STOP", "index": 0 }],
-        "usageMetadata": { "promptTokenCount": 3, "candidatesTokenCount": 5, "totalTokenCount": 8 },
+        "usageMetadata": { "promptTokenCount": input, "cachedContentTokenCount": cached,
+                           "candidatesTokenCount": output, "thoughtsTokenCount": thoughts,
+                           "totalTokenCount": input + output + thoughts },
         "modelVersion": "mock-model",
     })
 }

@@ -57,11 +57,10 @@ impl UpstreamBody {
     }
 
     fn finish(&mut self, outcome: Outcome) {
-        if let Some(watch) = self.watch.take() {
-            watch.end(outcome);
-        }
+        // The watch ends first, so that its findings are on the log line.
+        let findings = self.watch.take().map(|watch| watch.end(outcome));
         if let Some(exchange) = self.exchange.take() {
-            exchange.finish(outcome, self.bytes);
+            exchange.finish(outcome, self.bytes, findings.unwrap_or_default());
         }
     }
 }

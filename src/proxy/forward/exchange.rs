@@ -11,6 +11,7 @@ use http::{request, Method, Response, Uri};
 use http_body_util::Full;
 use tokio::time::Instant;
 
+use super::stages::Findings;
 use super::Shared;
 use crate::proxy::clock;
 use crate::proxy::error::ProxyError;
@@ -62,7 +63,7 @@ impl Exchange {
         let family = self.family;
         self.status = error.status.as_u16();
         self.head_latency = clock::since(self.started);
-        self.finish(Outcome::Failed(error.class), 0);
+        self.finish(Outcome::Failed(error.class), 0, Findings::default());
         error.to_response(family)
     }
 
@@ -76,13 +77,15 @@ impl Exchange {
     /// each way count as its bodies'.
     pub fn finish_switched(self, outcome: Outcome, to_upstream: u64, to_client: u64) {
         self.bytes_in.fetch_add(to_upstream, Ordering::Relaxed);
-        self.finish(outcome, to_client);
+        self.finish(outcome, to_client, Findings::default());
     }
 
-    /// Logs the request's one line and adds it to the stats. The path is
-    /// logged without its query, which may hold a `key=` secret.
-    pub fn finish(self, outcome: Outcome, bytes_out: u64) {
+    /// Logs the request's one line, with what its response's watch found,
+    /// and adds it to the stats. The path is logged without its query,
+    /// which may hold a `key=` secret; a figure nobody reported is absent.
+    pub fn finish(self, outcome: Outcome, bytes_out: u64, findings: Findings) {
         let bytes_in = self.bytes_in.load(Ordering::Relaxed);
+        let usage = findings.usage.as_ref();
         let outcome_name = match outcome {
             Outcome::Completed => "completed",
             Outcome::Failed(class) => class,
@@ -99,6 +102,12 @@ impl Exchange {
             bytes_out,
             duration_ms = stats::micros_in_ms(stats::whole_micros(clock::since(self.started))),
             stripped_headers = self.stripped_headers,
+            model = usage.and_then(|usage| usage.model.as_deref()),
+            input_tokens = usage.and_then(|usage| usage.input_tokens),
+            cache_read_tokens = usage.and_then(|usage| usage.cache_read_tokens),
+            cache_write_tokens = usage.and_then(|usage| usage.cache_write_tokens),
+            output_tokens = usage.and_then(|usage| usage.output_tokens),
+            reasoning_tokens = usage.and_then(|usage| usage.reasoning_tokens),
         );
         self.shared.stats.record(Sample {
             origin: self.origin(),
@@ -108,6 +117,7 @@ impl Exchange {
             bytes_in,
             bytes_out,
             latency: self.head_latency,
+            usage,
         });
         keep_byte_counter(self.bytes_in);
     }

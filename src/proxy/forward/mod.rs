@@ -35,7 +35,7 @@ use crate::proxy::wire::upgrade::{name_upgrade, UpgradeRequested};
 pub use body::{ResponseBody, UpstreamBody};
 use exchange::Exchange;
 use overrides::OverrideCache;
-use stages::Stages;
+use stages::{Asked, Stages};
 
 /// State every request handler shares.
 pub(crate) struct Shared {
@@ -144,7 +144,6 @@ async fn handle(
         .await
         .map_err(|error| send_error(shared, family, upstream, error.as_ref()));
     let mut switched = None;
-    let mut watch = None;
     if let Ok(response) = &mut sent {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             // Boxed: rare, and every request's future would carry it inline.
@@ -154,16 +153,26 @@ async fn handle(
             }
         } else {
             headers::prepare_response(response.headers_mut());
-            // The response stage sees the body the client gets.
-            watch = shared
-                .stages
-                .watch(family, response.status(), response.headers());
         }
     }
     match sent {
         Ok(response) => {
             exchange.status = response.status().as_u16();
             exchange.head_latency = clock::since(exchange.started);
+            // The response stage sees the body the client gets; a tunnel
+            // has no body to watch.
+            let watch = match switched {
+                Some(_) => None,
+                None => exchange.shared.stages.watch(
+                    Asked {
+                        family,
+                        method: &exchange.method,
+                        path: exchange.uri.path(),
+                    },
+                    response.status(),
+                    response.headers(),
+                ),
+            };
             let body = |body| Either::Left(UpstreamBody::new(body, exchange, switched, watch));
             Ok(response.map(body))
         }

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use http::{header, request, HeaderMap, HeaderValue, StatusCode};
+use http::{header, request, HeaderMap, HeaderValue, Method, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
 
@@ -20,6 +20,7 @@ use crate::proxy::routes::Family;
 use crate::proxy::stats::Outcome;
 use crate::proxy::wire::body::{ClientBody, RequestBody};
 use crate::proxy::wire::upload::Upload;
+use crate::usage::Usage;
 
 /// Largest request body a request stage reads whole, unless told otherwise;
 /// a larger one, or one of unknown length, goes upstream untouched.
@@ -36,16 +37,33 @@ pub trait RequestStage: Send + Sync {
     fn replace(&self, parts: &request::Parts, body: &Bytes) -> Option<Bytes>;
 }
 
+/// The request a response answers, as a response stage sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub family: Family,
+    pub method: &'a Method,
+    /// The client's path, without its query.
+    pub path: &'a str,
+}
+
 /// Chooses the responses to watch.
 pub trait ResponseStage: Send + Sync {
-    /// A watch for the response with this status and these headers (as the
-    /// client gets them), or `None` to leave it alone.
+    /// A watch for the response to `asked` with this status and these
+    /// headers (as the client gets them), or `None` to leave it alone.
     fn watch(
         &self,
-        family: Family,
+        asked: Asked<'_>,
         status: StatusCode,
         headers: &HeaderMap,
     ) -> Option<Box<dyn ResponseWatch>>;
+}
+
+/// What a watch learned of its exchange, logged on the exchange's line and
+/// added to the stats.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Findings {
+    /// The token usage the response reported, when the watch read it.
+    pub usage: Option<Usage>,
 }
 
 /// Sees one response's body go by. Called from the task that writes it to
@@ -55,8 +73,9 @@ pub trait ResponseWatch: Send {
     fn chunk(&mut self, data: &Bytes);
 
     /// The stream ended: `Completed` when the body was whole, else why it
-    /// was cut (`upstream_body`, `client_disconnect`...).
-    fn end(self: Box<Self>, outcome: Outcome);
+    /// was cut (`upstream_body`, `client_disconnect`...). Called before the
+    /// exchange is logged, so what it finds is on the exchange's line.
+    fn end(self: Box<Self>, outcome: Outcome) -> Findings;
 }
 
 /// The stages a proxy runs; none by default.
@@ -109,11 +128,11 @@ impl Stages {
     #[inline]
     pub(super) fn watch(
         &self,
-        family: Family,
+        asked: Asked<'_>,
         status: StatusCode,
         headers: &HeaderMap,
     ) -> Option<Box<dyn ResponseWatch>> {
-        self.response.as_deref()?.watch(family, status, headers)
+        self.response.as_deref()?.watch(asked, status, headers)
     }
 
     /// Runs `stage` on the request: reads its body whole when its length is

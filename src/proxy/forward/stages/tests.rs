@@ -35,7 +35,7 @@ struct Seen {
 struct Watcher(Arc<Mutex<Seen>>);
 
 impl ResponseStage for Watcher {
-    fn watch(&self, _: Family, _: StatusCode, _: &HeaderMap) -> Option<Box<dyn ResponseWatch>> {
+    fn watch(&self, _: Asked<'_>, _: StatusCode, _: &HeaderMap) -> Option<Box<dyn ResponseWatch>> {
         Some(Box::new(Watch(self.0.clone())))
     }
 }
@@ -47,8 +47,9 @@ impl ResponseWatch for Watch {
         self.0.lock().unwrap().chunks.push(data.clone());
     }
 
-    fn end(self: Box<Self>, outcome: Outcome) {
+    fn end(self: Box<Self>, outcome: Outcome) -> Findings {
         self.0.lock().unwrap().ended = Some(outcome);
+        Findings::default()
     }
 }
 

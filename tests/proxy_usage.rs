@@ -1,0 +1,156 @@
+//! The usage tap in `headroom proxy`: every successful answer on an LLM
+//! route is read for the token usage it reports, on the request's log line
+//! and in `/stats` per model, while the client gets the very bytes the
+//! upstream sent.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::mock::{usage, MockUpstream};
+use common::{client, family_defaults, request, send, ProxyProcess};
+use serde_json::{json, Value};
+
+/// One request of the test: where it goes, and what it asks. Its answer
+/// reports the figures `usage::read_at` gives for its path; a `None` figure
+/// is absent from the log and adds nothing to `/stats`.
+struct Case {
+    path: &'static str,
+    body: Value,
+    headers: &'static [(&'static str, &'static str)],
+    model: &'static str,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            path: "/v1/chat/completions",
+            body: json!({ "model": "chat-json" }),
+            headers: &[],
+            model: "chat-json",
+        },
+        Case {
+            path: "/v1/chat/completions",
+            body: json!({ "model": "chat-sse", "stream": true }),
+            headers: &[],
+            model: "chat-sse",
+        },
+        Case {
+            path: "/v1/responses",
+            body: json!({ "model": "responses-sse", "stream": true }),
+            headers: &[],
+            model: "responses-sse",
+        },
+        Case {
+            path: "/v1/messages",
+            body: json!({ "model": "claude-sse", "stream": true }),
+            headers: &[],
+            model: "claude-sse",
+        },
+        Case {
+            path: "/v1/messages",
+            body: json!({ "model": "claude-gzip" }),
+            headers: &[("x-mock-gzip", "1")],
+            model: "claude-gzip",
+        },
+        Case {
+            path: "/v1beta/models/mock-model:generateContent",
+            body: json!({}),
+            headers: &[("x-mock-gzip", "1")],
+            model: "mock-model",
+        },
+    ]
+}
+
+const FIGURES: [&str; 5] = [
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+];
+
+#[tokio::test]
+async fn stats_and_the_log_carry_each_models_usage_and_the_bytes_pass_unchanged() {
+    let mock = MockUpstream::start();
+    let mut args = vec!["--log-format", "json"];
+    let url = mock.url();
+    args.extend(family_defaults(&url));
+    let proxy = ProxyProcess::start(&args);
+    let client = client();
+    let cases = cases();
+    for case in &cases {
+        let body = case.body.to_string();
+        let via_proxy = request("POST", &proxy.url(case.path), case.headers, body.clone());
+        let got = send(&client, via_proxy).await;
+        assert_eq!(got.status, 200, "{}: {}", case.path, got.text());
+        let direct = request("POST", &format!("{url}{}", case.path), case.headers, body);
+        let sent = send(&client, direct).await;
+        assert_eq!(got.body, sent.body, "{} {} changed", case.path, case.model);
+        if case.headers.is_empty() {
+            assert!(got.text().contains("tokens"), "{}", got.text());
+        } else {
+            assert_eq!(got.headers["content-encoding"], "gzip");
+        }
+    }
+    // Neither a failed answer nor a route without usage is counted.
+    let refused = [("authorization", "Bearer FAIL401")];
+    let failed = request("POST", &proxy.url("/v1/messages"), &refused, "{}");
+    assert_eq!(send(&client, failed).await.status, 401);
+    let listing = request("POST", &proxy.url("/v1/embeddings"), &[], "{}");
+    assert_eq!(send(&client, listing).await.status, 200);
+
+    let stats_url = proxy.url("/stats");
+    // A watch ends as its body does, which may trail the client's last byte.
+    let mut stats = Value::Null;
+    for _ in 0..100 {
+        stats = send(&client, request("GET", &stats_url, &[], ""))
+            .await
+            .json();
+        if stats["models"].as_array().map_or(0, Vec::len) >= cases.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let models = stats["models"].as_array().unwrap();
+    for case in &cases {
+        let entry = models
+            .iter()
+            .find(|entry| entry["model"] == case.model)
+            .unwrap_or_else(|| panic!("no {} in {stats}", case.model));
+        assert_eq!(entry["requests"], 1, "{entry}");
+        assert_eq!(entry["requests_without_usage"], 0, "{entry}");
+        assert_eq!(entry["incomplete"], 0, "{entry}");
+        for (figure, expected) in FIGURES.iter().zip(usage::read_at(case.path)) {
+            assert_eq!(entry[figure], expected.unwrap_or(0), "{figure} of {entry}");
+        }
+    }
+
+    let log = proxy.log();
+    let events: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|event| event["target"] == "headroom::request")
+        .collect();
+    for case in &cases {
+        let event = events
+            .iter()
+            .find(|event| event["fields"]["model"] == case.model)
+            .unwrap_or_else(|| panic!("no log line for {}:\n{log}", case.model));
+        for (figure, expected) in FIGURES.iter().zip(usage::read_at(case.path)) {
+            assert_eq!(
+                event["fields"].get(figure),
+                expected.map(Value::from).as_ref(),
+                "{figure} of {event}"
+            );
+        }
+    }
+    let unread = events
+        .iter()
+        .find(|event| event["fields"]["status"] == 401)
+        .expect("the 401's line");
+    for figure in ["model"].iter().chain(&FIGURES) {
+        assert!(unread["fields"].get(figure).is_none(), "{unread}");
+    }
+}
