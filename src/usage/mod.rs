@@ -12,6 +12,7 @@ mod decode;
 mod document;
 mod family;
 mod json_units;
+pub mod prices;
 mod reader;
 mod sse;
 mod tally;

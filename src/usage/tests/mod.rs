@@ -8,6 +8,7 @@ mod garbage;
 mod gemini;
 mod openai_chat;
 mod openai_responses;
+mod prices;
 
 use super::{Family, Usage, UsageReader};
 
