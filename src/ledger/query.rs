@@ -41,7 +41,7 @@ impl GroupBy {
         match self {
             GroupBy::Day => "key",
             GroupBy::Run => "MIN(time_ms)",
-            _ => "SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) DESC, key",
+            _ => "input + output DESC, key",
         }
     }
 }
@@ -89,26 +89,34 @@ pub fn totals(
         Some(since) => since.start_ms(connection, now_ms)?,
         None => i64::MIN,
     };
-    let (key, group, order) = match reading.by {
+    let (key, group) = match reading.by {
         Some(by) => (
             by.column(),
-            format!("GROUP BY key ORDER BY {}", by.order()),
-            "",
+            format!(" GROUP BY key ORDER BY {}", by.order()),
         ),
-        None => ("NULL", String::new(), ""),
+        None => ("NULL", String::new()),
     };
+    // Only what the indexes hold, so that no table row is read; the run
+    // filter is added only when asked for, since run_id is in neither.
+    let run = if reading.run.is_some() {
+        " AND run_id = ?2"
+    } else {
+        ""
+    };
+    // A cost is stored only with tokens (see store::insert), so the
+    // requests that reported tokens but have no cost are a difference of
+    // counts, cheaper than a test per row.
     let sql = format!(
         "SELECT {key} AS key, COUNT(*), \
-         COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0), \
-         COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), \
+         COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(cache_read_tokens), 0), \
+         COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0) AS output, \
          COALESCE(SUM(reasoning_tokens), 0), SUM(cost_usd), \
-         SUM(cost_usd IS NULL AND (input_tokens IS NOT NULL OR cache_read_tokens IS NOT NULL \
-             OR cache_write_tokens IS NOT NULL OR output_tokens IS NOT NULL \
-             OR reasoning_tokens IS NOT NULL)) \
-         FROM requests WHERE time_ms >= ?1 AND (?2 IS NULL OR run_id = ?2) {group}{order}"
+         COUNT(COALESCE(input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, \
+             reasoning_tokens)) - COUNT(cost_usd) \
+         FROM requests WHERE time_ms >= ?1{run}{group}"
     );
     let mut statement = connection.prepare(&sql)?;
-    let groups = statement.query_map(rusqlite::params![start_ms, reading.run], |row| {
+    let bind = |row: &rusqlite::Row<'_>| {
         Ok(Group {
             key: row.get(0)?,
             requests: row.get(1)?,
@@ -118,10 +126,14 @@ pub fn totals(
             output_tokens: row.get(5)?,
             reasoning_tokens: row.get(6)?,
             cost_usd: row.get(7)?,
-            unpriced_requests: row.get::<_, Option<u64>>(8)?.unwrap_or(0),
+            unpriced_requests: row.get(8)?,
         })
-    })?;
-    let groups: Vec<Group> = groups.collect::<rusqlite::Result<_>>()?;
+    };
+    let groups: Vec<Group> = match &reading.run {
+        Some(run) => statement.query_map(rusqlite::params![start_ms, run], bind)?,
+        None => statement.query_map([start_ms], bind)?,
+    }
+    .collect::<rusqlite::Result<_>>()?;
     // An aggregate without GROUP BY answers one row even over no rows.
     Ok(groups.into_iter().filter(|g| g.requests > 0).collect())
 }

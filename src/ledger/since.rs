@@ -17,7 +17,8 @@ impl Since {
     /// `today`, `Nd`, `Nh` or `YYYY-MM-DD`.
     pub fn parse(raw: &str) -> Result<Since, String> {
         let raw = raw.trim();
-        let bad = || format!("'{raw}' is not a start (use e.g. 7d, 24h, 2025-06-01 or today)");
+        let bad =
+            || format!("'{raw}' is not a span or a day (use e.g. 7d, 24h, today or 2025-06-01)");
         if raw.eq_ignore_ascii_case("today") {
             return Ok(Since::Today);
         }

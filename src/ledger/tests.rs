@@ -102,6 +102,8 @@ fn totals_group_sum_and_window() {
             row(NOW - 2000, Some("claude"), "a", Some(300), Some(0.25)),
             row(NOW - 3000, Some("gpt"), "b", Some(40), None),
             row(NOW - 4000, None, "b", None, None),
+            // A cost without tokens is not kept: it could only be invented.
+            row(NOW - 5000, None, "b", None, Some(3.0)),
             row(
                 NOW - 40 * DAY_MS,
                 Some("claude"),
@@ -139,8 +141,9 @@ fn totals_group_sum_and_window() {
     assert_eq!(by_model[2].key, None);
     assert_eq!(
         (by_model[2].requests, by_model[2].unpriced_requests),
-        (1, 0)
+        (2, 0)
     );
+    assert_eq!(by_model[2].cost_usd, None);
     assert_eq!(by_model.len(), 3);
 
     let all_of_run = read(

@@ -129,7 +129,7 @@ fn write_rows(path: &Path, receiver: Receiver<Message>) {
     let mut connection = match store::open_for_writing(path) {
         Ok(connection) => connection,
         Err(error) => {
-            tracing::warn!("usage ledger off: {error}");
+            tracing::warn!("{error}; usage is not recorded");
             return;
         }
     };
@@ -189,7 +189,7 @@ impl Writer {
             return true;
         }
         tracing::warn!(
-            "usage ledger off: could not write to {}: {error}",
+            "could not write to the usage ledger {}: {error}; usage is no longer recorded",
             path.display()
         );
         false
