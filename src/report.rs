@@ -40,7 +40,8 @@ pub fn run(args: UsageArgs) -> anyhow::Result<()> {
     } else if groups.is_empty() {
         writeln!(out, "No requests recorded {}.", window(&reading))?;
     } else {
-        out.write_all(table(reading.by, &groups, stdout_wants_colour()).as_bytes())?;
+        let total = window(&reading);
+        out.write_all(table(reading.by, &groups, &total, stdout_wants_colour()).as_bytes())?;
     }
     Ok(())
 }
@@ -88,7 +89,9 @@ pub fn json_rows(by: Option<GroupBy>, groups: &[Group]) -> Value {
         row.insert("cache_write_tokens".into(), json!(group.cache_write_tokens));
         row.insert("output_tokens".into(), json!(group.output_tokens));
         row.insert("reasoning_tokens".into(), json!(group.reasoning_tokens));
-        row.insert("cost_usd".into(), json!(group.cost_usd));
+        // To the micro-dollar: a sum of prices carries float noise below it.
+        let cost = group.cost_usd.map(|c| (c * 1e6).round() / 1e6);
+        row.insert("cost_usd".into(), json!(cost));
         row.insert("unpriced_requests".into(), json!(group.unpriced_requests));
         Value::Object(row)
     });
@@ -98,8 +101,9 @@ pub fn json_rows(by: Option<GroupBy>, groups: &[Group]) -> Value {
 const KEY_WIDTH: usize = 22;
 
 /// The groups, a total line when there are several, and a note when some
-/// cost leaves requests out; 78 columns wide.
-pub fn table(by: Option<GroupBy>, groups: &[Group], colour: bool) -> String {
+/// cost leaves requests out; 78 columns wide. Without `by`, the one line
+/// is named `total`: the window it covers.
+pub fn table(by: Option<GroupBy>, groups: &[Group], total: &str, colour: bool) -> String {
     let heading = by.map_or("TOTAL".to_string(), |by| by.name().to_uppercase());
     let header = format!(
         "{heading:<KEY_WIDTH$}{:>6}{:>8}{:>8}{:>8}{:>8}{:>8}{:>10}",
@@ -116,7 +120,10 @@ pub fn table(by: Option<GroupBy>, groups: &[Group], colour: bool) -> String {
         "(unknown)"
     };
     for group in groups {
-        let key = group.key.as_deref().unwrap_or(unknown);
+        let key = match by {
+            None => total,
+            Some(_) => group.key.as_deref().unwrap_or(unknown),
+        };
         text.push_str(&line(&fit(key), group));
     }
     if groups.len() > 1 {

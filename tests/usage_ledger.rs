@@ -161,6 +161,14 @@ total                      4    2.5M    1600     150     545      17    $1.02+
     assert_eq!(table, expected);
     assert!(table.lines().all(|line| line.chars().count() <= 80));
     assert!(!table.contains('\x1b'), "colour outside a terminal");
+
+    let total = stdout(&usage(&db, &["--since", "2d"]));
+    let expected = "\
+TOTAL                   REQS   INPUT CACHE-R CACHE-W  OUTPUT  REASON      COST
+in the last 2 days         3    2.5M    1600     150     540      12    $0.02+
++ the cost leaves out 1 request(s) of models without a price
+";
+    assert_eq!(total, expected);
 }
 
 #[test]
