@@ -135,6 +135,51 @@ fn json_sums_per_model() {
 }
 
 #[test]
+fn days_and_dates_are_local() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("usage.db");
+    // 2025-06-01T23:30Z and 2025-06-02T00:30Z.
+    let late = 1_748_820_600_000;
+    let early = late + 3_600_000;
+    seed(
+        &db,
+        vec![
+            row(late, "p", "m", [1, 0, 0, 0, 0], None),
+            row(early, "p", "m", [2, 0, 0, 0, 0], None),
+        ],
+    );
+    let days = |tz: &str, since: &str| {
+        let output = Command::new(BIN)
+            .args(["usage", "--by", "day", "--json", "--since", since, "--db"])
+            .arg(&db)
+            .env("TZ", tz)
+            .output()
+            .unwrap();
+        let rows: Value = serde_json::from_str(&stdout(&output)).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row["day"].as_str().unwrap().to_string(),
+                    row["input_tokens"].as_u64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let day = |d: &str, n| (d.to_string(), n);
+    assert_eq!(
+        days("UTC", "2025-06-01"),
+        [day("2025-06-01", 1), day("2025-06-02", 2)]
+    );
+    assert_eq!(days("UTC", "2025-06-02"), [day("2025-06-02", 2)]);
+    // Four hours behind UTC (POSIX TZ, no time zone database needed): both
+    // fall on the evening of the 1st, and the 2nd starts after them.
+    assert_eq!(days("XYZ4", "2025-06-01"), [day("2025-06-01", 3)]);
+    assert_eq!(days("XYZ4", "2025-06-02"), []);
+}
+
+#[test]
 fn today_is_the_default_window() {
     let (_dir, db) = seeded();
     let rows: Value = serde_json::from_str(&stdout(&usage(&db, &["--json"]))).unwrap();
