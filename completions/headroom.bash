@@ -28,6 +28,9 @@ _headroom() {
             headroom,proxy)
                 cmd="headroom__subcmd__proxy"
                 ;;
+            headroom,usage)
+                cmd="headroom__subcmd__usage"
+                ;;
             headroom,wrap)
                 cmd="headroom__subcmd__wrap"
                 ;;
@@ -42,6 +45,9 @@ _headroom() {
                 ;;
             headroom__subcmd__help,proxy)
                 cmd="headroom__subcmd__help__subcmd__proxy"
+                ;;
+            headroom__subcmd__help,usage)
+                cmd="headroom__subcmd__help__subcmd__usage"
                 ;;
             headroom__subcmd__help,wrap)
                 cmd="headroom__subcmd__help__subcmd__wrap"
@@ -68,7 +74,7 @@ _headroom() {
 
     case "${cmd}" in
         headroom)
-            opts="-h -V --help --version proxy wrap completions man help"
+            opts="-h -V --help --version proxy wrap usage completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -96,7 +102,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__help)
-            opts="proxy wrap completions man help"
+            opts="proxy wrap usage completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,6 +158,20 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__help__subcmd__proxy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__help__subcmd__usage)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -264,6 +284,53 @@ _headroom() {
                     ;;
                 --log-format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__usage)
+            opts="-h --by --since --run --json --db --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --by)
+                    COMPREPLY=($(compgen -W "day model provider agent run" -- "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --run)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --db)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 *)

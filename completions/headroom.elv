@@ -24,6 +24,7 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand --version 'Print version'
             cand proxy 'Run the forwarding proxy in the foreground'
             cand wrap 'Run a coding agent through an in-process proxy'
+            cand usage 'Show the tokens and cost of the requests headroom forwarded'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Write the man pages into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -73,6 +74,15 @@ set edit:completion:arg-completer[headroom] = {|@words|
         }
         &'headroom;wrap;help;help'= {
         }
+        &'headroom;usage'= {
+            cand --by 'Total per day, model, provider, agent or run instead of one total'
+            cand --since 'Start of the window: 7d, 24h, today, or a local date YYYY-MM-DD [default: today]'
+            cand --run 'Only the requests of this run (all time, unless --since)'
+            cand --db 'The ledger to read [default: $XDG_STATE_HOME/headroom/usage.db]'
+            cand --json 'Print a JSON array of rows instead of a table'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'headroom;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -84,6 +94,7 @@ set edit:completion:arg-completer[headroom] = {|@words|
         &'headroom;help'= {
             cand proxy 'Run the forwarding proxy in the foreground'
             cand wrap 'Run a coding agent through an in-process proxy'
+            cand usage 'Show the tokens and cost of the requests headroom forwarded'
             cand completions 'Print a shell completion script to stdout'
             cand man 'Write the man pages into a directory'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -94,6 +105,8 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand opencode 'Run opencode with every provider routed through one in-process proxy'
         }
         &'headroom;help;wrap;opencode'= {
+        }
+        &'headroom;help;usage'= {
         }
         &'headroom;help;completions'= {
         }

@@ -30,6 +30,7 @@ pub struct Cli {
 pub enum Command {
     Proxy(ProxyArgs),
     Wrap(WrapArgs),
+    Usage(UsageArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
 }
@@ -215,6 +216,43 @@ pub struct OpencodeArgs {
 
     #[arg(skip)]
     pub from_env: FromEnv,
+}
+
+/// Show the tokens and cost of the requests headroom forwarded.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Show the tokens and cost of the requests headroom forwarded.\n\n\
+Every request `wrap` and `proxy` forward is recorded in a local SQLite ledger, \
+$XDG_STATE_HOME/headroom/usage.db: time, agent, run, provider, upstream, model, \
+status and the token counts the provider reported; never a body, header value, path \
+or query. Without --since or --run, today's requests (local time) are totalled.\n\n\
+Input tokens count every prompt token, cached or not; CACHE-R and CACHE-W are the \
+prompt tokens read from and written to the provider's cache; output tokens include \
+reasoning. A cost is shown only for models with a known price: cost_usd sums the \
+priced requests, is null when none was priced, and unpriced_requests counts the \
+requests it leaves out (the table marks such a cost with a +).",
+    after_help = "Examples:\n  headroom usage\n  headroom usage --by model --since 30d\n  headroom usage --by day --since 2025-06-01 --json"
+)]
+pub struct UsageArgs {
+    /// Total per day, model, provider, agent or run instead of one total
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub by: Option<crate::ledger::GroupBy>,
+
+    /// Start of the window: 7d, 24h, today, or a local date YYYY-MM-DD [default: today]
+    #[arg(long, value_parser = crate::ledger::Since::parse, value_name = "WHEN", value_hint = ValueHint::Other)]
+    pub since: Option<crate::ledger::Since>,
+
+    /// Only the requests of this run (all time, unless --since)
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
+    pub run: Option<String>,
+
+    /// Print a JSON array of rows instead of a table
+    #[arg(long)]
+    pub json: bool,
+
+    /// The ledger to read [default: $XDG_STATE_HOME/headroom/usage.db]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub db: Option<PathBuf>,
 }
 
 /// Print a shell completion script to stdout.

@@ -3,9 +3,11 @@
 pub mod cli;
 pub mod error;
 pub mod generate;
+pub mod ledger;
 pub mod logging;
 pub mod parse;
 pub mod proxy;
+pub mod report;
 pub mod standalone;
 pub mod tap;
 pub mod usage;

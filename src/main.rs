@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use headroom::cli::{Agent, Cli, Command};
 use headroom::error::UsageError;
 use headroom::wrap::AgentNotFound;
-use headroom::{generate, logging, parse, standalone};
+use headroom::{generate, logging, parse, report, standalone};
 
 fn main() -> ExitCode {
     install_panic_hook();
@@ -49,6 +49,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(code))
             }
         },
+        Command::Usage(args) => {
+            report::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Completions(args) => {
             use std::io::Write as _;
             std::io::stdout().write_all(&generate::completion(args.shell))?;

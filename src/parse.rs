@@ -22,7 +22,7 @@ pub fn parse(words: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Err
         Command::Wrap(WrapArgs {
             agent: Agent::Opencode(args),
         }) => args.from_env = from_env,
-        Command::Completions(_) | Command::Man(_) => {}
+        Command::Usage(_) | Command::Completions(_) | Command::Man(_) => {}
     }
     Ok(cli)
 }

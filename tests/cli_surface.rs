@@ -69,6 +69,7 @@ fn man_pages_are_in_sync_with_the_cli() {
         "headroom-proxy.1",
         "headroom-wrap.1",
         "headroom-wrap-opencode.1",
+        "headroom-usage.1",
         "headroom-completions.1",
         "headroom-man.1",
     ] {
@@ -220,10 +221,11 @@ fn headroom(args: &[&str]) -> Output {
 
 #[test]
 fn help_snapshots() {
-    let commands: [&[&str]; 7] = [
+    let commands: [&[&str]; 8] = [
         &["--help"],
         &["proxy", "--help"],
         &["wrap", "--help"],
+        &["usage", "--help"],
         &["wrap", "opencode", "--help"],
         &["completions", "--help"],
         &["man", "--help"],

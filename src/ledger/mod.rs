@@ -1,0 +1,59 @@
+//! The usage ledger: one row per request headroom forwards, kept in an
+//! embedded SQLite database so that `headroom usage` can answer what a run,
+//! a day or a model cost.
+//!
+//! A row holds attribution and token counts only: no body, header value,
+//! path or query, so no secret can land in the file. Rows are written by a
+//! thread of their own ([`Ledger`]); the request path only hands a row over.
+
+mod query;
+mod since;
+mod store;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+pub use query::{totals, Group, GroupBy, Reading};
+pub use since::Since;
+pub use store::{open_for_reading, StoreError};
+pub use writer::Ledger;
+
+use crate::usage::{Family, Usage};
+
+/// One forwarded request, as the ledger keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// When the request arrived, in Unix milliseconds.
+    pub time_ms: i64,
+    /// `opencode` under `wrap`, `proxy` when standalone.
+    pub agent: String,
+    /// One per `wrap` run or per proxy process.
+    pub run_id: String,
+    /// The provider id `wrap` routed the request for, if any.
+    pub provider: Option<String>,
+    /// `scheme://host[:port]` of the upstream; never its path.
+    pub upstream_origin: String,
+    /// The API the request spoke, when its path names one.
+    pub family: Option<Family>,
+    pub status: u16,
+    /// From the request's arrival to the response's last byte.
+    pub duration_ms: u64,
+    /// What the response reported (its model included).
+    pub usage: Usage,
+    /// Filled from the price catalog; `None` when the model has no price.
+    pub cost_usd: Option<f64>,
+}
+
+/// `$XDG_STATE_HOME/headroom/usage.db`, XDG's default (`~/.local/state`)
+/// otherwise; `None` when neither the variable nor `HOME` is set.
+pub fn default_path() -> Option<PathBuf> {
+    let non_empty = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty());
+    let state = match non_empty("XDG_STATE_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(non_empty("HOME")?).join(".local/state"),
+    };
+    Some(state.join("headroom").join("usage.db"))
+}

@@ -1,0 +1,139 @@
+//! `headroom usage`'s one query: totals per group over a window.
+
+use rusqlite::Connection;
+
+use super::Since;
+
+/// What rows are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GroupBy {
+    // The local calendar day.
+    Day,
+    Model,
+    Provider,
+    Agent,
+    Run,
+}
+
+impl GroupBy {
+    /// The key's name in JSON and the table's heading.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Day => "day",
+            GroupBy::Model => "model",
+            GroupBy::Provider => "provider",
+            GroupBy::Agent => "agent",
+            GroupBy::Run => "run",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            GroupBy::Day => "date(time_ms / 1000, 'unixepoch', 'localtime')",
+            GroupBy::Model => "model",
+            GroupBy::Provider => "provider",
+            GroupBy::Agent => "agent",
+            GroupBy::Run => "run_id",
+        }
+    }
+
+    fn order(self) -> &'static str {
+        match self {
+            GroupBy::Day => "key",
+            GroupBy::Run => "MIN(time_ms)",
+            _ => "input + output DESC, key",
+        }
+    }
+}
+
+/// Which rows to total.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    pub by: Option<GroupBy>,
+    /// The window's start; without it (and without `run`), today.
+    pub since: Option<Since>,
+    pub run: Option<String>,
+}
+
+/// The totals of one group. Token sums count what responses reported; a
+/// response that reported nothing adds nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// The group's key; `None` for the overall total, or for rows that have
+    /// no value for it (a model no response named).
+    pub key: Option<String>,
+    pub requests: u64,
+    pub input_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_tokens: u64,
+    /// The sum of the priced requests' costs; `None` when none was priced.
+    pub cost_usd: Option<f64>,
+    /// Requests that reported tokens but have no cost (a model without a
+    /// price): `cost_usd` leaves them out.
+    pub unpriced_requests: u64,
+}
+
+/// The totals `reading` asks for, `now_ms` being now; empty when no
+/// request falls in the window.
+pub fn totals(
+    connection: &Connection,
+    reading: &Reading,
+    now_ms: i64,
+) -> rusqlite::Result<Vec<Group>> {
+    let since = reading
+        .since
+        .or(reading.run.is_none().then_some(Since::Today));
+    let start_ms = match since {
+        Some(since) => since.start_ms(connection, now_ms)?,
+        None => i64::MIN,
+    };
+    let (key, group) = match reading.by {
+        Some(by) => (
+            by.column(),
+            format!(" GROUP BY key ORDER BY {}", by.order()),
+        ),
+        None => ("NULL", String::new()),
+    };
+    // Only what the indexes hold, so that no table row is read; the run
+    // filter is added only when asked for, since run_id is in neither.
+    let run = if reading.run.is_some() {
+        " AND run_id = ?2"
+    } else {
+        ""
+    };
+    // A cost is stored only with tokens (see store::insert), so the
+    // requests that reported tokens but have no cost are a difference of
+    // counts, cheaper than a test per row.
+    let sql = format!(
+        "SELECT {key} AS key, COUNT(*), \
+         COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(cache_read_tokens), 0), \
+         COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0) AS output, \
+         COALESCE(SUM(reasoning_tokens), 0), SUM(cost_usd), \
+         COUNT(COALESCE(input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, \
+             reasoning_tokens)) - COUNT(cost_usd) \
+         FROM requests WHERE time_ms >= ?1{run}{group}"
+    );
+    let mut statement = connection.prepare(&sql)?;
+    let bind = |row: &rusqlite::Row<'_>| {
+        Ok(Group {
+            key: row.get(0)?,
+            requests: row.get(1)?,
+            input_tokens: row.get(2)?,
+            cache_read_tokens: row.get(3)?,
+            cache_write_tokens: row.get(4)?,
+            output_tokens: row.get(5)?,
+            reasoning_tokens: row.get(6)?,
+            cost_usd: row.get(7)?,
+            unpriced_requests: row.get(8)?,
+        })
+    };
+    let groups: Vec<Group> = match &reading.run {
+        Some(run) => statement.query_map(rusqlite::params![start_ms, run], bind)?,
+        None => statement.query_map([start_ms], bind)?,
+    }
+    .collect::<rusqlite::Result<_>>()?;
+    // An aggregate without GROUP BY answers one row even over no rows.
+    Ok(groups.into_iter().filter(|g| g.requests > 0).collect())
+}

@@ -1,0 +1,205 @@
+//! The database file: its schema, opening it for writing (creating and
+//! migrating it) or for reading, and inserting rows.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags};
+
+use super::Row;
+
+/// The schema this headroom writes and reads (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// How long a writer waits for another process's lock before giving up a
+/// batch. The wait happens on the ledger's own thread, never a request's.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Two covering indexes, so that totals read an index and never the
+/// table: by time for a short window (today, the default), by model then
+/// time for `--by model`, whose groups then come in index order without
+/// a sort. The third serves `--run`.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    agent TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    provider TEXT,
+    upstream_origin TEXT NOT NULL,
+    family TEXT,
+    model TEXT,
+    status INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    input_tokens INTEGER,
+    cache_read_tokens INTEGER,
+    cache_write_tokens INTEGER,
+    output_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    complete INTEGER NOT NULL,
+    cost_usd REAL
+);
+CREATE INDEX IF NOT EXISTS requests_by_time ON requests (
+    time_ms, model, input_tokens, cache_read_tokens, cache_write_tokens,
+    output_tokens, reasoning_tokens, cost_usd
+);
+CREATE INDEX IF NOT EXISTS requests_by_model ON requests (
+    model, time_ms, input_tokens, cache_read_tokens, cache_write_tokens,
+    output_tokens, reasoning_tokens, cost_usd
+);
+CREATE INDEX IF NOT EXISTS requests_by_run ON requests (run_id, time_ms);
+";
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// The file was written by a newer headroom, whose schema this one
+    /// does not know.
+    NewerSchema { path: PathBuf, version: i64 },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::NewerSchema { path, version } => write!(
+                f,
+                "the usage ledger {} has schema version {version}, newer than this headroom's {SCHEMA_VERSION}",
+                path.display()
+            ),
+            StoreError::Sqlite { path, source } => {
+                write!(f, "could not use the usage ledger {}: {source}", path.display())
+            }
+            StoreError::Io { path, source } => {
+                write!(f, "could not use the usage ledger {}: {source}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// `result` with the database's path attached.
+fn at<T>(path: &Path, result: rusqlite::Result<T>) -> Result<T, StoreError> {
+    result.map_err(|source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Opens (creating the file and its directory when missing) the database
+/// for writing, in WAL mode so that readers and other writers — several
+/// headroom processes at once — do not block one another for long.
+pub(super) fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    let mut connection = at(path, Connection::open(path))?;
+    at(path, connection.busy_timeout(BUSY_TIMEOUT))?;
+    at(
+        path,
+        connection
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0)),
+    )?;
+    // WAL with NORMAL loses at most the last transactions on a power cut,
+    // never the file; a usage ledger needs no more.
+    at(
+        path,
+        connection.pragma_update(None, "synchronous", "NORMAL"),
+    )?;
+    migrate(path, &mut connection)?;
+    Ok(connection)
+}
+
+/// Creates the schema once; two processes starting together take turns on
+/// the write lock, and the second finds the version already set.
+fn migrate(path: &Path, connection: &mut Connection) -> Result<(), StoreError> {
+    let transaction = at(
+        path,
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate),
+    )?;
+    let version = at(path, schema_version(&transaction))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            version,
+        });
+    }
+    if version < SCHEMA_VERSION {
+        at(path, transaction.execute_batch(SCHEMA))?;
+        at(
+            path,
+            transaction.pragma_update(None, "user_version", SCHEMA_VERSION),
+        )?;
+    }
+    at(path, transaction.commit())
+}
+
+fn schema_version(connection: &Connection) -> rusqlite::Result<i64> {
+    connection.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Opens an existing database for `headroom usage`; `Ok(None)` when there
+/// is no file, or no table in it yet: nothing was recorded.
+pub fn open_for_reading(path: &Path) -> Result<Option<Connection>, StoreError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = at(path, Connection::open_with_flags(path, flags))?;
+    at(path, connection.busy_timeout(BUSY_TIMEOUT))?;
+    match at(path, schema_version(&connection))? {
+        0 => Ok(None),
+        SCHEMA_VERSION => Ok(Some(connection)),
+        version => Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            version,
+        }),
+    }
+}
+
+/// Inserts `rows` in one transaction: one fsync for a whole batch.
+pub(super) fn insert(connection: &mut Connection, rows: &[Row]) -> rusqlite::Result<()> {
+    let transaction = connection.transaction()?;
+    {
+        let mut statement = transaction.prepare_cached(
+            "INSERT INTO requests (time_ms, agent, run_id, provider, upstream_origin, family, \
+             model, status, duration_ms, input_tokens, cache_read_tokens, cache_write_tokens, \
+             output_tokens, reasoning_tokens, complete, cost_usd) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?;
+        for row in rows {
+            let usage = &row.usage;
+            statement.execute(params![
+                row.time_ms,
+                row.agent,
+                row.run_id,
+                row.provider,
+                row.upstream_origin,
+                row.family.map(|f| f.as_str()),
+                usage.model,
+                row.status,
+                row.duration_ms,
+                usage.input_tokens,
+                usage.cache_read_tokens,
+                usage.cache_write_tokens,
+                usage.output_tokens,
+                usage.reasoning_tokens,
+                usage.complete,
+                // A cost without tokens would be invented; the query counts
+                // unpriced requests on this being so.
+                row.cost_usd.filter(|_| usage.reported()),
+            ])?;
+        }
+    }
+    transaction.commit()
+}

@@ -1,0 +1,294 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::usage::{Family, Usage};
+
+const DAY_MS: i64 = 86_400_000;
+/// A fixed "now" so the windows do not depend on the clock.
+const NOW: i64 = 1_780_000_000_000;
+
+fn row(time_ms: i64, model: Option<&str>, run: &str, input: Option<u64>, cost: Option<f64>) -> Row {
+    Row {
+        time_ms,
+        agent: "opencode".into(),
+        run_id: run.into(),
+        provider: Some("anthropic".into()),
+        upstream_origin: "https://api.anthropic.com".into(),
+        family: Some(Family::Anthropic),
+        status: 200,
+        duration_ms: 1200,
+        usage: Usage {
+            model: model.map(str::to_string),
+            input_tokens: input,
+            cache_read_tokens: input.map(|n| n / 2),
+            cache_write_tokens: input.map(|_| 3),
+            output_tokens: input.map(|_| 10),
+            reasoning_tokens: None,
+            complete: true,
+        },
+        cost_usd: cost,
+    }
+}
+
+fn write(path: &Path, rows: Vec<Row>) {
+    let ledger = Ledger::open(path);
+    for row in rows {
+        ledger.record(row);
+    }
+    assert!(ledger.flush(Duration::from_secs(10)));
+}
+
+fn read(path: &Path, reading: Reading) -> Vec<Group> {
+    let connection = open_for_reading(path).unwrap().unwrap();
+    totals(&connection, &reading, NOW).unwrap()
+}
+
+fn since(raw: &str) -> Option<Since> {
+    Some(Since::parse(raw).unwrap())
+}
+
+#[test]
+fn since_accepts_spans_and_real_days_only() {
+    assert_eq!(Since::parse("7d"), Ok(Since::HoursAgo(168)));
+    assert_eq!(Since::parse("24h"), Ok(Since::HoursAgo(24)));
+    assert_eq!(Since::parse("Today"), Ok(Since::Today));
+    assert_eq!(
+        Since::parse("2024-02-29"),
+        Ok(Since::Date {
+            year: 2024,
+            month: 2,
+            day: 29
+        })
+    );
+    for bad in [
+        "",
+        "0d",
+        "7w",
+        "d",
+        "-1d",
+        "2025-02-29",
+        "2025-13-01",
+        "2025-6-1",
+        "99999999999d",
+    ] {
+        assert!(Since::parse(bad).is_err(), "{bad} was accepted");
+    }
+}
+
+#[test]
+fn a_date_starts_at_local_midnight() {
+    let connection = rusqlite::Connection::open_in_memory().unwrap();
+    let start = since("2026-05-28")
+        .unwrap()
+        .start_ms(&connection, NOW)
+        .unwrap();
+    let utc_midnight = 1_779_926_400_000; // 2026-05-28T00:00:00Z
+    assert!((start - utc_midnight).abs() <= 14 * 3_600_000, "{start}");
+    let today = Since::Today.start_ms(&connection, NOW).unwrap();
+    assert!(today <= NOW && NOW - today < DAY_MS + 3_600_000, "{today}");
+}
+
+#[test]
+fn totals_group_sum_and_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state/headroom/usage.db");
+    write(
+        &path,
+        vec![
+            row(NOW - 1000, Some("claude"), "a", Some(100), Some(0.5)),
+            row(NOW - 2000, Some("claude"), "a", Some(300), Some(0.25)),
+            row(NOW - 3000, Some("gpt"), "b", Some(40), None),
+            row(NOW - 4000, None, "b", None, None),
+            // A cost without tokens is not kept: it could only be invented.
+            row(NOW - 5000, None, "b", None, Some(3.0)),
+            row(
+                NOW - 40 * DAY_MS,
+                Some("claude"),
+                "old",
+                Some(1_000),
+                Some(9.0),
+            ),
+        ],
+    );
+    let by_model = read(
+        &path,
+        Reading {
+            by: Some(GroupBy::Model),
+            since: since("30d"),
+            run: None,
+        },
+    );
+    let claude = Group {
+        key: Some("claude".into()),
+        requests: 2,
+        input_tokens: 400,
+        cache_read_tokens: 200,
+        cache_write_tokens: 6,
+        output_tokens: 20,
+        reasoning_tokens: 0,
+        cost_usd: Some(0.75),
+        unpriced_requests: 0,
+    };
+    assert_eq!(by_model[0], claude);
+    assert_eq!(by_model[1].key.as_deref(), Some("gpt"));
+    // Tokens but no price: no cost, counted as unpriced.
+    assert_eq!(by_model[1].cost_usd, None);
+    assert_eq!(by_model[1].unpriced_requests, 1);
+    // No usage reported: nothing to price, so not "unpriced".
+    assert_eq!(by_model[2].key, None);
+    assert_eq!(
+        (by_model[2].requests, by_model[2].unpriced_requests),
+        (2, 0)
+    );
+    assert_eq!(by_model[2].cost_usd, None);
+    assert_eq!(by_model.len(), 3);
+
+    let all_of_run = read(
+        &path,
+        Reading {
+            by: None,
+            since: None,
+            run: Some("old".into()),
+        },
+    );
+    assert_eq!(all_of_run.len(), 1);
+    assert_eq!(
+        (all_of_run[0].requests, all_of_run[0].input_tokens),
+        (1, 1_000)
+    );
+
+    let by_run = read(
+        &path,
+        Reading {
+            by: Some(GroupBy::Run),
+            since: since("60d"),
+            run: None,
+        },
+    );
+    let runs: Vec<_> = by_run.iter().map(|g| g.key.as_deref().unwrap()).collect();
+    assert_eq!(runs, ["old", "b", "a"], "runs in the order they started");
+
+    let mixed = read(
+        &path,
+        Reading {
+            by: None,
+            since: since("1d"),
+            run: None,
+        },
+    );
+    assert_eq!(mixed[0].cost_usd, Some(0.75));
+    assert_eq!(mixed[0].unpriced_requests, 1);
+}
+
+#[test]
+fn an_empty_window_has_no_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    write(
+        &path,
+        vec![row(NOW - 40 * DAY_MS, None, "a", Some(1), None)],
+    );
+    assert!(read(
+        &path,
+        Reading {
+            by: None,
+            since: since("7d"),
+            run: None
+        }
+    )
+    .is_empty());
+    let nothing = dir.path().join("never-written.db");
+    assert!(open_for_reading(&nothing).unwrap().is_none());
+}
+
+#[test]
+fn two_writers_at_once_lose_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let rows = (0..3000).map(|i| row(NOW - i, None, &format!("w{w}"), Some(1), None));
+                // Small flushes make the two interleave many transactions.
+                let ledger = Ledger::open(&path);
+                for (i, row) in rows.enumerate() {
+                    ledger.record(row);
+                    if i % 100 == 0 {
+                        assert!(ledger.flush(Duration::from_secs(10)));
+                    }
+                }
+                assert!(ledger.flush(Duration::from_secs(10)));
+                assert_eq!(ledger.dropped(), 0);
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let total = read(
+        &path,
+        Reading {
+            by: None,
+            since: since("1d"),
+            run: None,
+        },
+    );
+    assert_eq!(total[0].requests, 6000);
+}
+
+/// Records far more rows than the queue holds and flushes: neither may
+/// wait on a database that cannot be used.
+fn assert_never_blocks(ledger: &Ledger) {
+    let started = Instant::now();
+    for i in 0..50_000 {
+        ledger.record(row(NOW - i, None, "r", Some(1), None));
+    }
+    ledger.flush(Duration::from_secs(2));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_corrupt_file_costs_a_warning_not_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    std::fs::write(&path, vec![0x5a; 64 * 1024]).unwrap();
+    assert_never_blocks(&Ledger::open(&path));
+    assert!(open_for_reading(&path).is_err());
+}
+
+#[test]
+fn an_unwritable_place_costs_a_warning_not_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    // Its directory would have to be a regular file: fails even as root.
+    assert_never_blocks(&Ledger::open(&file.join("usage.db")));
+}
+
+#[test]
+fn a_newer_schema_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    assert_never_blocks(&Ledger::open(&path));
+    let error = open_for_reading(&path).unwrap_err().to_string();
+    assert!(error.contains("newer"), "{error}");
+}
+
+#[test]
+fn off_records_nothing_and_flushes_at_once() {
+    let ledger = Ledger::off();
+    ledger.record(row(NOW, None, "r", None, None));
+    assert!(ledger.flush(Duration::ZERO));
+}

@@ -1,0 +1,197 @@
+//! The handle the proxy records rows through, and the thread that writes
+//! them. Recording never waits: a row goes into a bounded queue, or is
+//! dropped and counted when the queue is full. A database that cannot be
+//! opened or written costs one warning in the log; the requests go on.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use super::{store, Row};
+
+/// Rows waiting for the writer. A burst larger than this while the disk
+/// stalls loses rows rather than memory or time.
+const QUEUE: usize = 8192;
+
+/// Rows written in one transaction at most.
+const BATCH: usize = 512;
+
+enum Message {
+    Row(Box<Row>),
+    /// Answered once every row queued before it has been handled.
+    Flush(SyncSender<()>),
+}
+
+/// Where rows go. Cloning shares the one writer; it stops when the last
+/// clone is dropped, after writing what was queued.
+#[derive(Clone)]
+pub struct Ledger {
+    shared: Option<Arc<Shared>>,
+}
+
+struct Shared {
+    sender: SyncSender<Message>,
+    dropped: AtomicU64,
+    warned_full: AtomicBool,
+}
+
+impl Ledger {
+    /// Starts the writer for the database at `path`. Always succeeds: when
+    /// the file cannot be opened (locked, corrupt, unwritable), the writer
+    /// logs why and every row is discarded.
+    pub fn open(path: &Path) -> Ledger {
+        let (sender, receiver) = mpsc::sync_channel(QUEUE);
+        let path = path.to_path_buf();
+        // Detached: at shutdown `flush` waits a bounded time for it, and
+        // whatever it has not written by exit is lost with the process.
+        let spawned = std::thread::Builder::new()
+            .name("headroom-ledger".into())
+            .spawn(move || write_rows(&path, receiver));
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "usage ledger off: could not start its writer thread");
+            return Ledger::off();
+        }
+        Ledger {
+            shared: Some(Arc::new(Shared {
+                sender,
+                dropped: AtomicU64::new(0),
+                warned_full: AtomicBool::new(false),
+            })),
+        }
+    }
+
+    /// A ledger that records nothing (`--no-ledger`).
+    pub fn off() -> Ledger {
+        Ledger { shared: None }
+    }
+
+    /// Hands `row` to the writer without waiting.
+    pub fn record(&self, row: Row) {
+        let Some(shared) = &self.shared else { return };
+        match shared.sender.try_send(Message::Row(Box::new(row))) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                if !shared.warned_full.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("usage ledger is behind; dropping rows until it catches up");
+                }
+            }
+            // The writer gave up and said why already.
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    /// Rows dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.shared
+            .as_ref()
+            .map_or(0, |shared| shared.dropped.load(Ordering::Relaxed))
+    }
+
+    /// Waits at most `timeout` for every row recorded so far to be written
+    /// (or given up); true when they were.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let Some(shared) = &self.shared else {
+            return true;
+        };
+        let deadline = Instant::now() + timeout;
+        let (ack, acked) = mpsc::sync_channel(1);
+        let mut message = Message::Flush(ack);
+        loop {
+            match shared.sender.try_send(message) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return true,
+                Err(TrySendError::Full(back)) => {
+                    if Instant::now() >= deadline {
+                        return false;
+                    }
+                    message = back;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match acked.recv_timeout(remaining) {
+            Ok(()) => true,
+            // The writer stopped: nothing is left to wait for.
+            Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+        }
+    }
+}
+
+/// The writer thread: batches what is queued into one transaction each.
+fn write_rows(path: &Path, receiver: Receiver<Message>) {
+    let mut connection = match store::open_for_writing(path) {
+        Ok(connection) => connection,
+        Err(error) => {
+            tracing::warn!("{error}; usage is not recorded");
+            return;
+        }
+    };
+    let mut writer = Writer::default();
+    let mut rows = Vec::with_capacity(BATCH);
+    let mut acks = Vec::new();
+    while let Ok(first) = receiver.recv() {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Row(row) => rows.push(*row),
+                Message::Flush(ack) => acks.push(ack),
+            }
+            if rows.len() < BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        let keep_going = writer.write(path, &mut connection, &rows);
+        rows.clear();
+        for ack in acks.drain(..) {
+            let _ = ack.send(());
+        }
+        if !keep_going {
+            return;
+        }
+    }
+}
+
+#[derive(Default)]
+struct Writer {
+    warned_busy: bool,
+}
+
+impl Writer {
+    /// Writes a batch; false when the database is beyond use (corrupt,
+    /// read-only, disk gone) and the writer should stop. A lock held past
+    /// the busy timeout loses this batch only.
+    fn write(&mut self, path: &Path, connection: &mut Connection, rows: &[Row]) -> bool {
+        if rows.is_empty() {
+            return true;
+        }
+        let Err(error) = store::insert(connection, rows) else {
+            return true;
+        };
+        let busy = matches!(
+            error.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        if busy {
+            if !std::mem::replace(&mut self.warned_busy, true) {
+                tracing::warn!(
+                    rows = rows.len(),
+                    "usage ledger {} is locked by another process; dropped these rows",
+                    path.display()
+                );
+            }
+            return true;
+        }
+        tracing::warn!(
+            "could not write to the usage ledger {}: {error}; usage is no longer recorded",
+            path.display()
+        );
+        false
+    }
+}

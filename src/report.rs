@@ -1,0 +1,195 @@
+//! `headroom usage`: the ledger's totals as an 80-column table or JSON.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use serde_json::{json, Map, Value};
+
+use crate::cli::UsageArgs;
+use crate::ledger::{self, Group, GroupBy, Reading};
+
+pub fn run(args: UsageArgs) -> anyhow::Result<()> {
+    let path = match args.db {
+        Some(path) => path,
+        None => ledger::default_path()
+            .context("no place for the usage ledger: neither XDG_STATE_HOME nor HOME is set")?,
+    };
+    let reading = Reading {
+        by: args.by,
+        since: args.since,
+        run: args.run,
+    };
+    let mut out = std::io::stdout().lock();
+    let Some(connection) = ledger::open_for_reading(&path)? else {
+        if args.json {
+            writeln!(out, "[]")?;
+        } else {
+            writeln!(
+                out,
+                "No usage recorded yet (no ledger at {}).",
+                path.display()
+            )?;
+        }
+        return Ok(());
+    };
+    let groups = ledger::totals(&connection, &reading, now_ms())
+        .with_context(|| format!("could not read the usage ledger {}", path.display()))?;
+    if args.json {
+        writeln!(out, "{}", json_rows(reading.by, &groups))?;
+    } else if groups.is_empty() {
+        writeln!(out, "No requests recorded {}.", window(&reading))?;
+    } else {
+        let total = window(&reading);
+        out.write_all(table(reading.by, &groups, &total, stdout_wants_colour()).as_bytes())?;
+    }
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn stdout_wants_colour() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// How the empty answer names the window it looked at.
+fn window(reading: &Reading) -> String {
+    let since = match reading.since {
+        None if reading.run.is_some() => String::new(),
+        None | Some(ledger::Since::Today) => "today".to_string(),
+        Some(ledger::Since::HoursAgo(hours)) if hours % 24 == 0 => {
+            format!("in the last {} days", hours / 24)
+        }
+        Some(ledger::Since::HoursAgo(hours)) => format!("in the last {hours} hours"),
+        Some(ledger::Since::Date { year, month, day }) => {
+            format!("since {year:04}-{month:02}-{day:02}")
+        }
+    };
+    match &reading.run {
+        Some(run) if since.is_empty() => format!("for run {run}"),
+        Some(run) => format!("for run {run} {since}"),
+        None => since,
+    }
+}
+
+/// One object per group: its key (named for `--by`), then the figures.
+pub fn json_rows(by: Option<GroupBy>, groups: &[Group]) -> Value {
+    let rows = groups.iter().map(|group| {
+        let mut row = Map::new();
+        if let Some(by) = by {
+            row.insert(by.name().into(), json!(group.key));
+        }
+        row.insert("requests".into(), json!(group.requests));
+        row.insert("input_tokens".into(), json!(group.input_tokens));
+        row.insert("cache_read_tokens".into(), json!(group.cache_read_tokens));
+        row.insert("cache_write_tokens".into(), json!(group.cache_write_tokens));
+        row.insert("output_tokens".into(), json!(group.output_tokens));
+        row.insert("reasoning_tokens".into(), json!(group.reasoning_tokens));
+        // To the micro-dollar: a sum of prices carries float noise below it.
+        let cost = group.cost_usd.map(|c| (c * 1e6).round() / 1e6);
+        row.insert("cost_usd".into(), json!(cost));
+        row.insert("unpriced_requests".into(), json!(group.unpriced_requests));
+        Value::Object(row)
+    });
+    Value::Array(rows.collect())
+}
+
+const KEY_WIDTH: usize = 22;
+
+/// The groups, a total line when there are several, and a note when some
+/// cost leaves requests out; 78 columns wide. Without `by`, the one line
+/// is named `total`: the window it covers.
+pub fn table(by: Option<GroupBy>, groups: &[Group], total: &str, colour: bool) -> String {
+    let heading = by.map_or("TOTAL".to_string(), |by| by.name().to_uppercase());
+    let header = format!(
+        "{heading:<KEY_WIDTH$}{:>6}{:>8}{:>8}{:>8}{:>8}{:>8}{:>10}",
+        "REQS", "INPUT", "CACHE-R", "CACHE-W", "OUTPUT", "REASON", "COST"
+    );
+    let mut text = if colour {
+        format!("\x1b[1m{header}\x1b[0m\n")
+    } else {
+        format!("{header}\n")
+    };
+    let unknown = if by == Some(GroupBy::Day) {
+        "-"
+    } else {
+        "(unknown)"
+    };
+    for group in groups {
+        let key = match by {
+            None => total,
+            Some(_) => group.key.as_deref().unwrap_or(unknown),
+        };
+        text.push_str(&line(&fit(key), group));
+    }
+    if groups.len() > 1 {
+        text.push_str(&line("total", &sum(groups)));
+    }
+    let unpriced: u64 = groups.iter().map(|g| g.unpriced_requests).sum();
+    if unpriced > 0 {
+        text.push_str(&format!(
+            "+ the cost leaves out {unpriced} request(s) of models without a price\n"
+        ));
+    }
+    text
+}
+
+fn line(key: &str, group: &Group) -> String {
+    format!(
+        "{key:<KEY_WIDTH$}{:>6}{:>8}{:>8}{:>8}{:>8}{:>8}{:>10}\n",
+        group.requests,
+        count(group.input_tokens),
+        count(group.cache_read_tokens),
+        count(group.cache_write_tokens),
+        count(group.output_tokens),
+        count(group.reasoning_tokens),
+        cost(group),
+    )
+}
+
+/// A key cut to its column, leaving one space before the next.
+fn fit(key: &str) -> String {
+    if key.chars().count() < KEY_WIDTH {
+        return key.to_string();
+    }
+    let kept: String = key.chars().take(KEY_WIDTH - 2).collect();
+    format!("{kept}…")
+}
+
+/// Exact below a million, then M and G with one decimal.
+fn count(n: u64) -> String {
+    match n {
+        0..=999_999 => n.to_string(),
+        1_000_000..=999_999_999 => format!("{:.1}M", n as f64 / 1e6),
+        _ => format!("{:.1}G", n as f64 / 1e9),
+    }
+}
+
+fn cost(group: &Group) -> String {
+    let mark = if group.unpriced_requests > 0 { "+" } else { "" };
+    match group.cost_usd {
+        None => format!("-{mark}"),
+        Some(c) if c > 0.0 && c < 0.01 => format!("<$0.01{mark}"),
+        Some(c) => format!("${c:.2}{mark}"),
+    }
+}
+
+fn sum(groups: &[Group]) -> Group {
+    let total = |f: fn(&Group) -> u64| groups.iter().map(f).sum();
+    let costs: Vec<f64> = groups.iter().filter_map(|g| g.cost_usd).collect();
+    Group {
+        key: None,
+        requests: total(|g| g.requests),
+        input_tokens: total(|g| g.input_tokens),
+        cache_read_tokens: total(|g| g.cache_read_tokens),
+        cache_write_tokens: total(|g| g.cache_write_tokens),
+        output_tokens: total(|g| g.output_tokens),
+        reasoning_tokens: total(|g| g.reasoning_tokens),
+        cost_usd: (!costs.is_empty()).then(|| costs.iter().sum()),
+        unpriced_requests: total(|g| g.unpriced_requests),
+    }
+}
