@@ -11,7 +11,7 @@ use http::{request, Method, Response, Uri};
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::stages::Findings;
+use super::stages::{Done, Findings};
 use super::Shared;
 use crate::proxy::clock;
 use crate::proxy::error::ProxyError;
@@ -86,6 +86,7 @@ impl Exchange {
     pub fn finish(self, outcome: Outcome, bytes_out: u64, findings: Findings) {
         let bytes_in = self.bytes_in.load(Ordering::Relaxed);
         let usage = findings.usage.as_ref();
+        let duration = clock::since(self.started);
         let outcome_name = match outcome {
             Outcome::Completed => "completed",
             Outcome::Failed(class) => class,
@@ -100,7 +101,7 @@ impl Exchange {
             outcome = outcome_name,
             bytes_in,
             bytes_out,
-            duration_ms = stats::micros_in_ms(stats::whole_micros(clock::since(self.started))),
+            duration_ms = stats::micros_in_ms(stats::whole_micros(duration)),
             stripped_headers = self.stripped_headers,
             model = usage.and_then(|usage| usage.model.as_deref()),
             input_tokens = usage.and_then(|usage| usage.input_tokens),
@@ -109,6 +110,16 @@ impl Exchange {
             output_tokens = usage.and_then(|usage| usage.output_tokens),
             reasoning_tokens = usage.and_then(|usage| usage.reasoning_tokens),
         );
+        self.shared.stages.record(&Done {
+            method: &self.method,
+            path: self.uri.path(),
+            origin: self.origin(),
+            family: self.family,
+            status: self.status,
+            outcome,
+            duration,
+            usage,
+        });
         self.shared.stats.record(Sample {
             origin: self.origin(),
             family: self.family,

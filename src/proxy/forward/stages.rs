@@ -5,10 +5,13 @@
 //! back: the client gets every chunk as the upstream sent it, when it sent
 //! it.
 //!
+//! A recorder, last, hears of every exchange once it is done.
+//!
 //! With no stage installed, a request pays one check of an empty `Option`
-//! on each side.
+//! on each side, and one more at its end.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{header, request, HeaderMap, HeaderValue, Method, StatusCode};
@@ -78,11 +81,37 @@ pub trait ResponseWatch: Send {
     fn end(self: Box<Self>, outcome: Outcome) -> Findings;
 }
 
+/// One finished exchange, as a recorder hears of it: what the exchange's
+/// log line says, minus its byte counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Done<'a> {
+    pub method: &'a Method,
+    /// The client's path, without its query.
+    pub path: &'a str,
+    /// `scheme://host[:port]` of the upstream, `(none)` when none was known.
+    pub origin: &'a str,
+    pub family: Family,
+    /// 0 when no answer was sent.
+    pub status: u16,
+    pub outcome: Outcome,
+    /// From the request's arrival to its end.
+    pub duration: Duration,
+    /// What the response's watch read, if one watched it.
+    pub usage: Option<&'a Usage>,
+}
+
+/// Hears of every exchange once, after its line is logged. Called on the
+/// request's task, so it must not block.
+pub trait Recorder: Send + Sync {
+    fn record(&self, done: &Done<'_>);
+}
+
 /// The stages a proxy runs; none by default.
 #[derive(Clone)]
 pub struct Stages {
     request: Option<Arc<dyn RequestStage>>,
     response: Option<Arc<dyn ResponseStage>>,
+    recorder: Option<Arc<dyn Recorder>>,
     request_body_limit: usize,
 }
 
@@ -91,6 +120,7 @@ impl Default for Stages {
         Stages {
             request: None,
             response: None,
+            recorder: None,
             request_body_limit: REQUEST_BODY_LIMIT,
         }
     }
@@ -104,6 +134,11 @@ impl Stages {
 
     pub fn with_response(mut self, stage: Arc<dyn ResponseStage>) -> Stages {
         self.response = Some(stage);
+        self
+    }
+
+    pub fn with_recorder(mut self, recorder: Arc<dyn Recorder>) -> Stages {
+        self.recorder = Some(recorder);
         self
     }
 
@@ -133,6 +168,14 @@ impl Stages {
         headers: &HeaderMap,
     ) -> Option<Box<dyn ResponseWatch>> {
         self.response.as_deref()?.watch(asked, status, headers)
+    }
+
+    /// Tells the recorder, if there is one, of a finished exchange.
+    #[inline]
+    pub(super) fn record(&self, done: &Done<'_>) {
+        if let Some(recorder) = self.recorder.as_deref() {
+            recorder.record(done);
+        }
     }
 
     /// Runs `stage` on the request: reads its body whole when its length is
