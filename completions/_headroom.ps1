@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level [default: info, or RUST_LOG]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
             [CompletionResult]::new('--allow-any-upstream', '--allow-any-upstream', [CompletionResultType]::ParameterName, 'Forward to any upstream, even when listening beyond loopback')
+            [CompletionResult]::new('--no-ledger', '--no-ledger', [CompletionResultType]::ParameterName, 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -69,6 +70,7 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With --dry-run, print JSON')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary at exit')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary at exit')
+            [CompletionResult]::new('--no-ledger', '--no-ledger', [CompletionResultType]::ParameterName, 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break

@@ -228,7 +228,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__proxy)
-            opts="-h --host --port --openai-upstream --anthropic-upstream --gemini-upstream --allow-upstream --allow-any-upstream --connect-timeout --idle-timeout --log-level --log-format --help"
+            opts="-h --host --port --openai-upstream --anthropic-upstream --gemini-upstream --allow-upstream --allow-any-upstream --no-ledger --connect-timeout --idle-timeout --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,7 +397,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__opencode)
-            opts="-q -h --opencode-bin --port --only --skip --log-file --log-level --dry-run --json --quiet --connect-timeout --idle-timeout --help"
+            opts="-q -h --opencode-bin --port --only --skip --log-file --log-level --dry-run --json --quiet --no-ledger --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

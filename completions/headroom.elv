@@ -41,6 +41,7 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand --log-level 'Log level [default: info, or RUST_LOG]'
             cand --log-format 'Log line format'
             cand --allow-any-upstream 'Forward to any upstream, even when listening beyond loopback'
+            cand --no-ledger 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -63,6 +64,7 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand --json 'With --dry-run, print JSON'
             cand -q 'No summary at exit'
             cand --quiet 'No summary at exit'
+            cand --no-ledger 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }

@@ -49,6 +49,7 @@ off\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l log-format -d 'Log line format' -r -f -a "text\t''
 json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l allow-any-upstream -d 'Forward to any upstream, even when listening beyond loopback'
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
@@ -69,6 +70,7 @@ complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l dry-run -d 'Launch nothing: print the providers that would be routed and the overlay'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l json -d 'With --dry-run, print JSON'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -s q -l quiet -d 'No summary at exit'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

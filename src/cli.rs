@@ -85,6 +85,10 @@ pub struct ProxyArgs {
     #[arg(long, conflicts_with = "allow_upstream")]
     pub allow_any_upstream: bool,
 
+    /// Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)
+    #[arg(long)]
+    pub no_ledger: bool,
+
     #[command(flatten)]
     pub timeouts: TimeoutArgs,
 
@@ -206,6 +210,10 @@ pub struct OpencodeArgs {
     /// No summary at exit
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)
+    #[arg(long)]
+    pub no_ledger: bool,
 
     #[command(flatten)]
     pub timeouts: TimeoutArgs,

@@ -7,6 +7,7 @@ pub mod ledger;
 pub mod logging;
 pub mod parse;
 pub mod proxy;
+pub mod record;
 pub mod report;
 pub mod standalone;
 pub mod tap;

@@ -1,20 +1,25 @@
 //! `headroom proxy`: run the proxy in the foreground until Ctrl-C or SIGTERM.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::cli::ProxyArgs;
 use crate::error::UsageError;
 use crate::proxy::upstream::{Origin, Upstream};
 use crate::proxy::{self, Allowed, Config, Defaults};
-use crate::tap;
+use crate::record;
 
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
-    let proxy = proxy::start_with(config(&args)?, tap::default_stages()).await?;
+    let config = config(&args)?;
+    let ledger = record::open_ledger(args.no_ledger);
+    let stages = record::stages(ledger.as_ref(), "proxy", BTreeMap::new());
+    let proxy = proxy::start_with(config, stages).await?;
     // Scripts and tests read the real address from this line.
     eprintln!("headroom proxy listening on http://{}", proxy.local_addr());
     wait_for_shutdown_signal().await?;
     tracing::info!("shutting down");
     proxy.shutdown().await;
+    record::flush(ledger.as_ref());
     Ok(())
 }
 

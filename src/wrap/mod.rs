@@ -14,7 +14,7 @@ use crate::cli::OpencodeArgs;
 use crate::error::UsageError;
 use crate::logging;
 use crate::proxy::{self, Config};
-use crate::tap;
+use crate::record;
 pub use child::AgentNotFound;
 use opencode::{Environment, Plan, Selection};
 
@@ -53,6 +53,12 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
             managed.display()
         );
     }
+    // Which providers each upstream serves does not hang on the proxy's
+    // address, which is not known yet.
+    let providers = report::provider_ids_by_origin(
+        &opencode::plan(&config, &env, "http://127.0.0.1:PORT", &selection).routed,
+    );
+    let ledger = record::open_ledger(args.no_ledger);
     crate::runtime()?.block_on(async {
         let proxy_config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
@@ -60,7 +66,8 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
             idle_timeout: args.timeouts.idle_timeout,
             ..Config::loopback_ephemeral()
         };
-        let proxy = proxy::start_with(proxy_config, tap::default_stages()).await?;
+        let stages = record::stages(ledger.as_ref(), "opencode", providers);
+        let proxy = proxy::start_with(proxy_config, stages).await?;
         let origin = format!("http://{}", proxy.local_addr());
         let plan = opencode::plan(&config, &env, &origin, &selection);
         tracing::info!(
@@ -78,6 +85,7 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
         let status = child::run(command).await;
         let stats = proxy.stats();
         proxy.shutdown().await;
+        record::flush(ledger.as_ref());
         let status = status.map_err(|e| spawn_error(e, &binary))?;
         if !args.quiet {
             report::summary(&stats, &plan.routed, &log_file);

@@ -68,6 +68,15 @@ fn summary_lines(stats: &Snapshot, routed: &[Routed], log_file: &Path) -> Vec<St
     lines
 }
 
+/// The routed providers' ids by the origin the proxy records for them,
+/// joined with `,` when one origin serves several: the ledger's provider.
+pub fn provider_ids_by_origin(routed: &[Routed]) -> BTreeMap<String, String> {
+    providers_by_origin(routed)
+        .into_iter()
+        .map(|(origin, ids)| (origin, ids.join(",")))
+        .collect()
+}
+
 /// The routed providers' ids by the origin the proxy records for them.
 fn providers_by_origin(routed: &[Routed]) -> BTreeMap<String, Vec<&str>> {
     let mut by_origin: BTreeMap<String, Vec<&str>> = BTreeMap::new();

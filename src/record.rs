@@ -1,0 +1,190 @@
+//! The ledger's recorder: turns each finished exchange on an LLM route into
+//! one ledger row. It joins the proxy's seam to the ledger, so that neither
+//! knows the other; the cost is filled in by the ledger's writer thread, off
+//! the request path.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::Method;
+
+use crate::ledger::{self, Ledger, Row};
+use crate::proxy::stages::{Done, Recorder, Stages};
+use crate::tap;
+use crate::usage::Family;
+
+/// How long shutdown waits for the last rows to be written.
+pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The ledger at its default path; `None` with `--no-ledger`, or when
+/// there is no home to keep it in (said in the log).
+pub fn open_ledger(no_ledger: bool) -> Option<Ledger> {
+    if no_ledger {
+        return None;
+    }
+    let Some(path) = ledger::default_path() else {
+        tracing::warn!("usage ledger off: neither XDG_STATE_HOME nor HOME is set");
+        return None;
+    };
+    Some(Ledger::open(&path))
+}
+
+/// The stages `headroom proxy` and `headroom wrap` run: the usage tap, and
+/// a recorder into `ledger` when there is one.
+pub fn stages(
+    ledger: Option<&Ledger>,
+    agent: &'static str,
+    providers: BTreeMap<String, String>,
+) -> Stages {
+    let stages = tap::default_stages();
+    match ledger {
+        Some(ledger) => stages.with_recorder(Arc::new(LedgerRecorder::new(
+            ledger.clone(),
+            agent,
+            providers,
+        ))),
+        None => stages,
+    }
+}
+
+/// Waits a short while for the rows still queued, so the last requests
+/// of a run land.
+pub fn flush(ledger: Option<&Ledger>) {
+    if let Some(ledger) = ledger {
+        if !ledger.flush(FLUSH_TIMEOUT) {
+            tracing::warn!("usage ledger: the last rows were not written in time");
+        }
+    }
+}
+
+/// Who is recording: the agent name, the run, and which providers each
+/// upstream origin serves.
+pub struct LedgerRecorder {
+    ledger: Ledger,
+    agent: &'static str,
+    run_id: String,
+    /// Provider ids (joined with `,` when an origin serves several) by the
+    /// origin the proxy records for them.
+    providers: BTreeMap<String, String>,
+}
+
+impl LedgerRecorder {
+    pub fn new(
+        ledger: Ledger,
+        agent: &'static str,
+        providers: BTreeMap<String, String>,
+    ) -> LedgerRecorder {
+        LedgerRecorder {
+            ledger,
+            agent,
+            run_id: run_id(),
+            providers,
+        }
+    }
+}
+
+impl Recorder for LedgerRecorder {
+    fn record(&self, done: &Done<'_>) {
+        // Errors count as requests too, their usage unknown; anything but
+        // an LLM call (model lists, health checks) is not a request to bill.
+        if done.method != Method::POST {
+            return;
+        }
+        let Some(family) = Family::for_path(done.path) else {
+            return;
+        };
+        let duration_ms = u64::try_from(done.duration.as_millis()).unwrap_or(u64::MAX);
+        self.ledger.record(Row {
+            time_ms: unix_ms().saturating_sub(i64::try_from(duration_ms).unwrap_or(i64::MAX)),
+            agent: self.agent.to_string(),
+            run_id: self.run_id.clone(),
+            provider: self.providers.get(done.origin).cloned(),
+            upstream_origin: done.origin.to_string(),
+            family: Some(family),
+            status: done.status,
+            duration_ms,
+            usage: done.usage.cloned().unwrap_or_default(),
+            cost_usd: None,
+        });
+    }
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// One per process (a `wrap` run or a `proxy`): its start time and pid,
+/// so runs sort by time and two started in one millisecond still differ.
+fn run_id() -> String {
+    format!("{}-{}", unix_ms(), std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::proxy::routes;
+    use crate::proxy::stats::Outcome;
+    use crate::usage::Usage;
+    use std::time::Duration;
+
+    fn done<'a>(method: &'a Method, path: &'a str, usage: Option<&'a Usage>) -> Done<'a> {
+        Done {
+            method,
+            path,
+            origin: "https://api.groq.com",
+            family: routes::classify(path),
+            status: 200,
+            outcome: Outcome::Completed,
+            duration: Duration::from_millis(30),
+            usage,
+        }
+    }
+
+    #[test]
+    fn only_posts_to_llm_routes_become_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usage.db");
+        let ledger = Ledger::open(&path);
+        let providers = BTreeMap::from([("https://api.groq.com".into(), "groq,fast".into())]);
+        let recorder = LedgerRecorder::new(ledger.clone(), "opencode", providers);
+        let usage = Usage {
+            model: Some("m".into()),
+            input_tokens: Some(3),
+            ..Usage::default()
+        };
+        recorder.record(&done(&Method::GET, "/v1/models", None));
+        recorder.record(&done(&Method::GET, "/v1/chat/completions", None));
+        recorder.record(&done(&Method::POST, "/v1/chat/completions", Some(&usage)));
+        recorder.record(&done(&Method::POST, "/v1/messages", None));
+        assert!(ledger.flush(Duration::from_secs(5)));
+        let connection = crate::ledger::open_for_reading(&path).unwrap().unwrap();
+        let rows: Vec<(String, String, Option<String>, Option<i64>)> = connection
+            .prepare("SELECT agent, provider, model, input_tokens FROM requests ORDER BY id")
+            .unwrap()
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "opencode".into(),
+                    "groq,fast".into(),
+                    Some("m".into()),
+                    Some(3)
+                ),
+                ("opencode".into(), "groq,fast".into(), None, None),
+            ]
+        );
+    }
+}
