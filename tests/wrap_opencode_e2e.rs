@@ -533,3 +533,105 @@ fn opencode_dies_with_a_sigkilled_headroom() {
     processes.push(pid);
     assert_torn_down(&run, &processes);
 }
+
+/// The LLM requests `mock` saw: their count and the sums of the figures
+/// its answers reported, in `usage::read_at`'s order.
+fn llm_usage(mock: &MockUpstream) -> (u64, [u64; 5]) {
+    let mut sums = [0; 5];
+    let mut requests = 0;
+    for request in mock.requests() {
+        if request.method != http::Method::POST
+            || headroom::usage::Family::for_path(&request.target).is_none()
+        {
+            continue;
+        }
+        requests += 1;
+        for (sum, figure) in sums.iter_mut().zip(usage::read_at(&request.target)) {
+            *sum += figure.unwrap_or(0);
+        }
+    }
+    (requests, sums)
+}
+
+fn usage_by(sandbox: &Sandbox, by: &str) -> Vec<serde_json::Value> {
+    let output = sandbox.run_headroom(&["usage", "--json", "--since", "1d", "--by", by]);
+    assert!(output.status.success(), "{output:?}");
+    let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    rows.as_array().unwrap().clone()
+}
+
+#[test]
+#[cfg_attr(
+    opencode_missing,
+    ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
+)]
+fn the_ledger_holds_each_request_under_its_provider_and_opencode() {
+    let mock = MockUpstream::start();
+    let other = MockUpstream::start();
+    let sandbox = sandbox();
+    let mut config = config_for(&mock);
+    config["provider"]["othercompat"] = config["provider"]["mockcompat"].clone();
+    config["provider"]["othercompat"]["options"]["baseURL"] = json!(format!("{}/v1", other.url()));
+    sandbox.write_project_config(&config);
+    for (only, model) in [
+        ("othercompat", "othercompat/mock-model"),
+        ("anthropic", "anthropic/mock-model"),
+    ] {
+        let output = sandbox.run_headroom(&[
+            "wrap", "opencode", "--only", only, "--", "run", "--title", "t", "--model", model,
+            "say hi",
+        ]);
+        assert!(output.status.success(), "{output:?}");
+    }
+    let figures = [
+        "input_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+    ];
+    let by_provider = usage_by(&sandbox, "provider");
+    assert_eq!(by_provider.len(), 2, "{by_provider:?}");
+    for (provider, upstream) in [("othercompat", &other), ("anthropic", &mock)] {
+        let (requests, sums) = llm_usage(upstream);
+        assert!(requests > 0, "{provider} made no request");
+        let row = by_provider
+            .iter()
+            .find(|row| row["provider"] == provider)
+            .unwrap_or_else(|| panic!("no {provider} in {by_provider:?}"));
+        assert_eq!(row["requests"], requests, "{row}");
+        for (figure, sum) in figures.iter().zip(sums) {
+            assert_eq!(row[figure], sum, "{figure} of {row}");
+        }
+    }
+    let by_agent = usage_by(&sandbox, "agent");
+    assert_eq!(by_agent.len(), 1, "{by_agent:?}");
+    assert_eq!(by_agent[0]["agent"], "opencode", "{by_agent:?}");
+    let by_model = usage_by(&sandbox, "model");
+    assert_eq!(by_model.len(), 1, "{by_model:?}");
+    assert_eq!(by_model[0]["model"], "mock-model", "{by_model:?}");
+    assert_eq!(
+        usage_by(&sandbox, "run").len(),
+        2,
+        "one run id per wrap run"
+    );
+
+    let before = usage_by(&sandbox, "agent")[0]["requests"].clone();
+    let output = sandbox.run_headroom(
+        &[
+            &["wrap", "opencode", "--no-ledger", "--only", "othercompat"][..],
+            &[
+                "--",
+                "run",
+                "--title",
+                "t",
+                "--model",
+                "othercompat/mock-model",
+                "say hi",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(usage_by(&sandbox, "agent")[0]["requests"], before);
+}

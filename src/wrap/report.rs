@@ -154,6 +154,25 @@ mod tests {
     }
 
     #[test]
+    fn the_ledger_names_every_provider_an_origin_serves() {
+        let routed = [
+            routed("groq", "https://api.groq.com/openai/v1"),
+            routed("deepseek", "https://api.deepseek.com"),
+            routed("gateway", "https://api.deepseek.com/other/v1"),
+        ];
+        assert_eq!(
+            provider_ids_by_origin(&routed),
+            BTreeMap::from([
+                (
+                    "https://api.deepseek.com".to_string(),
+                    "deepseek,gateway".to_string()
+                ),
+                ("https://api.groq.com".to_string(), "groq".to_string()),
+            ])
+        );
+    }
+
+    #[test]
     fn no_traffic_is_said_too() {
         let stats = Snapshot {
             uptime_seconds: 0,
