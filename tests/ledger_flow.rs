@@ -14,14 +14,6 @@ use common::{client, family_defaults, request, send, ProxyProcess, BIN};
 use headroom::usage::{prices, Usage};
 use serde_json::{json, Value};
 
-const FIGURES: [&str; 5] = [
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-];
-
 type Headers = &'static [(&'static str, &'static str)];
 
 /// Path, body, headers, and the model the answer names.
@@ -128,7 +120,7 @@ async fn every_llm_request_lands_as_one_priced_row_read_back_by_headroom_usage()
             .find(|row| row["model"] == *model)
             .unwrap_or_else(|| panic!("no {model} in {rows:?}"));
         assert_eq!(row["requests"], 1, "{row}");
-        for (figure, expected) in FIGURES.iter().zip(usage::read_at(path)) {
+        for (figure, expected) in usage::FIGURES.iter().zip(usage::read_at(path)) {
             assert_eq!(row[figure], expected.unwrap_or(0), "{figure} of {row}");
         }
         let cost = prices::cost(model, None, &read_usage(model, path));

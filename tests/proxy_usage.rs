@@ -63,14 +63,6 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-const FIGURES: [&str; 5] = [
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-];
-
 #[tokio::test]
 async fn stats_and_the_log_carry_each_models_usage_and_the_bytes_pass_unchanged() {
     let mock = MockUpstream::start();
@@ -122,7 +114,7 @@ async fn stats_and_the_log_carry_each_models_usage_and_the_bytes_pass_unchanged(
         assert_eq!(entry["requests"], 1, "{entry}");
         assert_eq!(entry["requests_without_usage"], 0, "{entry}");
         assert_eq!(entry["incomplete"], 0, "{entry}");
-        for (figure, expected) in FIGURES.iter().zip(usage::read_at(case.path)) {
+        for (figure, expected) in usage::FIGURES.iter().zip(usage::read_at(case.path)) {
             assert_eq!(entry[figure], expected.unwrap_or(0), "{figure} of {entry}");
         }
     }
@@ -138,7 +130,7 @@ async fn stats_and_the_log_carry_each_models_usage_and_the_bytes_pass_unchanged(
             .iter()
             .find(|event| event["fields"]["model"] == case.model)
             .unwrap_or_else(|| panic!("no log line for {}:\n{log}", case.model));
-        for (figure, expected) in FIGURES.iter().zip(usage::read_at(case.path)) {
+        for (figure, expected) in usage::FIGURES.iter().zip(usage::read_at(case.path)) {
             assert_eq!(
                 event["fields"].get(figure),
                 expected.map(Value::from).as_ref(),
@@ -150,7 +142,7 @@ async fn stats_and_the_log_carry_each_models_usage_and_the_bytes_pass_unchanged(
         .iter()
         .find(|event| event["fields"]["status"] == 401)
         .expect("the 401's line");
-    for figure in ["model"].iter().chain(&FIGURES) {
+    for figure in ["model"].iter().chain(&usage::FIGURES) {
         assert!(unread["fields"].get(figure).is_none(), "{unread}");
     }
 }

@@ -69,6 +69,17 @@ fn sandbox() -> Sandbox {
     sandbox
 }
 
+/// A sandbox whose project has `config_for(mock)`'s providers, and one
+/// more, `othercompat`, at `other`.
+fn sandbox_with_other(mock: &MockUpstream, other: &MockUpstream) -> Sandbox {
+    let sandbox = sandbox();
+    let mut config = config_for(mock);
+    config["provider"]["othercompat"] = config["provider"]["mockcompat"].clone();
+    config["provider"]["othercompat"]["options"]["baseURL"] = json!(format!("{}/v1", other.url()));
+    sandbox.write_project_config(&config);
+    sandbox
+}
+
 fn run_model(sandbox: &Sandbox, model: &str) -> Output {
     sandbox.run_headroom(&[
         "wrap", "opencode", "--", "run", "--title", "t", "--model", model, "say hi",
@@ -90,14 +101,7 @@ fn assert_no_control_headers(mock: &MockUpstream) {
 /// the mock reports it; a figure the API does not report is absent.
 fn usage_figures(path: &str) -> Vec<String> {
     let mut figures = vec!["model=\"mock-model\"".to_string()];
-    let names = [
-        "input_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "output_tokens",
-        "reasoning_tokens",
-    ];
-    for (name, figure) in names.iter().zip(usage::read_at(path)) {
+    for (name, figure) in usage::FIGURES.iter().zip(usage::read_at(path)) {
         if let Some(figure) = figure {
             figures.push(format!("{name}={figure}"));
         }
@@ -244,11 +248,7 @@ fn every_sdk_family_reaches_the_mock_through_the_proxy() {
 fn the_exit_summary_names_provider_ids_counts_zero_and_ends_with_the_log() {
     let mock = MockUpstream::start();
     let other = MockUpstream::start();
-    let sandbox = sandbox();
-    let mut config = config_for(&mock);
-    config["provider"]["othercompat"] = config["provider"]["mockcompat"].clone();
-    config["provider"]["othercompat"]["options"]["baseURL"] = json!(format!("{}/v1", other.url()));
-    sandbox.write_project_config(&config);
+    let sandbox = sandbox_with_other(&mock, &other);
     let log = sandbox
         .root
         .path()
@@ -568,11 +568,7 @@ fn usage_by(sandbox: &Sandbox, by: &str) -> Vec<serde_json::Value> {
 fn the_ledger_holds_each_request_under_its_provider_and_opencode() {
     let mock = MockUpstream::start();
     let other = MockUpstream::start();
-    let sandbox = sandbox();
-    let mut config = config_for(&mock);
-    config["provider"]["othercompat"] = config["provider"]["mockcompat"].clone();
-    config["provider"]["othercompat"]["options"]["baseURL"] = json!(format!("{}/v1", other.url()));
-    sandbox.write_project_config(&config);
+    let sandbox = sandbox_with_other(&mock, &other);
     for (only, model) in [
         ("othercompat", "othercompat/mock-model"),
         ("anthropic", "anthropic/mock-model"),
@@ -583,13 +579,6 @@ fn the_ledger_holds_each_request_under_its_provider_and_opencode() {
         ]);
         assert!(output.status.success(), "{output:?}");
     }
-    let figures = [
-        "input_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "output_tokens",
-        "reasoning_tokens",
-    ];
     let by_provider = usage_by(&sandbox, "provider");
     assert_eq!(by_provider.len(), 2, "{by_provider:?}");
     for (provider, upstream) in [("othercompat", &other), ("anthropic", &mock)] {
@@ -600,7 +589,7 @@ fn the_ledger_holds_each_request_under_its_provider_and_opencode() {
             .find(|row| row["provider"] == provider)
             .unwrap_or_else(|| panic!("no {provider} in {by_provider:?}"));
         assert_eq!(row["requests"], requests, "{row}");
-        for (figure, sum) in figures.iter().zip(sums) {
+        for (figure, sum) in usage::FIGURES.iter().zip(sums) {
             assert_eq!(row[figure], sum, "{figure} of {row}");
         }
     }

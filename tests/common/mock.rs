@@ -37,6 +37,15 @@ pub mod usage {
     pub const ANTHROPIC: [u64; 4] = [32, 12, 4, 52];
     pub const GEMINI: [u64; 4] = [33, 13, 53, 9];
 
+    /// The names of the figures `read_at` gives, in its order.
+    pub const FIGURES: [&str; 5] = [
+        "input_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+    ];
+
     /// What headroom should read from the answer at `path`, in its one
     /// meaning: input (cached share included), cache read, cache write,
     /// output (reasoning included), reasoning; `None` for a figure the API
