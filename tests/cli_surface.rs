@@ -351,7 +351,7 @@ fn usage_errors_keep_clap_s_whole_message() {
 fn runtime_failures_exit_1_with_one_line() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let output = headroom(&["proxy", "--port", &port]);
+    let output = headroom(&["proxy", "--no-ledger", "--port", &port]);
     assert_one_line_error(&output, 1, "could not listen");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--port 0"), "no way out named: {stderr}");
