@@ -4,7 +4,7 @@
 //! the request path.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::Method;
@@ -30,13 +30,15 @@ pub fn open_ledger(no_ledger: bool) -> Option<Ledger> {
     Some(Ledger::open(&path))
 }
 
+/// Provider ids (joined with `,` when an origin serves several) by the
+/// origin the proxy records for them. `wrap` sets them once it knows which
+/// providers it routed, which takes the proxy's address, before its agent
+/// can send a request; `proxy` leaves them unset.
+pub type ProviderIds = Arc<OnceLock<BTreeMap<String, String>>>;
+
 /// The stages `headroom proxy` and `headroom wrap` run: the usage tap, and
 /// a recorder into `ledger` when there is one.
-pub fn stages(
-    ledger: Option<&Ledger>,
-    agent: &'static str,
-    providers: BTreeMap<String, String>,
-) -> Stages {
+pub fn stages(ledger: Option<&Ledger>, agent: &'static str, providers: ProviderIds) -> Stages {
     let stages = tap::default_stages();
     match ledger {
         Some(ledger) => stages.with_recorder(Arc::new(LedgerRecorder::new(
@@ -64,17 +66,11 @@ pub struct LedgerRecorder {
     ledger: Ledger,
     agent: &'static str,
     run_id: String,
-    /// Provider ids (joined with `,` when an origin serves several) by the
-    /// origin the proxy records for them.
-    providers: BTreeMap<String, String>,
+    providers: ProviderIds,
 }
 
 impl LedgerRecorder {
-    pub fn new(
-        ledger: Ledger,
-        agent: &'static str,
-        providers: BTreeMap<String, String>,
-    ) -> LedgerRecorder {
+    pub fn new(ledger: Ledger, agent: &'static str, providers: ProviderIds) -> LedgerRecorder {
         LedgerRecorder {
             ledger,
             agent,
@@ -99,7 +95,11 @@ impl Recorder for LedgerRecorder {
             time_ms: unix_ms().saturating_sub(i64::try_from(duration_ms).unwrap_or(i64::MAX)),
             agent: self.agent.to_string(),
             run_id: self.run_id.clone(),
-            provider: self.providers.get(done.origin).cloned(),
+            provider: self
+                .providers
+                .get()
+                .and_then(|ids| ids.get(done.origin))
+                .cloned(),
             upstream_origin: done.origin.to_string(),
             family: Some(family),
             status: done.status,
@@ -152,7 +152,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("usage.db");
         let ledger = Ledger::open(&path);
-        let providers = BTreeMap::from([("https://api.groq.com".into(), "groq,fast".into())]);
+        let ids = BTreeMap::from([("https://api.groq.com".into(), "groq,fast".into())]);
+        let providers = Arc::new(OnceLock::from(ids));
         let recorder = LedgerRecorder::new(ledger.clone(), "opencode", providers);
         let usage = Usage {
             model: Some("m".into()),

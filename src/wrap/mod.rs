@@ -53,11 +53,7 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
             managed.display()
         );
     }
-    // Which providers each upstream serves does not hang on the proxy's
-    // address, which is not known yet.
-    let providers = report::provider_ids_by_origin(
-        &opencode::plan(&config, &env, "http://127.0.0.1:PORT", &selection).routed,
-    );
+    let providers = record::ProviderIds::default();
     let ledger = record::open_ledger(args.no_ledger);
     crate::runtime()?.block_on(async {
         let proxy_config = Config {
@@ -66,10 +62,12 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
             idle_timeout: args.timeouts.idle_timeout,
             ..Config::loopback_ephemeral()
         };
-        let stages = record::stages(ledger.as_ref(), "opencode", providers);
+        let stages = record::stages(ledger.as_ref(), "opencode", providers.clone());
         let proxy = proxy::start_with(proxy_config, stages).await?;
         let origin = format!("http://{}", proxy.local_addr());
         let plan = opencode::plan(&config, &env, &origin, &selection);
+        // Set once, here, before opencode can send a request.
+        let _ = providers.set(report::provider_ids_by_origin(&plan.routed));
         tracing::info!(
             proxy = %origin,
             routed = plan.routed.len(),
