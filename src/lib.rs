@@ -13,6 +13,7 @@ pub mod standalone;
 pub mod tap;
 pub mod usage;
 pub mod wrap;
+mod xdg;
 
 /// The runtime the proxy serves on, standalone or under `wrap`: one thread.
 /// A local proxy for agents has far more cores than it can use, and one

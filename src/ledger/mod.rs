@@ -50,10 +50,5 @@ pub struct Row {
 /// `$XDG_STATE_HOME/headroom/usage.db`, XDG's default (`~/.local/state`)
 /// otherwise; `None` when neither the variable nor `HOME` is set.
 pub fn default_path() -> Option<PathBuf> {
-    let non_empty = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty());
-    let state = match non_empty("XDG_STATE_HOME") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(non_empty("HOME")?).join(".local/state"),
-    };
-    Some(state.join("headroom").join("usage.db"))
+    Some(crate::xdg::headroom_dir("XDG_STATE_HOME", ".local/state")?.join("usage.db"))
 }

@@ -246,11 +246,7 @@ fn read_user_file(path: &Path) -> Result<Option<CatalogFile>, String> {
 
 /// `$XDG_CONFIG_HOME/headroom/prices.json`, XDG's default otherwise.
 pub fn user_file_path() -> Option<PathBuf> {
-    let config = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".config"),
-    };
-    Some(config.join("headroom").join("prices.json"))
+    Some(crate::xdg::headroom_dir("XDG_CONFIG_HOME", ".config")?.join("prices.json"))
 }
 
 /// The catalog this process prices with, read once.
