@@ -9,7 +9,8 @@
 //! sets how many, 40 by default; `HEADROOM_BENCH_JSON_ROUNDS` the JSON
 //! rounds, 20 by default, about 5 s each). headroom runs with its usage
 //! ledger on, in a temporary directory; `HEADROOM_BENCH_NO_LEDGER=1` turns it
-//! off. The load at 32 connections comes from
+//! off. `HEADROOM_BENCH_PLAIN_ROUTES=1` sends the requests on routes no
+//! stage reads, to measure the forwarding alone. The load at 32 connections comes from
 //! wrk where it is installed (see wrk.rs). Where `perf` may use tracepoints (as
 //! root), it also times each proxy's relay of a burst at its own system
 //! calls; where valgrind is installed, it counts each proxy's
@@ -44,10 +45,40 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-const JSON_PATH: &str = "/v1/chat/completions";
-/// On an LLM route, so headroom scans the stream for usage as it would an
-/// agent's.
-const SSE_PATH: &str = "/v1/bench/chat/completions";
+/// The paths the bench asks for. By default they are LLM routes, so
+/// headroom reads each answer's usage (and its request stage sees each
+/// request) as it would an agent's; with `PLAIN_ROUTES_VAR=1` they are
+/// routes no stage touches, which measures the forwarding alone.
+struct Paths {
+    json: &'static str,
+    sse: &'static str,
+}
+
+const LLM_PATHS: Paths = Paths {
+    json: "/v1/chat/completions",
+    sse: "/v1/bench/chat/completions",
+};
+const PLAIN_PATHS: Paths = Paths {
+    json: "/v1/bench/json",
+    sse: "/v1/bench/sse",
+};
+const PLAIN_ROUTES_VAR: &str = "HEADROOM_BENCH_PLAIN_ROUTES";
+
+fn ledger_off() -> bool {
+    std::env::var_os(NO_LEDGER_VAR).is_some_and(|set| set == "1")
+}
+
+fn paths() -> &'static Paths {
+    static CHOSEN: std::sync::OnceLock<&'static Paths> = std::sync::OnceLock::new();
+    CHOSEN.get_or_init(|| {
+        let plain = std::env::var_os(PLAIN_ROUTES_VAR).is_some_and(|set| set == "1");
+        if plain {
+            &PLAIN_PATHS
+        } else {
+            &LLM_PATHS
+        }
+    })
+}
 const REQUEST_BODY: &str = r#"{"model":"mock-1","messages":[{"role":"user","content":"ping"}]}"#;
 const JSON_REPLY: &str = concat!(
     r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"#,
@@ -132,6 +163,12 @@ fn main() -> anyhow::Result<()> {
         } else {
             "CPU pinning unavailable (needs taskset and 2 cores): figures are noisier"
         }
+    );
+    println!(
+        "requests on {} and {}; headroom's ledger {}",
+        paths().json,
+        paths().sse,
+        if ledger_off() { "off" } else { "on" }
     );
     // Mock and client share this process, so one epoch timestamps SSE events
     // on the send side and the receive side alike.
@@ -327,7 +364,7 @@ fn start_headroom(mock: SocketAddr, launch: Launch) -> anyhow::Result<Started> {
     for var in PROXY_VARS {
         command.env_remove(var);
     }
-    if std::env::var_os(NO_LEDGER_VAR).is_some_and(|set| set == "1") {
+    if ledger_off() {
         command.arg("--no-ledger");
     }
     let mut child = command
@@ -579,7 +616,7 @@ impl Route {
 /// Sends one JSON request and reads the whole reply.
 async fn send_json(client: &LoadClient, route: &Route) -> anyhow::Result<()> {
     let exchange = async {
-        let response = client.request(route.request(JSON_PATH)?).await?;
+        let response = client.request(route.request(paths().json)?).await?;
         let status = response.status();
         response.into_body().collect().await?;
         ensure!(status.is_success(), "{} answered {status}", route.name);
@@ -760,7 +797,7 @@ async fn sample_json(
 
 async fn load_from_wrk(wrk: &wrk::Wrk, route: &Route) -> anyhow::Result<tail::Load> {
     let upstream = route.upstream.as_deref();
-    wrk.load(route.addr, JSON_PATH, upstream, CONCURRENCY, WRK_SECONDS)
+    wrk.load(route.addr, paths().json, upstream, CONCURRENCY, WRK_SECONDS)
         .await
         .context("wrk's load")
 }
@@ -799,7 +836,7 @@ async fn read_streams(
     let mut streams = tokio::task::JoinSet::new();
     for k in 0..SSE_STREAMS_PER_ROUND as u32 {
         let (client, route) = (client.clone(), route.clone());
-        let path = format!("{SSE_PATH}?phase_us={}", (shift * k).as_micros());
+        let path = format!("{}?phase_us={}", paths().sse, (shift * k).as_micros());
         streams.spawn(async move {
             tokio::time::timeout(REQUEST_TIMEOUT, read_stream(&client, &route, &path, epoch))
                 .await

@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-use crate::{JSON_REPLY, SSE_EVENTS, SSE_GAP, SSE_PATH};
+use crate::{paths, JSON_REPLY, SSE_EVENTS, SSE_GAP};
 
 /// A request head longer than this is refused: the bench sends short ones.
 const MAX_HEAD: usize = 16 * 1024;
@@ -185,7 +185,7 @@ fn parse(buf: &[u8]) -> io::Result<Option<Asked>> {
     let target = request.path.unwrap_or("/");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     Ok(Some(Asked {
-        sse_phase: (path == SSE_PATH).then(|| sse_phase(query)),
+        sse_phase: (path == paths().sse).then(|| sse_phase(query)),
         len: head_len + body_len,
     }))
 }
