@@ -141,7 +141,8 @@ fn write_rows(path: &Path, receiver: Receiver<Message>) {
         while let Some(message) = next.take() {
             match message {
                 Message::Row(mut row) => {
-                    price(&mut row);
+                    // Off the request path: the catalog's first use parses it.
+                    super::price(&mut row);
                     rows.push(*row);
                 }
                 Message::Flush(ack) => acks.push(ack),
@@ -159,20 +160,6 @@ fn write_rows(path: &Path, receiver: Receiver<Message>) {
             return;
         }
     }
-}
-
-/// Prices a row recorded without a cost. Done here, off the request path:
-/// the catalog's first use parses it. A provider list (`a,b`: one origin
-/// serving several) names no one seller, so the maker's price applies.
-fn price(row: &mut Row) {
-    if row.cost_usd.is_some() {
-        return;
-    }
-    let Some(model) = row.usage.model.as_deref() else {
-        return;
-    };
-    let provider = row.provider.as_deref().filter(|id| !id.contains(','));
-    row.cost_usd = crate::usage::prices::cost(model, provider, &row.usage);
 }
 
 #[derive(Default)]
