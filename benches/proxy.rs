@@ -7,7 +7,9 @@
 //! Run with `cargo bench --bench proxy` (loopback only, about ten minutes
 //! once built, half of it in the SSE rounds: `HEADROOM_BENCH_SSE_ROUNDS`
 //! sets how many, 40 by default; `HEADROOM_BENCH_JSON_ROUNDS` the JSON
-//! rounds, 20 by default, about 5 s each). The load at 32 connections comes from
+//! rounds, 20 by default, about 5 s each). headroom runs with its usage
+//! ledger on, in a temporary directory; `HEADROOM_BENCH_NO_LEDGER=1` turns it
+//! off. The load at 32 connections comes from
 //! wrk where it is installed (see wrk.rs). Where `perf` may use tracepoints (as
 //! root), it also times each proxy's relay of a burst at its own system
 //! calls; where valgrind is installed, it counts each proxy's
@@ -43,7 +45,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 const JSON_PATH: &str = "/v1/chat/completions";
-const SSE_PATH: &str = "/v1/bench/sse";
+/// On an LLM route, so headroom scans the stream for usage as it would an
+/// agent's.
+const SSE_PATH: &str = "/v1/bench/chat/completions";
 const REQUEST_BODY: &str = r#"{"model":"mock-1","messages":[{"role":"user","content":"ping"}]}"#;
 const JSON_REPLY: &str = concat!(
     r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"#,
@@ -68,6 +72,7 @@ const JSON_ROUNDS_VAR: &str = "HEADROOM_BENCH_JSON_ROUNDS";
 /// more (or fewer) for a tighter (or quicker) interval.
 const SSE_ROUNDS: usize = 40;
 const SSE_ROUNDS_VAR: &str = "HEADROOM_BENCH_SSE_ROUNDS";
+const NO_LEDGER_VAR: &str = "HEADROOM_BENCH_NO_LEDGER";
 const WARMUP_REQUESTS: usize = 200;
 /// Sequential requests per path and JSON round.
 const LATENCY_REQUESTS: usize = 100;
@@ -309,14 +314,21 @@ fn proxy_command(program: &std::ffi::OsStr, launch: Launch) -> Command {
 fn start_headroom(mock: SocketAddr, launch: Launch) -> anyhow::Result<Started> {
     let binary = env!("CARGO_BIN_EXE_headroom");
     let mut command = proxy_command(binary.as_ref(), launch);
+    // The ledger is on, as for a user, but in a directory of the bench's own;
+    // HEADROOM_BENCH_NO_LEDGER=1 measures the proxy without it.
+    let state = tempfile::tempdir().context("no temporary directory for the ledger")?;
     command
         .args(["proxy", "--port", "0", "--log-level", "warn"])
+        .env("XDG_STATE_HOME", state.path())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     // The mock is on loopback; a proxy variable must not divert it.
     for var in PROXY_VARS {
         command.env_remove(var);
+    }
+    if std::env::var_os(NO_LEDGER_VAR).is_some_and(|set| set == "1") {
+        command.arg("--no-ledger");
     }
     let mut child = command
         .spawn()
@@ -327,7 +339,9 @@ fn start_headroom(mock: SocketAddr, launch: Launch) -> anyhow::Result<Started> {
         .recv_timeout(STARTUP_TIMEOUT)
         .context("headroom did not print its listening address")?;
     // headroom finds the mock by the override header.
-    Ok(Started::new(Proxy::Headroom, child, addr, Some(mock)))
+    let mut started = Started::new(Proxy::Headroom, child, addr, Some(mock));
+    started._dir = Some(state);
+    Ok(started)
 }
 
 /// Reads the child's stderr on a thread: sends the address from the

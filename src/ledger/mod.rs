@@ -48,20 +48,6 @@ pub struct Row {
     pub cost_usd: Option<f64>,
 }
 
-/// Prices a row recorded without a cost from the catalog. A provider list
-/// (`a,b`: one origin serving several) names no one seller, so the maker's
-/// price applies.
-pub fn price(row: &mut Row) {
-    if row.cost_usd.is_some() {
-        return;
-    }
-    let Some(model) = row.usage.model.as_deref() else {
-        return;
-    };
-    let provider = row.provider.as_deref().filter(|id| !id.contains(','));
-    row.cost_usd = crate::usage::prices::cost(model, provider, &row.usage);
-}
-
 /// `$XDG_STATE_HOME/headroom/usage.db`, XDG's default (`~/.local/state`)
 /// otherwise; `None` when neither the variable nor `HOME` is set.
 pub fn default_path() -> Option<PathBuf> {

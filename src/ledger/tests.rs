@@ -292,3 +292,39 @@ fn off_records_nothing_and_flushes_at_once() {
     ledger.record(row(NOW, None, "r", None, None));
     assert!(ledger.flush(Duration::ZERO));
 }
+
+#[test]
+fn the_writer_prices_each_row_as_the_catalog_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    let priced = "claude-sonnet-4-5";
+    let rows = (0..3)
+        .map(|i| row(NOW - i, Some(priced), "r", Some(1000 + i as u64), None))
+        .chain([row(NOW, Some("no-such-model-anywhere"), "r", Some(5), None)])
+        .collect();
+    write(&path, rows);
+    let by_model = read(
+        &path,
+        Reading {
+            by: Some(GroupBy::Model),
+            since: since("1d"),
+            run: None,
+        },
+    );
+    let expected: f64 = (0..3)
+        .map(|i| {
+            let usage = row(NOW, Some(priced), "r", Some(1000 + i), None).usage;
+            crate::usage::prices::cost(priced, Some("anthropic"), &usage).unwrap()
+        })
+        .sum();
+    let group = |model: &str| {
+        by_model
+            .iter()
+            .find(|group| group.key.as_deref() == Some(model))
+            .unwrap()
+    };
+    let cost = group(priced).cost_usd.unwrap();
+    assert!((cost - expected).abs() < 1e-12, "{cost} != {expected}");
+    assert_eq!(group("no-such-model-anywhere").cost_usd, None);
+    assert_eq!(group("no-such-model-anywhere").unpriced_requests, 1);
+}

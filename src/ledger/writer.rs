@@ -3,6 +3,7 @@
 //! dropped and counted when the queue is full. A database that cannot be
 //! opened or written costs one warning in the log; the requests go on.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use super::{store, Row};
+use crate::usage::prices::{self, Price};
 
 /// Rows waiting for the writer. A burst larger than this while the disk
 /// stalls loses rows rather than memory or time.
@@ -19,6 +21,15 @@ const QUEUE: usize = 8192;
 
 /// Rows written in one transaction at most.
 const BATCH: usize = 512;
+
+/// How long the writer lets rows gather after the first of a batch arrives.
+/// Under load this turns one wake-up and one commit per request into one
+/// per batch; an agent's requests, seconds apart, reach the disk this much
+/// later, which nobody sees.
+const LINGER: Duration = Duration::from_millis(50);
+
+/// Prices remembered at most, by model and provider, before starting over.
+const PRICES_REMEMBERED: usize = 1024;
 
 enum Message {
     Row(Box<Row>),
@@ -133,32 +144,69 @@ fn write_rows(path: &Path, receiver: Receiver<Message>) {
             return;
         }
     };
+    // Parsing the catalog takes milliseconds: do it now, not when the
+    // first row arrives.
+    prices::catalog();
     let mut writer = Writer::default();
+    let mut prices = PriceMemo::default();
     let mut rows = Vec::with_capacity(BATCH);
     let mut acks = Vec::new();
     while let Ok(first) = receiver.recv() {
+        if matches!(first, Message::Row(_)) {
+            std::thread::sleep(LINGER);
+        }
         let mut next = Some(first);
-        while let Some(message) = next.take() {
+        while let Some(message) = next {
             match message {
                 Message::Row(mut row) => {
-                    // Off the request path: the catalog's first use parses it.
-                    super::price(&mut row);
+                    prices.price(&mut row);
                     rows.push(*row);
                 }
                 Message::Flush(ack) => acks.push(ack),
             }
-            if rows.len() < BATCH {
-                next = receiver.try_recv().ok();
+            next = receiver.try_recv().ok();
+            if next.is_none() || rows.len() == BATCH || !acks.is_empty() {
+                if !writer.write(path, &mut connection, &rows) {
+                    return;
+                }
+                rows.clear();
+                for ack in acks.drain(..) {
+                    let _ = ack.send(());
+                }
             }
         }
-        let keep_going = writer.write(path, &mut connection, &rows);
-        rows.clear();
-        for ack in acks.drain(..) {
-            let _ = ack.send(());
-        }
-        if !keep_going {
+    }
+}
+
+/// The catalog's answers for the models seen so far: a lookup without a
+/// known provider asks every maker in turn, and a session asks about the
+/// same few models over and over.
+#[derive(Default)]
+struct PriceMemo {
+    known: HashMap<(Option<String>, String), Option<&'static Price>>,
+}
+
+impl PriceMemo {
+    /// Prices a row recorded without a cost. A provider list (`a,b`: one
+    /// origin serving several) names no one seller, so the maker's price
+    /// applies.
+    fn price(&mut self, row: &mut Row) {
+        if row.cost_usd.is_some() {
             return;
         }
+        let Some(model) = row.usage.model.as_deref() else {
+            return;
+        };
+        let provider = row.provider.as_deref().filter(|id| !id.contains(','));
+        let key = (provider.map(str::to_owned), model.to_owned());
+        if !self.known.contains_key(&key) && self.known.len() == PRICES_REMEMBERED {
+            self.known.clear();
+        }
+        let price = *self
+            .known
+            .entry(key)
+            .or_insert_with(|| prices::catalog().price(model, provider));
+        row.cost_usd = price.and_then(|price| price.cost(&row.usage));
     }
 }
 

@@ -120,10 +120,9 @@ impl Recorder for LedgerRecorder {
             cost_usd: None,
         };
         if let Some(tally) = &self.tally {
-            // The summary needs the cost now; the ledger then keeps it.
-            ledger::price(&mut row);
+            // The summary prices the row now; the ledger then keeps its cost.
             let failed = done.outcome != Outcome::Completed || done.status >= 400;
-            tally.add(&row, failed);
+            tally.add(&mut row, failed);
         }
         if let Some(ledger) = &self.ledger {
             ledger.record(row);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::ledger::Row;
+use crate::usage::prices::{self, Price};
 
 /// Lines kept by name; past this, further pairs are summed under
 /// `OTHER`, so that a run of many models cannot grow the tally without end.
@@ -16,11 +17,17 @@ pub const OTHER: &str = "(other)";
 /// The requests of one run, by provider and model.
 #[derive(Default)]
 pub struct RunTally {
-    lines: Mutex<BTreeMap<Key, TallyLine>>,
+    lines: Mutex<BTreeMap<Key, Entry>>,
 }
 
 /// Provider, then model; `None` when unknown.
 type Key = (Option<String>, Option<String>);
+
+/// One line's sums, and its model's price, looked up once for the line.
+struct Entry {
+    price: Option<&'static Price>,
+    line: TallyLine,
+}
 
 /// The sums of one provider and model.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -43,16 +50,28 @@ pub struct TallyLine {
 }
 
 impl RunTally {
-    /// Adds one request, already priced.
-    pub fn add(&self, row: &Row, failed: bool) {
+    /// Adds one request, pricing it first when it has no cost yet.
+    pub fn add(&self, row: &mut Row, failed: bool) {
         let Ok(mut lines) = self.lines.lock() else {
             return;
         };
         let mut key = (row.provider.clone(), row.usage.model.clone());
         if lines.len() >= MAX_LINES && !lines.contains_key(&key) {
+            // Past the cap the line has no price of its own: the row is
+            // priced apart.
+            if row.cost_usd.is_none() {
+                row.cost_usd = price_of(&key).and_then(|price| price.cost(&row.usage));
+            }
             key = (Some(OTHER.to_string()), Some(OTHER.to_string()));
         }
-        lines.entry(key).or_default().add(row, failed);
+        let entry = lines.entry(key).or_insert_with_key(|key| Entry {
+            price: price_of(key),
+            line: TallyLine::default(),
+        });
+        if row.cost_usd.is_none() {
+            row.cost_usd = entry.price.and_then(|price| price.cost(&row.usage));
+        }
+        entry.line.add(row, failed);
     }
 
     /// Every line, by provider then model, with its key filled in.
@@ -62,13 +81,21 @@ impl RunTally {
         };
         lines
             .iter()
-            .map(|((provider, model), line)| TallyLine {
+            .map(|((provider, model), entry)| TallyLine {
                 provider: provider.clone(),
                 model: model.clone(),
-                ..line.clone()
+                ..entry.line.clone()
             })
             .collect()
     }
+}
+
+/// The catalog's price of a line's model as its provider sells it. A
+/// provider list (`a,b`: one origin serving several) names no one seller,
+/// so the maker's price applies, as in the ledger.
+fn price_of((provider, model): &Key) -> Option<&'static Price> {
+    let provider = provider.as_deref().filter(|id| !id.contains(','));
+    prices::catalog().price(model.as_deref()?, provider)
 }
 
 impl TallyLine {
@@ -139,15 +166,15 @@ mod tests {
     fn sums_by_provider_and_model_and_counts_the_unpriced_and_failed() {
         let tally = RunTally::default();
         tally.add(
-            &row("anthropic", Some("claude"), Some(10), Some(0.5)),
+            &mut row("anthropic", Some("claude"), Some(10), Some(0.5)),
             false,
         );
         tally.add(
-            &row("anthropic", Some("claude"), Some(20), Some(0.25)),
+            &mut row("anthropic", Some("claude"), Some(20), Some(0.25)),
             false,
         );
-        tally.add(&row("anthropic", Some("claude"), None, None), true);
-        tally.add(&row("groq", Some("llama"), Some(4), None), false);
+        tally.add(&mut row("anthropic", Some("claude"), None, None), true);
+        tally.add(&mut row("groq", Some("llama"), Some(4), None), false);
         let lines = tally.lines();
         assert_eq!(lines.len(), 2);
         let claude = &lines[0];
@@ -176,9 +203,9 @@ mod tests {
     fn pairs_past_the_cap_are_summed_as_other() {
         let tally = RunTally::default();
         for n in 0..MAX_LINES + 5 {
-            tally.add(&row("p", Some(&format!("m{n}")), Some(1), None), false);
+            tally.add(&mut row("p", Some(&format!("m{n}")), Some(1), None), false);
         }
-        tally.add(&row("p", Some("m0"), Some(1), None), false);
+        tally.add(&mut row("p", Some("m0"), Some(1), None), false);
         let lines = tally.lines();
         assert_eq!(lines.len(), MAX_LINES + 1);
         let other = lines

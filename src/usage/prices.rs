@@ -157,7 +157,7 @@ impl Catalog {
     /// What `usage` cost in USD, or `None` when the model has no price or a
     /// figure the price needs is unknown.
     pub fn cost(&self, model: &str, provider: Option<&str>, usage: &Usage) -> Option<f64> {
-        cost_of(self.price(model, provider)?, usage)
+        self.price(model, provider)?.cost(usage)
     }
 }
 
@@ -190,6 +190,14 @@ fn split_date(name: &str) -> Option<(&str, String)> {
     let shaped = year.len() == 4 && month.len() == 2 && day.len() == 2;
     (shaped && digits(year) && digits(month) && digits(day))
         .then(|| (alias, format!("{year}-{month}-{day}")))
+}
+
+impl Price {
+    /// What `usage` cost in USD; `None` when a figure the price needs is
+    /// unknown.
+    pub fn cost(&self, usage: &Usage) -> Option<f64> {
+        cost_of(self, usage)
+    }
 }
 
 /// Every prompt token is priced as a cache read, a cache write or plain
