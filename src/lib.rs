@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod error;
+mod figures;
 pub mod generate;
 pub mod ledger;
 pub mod logging;

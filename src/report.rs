@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use serde_json::{json, Map, Value};
 
 use crate::cli::UsageArgs;
+use crate::figures;
 use crate::ledger::{self, Group, GroupBy, Reading};
 
 pub fn run(args: UsageArgs) -> anyhow::Result<()> {
@@ -153,29 +154,15 @@ fn line(key: &str, group: &Group) -> String {
 
 /// A key cut to its column, leaving one space before the next.
 fn fit(key: &str) -> String {
-    if key.chars().count() < KEY_WIDTH {
-        return key.to_string();
-    }
-    let kept: String = key.chars().take(KEY_WIDTH - 2).collect();
-    format!("{kept}…")
+    figures::fit(key, KEY_WIDTH)
 }
 
-/// Exact below a million, then M and G with one decimal.
 fn count(n: u64) -> String {
-    match n {
-        0..=999_999 => n.to_string(),
-        1_000_000..=999_999_999 => format!("{:.1}M", n as f64 / 1e6),
-        _ => format!("{:.1}G", n as f64 / 1e9),
-    }
+    figures::tokens(n)
 }
 
 fn cost(group: &Group) -> String {
-    let mark = if group.unpriced_requests > 0 { "+" } else { "" };
-    match group.cost_usd {
-        None => format!("-{mark}"),
-        Some(c) if c > 0.0 && c < 0.01 => format!("<$0.01{mark}"),
-        Some(c) => format!("${c:.2}{mark}"),
-    }
+    figures::dollars(group.cost_usd, group.unpriced_requests)
 }
 
 fn sum(groups: &[Group]) -> Group {

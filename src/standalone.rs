@@ -11,7 +11,7 @@ use crate::record;
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let config = config(&args)?;
     let ledger = record::open_ledger(args.no_ledger);
-    let stages = record::stages(ledger.as_ref(), "proxy", Default::default());
+    let stages = record::stages(ledger.as_ref(), None, "proxy", Default::default());
     let proxy = proxy::start_with(config, stages).await?;
     // Scripts and tests read the real address from this line.
     eprintln!("headroom proxy listening on http://{}", proxy.local_addr());

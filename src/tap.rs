@@ -9,17 +9,60 @@ use http::{header, HeaderMap, Method, StatusCode};
 
 use bytes::Bytes;
 
-use crate::proxy::stages::{Asked, Findings, ResponseStage, ResponseWatch, Stages};
+use crate::proxy::stages::{
+    Asked, Findings, RequestFindings, RequestWatch, RequestWatcher, ResponseStage, ResponseWatch,
+    Stages,
+};
 use crate::proxy::stats::Outcome;
+use crate::usage::request_model::{self, ModelScan};
 use crate::usage::{Family, UsageReader};
 
 /// Watches the successful answers to POSTs on the paths of an API that
-/// reports usage.
+/// reports usage, and the requests' bodies for the model they ask for.
 pub struct UsageTap;
 
 /// The stages `headroom proxy` and `headroom wrap` run.
 pub fn default_stages() -> Stages {
-    Stages::default().with_response(Arc::new(UsageTap))
+    let tap = Arc::new(UsageTap);
+    Stages::default()
+        .with_request_watcher(tap.clone())
+        .with_response(tap)
+}
+
+impl RequestWatcher for UsageTap {
+    fn watch(&self, asked: Asked<'_>) -> Option<Box<dyn RequestWatch>> {
+        if asked.method != Method::POST {
+            return None;
+        }
+        let watch = match Family::for_path(asked.path)? {
+            Family::Gemini => RequestModel::Known(request_model::from_gemini_path(asked.path)),
+            _ => RequestModel::Scan(ModelScan::default()),
+        };
+        Some(Box::new(watch))
+    }
+}
+
+/// The request's model: named by the path, or looked for in the body.
+enum RequestModel {
+    Known(Option<String>),
+    Scan(ModelScan),
+}
+
+impl RequestWatch for RequestModel {
+    fn chunk(&mut self, data: &Bytes) -> bool {
+        match self {
+            RequestModel::Known(_) => false,
+            RequestModel::Scan(scan) => scan.feed(data),
+        }
+    }
+
+    fn end(self: Box<Self>) -> RequestFindings {
+        let model = match *self {
+            RequestModel::Known(model) => model,
+            RequestModel::Scan(scan) => scan.finish(),
+        };
+        RequestFindings { model }
+    }
 }
 
 impl ResponseStage for UsageTap {
@@ -34,8 +77,8 @@ impl ResponseStage for UsageTap {
         }
         let family = Family::for_path(asked.path)?;
         let text = |name| headers.get(name).and_then(|value| value.to_str().ok());
-        // The request's model would need its body, which streams past
-        // unread; every API names the model in its answer.
+        // The request's model, for an answer that names none, is the
+        // exchange's to add: its body may still be streaming.
         let reader = UsageReader::new(
             family,
             text(header::CONTENT_TYPE),

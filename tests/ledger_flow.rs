@@ -173,3 +173,96 @@ async fn no_ledger_writes_no_database() {
     );
     assert_eq!(usage_json(state.path(), "model"), Vec::<Value>::new());
 }
+
+/// The `--json` row of `rows` whose `key` is `value`.
+fn row_where<'a>(rows: &'a [Value], key: &str, value: &Value) -> &'a Value {
+    rows.iter()
+        .find(|row| row[key] == *value)
+        .unwrap_or_else(|| panic!("no {key} {value} in {rows:?}"))
+}
+
+#[tokio::test]
+async fn a_row_takes_the_provider_the_request_names_and_the_model_it_asks_for() {
+    let state = tempfile::tempdir().unwrap();
+    let mock = MockUpstream::start();
+    let url = mock.url();
+    let mut proxy = ProxyProcess::start_with_env(&family_defaults(&url), &state_env(state.path()));
+    let client = client();
+    let post = |path: &str, headers: &[(&str, &str)], body: Value| {
+        request("POST", &proxy.url(path), headers, body.to_string())
+    };
+    // Answers that name no model: the request's model stands.
+    let unnamed = ("x-mock-no-model", "1");
+    let chat = post(
+        "/v1/chat/completions",
+        &[("x-headroom-provider", "groq"), unnamed],
+        json!({ "model": "asked-chat", "messages": [] }),
+    );
+    assert_eq!(send(&client, chat).await.status, 200);
+    let gemini = post(
+        "/v1beta/models/gemini-from-path:generateContent",
+        &[unnamed],
+        json!({ "contents": [] }),
+    );
+    assert_eq!(send(&client, gemini).await.status, 200);
+    let refused = post(
+        "/v1/messages",
+        &[
+            ("x-headroom-provider", "anthropic"),
+            ("x-api-key", "FAIL401"),
+        ],
+        json!({ "max_tokens": 5, "model": "claude-refused" }),
+    );
+    assert_eq!(send(&client, refused).await.status, 401);
+    for bad in [
+        &[("x-headroom-provider", "two words")][..],
+        &[("x-headroom-provider", "a"), ("x-headroom-provider", "b")],
+    ] {
+        let got = send(&client, post("/v1/chat/completions", bad, json!({}))).await;
+        assert_eq!(got.status, 400, "{bad:?}: {}", got.text());
+        assert_eq!(got.headers["x-headroom-error"], "bad_provider_header");
+        assert!(got.text().contains("X-Headroom-Provider"), "{}", got.text());
+    }
+    assert!(proxy.stop_with("TERM").success(), "{}", proxy.log());
+    assert_eq!(
+        mock.requests().len(),
+        3,
+        "the refused requests went upstream"
+    );
+    for seen in mock.requests() {
+        assert!(seen.header("x-headroom-provider").is_none(), "{seen:?}");
+    }
+
+    let providers = usage_json(state.path(), "provider");
+    assert_eq!(providers.len(), 3, "{providers:?}");
+    assert_eq!(
+        row_where(&providers, "provider", &json!("groq"))["requests"],
+        1
+    );
+    assert_eq!(
+        row_where(&providers, "provider", &json!("anthropic"))["requests"],
+        1
+    );
+    assert_eq!(
+        row_where(&providers, "provider", &Value::Null)["requests"],
+        3
+    );
+
+    let models = usage_json(state.path(), "model");
+    for (model, path) in [
+        ("asked-chat", "/v1/chat/completions"),
+        ("gemini-from-path", "/v1beta/models/x:generateContent"),
+    ] {
+        let row = row_where(&models, "model", &json!(model));
+        assert_eq!(row["requests"], 1, "{row}");
+        for (figure, expected) in usage::FIGURES.iter().zip(usage::read_at(path)) {
+            assert_eq!(row[figure], expected.unwrap_or(0), "{figure} of {row}");
+        }
+    }
+    let refused = row_where(&models, "model", &json!("claude-refused"));
+    assert_eq!(
+        (&refused["requests"], &refused["input_tokens"]),
+        (&json!(1), &json!(0))
+    );
+    assert_eq!(row_where(&models, "model", &Value::Null)["requests"], 2);
+}

@@ -146,3 +146,43 @@ async fn stats_and_the_log_carry_each_models_usage_and_the_bytes_pass_unchanged(
         assert!(unread["fields"].get(figure).is_none(), "{unread}");
     }
 }
+
+#[tokio::test]
+async fn a_huge_or_unprintable_model_name_is_cut_and_made_printable() {
+    let mock = MockUpstream::start();
+    let mut args = vec!["--log-format", "json"];
+    let url = mock.url();
+    args.extend(family_defaults(&url));
+    let proxy = ProxyProcess::start(&args);
+    let client = client();
+    // The mock answers with the model the request names, as providers do.
+    let hostile = format!("evil\u{1b}[2J\u{202e}{}", "m".repeat(100_000));
+    let body = json!({ "model": hostile }).to_string();
+    let got = send(
+        &client,
+        request("POST", &proxy.url("/v1/chat/completions"), &[], body),
+    )
+    .await;
+    assert_eq!(got.status, 200);
+
+    let expected = format!("evil?[2J?{}…", "m".repeat(200 - "evil?[2J?".len()));
+    let mut stats = Value::Null;
+    for _ in 0..100 {
+        stats = send(&client, request("GET", &proxy.url("/stats"), &[], ""))
+            .await
+            .json();
+        if !stats["models"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stats["models"][0]["model"], expected, "{stats}");
+    let log = proxy.log();
+    let event = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|event| event["target"] == "headroom::request")
+        .unwrap_or_else(|| panic!("no request line:\n{log}"));
+    assert_eq!(event["fields"]["model"], expected, "{event}");
+    assert!(log.len() < 20_000, "the name reached the log whole");
+}

@@ -383,6 +383,7 @@ async fn no_control_header_reaches_the_upstream_on_any_route_or_method() {
                 ];
                 if named {
                     headers.push(("X-Headroom-Upstream", upstream.as_str()));
+                    headers.push(("X-Headroom-Provider", "groq"));
                 }
                 let body = if method == "GET" || method == "HEAD" {
                     ""

@@ -426,3 +426,100 @@ fn a_ctrl_c_at_the_terminal_reaches_the_agent_once_and_a_sent_sigint_is_forwarde
         "{log}"
     );
 }
+
+/// A stand-in opencode that makes LLM requests through the proxy the way
+/// opencode would, with bash's /dev/tcp: two chat completions for
+/// `gateway`, an Anthropic message, and one the mock refuses with a 401.
+const REQUESTING_AGENT: &str = r#"#!/bin/bash
+port=$(printf '%s' "$OPENCODE_CONFIG_CONTENT" | grep -o '127\.0\.0\.1:[0-9]*' | head -n1 | cut -d: -f2)
+post() {
+  exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 9
+  printf 'POST %s HTTP/1.1\r\nHost: x\r\nX-Headroom-Upstream: %s\r\nX-Headroom-Provider: %s\r\nx-api-key: %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' \
+    "$1" "$MOCK_URL/v1" "$2" "$3" "${#4}" "$4" >&3
+  cat <&3 > /dev/null
+  exec 3<&-
+}
+post /v1/chat/completions gateway k1 '{"model":"gpt-4o-mini"}'
+post /v1/chat/completions gateway k1 '{"model":"gpt-4o-mini"}'
+post /v1/messages anthropic k2 '{"model":"claude-sonnet-4-5","max_tokens":9}'
+post /v1/messages anthropic FAIL401 '{"model":"claude-sonnet-4-5","max_tokens":9}'
+"#;
+
+/// `(requests, input, cache read, output)` of `n` answers at `path`.
+fn figures_of(path: &str, n: u64) -> [u64; 4] {
+    let [input, cache_read, _, output, _] = common::mock::usage::read_at(path);
+    let figure = |f: Option<u64>| f.unwrap() * n;
+    [n, figure(input), figure(cache_read), figure(output)]
+}
+
+/// The cells a summary line shows for `figures`, `cost` and `errors`.
+fn cells(figures: [u64; 4], cost: &str, errors: u64) -> Vec<String> {
+    let [requests, input, cache_read, output] = figures;
+    let share = (cache_read as f64 / input as f64 * 100.0).round();
+    vec![
+        requests.to_string(),
+        input.to_string(),
+        format!("{share}%"),
+        output.to_string(),
+        cost.to_string(),
+        errors.to_string(),
+    ]
+}
+
+#[test]
+fn the_exit_summary_sums_each_provider_and_model_and_the_run() {
+    let mock = common::mock::MockUpstream::start();
+    let (mut sandbox, _) = sandbox_with(REQUESTING_AGENT);
+    sandbox.env.insert("MOCK_URL".into(), mock.url());
+    let log = sandbox.root.path().join("wrap.log");
+    let log_arg = log.display().to_string();
+    for no_ledger in [false, true] {
+        let mut args = vec!["wrap", "opencode", "--log-file", &log_arg];
+        if no_ledger {
+            args.push("--no-ledger");
+        }
+        let output = sandbox.run_headroom(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines.first(),
+            Some(&"headroom: forwarded through the proxy: 4 requests, 1 error"),
+            "{stderr}"
+        );
+        let header = lines
+            .iter()
+            .position(|l| l.starts_with("  PROVIDER"))
+            .unwrap();
+        let columns: Vec<&str> = lines[header].split_whitespace().collect();
+        assert_eq!(
+            columns,
+            ["PROVIDER", "MODEL", "REQS", "INPUT", "CACHED", "OUTPUT", "COST", "ERRS"]
+        );
+        let row = |n: usize| lines[header + n].split_whitespace().collect::<Vec<_>>();
+        let chat = figures_of("/v1/chat/completions", 2);
+        let messages = figures_of("/v1/messages", 1);
+        // The 401 reported no usage; it is a request and an error.
+        let anthropic = [messages[0] + 1, messages[1], messages[2], messages[3]];
+        assert_eq!(row(1)[..2], ["anthropic", "claude-sonnet-4-5"], "{stderr}");
+        assert_eq!(row(1)[2..], cells(anthropic, "<$0.01", 1), "{stderr}");
+        assert_eq!(row(2)[..2], ["gateway", "gpt-4o-mini"], "{stderr}");
+        assert_eq!(row(2)[2..], cells(chat, "<$0.01", 0), "{stderr}");
+        let total: Vec<u64> = (0..4).map(|i| anthropic[i] + chat[i]).collect();
+        assert_eq!(row(3)[0], "total", "{stderr}");
+        let total = [total[0], total[1], total[2], total[3]];
+        assert_eq!(row(3)[1..], cells(total, "<$0.01", 1), "{stderr}");
+        assert_eq!(
+            lines[header + 4..],
+            [&format!("headroom: log: {log_arg}")[..]]
+        );
+        for line in &lines[..header + 4] {
+            assert!(line.chars().count() <= 80, "wider than 80 columns: {line}");
+        }
+    }
+    let state = sandbox
+        .root
+        .path()
+        .join("home/.local/state/headroom/usage.db");
+    assert!(state.exists(), "the first run kept no ledger");
+}

@@ -277,12 +277,14 @@ fn the_exit_summary_names_provider_ids_counts_zero_and_ends_with_the_log() {
         .iter()
         .position(|l| l.starts_with("headroom: forwarded through the proxy: "))
         .unwrap_or_else(|| panic!("no summary: {stderr}"));
-    let per_upstream: Vec<&str> = lines[summary + 1..lines.len() - 1].to_vec();
-    assert_eq!(per_upstream.len(), 1, "{stderr}");
-    assert!(
-        per_upstream[0].starts_with("headroom:   othercompat (openai API): "),
-        "{stderr}"
-    );
+    let table = &lines[summary + 1..lines.len() - 1];
+    assert!(table[0].starts_with("  PROVIDER "), "{stderr}");
+    let providers: Vec<&str> = table[1..]
+        .iter()
+        .filter(|line| !line.starts_with("  +"))
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(providers, ["othercompat", "total"], "{stderr}");
     assert_eq!(lines.last(), Some(&&log_line[..]), "{stderr}");
     assert!(!other.requests().is_empty() && mock.requests().is_empty());
 
@@ -623,4 +625,107 @@ fn the_ledger_holds_each_request_under_its_provider_and_opencode() {
     );
     assert!(output.status.success(), "{output:?}");
     assert_eq!(usage_by(&sandbox, "agent")[0]["requests"], before);
+}
+
+/// The LLM requests `mock` saw with `header: value` (each provider of the
+/// sandbox has a key of its own): their count and the sums of the figures
+/// its answers reported, in `usage::read_at`'s order.
+fn llm_usage_of(mock: &MockUpstream, header: &str, value: &str) -> (u64, [u64; 5]) {
+    let mut sums = [0; 5];
+    let mut requests = 0;
+    for request in mock.requests() {
+        if request.method != http::Method::POST
+            || headroom::usage::Family::for_path(&request.target).is_none()
+            || request.header(header) != Some(value)
+        {
+            continue;
+        }
+        requests += 1;
+        for (sum, figure) in sums.iter_mut().zip(usage::read_at(&request.target)) {
+            *sum += figure.unwrap_or(0);
+        }
+    }
+    (requests, sums)
+}
+
+/// The cells of the exit summary's line for `provider`: provider, model,
+/// requests, input, cached share, output, cost, errors.
+fn summary_cells(stderr: &str, provider: &str) -> Vec<String> {
+    let header = stderr
+        .lines()
+        .position(|line| line.starts_with("  PROVIDER"))
+        .unwrap_or_else(|| panic!("no summary table: {stderr}"));
+    let line = stderr
+        .lines()
+        .skip(header + 1)
+        .find(|line| line.split_whitespace().next() == Some(provider))
+        .unwrap_or_else(|| panic!("no summary line for {provider}: {stderr}"));
+    line.split_whitespace().map(str::to_owned).collect()
+}
+
+#[test]
+#[cfg_attr(
+    opencode_missing,
+    ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
+)]
+fn each_request_counts_under_the_provider_it_names_in_the_ledger_and_the_summary() {
+    let mock = MockUpstream::start();
+    let sandbox = sandbox();
+    // Every provider is routed, all to the one mock: by origin, a request
+    // could only be counted under all of them at once.
+    sandbox.write_project_config(&config_for(&mock));
+    let cases = [
+        ("prefixed", "authorization", "Bearer sk-prefixed-KEY"),
+        ("openai", "authorization", "Bearer sk-openai-KEY"),
+        ("anthropic", "x-api-key", "ant-KEY"),
+    ];
+    let mut stderrs = Vec::new();
+    for (provider, _, _) in cases {
+        let output = run_model(&sandbox, &format!("{provider}/mock-model"));
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{provider}: {stderr}");
+        stderrs.push(stderr);
+    }
+    assert_no_control_headers(&mock);
+
+    let by_provider = usage_by(&sandbox, "provider");
+    assert_eq!(by_provider.len(), cases.len(), "{by_provider:?}");
+    for ((provider, header, key), stderr) in cases.iter().zip(&stderrs) {
+        let (requests, sums) = llm_usage_of(&mock, header, key);
+        assert!(requests > 0, "{provider} made no request");
+        let row = by_provider
+            .iter()
+            .find(|row| row["provider"] == *provider)
+            .unwrap_or_else(|| panic!("no {provider} in {by_provider:?}"));
+        assert_eq!(row["requests"], requests, "{row}");
+        for (figure, sum) in usage::FIGURES.iter().zip(sums) {
+            assert_eq!(row[figure], sum, "{figure} of {row}");
+        }
+        let [input, cache_read, _, output, _] = sums;
+        let share = (cache_read as f64 / input as f64 * 100.0).round();
+        assert_eq!(
+            summary_cells(stderr, provider),
+            [
+                provider.to_string(),
+                "mock-model".into(),
+                requests.to_string(),
+                input.to_string(),
+                format!("{share}%"),
+                output.to_string(),
+                // The mock's model has no price.
+                "-+".into(),
+                "0".into(),
+            ],
+            "{stderr}"
+        );
+        let total = summary_cells(stderr, "total");
+        assert_eq!(
+            total[1..3],
+            [requests.to_string(), input.to_string()],
+            "{stderr}"
+        );
+    }
+    let by_model = usage_by(&sandbox, "model");
+    assert_eq!(by_model.len(), 1, "{by_model:?}");
+    assert_eq!(by_model[0]["model"], "mock-model", "{by_model:?}");
 }

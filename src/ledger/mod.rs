@@ -2,8 +2,9 @@
 //! embedded SQLite database so that `headroom usage` can answer what a run,
 //! a day or a model cost.
 //!
-//! A row holds attribution and token counts only: no body, header value,
-//! path or query, so no secret can land in the file. Rows are written by a
+//! A row holds attribution and token counts only: no body, header value
+//! (but the provider id a request names for itself), path or query, so no
+//! secret can land in the file. Rows are written by a
 //! thread of their own ([`Ledger`]); the request path only hands a row over.
 
 mod query;

@@ -29,6 +29,15 @@ impl ProxyError {
         }
     }
 
+    /// An `X-Headroom-Provider` that cannot name a provider.
+    pub fn bad_provider_header(reason: impl std::fmt::Display) -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_REQUEST,
+            class: "bad_provider_header",
+            message: format!("X-Headroom-Provider header {reason}"),
+        }
+    }
+
     /// An override whose path already ends with the requested endpoint's.
     pub fn upstream_header_is_endpoint() -> ProxyError {
         ProxyError::bad_upstream_header(

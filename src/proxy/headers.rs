@@ -6,6 +6,13 @@ use http::header::{self, Entry, HeaderMap, HeaderName, HeaderValue};
 /// The header that names a request's upstream.
 pub const UPSTREAM_HEADER: &str = "x-headroom-upstream";
 
+/// The header that names the provider a request is made for, so that the
+/// usage it reports is counted under that name.
+pub const PROVIDER_HEADER: &str = "x-headroom-provider";
+
+/// The longest provider id `X-Headroom-Provider` may name.
+pub const MAX_PROVIDER_ID: usize = 64;
+
 /// Every header with this prefix is for headroom and never reaches a provider.
 const CONTROL_PREFIX: &str = "x-headroom-";
 
@@ -31,6 +38,10 @@ pub struct Controls<V = HeaderValue> {
     pub upstream: Option<V>,
     /// `X-Headroom-Upstream` came more than once.
     pub upstream_repeated: bool,
+    /// The first `X-Headroom-Provider` value.
+    pub provider: Option<V>,
+    /// `X-Headroom-Provider` came more than once.
+    pub provider_repeated: bool,
     /// How many control fields there were.
     pub count: usize,
 }
@@ -40,6 +51,8 @@ impl<V> Default for Controls<V> {
         Controls {
             upstream: None,
             upstream_repeated: false,
+            provider: None,
+            provider_repeated: false,
             count: 0,
         }
     }
@@ -67,23 +80,44 @@ impl<V> Controls<V> {
     /// Notes one control field.
     pub fn note(&mut self, name: &HeaderName, value: V) {
         self.count += 1;
-        if name.as_str() != UPSTREAM_HEADER {
-            return;
-        }
-        match self.upstream {
-            None => self.upstream = Some(value),
-            Some(_) => self.upstream_repeated = true,
+        let (slot, repeated) = match name.as_str() {
+            UPSTREAM_HEADER => (&mut self.upstream, &mut self.upstream_repeated),
+            PROVIDER_HEADER => (&mut self.provider, &mut self.provider_repeated),
+            _ => return,
+        };
+        match slot {
+            None => *slot = Some(value),
+            Some(_) => *repeated = true,
         }
     }
 
-    /// The same controls with the upstream's value made into a `W`.
-    pub fn try_map<W, E>(self, make: impl FnOnce(V) -> Result<W, E>) -> Result<Controls<W>, E> {
+    /// The same controls with their values made into `W`s.
+    pub fn try_map<W, E>(self, mut make: impl FnMut(V) -> Result<W, E>) -> Result<Controls<W>, E> {
         Ok(Controls {
-            upstream: self.upstream.map(make).transpose()?,
+            upstream: self.upstream.map(&mut make).transpose()?,
             upstream_repeated: self.upstream_repeated,
+            provider: self.provider.map(&mut make).transpose()?,
+            provider_repeated: self.provider_repeated,
             count: self.count,
         })
     }
+}
+
+/// The provider id an `X-Headroom-Provider` value names, or why it names
+/// none: an id is 1 to 64 visible ASCII characters, with no space.
+pub fn provider_id(value: &HeaderValue) -> Result<&str, &'static str> {
+    let bytes = value.as_bytes();
+    if bytes.is_empty() {
+        return Err("is empty");
+    }
+    if bytes.len() > MAX_PROVIDER_ID {
+        return Err("is longer than 64 characters");
+    }
+    if !bytes.iter().all(u8::is_ascii_graphic) {
+        return Err("holds a space, a control or a non-ASCII character");
+    }
+    // All visible ASCII, so this cannot fail.
+    value.to_str().map_err(|_| "is not text")
 }
 
 /// Prepares a client's headers for the upstream hop, in place, once its
@@ -160,6 +194,7 @@ mod tests {
         let mut headers = map(&[
             ("host", "127.0.0.1:8787"),
             ("x-headroom-upstream", "https://api.deepseek.com"),
+            ("x-headroom-provider", "deepseek"),
             ("x-headroom-trace", "1"),
             ("connection", "keep-alive, x-custom-hop"),
             ("x-custom-hop", "1"),
@@ -172,12 +207,17 @@ mod tests {
             ("user-agent", "opencode/1.18.33"),
         ]);
         let (controls, stripped) = forwarded(&mut headers);
-        assert_eq!(stripped, 7);
+        assert_eq!(stripped, 8);
         assert_eq!(
             controls.upstream,
             Some(HeaderValue::from_static("https://api.deepseek.com"))
         );
         assert!(!controls.upstream_repeated);
+        assert_eq!(
+            controls.provider,
+            Some(HeaderValue::from_static("deepseek"))
+        );
+        assert!(!controls.provider_repeated);
         let mut names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(
@@ -223,6 +263,40 @@ mod tests {
             controls.upstream,
             Some(HeaderValue::from_static("http://a.example"))
         );
+    }
+
+    #[test]
+    fn a_repeated_provider_is_noted_apart_from_the_upstream() {
+        let mut headers = map(&[
+            ("x-headroom-provider", "groq"),
+            ("X-Headroom-Provider", "deepseek"),
+            ("x-headroom-upstream", "http://a.example"),
+        ]);
+        let controls = Controls::take(&mut headers);
+        assert!(headers.is_empty());
+        assert_eq!(controls.count, 3);
+        assert!(controls.provider_repeated);
+        assert!(!controls.upstream_repeated);
+        assert_eq!(controls.provider, Some(HeaderValue::from_static("groq")));
+    }
+
+    #[test]
+    fn a_provider_id_is_short_visible_ascii() {
+        let id =
+            |raw: &[u8]| HeaderValue::from_bytes(raw).map(|v| provider_id(&v).map(str::to_owned));
+        assert_eq!(id(b"groq").ok(), Some(Ok("groq".into())));
+        assert_eq!(id(b"my.gateway-2").ok(), Some(Ok("my.gateway-2".into())));
+        let longest = "p".repeat(MAX_PROVIDER_ID);
+        assert_eq!(id(longest.as_bytes()).ok(), Some(Ok(longest.clone())));
+        for bad in [
+            &b""[..],
+            b"two words",
+            b"caf\xe9",
+            b"tab\there",
+            &[b'p'; MAX_PROVIDER_ID + 1],
+        ] {
+            assert!(matches!(id(bad), Ok(Err(_))), "{bad:?}");
+        }
     }
 
     #[test]

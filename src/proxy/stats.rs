@@ -1,8 +1,11 @@
 //! Counters per upstream origin and API family, and tokens per model,
-//! served at `/stats`. Only origins, families, model names and numbers are
-//! kept: never paths, queries or header values.
+//! served at `/stats`, and as Prometheus metrics at `/metrics`. Only
+//! origins, families, model names and numbers are kept: never paths,
+//! queries or header values.
 
+mod durations;
 mod models;
+mod prometheus;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -13,8 +16,10 @@ use serde::Serialize;
 use super::lock::lock;
 use super::routes::Family;
 use crate::usage::Usage;
+use durations::Durations;
 use models::Models;
 pub use models::{ModelSnapshot, TokenCounts, OTHER_MODELS, UNKNOWN_MODEL};
+pub use prometheus::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 
 /// How many recent latencies each entry keeps for its percentiles.
 const LATENCY_WINDOW: usize = 1024;
@@ -38,6 +43,8 @@ pub struct Sample<'a> {
     pub bytes_out: u64,
     /// Time until the response head (or the error) was ready.
     pub latency: Duration,
+    /// Time until the exchange ended.
+    pub duration: Duration,
     /// The usage its response reported, when it was read.
     pub usage: Option<&'a Usage>,
 }
@@ -55,11 +62,15 @@ pub struct Stats {
 #[derive(Default)]
 struct Entry {
     requests: u64,
+    /// Requests by status class: index 1 for 1xx to 5 for 5xx, 0 for
+    /// any other status (none was sent).
+    by_status_class: [u64; 6],
     errors: BTreeMap<&'static str, u64>,
     bytes_in: u64,
     bytes_out: u64,
     latencies_us: Vec<u64>,
     next_latency: usize,
+    durations: Durations,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -121,6 +132,11 @@ impl Stats {
         }
     }
 
+    /// The counters in the Prometheus text exposition format.
+    pub fn metrics(&self) -> String {
+        prometheus::render(self)
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         let entries = lock(&self.entries);
         let mut upstreams: Vec<UpstreamSnapshot> = entries
@@ -154,6 +170,9 @@ impl Stats {
 impl Entry {
     fn add(&mut self, sample: &Sample<'_>, error_class: Option<&'static str>, latency_us: u64) {
         self.requests += 1;
+        let status_class = usize::from(sample.status / 100);
+        self.by_status_class[if status_class < 6 { status_class } else { 0 }] += 1;
+        self.durations.add(whole_micros(sample.duration));
         if let Some(class) = error_class {
             *self.errors.entry(class).or_default() += 1;
         }
@@ -214,6 +233,7 @@ mod tests {
             bytes_in: 10,
             bytes_out: 100,
             latency: Duration::from_millis(ms),
+            duration: Duration::from_millis(ms * 2),
             usage: None,
         }
     }

@@ -12,8 +12,10 @@ mod decode;
 mod document;
 mod family;
 mod json_units;
+pub mod model_name;
 pub mod prices;
 mod reader;
+pub mod request_model;
 mod sse;
 mod tally;
 

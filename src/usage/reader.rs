@@ -3,6 +3,7 @@
 
 use super::decode::{Decoder, Unreadable};
 use super::json_units::JsonUnits;
+use super::model_name;
 use super::sse::SseSplitter;
 use super::tally::Tally;
 use super::{Family, Usage};
@@ -64,7 +65,7 @@ impl UsageReader {
                 framer.finish();
                 let counts = framer.tally.counts();
                 usage = Usage {
-                    model: framer.tally.model().map(str::to_owned),
+                    model: framer.tally.model().map(model_name::clean),
                     input_tokens: counts.input,
                     cache_read_tokens: counts.cache_read,
                     cache_write_tokens: counts.cache_write,

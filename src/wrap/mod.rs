@@ -9,6 +9,7 @@ mod report;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cli::OpencodeArgs;
 use crate::error::UsageError;
@@ -55,6 +56,10 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
     }
     let providers = record::ProviderIds::default();
     let ledger = record::open_ledger(args.no_ledger);
+    let tally = Arc::new(record::RunTally::default());
+    // The summary prices each request as it ends: the catalog is parsed
+    // now, while opencode starts, not on the first request's path.
+    std::thread::spawn(crate::usage::prices::catalog);
     crate::runtime()?.block_on(async {
         let proxy_config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
@@ -62,7 +67,12 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
             idle_timeout: args.timeouts.idle_timeout,
             ..Config::loopback_ephemeral()
         };
-        let stages = record::stages(ledger.as_ref(), "opencode", providers.clone());
+        let stages = record::stages(
+            ledger.as_ref(),
+            Some(tally.clone()),
+            "opencode",
+            providers.clone(),
+        );
         let proxy = proxy::start_with(proxy_config, stages).await?;
         let origin = format!("http://{}", proxy.local_addr());
         let plan = opencode::plan(&config, &env, &origin, &selection);
@@ -86,7 +96,7 @@ pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
         record::flush(ledger.as_ref());
         let status = status.map_err(|e| spawn_error(e, &binary))?;
         if !args.quiet {
-            report::summary(&stats, &plan.routed, &log_file);
+            report::summary(&stats, &tally.lines(), &log_file);
         }
         Ok(child::exit_code(status))
     })

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
 
+use crate::figures;
 use crate::proxy::stats::{Snapshot, UpstreamSnapshot};
 use crate::proxy::upstream::Upstream;
+use crate::record::TallyLine;
 
 use super::opencode::{Plan, Routed};
 
@@ -34,38 +36,71 @@ pub fn dry_run(plan: &Plan, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The exit summary on stderr: requests in all, then one line per
-/// upstream with traffic naming the providers sent there, then the log.
-pub fn summary(stats: &Snapshot, routed: &[Routed], log_file: &Path) {
-    for line in summary_lines(stats, routed, log_file) {
-        eprintln!("headroom: {line}");
+/// Columns of the summary's table: provider, model, then the figures.
+const PROVIDER_WIDTH: usize = 13;
+const MODEL_WIDTH: usize = 21;
+
+/// The exit summary on stderr: requests in all, then the LLM requests by
+/// provider and model with their total, then the log. 79 columns at most.
+pub fn summary(stats: &Snapshot, lines: &[TallyLine], log_file: &Path) {
+    for line in summary_lines(stats, lines, log_file) {
+        eprintln!("{line}");
     }
 }
 
-fn summary_lines(stats: &Snapshot, routed: &[Routed], log_file: &Path) -> Vec<String> {
+fn summary_lines(stats: &Snapshot, lines: &[TallyLine], log_file: &Path) -> Vec<String> {
     let errors = |entry: &UpstreamSnapshot| entry.errors.values().sum::<u64>();
     let requests: u64 = stats.upstreams.iter().map(|e| e.requests).sum();
     let all_errors: u64 = stats.upstreams.iter().map(errors).sum();
-    let mut lines = vec![format!(
-        "forwarded through the proxy: {}, {}",
+    let mut text = vec![format!(
+        "headroom: forwarded through the proxy: {}, {}",
         count(requests, "request"),
         count(all_errors, "error")
     )];
-    let providers = providers_by_origin(routed);
-    for entry in &stats.upstreams {
-        // The proxy counts per origin: providers that share one share a line.
-        let who = providers
-            .get(entry.origin.as_str())
-            .map_or_else(|| entry.origin.clone(), |ids| ids.join(", "));
-        lines.push(format!(
-            "  {who} ({} API): {}, {}",
-            entry.family.as_str(),
-            count(entry.requests, "request"),
-            count(errors(entry), "error")
+    if !lines.is_empty() {
+        text.push(format!(
+            "  {:<PROVIDER_WIDTH$}{:<MODEL_WIDTH$}{:>5}{:>8}{:>7}{:>8}{:>10}{:>5}",
+            "PROVIDER", "MODEL", "REQS", "INPUT", "CACHED", "OUTPUT", "COST", "ERRS"
         ));
+        for line in lines {
+            let provider = line.provider.as_deref().unwrap_or("-");
+            let model = line.model.as_deref().unwrap_or("(unknown)");
+            text.push(table_line(provider, model, line));
+        }
+        let total = TallyLine::total(lines);
+        text.push(table_line("total", "", &total));
+        if total.unpriced_requests > 0 {
+            text.push(format!(
+                "  + the cost leaves out {} of models without a price",
+                count(total.unpriced_requests, "request")
+            ));
+        }
     }
-    lines.push(format!("log: {}", log_file.display()));
-    lines
+    text.push(format!("headroom: log: {}", log_file.display()));
+    text
+}
+
+fn table_line(provider: &str, model: &str, line: &TallyLine) -> String {
+    format!(
+        "  {:<PROVIDER_WIDTH$}{:<MODEL_WIDTH$}{:>5}{:>8}{:>7}{:>8}{:>10}{:>5}",
+        figures::fit(provider, PROVIDER_WIDTH),
+        figures::fit(model, MODEL_WIDTH),
+        line.requests,
+        figures::tokens(line.input_tokens),
+        cached_share(line),
+        figures::tokens(line.output_tokens),
+        figures::dollars(line.cost_usd, line.unpriced_requests),
+        line.errors,
+    )
+}
+
+/// The share of the input read from the provider's cache, to the percent.
+fn cached_share(line: &TallyLine) -> String {
+    if line.input_tokens == 0 {
+        return "-".to_string();
+    }
+    let share = (line.cache_read_tokens as f64 / line.input_tokens as f64 * 100.0).round();
+    format!("{share}%")
 }
 
 /// The routed providers' ids by the origin the proxy records for them,
@@ -109,6 +144,7 @@ mod tests {
             id: id.into(),
             upstream: upstream.into(),
             base_url: "http://127.0.0.1:1/v1".into(),
+            names_itself: true,
         }
     }
 
@@ -124,33 +160,80 @@ mod tests {
         }
     }
 
-    #[test]
-    fn names_provider_ids_and_ends_with_the_log() {
-        let routed = [
-            routed("groq", "https://api.groq.com/openai/v1"),
-            routed("deepseek", "https://api.deepseek.com"),
-            routed("gateway", "https://api.deepseek.com/other/v1"),
-        ];
-        let stats = Snapshot {
+    fn tallied(provider: Option<&str>, model: Option<&str>, figures: [u64; 5]) -> TallyLine {
+        let [requests, errors, input, cached, output] = figures;
+        TallyLine {
+            provider: provider.map(str::to_owned),
+            model: model.map(str::to_owned),
+            requests,
+            errors,
+            input_tokens: input,
+            cache_read_tokens: cached,
+            output_tokens: output,
+            cost_usd: None,
+            unpriced_requests: 0,
+        }
+    }
+
+    fn stats(upstreams: Vec<UpstreamSnapshot>) -> Snapshot {
+        Snapshot {
             uptime_seconds: 1,
-            upstreams: vec![
-                traffic("https://api.deepseek.com", Family::OpenAi, 1, 1),
-                traffic("https://api.groq.com", Family::OpenAi, 3, 0),
-                traffic("(none)", Family::OpenAi, 2, 2),
-            ],
+            upstreams,
             models: Vec::new(),
-        };
-        let lines = summary_lines(&stats, &routed, Path::new("/s/wrap.log"));
+        }
+    }
+
+    #[test]
+    fn a_line_per_provider_and_model_then_the_total_and_the_log() {
+        let stats = stats(vec![
+            traffic("https://api.anthropic.com", Family::Anthropic, 4, 1),
+            traffic("http://127.0.0.1:8080", Family::OpenAi, 3, 0),
+        ]);
+        let lines = [
+            TallyLine {
+                cost_usd: Some(0.7912),
+                ..tallied(
+                    Some("anthropic"),
+                    Some("claude-sonnet-4-5"),
+                    [3, 1, 948_290, 894_976, 27_669],
+                )
+            },
+            TallyLine {
+                cost_usd: Some(0.004),
+                ..tallied(
+                    Some("anthropic"),
+                    Some("claude-haiku-4-5-20251001-extended"),
+                    [1, 0, 2_500_000, 0, 310],
+                )
+            },
+            TallyLine {
+                unpriced_requests: 2,
+                ..tallied(
+                    Some("local-llama-server"),
+                    Some("qwen3-coder"),
+                    [2, 0, 6, 0, 12],
+                )
+            },
+            tallied(None, None, [1, 1, 0, 0, 0]),
+        ];
+        let text = summary_lines(&stats, &lines, Path::new("/s/wrap.log"));
         assert_eq!(
-            lines,
+            text,
             [
-                "forwarded through the proxy: 6 requests, 3 errors",
-                "  deepseek, gateway (openai API): 1 request, 1 error",
-                "  groq (openai API): 3 requests, 0 errors",
-                "  (none) (openai API): 2 requests, 2 errors",
-                "log: /s/wrap.log",
+                "headroom: forwarded through the proxy: 7 requests, 1 error",
+                "  PROVIDER     MODEL                 REQS   INPUT CACHED  OUTPUT      COST ERRS",
+                "  anthropic    claude-sonnet-4-5        3  948290    94%   27669     $0.79    1",
+                "  anthropic    claude-haiku-4-5-20…     1    2.5M     0%     310    <$0.01    0",
+                "  local-llama… qwen3-coder              2       6     0%      12        -+    0",
+                "  -            (unknown)                1       0      -       0         -    1",
+                "  total                                 7    3.4M    26%   27991    $0.80+    2",
+                "  + the cost leaves out 2 requests of models without a price",
+                "headroom: log: /s/wrap.log",
             ]
         );
+        for line in &text[..text.len() - 1] {
+            assert!(line.chars().count() < 80, "{} columns: {line}", line.len());
+        }
     }
 
     #[test]
@@ -183,8 +266,8 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "forwarded through the proxy: 0 requests, 0 errors",
-                "log: /s/wrap.log"
+                "headroom: forwarded through the proxy: 0 requests, 0 errors",
+                "headroom: log: /s/wrap.log"
             ]
         );
     }

@@ -249,7 +249,12 @@ async fn handle(
         .ok()
         .and_then(|body| body["model"].as_str().map(str::to_owned))
         .unwrap_or_else(|| MODEL.to_owned());
-    let model = model.as_str();
+    // Asked for by a test header: answers that name no model (an empty
+    // name, which headroom reads as none).
+    let model = match parts.headers.contains_key("x-mock-no-model") {
+        true => "",
+        false => model.as_str(),
+    };
     // Asked for by a test header, not by `accept-encoding`: agents ask for
     // gzip on every request, and most tests want to read the body.
     let gzip = parts.headers.contains_key("x-mock-gzip");
@@ -285,9 +290,9 @@ async fn handle(
             json_maybe_gzip(anthropic_json(model), gzip)
         }
     } else if path.contains(":streamGenerateContent") {
-        sse(gemini_events(), Duration::ZERO, None)
+        sse(gemini_events(model), Duration::ZERO, None)
     } else if path.contains(":generateContent") {
-        json_maybe_gzip(gemini_json(), gzip)
+        json_maybe_gzip(gemini_json(model), gzip)
     } else if path.contains(":countTokens") {
         json(serde_json::json!({ "totalTokens": 7 }))
     } else if path.ends_with("/sse") {
@@ -575,11 +580,11 @@ fn anthropic_json(model: &str) -> serde_json::Value {
     })
 }
 
-fn gemini_events() -> Vec<String> {
-    vec![data(gemini_json())]
+fn gemini_events(model: &str) -> Vec<String> {
+    vec![data(gemini_json(model))]
 }
 
-fn gemini_json() -> serde_json::Value {
+fn gemini_json(model: &str) -> serde_json::Value {
     let [input, cached, output, thoughts] = usage::GEMINI;
     serde_json::json!({
         "candidates": [{ "content": { "parts": [{ "text": REPLY }], "role": "model" },
@@ -587,6 +592,6 @@ fn gemini_json() -> serde_json::Value {
         "usageMetadata": { "promptTokenCount": input, "cachedContentTokenCount": cached,
                            "candidatesTokenCount": output, "thoughtsTokenCount": thoughts,
                            "totalTokenCount": input + output + thoughts },
-        "modelVersion": "mock-model",
+        "modelVersion": model,
     })
 }

@@ -4,6 +4,7 @@
 
 pub mod mock;
 pub mod opencode;
+pub mod prometheus;
 pub mod raw;
 pub mod tls;
 

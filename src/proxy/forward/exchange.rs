@@ -11,7 +11,7 @@ use http::{request, Method, Response, Uri};
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::stages::{Done, Findings};
+use super::stages::{Done, Findings, RequestFound};
 use super::Shared;
 use crate::proxy::clock;
 use crate::proxy::error::ProxyError;
@@ -28,6 +28,10 @@ pub(crate) struct Exchange {
     pub(super) shared: Arc<Shared>,
     /// `None` when the request was refused before an upstream was known.
     pub(super) upstream: Option<Arc<Upstream>>,
+    /// The provider `X-Headroom-Provider` named, when it did.
+    pub(super) provider: Option<Box<str>>,
+    /// What the request's watch found, when one watched its body.
+    pub(super) request_found: Option<RequestFound>,
     pub(super) family: Family,
     pub(super) method: Method,
     /// The client's request target; only its path is ever logged.
@@ -46,6 +50,8 @@ impl Exchange {
         Exchange {
             shared,
             upstream: None,
+            provider: None,
+            request_found: None,
             family: routes::classify(parts.uri.path()),
             method: parts.method.clone(),
             uri: std::mem::take(&mut parts.uri),
@@ -83,9 +89,21 @@ impl Exchange {
     /// Logs the request's one line, with what its response's watch found,
     /// and adds it to the stats. The path is logged without its query,
     /// which may hold a `key=` secret; a figure nobody reported is absent.
-    pub fn finish(self, outcome: Outcome, bytes_out: u64, findings: Findings) {
+    pub fn finish(self, outcome: Outcome, bytes_out: u64, mut findings: Findings) {
         let bytes_in = self.bytes_in.load(Ordering::Relaxed);
+        // The response's model, else the request's: an error names none.
+        let request_model = self
+            .request_found
+            .as_ref()
+            .and_then(|found| found.get())
+            .and_then(|found| found.model.as_deref());
+        if let Some(usage) = findings.usage.as_mut().filter(|u| u.model.is_none()) {
+            usage.model = request_model.map(str::to_owned);
+        }
         let usage = findings.usage.as_ref();
+        let model = usage
+            .and_then(|usage| usage.model.as_deref())
+            .or(request_model);
         let duration = clock::since(self.started);
         let outcome_name = match outcome {
             Outcome::Completed => "completed",
@@ -103,7 +121,7 @@ impl Exchange {
             bytes_out,
             duration_ms = stats::micros_in_ms(stats::whole_micros(duration)),
             stripped_headers = self.stripped_headers,
-            model = usage.and_then(|usage| usage.model.as_deref()),
+            model,
             input_tokens = usage.and_then(|usage| usage.input_tokens),
             cache_read_tokens = usage.and_then(|usage| usage.cache_read_tokens),
             cache_write_tokens = usage.and_then(|usage| usage.cache_write_tokens),
@@ -114,6 +132,8 @@ impl Exchange {
             method: &self.method,
             path: self.uri.path(),
             origin: self.origin(),
+            provider: self.provider.as_deref(),
+            model,
             family: self.family,
             status: self.status,
             outcome,
@@ -128,6 +148,7 @@ impl Exchange {
             bytes_in,
             bytes_out,
             latency: self.head_latency,
+            duration,
             usage,
         });
         keep_byte_counter(self.bytes_in);

@@ -120,6 +120,13 @@ async fn handle(
     // Made at once so that a refusal, too, reads the rest of an upload.
     let body = RequestBody::new(body, exchange.bytes_in.clone());
     let family = exchange.family;
+    let asked = Asked {
+        family,
+        method: &exchange.method,
+        path: exchange.uri.path(),
+    };
+    let (body, found) = exchange.shared.stages.watch_request(asked, body);
+    exchange.request_found = found;
     let (shared, upstream, mut parts, upgrade_asked) =
         match outgoing(&mut exchange, parts, controls) {
             Ok(ready) => ready,
@@ -197,6 +204,7 @@ fn outgoing(
     let resolved = resolve(shared, &controls, exchange.family, exchange.uri.path())?;
     let upstream = exchange.upstream.insert(resolved);
     check_allowed(shared, upstream.origin())?;
+    exchange.provider = provider(&controls)?;
 
     parts.uri = upstream
         .target(exchange.uri.path_and_query())
@@ -272,6 +280,20 @@ fn resolve(
         return Err(ProxyError::upstream_header_is_endpoint());
     }
     Ok(upstream)
+}
+
+/// The provider `X-Headroom-Provider` names, if it is given. A value that
+/// cannot be an id is refused like a malformed `X-Headroom-Upstream`: the
+/// usage would otherwise be counted under a name nobody meant.
+fn provider(controls: &Controls) -> Result<Option<Box<str>>, ProxyError> {
+    if controls.provider_repeated {
+        return Err(ProxyError::bad_provider_header("is given more than once"));
+    }
+    let Some(value) = &controls.provider else {
+        return Ok(None);
+    };
+    let id = headers::provider_id(value).map_err(ProxyError::bad_provider_header)?;
+    Ok(Some(id.into()))
 }
 
 fn check_allowed(shared: &Shared, origin: &Origin) -> Result<(), ProxyError> {

@@ -5,12 +5,16 @@
 //! back: the client gets every chunk as the upstream sent it, when it sent
 //! it.
 //!
+//! A request watch sees the client's body go by as it is read, before any
+//! request stage reads it, and says what it learned (the request's model)
+//! when it has seen enough.
+//!
 //! A recorder, last, hears of every exchange once it is done.
 //!
 //! With no stage installed, a request pays one check of an empty `Option`
 //! on each side, and one more at its end.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -21,7 +25,7 @@ use http_body_util::BodyExt;
 use crate::proxy::error::ProxyError;
 use crate::proxy::routes::Family;
 use crate::proxy::stats::Outcome;
-use crate::proxy::wire::body::{ClientBody, RequestBody};
+use crate::proxy::wire::body::{BodyTap, ClientBody, RequestBody};
 use crate::proxy::wire::upload::Upload;
 use crate::usage::Usage;
 
@@ -38,6 +42,50 @@ pub trait RequestStage: Send + Sync {
     /// The body to send instead of `body`; `None` sends `body` as it came.
     /// A stage that does not understand the body passes it on.
     fn replace(&self, parts: &request::Parts, body: &Bytes) -> Option<Bytes>;
+}
+
+/// Chooses the request bodies to watch as they pass.
+pub trait RequestWatcher: Send + Sync {
+    /// A watch for the body of the request `asked`, or `None`.
+    fn watch(&self, asked: Asked<'_>) -> Option<Box<dyn RequestWatch>>;
+}
+
+/// Sees one request's body go by, as the client sends it. Called from the
+/// task that sends it upstream, so it must not block.
+pub trait RequestWatch: Send {
+    /// The next chunk of the body; false once the watch needs no more.
+    fn chunk(&mut self, data: &Bytes) -> bool;
+
+    /// What the watch learned; called once, when it needs no more or the
+    /// body ended.
+    fn end(self: Box<Self>) -> RequestFindings;
+}
+
+/// What a request watch learned of its request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RequestFindings {
+    /// The model the request asked for, when the watch read it.
+    pub model: Option<String>,
+}
+
+/// Where a request watch's findings land, for the exchange to read at its
+/// end; empty until the watch has ended.
+pub type RequestFound = Arc<OnceLock<RequestFindings>>;
+
+/// Feeds a request watch from the request's body and keeps what it found.
+struct Watched {
+    watch: Box<dyn RequestWatch>,
+    found: RequestFound,
+}
+
+impl BodyTap for Watched {
+    fn chunk(&mut self, data: &Bytes) -> bool {
+        self.watch.chunk(data)
+    }
+
+    fn end(self: Box<Self>) {
+        let _ = self.found.set(self.watch.end());
+    }
 }
 
 /// The request a response answers, as a response stage sees it.
@@ -90,6 +138,10 @@ pub struct Done<'a> {
     pub path: &'a str,
     /// `scheme://host[:port]` of the upstream, `(none)` when none was known.
     pub origin: &'a str,
+    /// The provider the client named (`X-Headroom-Provider`), if it did.
+    pub provider: Option<&'a str>,
+    /// The response's model, else the request's, when either was read.
+    pub model: Option<&'a str>,
     pub family: Family,
     /// 0 when no answer was sent.
     pub status: u16,
@@ -110,6 +162,7 @@ pub trait Recorder: Send + Sync {
 #[derive(Clone)]
 pub struct Stages {
     request: Option<Arc<dyn RequestStage>>,
+    request_watcher: Option<Arc<dyn RequestWatcher>>,
     response: Option<Arc<dyn ResponseStage>>,
     recorder: Option<Arc<dyn Recorder>>,
     request_body_limit: usize,
@@ -119,6 +172,7 @@ impl Default for Stages {
     fn default() -> Stages {
         Stages {
             request: None,
+            request_watcher: None,
             response: None,
             recorder: None,
             request_body_limit: REQUEST_BODY_LIMIT,
@@ -129,6 +183,11 @@ impl Default for Stages {
 impl Stages {
     pub fn with_request(mut self, stage: Arc<dyn RequestStage>) -> Stages {
         self.request = Some(stage);
+        self
+    }
+
+    pub fn with_request_watcher(mut self, watcher: Arc<dyn RequestWatcher>) -> Stages {
+        self.request_watcher = Some(watcher);
         self
     }
 
@@ -157,6 +216,29 @@ impl Stages {
     ) -> Option<&dyn RequestStage> {
         let stage = self.request.as_deref()?;
         stage.wants(family, parts).then_some(stage)
+    }
+
+    /// `body` with a watch reading it, if the request watcher wants one;
+    /// and where what the watch finds will be.
+    #[inline]
+    pub(super) fn watch_request(
+        &self,
+        asked: Asked<'_>,
+        body: RequestBody,
+    ) -> (RequestBody, Option<RequestFound>) {
+        let Some(watch) = self
+            .request_watcher
+            .as_deref()
+            .and_then(|watcher| watcher.watch(asked))
+        else {
+            return (body, None);
+        };
+        let found = RequestFound::default();
+        let tap = Watched {
+            watch,
+            found: found.clone(),
+        };
+        (body.with_tap(Box::new(tap)), Some(found))
     }
 
     /// A watch for this response, if a response stage wants one.

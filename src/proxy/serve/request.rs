@@ -249,12 +249,15 @@ mod tests {
     fn control_fields_and_host_stay_out_of_the_map() {
         let parsed = head(
             "POST / HTTP/1.1\r\nHost: p\r\nX-Headroom-Upstream: http://a.example/v1\r\n\
-             x-headroom-trace: 1\r\nx-api-key: k\r\nx-headroom-upstream: http://b\r\n\r\n",
+             x-headroom-trace: 1\r\nx-api-key: k\r\nx-headroom-upstream: http://b\r\n\
+             X-Headroom-Provider: groq\r\n\r\n",
         );
         let names: Vec<_> = parsed.parts.headers.keys().map(|n| n.as_str()).collect();
         assert_eq!(names, ["x-api-key"]);
         let controls = parsed.controls;
-        assert_eq!(controls.count, 3);
+        assert_eq!(controls.count, 4);
+        assert_eq!(controls.provider, Some(HeaderValue::from_static("groq")));
+        assert!(!controls.provider_repeated);
         assert!(controls.upstream_repeated);
         assert_eq!(
             controls.upstream,

@@ -10,15 +10,13 @@ use crate::usage::Usage;
 /// The name counted for a response whose model is not known.
 pub const UNKNOWN_MODEL: &str = "(unknown)";
 
-/// The name counted for a model past the caps below: the names come from
-/// upstreams, and a proxy that runs for weeks must not grow with them.
+/// The name counted for the models past the cap below: the names come
+/// from upstreams, and a proxy that runs for weeks must not grow with them.
+/// (Each name is bounded where it is read: see `usage::model_name`.)
 pub const OTHER_MODELS: &str = "(other)";
 
 /// How many models are counted by name.
 const MAX_MODELS: usize = 256;
-
-/// The longest model name counted as it is.
-const MAX_MODEL_NAME: usize = 200;
 
 /// Per model, ordered by name.
 #[derive(Default)]
@@ -54,9 +52,7 @@ pub struct ModelSnapshot {
 impl Models {
     pub(super) fn add(&mut self, usage: &Usage) {
         let mut model = usage.model.as_deref().unwrap_or(UNKNOWN_MODEL);
-        if model.len() > MAX_MODEL_NAME
-            || (self.0.len() >= MAX_MODELS && !self.0.contains_key(model))
-        {
+        if self.0.len() >= MAX_MODELS && !self.0.contains_key(model) {
             model = OTHER_MODELS;
         }
         // Looked up by &str: only a model's first response allocates.
@@ -138,20 +134,23 @@ mod tests {
     }
 
     #[test]
-    fn names_past_the_caps_count_as_other() {
+    fn names_past_the_cap_count_as_other() {
         let mut models = Models::default();
-        models.add(&usage(Some(&"m".repeat(MAX_MODEL_NAME + 1)), Some(1), None));
-        for n in 0..MAX_MODELS + 10 {
+        for n in 0..MAX_MODELS + 11 {
             models.add(&usage(Some(&format!("model-{n}")), Some(1), None));
         }
         models.add(&usage(Some("model-0"), Some(1), None));
         let snapshot = models.snapshot();
-        assert_eq!(snapshot.len(), MAX_MODELS);
+        assert_eq!(
+            snapshot.len(),
+            MAX_MODELS + 1,
+            "the names and {OTHER_MODELS}"
+        );
         let find = |name: &str| {
             let found = snapshot.iter().find(|m| m.model == name);
             found.map(|m| m.counts.requests)
         };
-        assert_eq!(find(OTHER_MODELS), Some(12));
+        assert_eq!(find(OTHER_MODELS), Some(11));
         assert_eq!(find("model-0"), Some(2));
         let total: u64 = snapshot.iter().map(|m| m.counts.input_tokens).sum();
         assert_eq!(total, MAX_MODELS as u64 + 12);

@@ -91,6 +91,18 @@ pub struct RequestBody {
     /// Always there until `drop` takes it to read the rest.
     inner: Option<ClientBody>,
     bytes: Arc<AtomicU64>,
+    /// Reads a copy of the body as it is read, until it has seen enough.
+    tap: Option<Box<dyn BodyTap>>,
+}
+
+/// Reads the client's body as it passes, without holding it back.
+pub trait BodyTap: Send {
+    /// The next chunk; false once the tap wants no more.
+    fn chunk(&mut self, data: &Bytes) -> bool;
+
+    /// Called once: when the tap wants no more, or the body ended, failed
+    /// or was dropped.
+    fn end(self: Box<Self>);
 }
 
 /// How long the rest of an upload nobody wants is read before it is
@@ -102,6 +114,19 @@ impl RequestBody {
         RequestBody {
             inner: Some(inner),
             bytes,
+            tap: None,
+        }
+    }
+
+    /// The same body, with `tap` reading it as it passes.
+    pub fn with_tap(mut self, tap: Box<dyn BodyTap>) -> RequestBody {
+        self.tap = Some(tap);
+        self
+    }
+
+    fn end_tap(&mut self) {
+        if let Some(tap) = self.tap.take() {
+            tap.end();
         }
     }
 
@@ -113,6 +138,7 @@ impl RequestBody {
 
 impl Drop for RequestBody {
     fn drop(&mut self) {
+        self.end_tap();
         let Some(ClientBody::Http2(mut rest)) =
             self.inner.take().filter(|body| !body.is_end_stream())
         else {
@@ -140,10 +166,18 @@ impl Body for RequestBody {
             return Poll::Ready(None);
         };
         let polled = Pin::new(inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+                    let enough = self.tap.as_mut().is_some_and(|tap| !tap.chunk(data));
+                    if enough {
+                        self.end_tap();
+                    }
+                }
             }
+            Poll::Ready(_) => self.end_tap(),
+            Poll::Pending => {}
         }
         polled.map_err(|error| ClientBodyError(error).into())
     }

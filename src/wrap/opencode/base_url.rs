@@ -83,6 +83,7 @@ mod tests {
             api,
             base_url: base,
             names_upstream: false,
+            names_provider: false,
         }
     }
 

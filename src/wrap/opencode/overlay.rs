@@ -1,10 +1,15 @@
 //! The `OPENCODE_CONFIG_CONTENT` the child runs with.
 //!
-//! Only `options.baseURL` and one header are set per provider; opencode's
-//! deep merge keeps everything else the user configured. `options.baseURL`
-//! also wins over per-model `api` URLs, so models need no entries.
+//! Only `options.baseURL` and two headers are set per provider: the real
+//! base URL, and the provider's id, under which the proxy counts its usage.
+//! opencode's deep merge keeps everything else the user configured.
+//! `options.baseURL` also wins over per-model `api` URLs, so models need no
+//! entries.
 
+use http::HeaderValue;
 use serde_json::{json, Map, Value};
+
+use crate::proxy::headers::provider_id;
 
 use super::error::ConfigError;
 use super::jsonc::parse_object;
@@ -13,16 +18,20 @@ use super::merge::deep_merge;
 use super::plan::Routed;
 
 pub(crate) const UPSTREAM_HEADER: &str = "X-Headroom-Upstream";
+pub(crate) const PROVIDER_HEADER: &str = "X-Headroom-Provider";
 
 pub(crate) fn build(routed: &[Routed]) -> Value {
     let providers: Map<String, Value> = routed
         .iter()
         .map(|r| {
+            let mut headers = Map::new();
+            headers.insert(UPSTREAM_HEADER.into(), json!(r.upstream));
+            // Without it, the proxy names the provider by its origin.
+            if r.names_itself {
+                headers.insert(PROVIDER_HEADER.into(), json!(r.id));
+            }
             let options = json!({
-                "options": {
-                    "baseURL": r.base_url,
-                    "headers": { UPSTREAM_HEADER: r.upstream },
-                }
+                "options": { "baseURL": r.base_url, "headers": headers }
             });
             (r.id.clone(), options)
         })
@@ -31,6 +40,12 @@ pub(crate) fn build(routed: &[Routed]) -> Value {
         return json!({});
     }
     json!({ "provider": providers })
+}
+
+/// True when the proxy takes `id` as an `X-Headroom-Provider` value
+/// (opencode takes any JSON key as an id).
+pub(crate) fn names_a_provider(id: &str) -> bool {
+    HeaderValue::from_str(id).is_ok_and(|value| provider_id(&value).is_ok())
 }
 
 /// `overlay` deep-merged into the user's own `OPENCODE_CONFIG_CONTENT`
@@ -58,6 +73,7 @@ mod tests {
             id: id.into(),
             upstream: upstream.into(),
             base_url: base_url.into(),
+            names_itself: names_a_provider(id),
         }
     }
 
@@ -72,10 +88,26 @@ mod tests {
             overlay,
             json!({"provider": {"openrouter": {"options": {
                 "baseURL": "http://p:1/v1",
-                "headers": {"X-Headroom-Upstream": "https://openrouter.ai/api/v1"}
+                "headers": {
+                    "X-Headroom-Upstream": "https://openrouter.ai/api/v1",
+                    "X-Headroom-Provider": "openrouter",
+                }
             }}}})
         );
         assert_eq!(build(&[]), json!({}));
+    }
+
+    #[test]
+    fn an_id_the_proxy_would_refuse_is_not_sent() {
+        for id in ["my gateway", "café", &"p".repeat(65)] {
+            let overlay = build(&[routed(id, "https://gw.example/v1", "http://p:1/v1")]);
+            let headers = &overlay["provider"][id]["options"]["headers"];
+            assert_eq!(headers["X-Headroom-Upstream"], "https://gw.example/v1");
+            assert!(
+                headers.get("X-Headroom-Provider").is_none(),
+                "{id}: {headers}"
+            );
+        }
     }
 
     #[test]
@@ -94,7 +126,8 @@ mod tests {
             out,
             json!({"model": "openrouter/x", "provider": {"openrouter": {"options": {
                 "apiKey": "{env:OR_KEY}",
-                "headers": {"HTTP-Referer": "me", "X-Headroom-Upstream": "https://old"},
+                "headers": {"HTTP-Referer": "me", "X-Headroom-Upstream": "https://old",
+                    "X-Headroom-Provider": "openrouter"},
                 "baseURL": "http://p:1"
             }}}})
         );

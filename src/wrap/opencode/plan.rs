@@ -38,6 +38,10 @@ pub struct Routed {
     pub upstream: String,
     /// The proxy URL the provider's SDK is pointed at.
     pub base_url: String,
+    /// Its requests carry `X-Headroom-Provider: <id>`: false when the id
+    /// is not one the proxy takes, or the user's config sends its own.
+    #[serde(skip)]
+    pub names_itself: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -123,6 +127,7 @@ fn route(
         );
     }
     Ok(Routed {
+        names_itself: !provider.names_provider && overlay::names_a_provider(provider.id),
         id: provider.id.to_string(),
         base_url: format!("{proxy_origin}{}", upstream.version_segment()),
         upstream: base,

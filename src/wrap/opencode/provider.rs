@@ -16,6 +16,9 @@ pub(crate) struct Provider<'a> {
     /// The user's config already sends `X-Headroom-Upstream` (any case):
     /// the provider talks to a headroom proxy of its own.
     pub names_upstream: bool,
+    /// The user's config already sends `X-Headroom-Provider` (any case):
+    /// the usage is to be counted under the name it gives.
+    pub names_provider: bool,
 }
 
 impl<'a> Provider<'a> {
@@ -29,19 +32,19 @@ impl<'a> Provider<'a> {
                 .filter(|s| !s.is_empty())
         };
         let options = configured.and_then(|c| c.get("options"));
+        let sends = |header: &str| {
+            options
+                .and_then(|o| o.get("headers"))
+                .and_then(Value::as_object)
+                .is_some_and(|headers| headers.keys().any(|name| name.eq_ignore_ascii_case(header)))
+        };
         Provider {
             id,
             npm: from_config("npm").or_else(|| from_catalog(|e| &e.npm)),
             api: from_config("api").or_else(|| from_catalog(|e| &e.api)),
             base_url: options.and_then(|o| text(o.get("baseURL"))),
-            names_upstream: options
-                .and_then(|o| o.get("headers"))
-                .and_then(Value::as_object)
-                .is_some_and(|headers| {
-                    headers.keys().any(|name| {
-                        name.eq_ignore_ascii_case(crate::proxy::headers::UPSTREAM_HEADER)
-                    })
-                }),
+            names_upstream: sends(crate::proxy::headers::UPSTREAM_HEADER),
+            names_provider: sends(crate::proxy::headers::PROVIDER_HEADER),
         }
     }
 }
@@ -85,9 +88,13 @@ mod tests {
     fn an_upstream_header_in_config_is_noticed_in_any_case() {
         let config = config(json!({"provider": {
             "a": {"options": {"headers": {"x-headroom-UPSTREAM": "https://a.dev"}}},
-            "b": {"options": {"headers": {"X-Other": "1"}}}
+            "b": {"options": {"headers": {"X-Other": "1"}}},
+            "c": {"options": {"headers": {"x-HEADROOM-provider": "mine"}}}
         }}));
         assert!(Provider::new("a", &config).names_upstream);
         assert!(!Provider::new("b", &config).names_upstream);
+        assert!(!Provider::new("b", &config).names_provider);
+        let c = Provider::new("c", &config);
+        assert!(c.names_provider && !c.names_upstream);
     }
 }

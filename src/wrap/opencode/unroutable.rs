@@ -45,6 +45,7 @@ mod tests {
             api: None,
             base_url: None,
             names_upstream: false,
+            names_provider: false,
         }
     }
 

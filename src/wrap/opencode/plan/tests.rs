@@ -61,7 +61,10 @@ fn version_segment_moves_to_the_proxy_base_url() {
     );
     assert_eq!(
         plan.overlay["provider"]["zai"]["options"],
-        json!({"baseURL": PROXY, "headers": {"X-Headroom-Upstream": "https://api.z.ai/api/paas/v4"}})
+        json!({"baseURL": PROXY, "headers": {
+            "X-Headroom-Upstream": "https://api.z.ai/api/paas/v4",
+            "X-Headroom-Provider": "zai",
+        }})
     );
 }
 

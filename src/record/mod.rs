@@ -1,7 +1,10 @@
-//! The ledger's recorder: turns each finished exchange on an LLM route into
-//! one ledger row. It joins the proxy's seam to the ledger, so that neither
-//! knows the other; the cost is filled in by the ledger's writer thread, off
-//! the request path.
+//! The recorder: turns each finished exchange on an LLM route into one
+//! ledger row, and under `wrap` adds it to the run's tally for the exit
+//! summary. It joins the proxy's seam to the ledger, so that neither knows
+//! the other. Without a tally the cost is filled in by the ledger's writer
+//! thread, off the request path.
+
+mod tally;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -11,8 +14,10 @@ use http::Method;
 
 use crate::ledger::{self, Ledger, Row};
 use crate::proxy::stages::{Done, Recorder, Stages};
+use crate::proxy::stats::Outcome;
 use crate::tap;
 use crate::usage::Family;
+pub use tally::{RunTally, TallyLine};
 
 /// How long shutdown waits for the last rows to be written.
 pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -36,18 +41,25 @@ pub fn open_ledger(no_ledger: bool) -> Option<Ledger> {
 /// can send a request; `proxy` leaves them unset.
 pub type ProviderIds = Arc<OnceLock<BTreeMap<String, String>>>;
 
-/// The stages `headroom proxy` and `headroom wrap` run: the usage tap, and
-/// a recorder into `ledger` when there is one.
-pub fn stages(ledger: Option<&Ledger>, agent: &'static str, providers: ProviderIds) -> Stages {
+/// The stages `headroom proxy` and `headroom wrap` run: the usage tap,
+/// and a recorder into `ledger` and `tally` when there is either.
+pub fn stages(
+    ledger: Option<&Ledger>,
+    tally: Option<Arc<RunTally>>,
+    agent: &'static str,
+    providers: ProviderIds,
+) -> Stages {
     let stages = tap::default_stages();
-    match ledger {
-        Some(ledger) => stages.with_recorder(Arc::new(LedgerRecorder::new(
-            ledger.clone(),
-            agent,
-            providers,
-        ))),
-        None => stages,
+    if ledger.is_none() && tally.is_none() {
+        return stages;
     }
+    stages.with_recorder(Arc::new(LedgerRecorder {
+        ledger: ledger.cloned(),
+        tally,
+        agent,
+        run_id: run_id(),
+        providers,
+    }))
 }
 
 /// Waits a short while for the rows still queued, so the last requests
@@ -61,9 +73,10 @@ pub fn flush(ledger: Option<&Ledger>) {
 }
 
 /// Who is recording: the agent name, the run, and which providers each
-/// upstream origin serves.
+/// upstream origin serves; and where the rows go.
 pub struct LedgerRecorder {
-    ledger: Ledger,
+    ledger: Option<Ledger>,
+    tally: Option<Arc<RunTally>>,
     agent: &'static str,
     run_id: String,
     providers: ProviderIds,
@@ -72,7 +85,8 @@ pub struct LedgerRecorder {
 impl LedgerRecorder {
     pub fn new(ledger: Ledger, agent: &'static str, providers: ProviderIds) -> LedgerRecorder {
         LedgerRecorder {
-            ledger,
+            ledger: Some(ledger),
+            tally: None,
             agent,
             run_id: run_id(),
             providers,
@@ -91,22 +105,39 @@ impl Recorder for LedgerRecorder {
             return;
         };
         let duration_ms = u64::try_from(done.duration.as_millis()).unwrap_or(u64::MAX);
-        self.ledger.record(Row {
+        let mut usage = done.usage.cloned().unwrap_or_default();
+        usage.model = done.model.map(str::to_owned);
+        let mut row = Row {
             time_ms: unix_ms().saturating_sub(i64::try_from(duration_ms).unwrap_or(i64::MAX)),
             agent: self.agent.to_string(),
             run_id: self.run_id.clone(),
-            provider: self
-                .providers
-                .get()
-                .and_then(|ids| ids.get(done.origin))
-                .cloned(),
+            provider: self.provider(done),
             upstream_origin: done.origin.to_string(),
             family: Some(family),
             status: done.status,
             duration_ms,
-            usage: done.usage.cloned().unwrap_or_default(),
+            usage,
             cost_usd: None,
-        });
+        };
+        if let Some(tally) = &self.tally {
+            // The summary prices the row now; the ledger then keeps its cost.
+            let failed = done.outcome != Outcome::Completed || done.status >= 400;
+            tally.add(&mut row, failed);
+        }
+        if let Some(ledger) = &self.ledger {
+            ledger.record(row);
+        }
+    }
+}
+
+impl LedgerRecorder {
+    /// The provider the request named, else those `wrap` routed to its
+    /// origin.
+    fn provider(&self, done: &Done<'_>) -> Option<String> {
+        match done.provider {
+            Some(id) => Some(id.to_string()),
+            None => self.providers.get()?.get(done.origin).cloned(),
+        }
     }
 }
 
@@ -139,6 +170,8 @@ mod tests {
             method,
             path,
             origin: "https://api.groq.com",
+            provider: None,
+            model: usage.and_then(|usage| usage.model.as_deref()),
             family: routes::classify(path),
             status: 200,
             outcome: Outcome::Completed,
@@ -187,5 +220,48 @@ mod tests {
                 ("opencode".into(), "groq,fast".into(), None, None),
             ]
         );
+    }
+
+    #[test]
+    fn a_named_provider_wins_and_an_error_keeps_the_requests_model_in_the_tally() {
+        let ids = BTreeMap::from([("https://api.groq.com".into(), "groq,fast".into())]);
+        let tally = Arc::new(RunTally::default());
+        let stages_for_test = LedgerRecorder {
+            ledger: None,
+            tally: Some(tally.clone()),
+            agent: "opencode",
+            run_id: run_id(),
+            providers: Arc::new(OnceLock::from(ids)),
+        };
+        let usage = Usage {
+            model: Some("gpt-4o-mini".into()),
+            input_tokens: Some(1_000_000),
+            output_tokens: Some(0),
+            ..Usage::default()
+        };
+        let post = Method::POST;
+        let mut named = done(&post, "/v1/chat/completions", Some(&usage));
+        named.provider = Some("fast");
+        stages_for_test.record(&named);
+        let mut refused = done(&post, "/v1/chat/completions", None);
+        refused.model = Some("asked");
+        refused.status = 401;
+        stages_for_test.record(&refused);
+        let lines = tally.lines();
+        let keys: Vec<(Option<&str>, Option<&str>)> = lines
+            .iter()
+            .map(|line| (line.provider.as_deref(), line.model.as_deref()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (Some("fast"), Some("gpt-4o-mini")),
+                (Some("groq,fast"), Some("asked"))
+            ]
+        );
+        let priced = crate::usage::prices::cost("gpt-4o-mini", Some("fast"), &usage);
+        assert!(priced.is_some_and(|cost| cost > 0.0), "{priced:?}");
+        assert_eq!(lines[0].cost_usd, priced);
+        assert_eq!((lines[1].requests, lines[1].errors), (1, 1));
     }
 }

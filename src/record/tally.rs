@@ -1,0 +1,219 @@
+//! One run's LLM requests, summed by provider and model as they finish:
+//! what `wrap`'s exit summary shows, also when the ledger is off.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::ledger::Row;
+use crate::usage::prices::{self, Price};
+
+/// Lines kept by name; past this, further pairs are summed under
+/// `OTHER`, so that a run of many models cannot grow the tally without end.
+const MAX_LINES: usize = 64;
+
+/// The provider and model summed for the pairs past `MAX_LINES`.
+pub const OTHER: &str = "(other)";
+
+/// The requests of one run, by provider and model.
+#[derive(Default)]
+pub struct RunTally {
+    lines: Mutex<BTreeMap<Key, Entry>>,
+}
+
+/// Provider, then model; `None` when unknown.
+type Key = (Option<String>, Option<String>);
+
+/// One line's sums, and its model's price, looked up once for the line.
+struct Entry {
+    price: Option<&'static Price>,
+    line: TallyLine,
+}
+
+/// The sums of one provider and model.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TallyLine {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub requests: u64,
+    /// Requests that failed, or that the upstream answered with an error.
+    pub errors: u64,
+    /// Every prompt token, cached or not.
+    pub input_tokens: u64,
+    /// Of those, the ones read from the provider's cache.
+    pub cache_read_tokens: u64,
+    pub output_tokens: u64,
+    /// The sum of the priced requests' costs; `None` when none was priced.
+    pub cost_usd: Option<f64>,
+    /// Requests that reported tokens but have no price: the cost leaves
+    /// them out.
+    pub unpriced_requests: u64,
+}
+
+impl RunTally {
+    /// Adds one request, pricing it first when it has no cost yet.
+    pub fn add(&self, row: &mut Row, failed: bool) {
+        let Ok(mut lines) = self.lines.lock() else {
+            return;
+        };
+        let mut key = (row.provider.clone(), row.usage.model.clone());
+        if lines.len() >= MAX_LINES && !lines.contains_key(&key) {
+            // Past the cap the line has no price of its own: the row is
+            // priced apart.
+            if row.cost_usd.is_none() {
+                row.cost_usd = price_of(&key).and_then(|price| price.cost(&row.usage));
+            }
+            key = (Some(OTHER.to_string()), Some(OTHER.to_string()));
+        }
+        let entry = lines.entry(key).or_insert_with_key(|key| Entry {
+            price: price_of(key),
+            line: TallyLine::default(),
+        });
+        if row.cost_usd.is_none() {
+            row.cost_usd = entry.price.and_then(|price| price.cost(&row.usage));
+        }
+        entry.line.add(row, failed);
+    }
+
+    /// Every line, by provider then model, with its key filled in.
+    pub fn lines(&self) -> Vec<TallyLine> {
+        let Ok(lines) = self.lines.lock() else {
+            return Vec::new();
+        };
+        lines
+            .iter()
+            .map(|((provider, model), entry)| TallyLine {
+                provider: provider.clone(),
+                model: model.clone(),
+                ..entry.line.clone()
+            })
+            .collect()
+    }
+}
+
+/// The catalog's price of a line's model as its provider sells it. A
+/// provider list (`a,b`: one origin serving several) names no one seller,
+/// so the maker's price applies, as in the ledger.
+fn price_of((provider, model): &Key) -> Option<&'static Price> {
+    let provider = provider.as_deref().filter(|id| !id.contains(','));
+    prices::catalog().price(model.as_deref()?, provider)
+}
+
+impl TallyLine {
+    fn add(&mut self, row: &Row, failed: bool) {
+        let usage = &row.usage;
+        self.requests += 1;
+        self.errors += u64::from(failed);
+        let sum = |total: &mut u64, figure: Option<u64>| {
+            *total = total.saturating_add(figure.unwrap_or(0));
+        };
+        sum(&mut self.input_tokens, usage.input_tokens);
+        sum(&mut self.cache_read_tokens, usage.cache_read_tokens);
+        sum(&mut self.output_tokens, usage.output_tokens);
+        match row.cost_usd {
+            Some(cost) => *self.cost_usd.get_or_insert(0.0) += cost,
+            None if usage.reported() => self.unpriced_requests += 1,
+            None => {}
+        }
+    }
+
+    /// The sum of `lines`, keyless.
+    pub fn total(lines: &[TallyLine]) -> TallyLine {
+        let mut total = TallyLine::default();
+        for line in lines {
+            total.requests += line.requests;
+            total.errors += line.errors;
+            total.input_tokens = total.input_tokens.saturating_add(line.input_tokens);
+            total.cache_read_tokens = total
+                .cache_read_tokens
+                .saturating_add(line.cache_read_tokens);
+            total.output_tokens = total.output_tokens.saturating_add(line.output_tokens);
+            if let Some(cost) = line.cost_usd {
+                *total.cost_usd.get_or_insert(0.0) += cost;
+            }
+            total.unpriced_requests += line.unpriced_requests;
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::Usage;
+
+    fn row(provider: &str, model: Option<&str>, input: Option<u64>, cost: Option<f64>) -> Row {
+        Row {
+            time_ms: 0,
+            agent: "opencode".into(),
+            run_id: "r".into(),
+            provider: Some(provider.into()),
+            upstream_origin: "https://a.dev".into(),
+            family: None,
+            status: 200,
+            duration_ms: 1,
+            usage: Usage {
+                model: model.map(str::to_owned),
+                input_tokens: input,
+                cache_read_tokens: input.map(|n| n / 2),
+                output_tokens: input.map(|n| n * 2),
+                ..Usage::default()
+            },
+            cost_usd: cost,
+        }
+    }
+
+    #[test]
+    fn sums_by_provider_and_model_and_counts_the_unpriced_and_failed() {
+        let tally = RunTally::default();
+        tally.add(
+            &mut row("anthropic", Some("claude"), Some(10), Some(0.5)),
+            false,
+        );
+        tally.add(
+            &mut row("anthropic", Some("claude"), Some(20), Some(0.25)),
+            false,
+        );
+        tally.add(&mut row("anthropic", Some("claude"), None, None), true);
+        tally.add(&mut row("groq", Some("llama"), Some(4), None), false);
+        let lines = tally.lines();
+        assert_eq!(lines.len(), 2);
+        let claude = &lines[0];
+        assert_eq!(claude.provider.as_deref(), Some("anthropic"));
+        assert_eq!((claude.requests, claude.errors), (3, 1));
+        assert_eq!(
+            (
+                claude.input_tokens,
+                claude.cache_read_tokens,
+                claude.output_tokens
+            ),
+            (30, 15, 60)
+        );
+        assert_eq!((claude.cost_usd, claude.unpriced_requests), (Some(0.75), 0));
+        let llama = &lines[1];
+        assert_eq!((llama.cost_usd, llama.unpriced_requests), (None, 1));
+        let total = TallyLine::total(&lines);
+        assert_eq!(
+            (total.requests, total.errors, total.input_tokens),
+            (4, 1, 34)
+        );
+        assert_eq!((total.cost_usd, total.unpriced_requests), (Some(0.75), 1));
+    }
+
+    #[test]
+    fn pairs_past_the_cap_are_summed_as_other() {
+        let tally = RunTally::default();
+        for n in 0..MAX_LINES + 5 {
+            tally.add(&mut row("p", Some(&format!("m{n}")), Some(1), None), false);
+        }
+        tally.add(&mut row("p", Some("m0"), Some(1), None), false);
+        let lines = tally.lines();
+        assert_eq!(lines.len(), MAX_LINES + 1);
+        let other = lines
+            .iter()
+            .find(|line| line.model.as_deref() == Some(OTHER))
+            .unwrap_or_else(|| panic!("no {OTHER} line"));
+        assert_eq!(other.requests, 5);
+        let total = TallyLine::total(&lines);
+        assert_eq!(total.requests, MAX_LINES as u64 + 6);
+    }
+}
