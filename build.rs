@@ -1,68 +1,126 @@
-//! Finds the opencode binary the end-to-end tests drive, so that a test
-//! without it shows as ignored (libtest has no skip at run time) instead of
-//! passing. The tests read the path from `HEADROOM_TEST_OPENCODE_BIN`; when
-//! there is none and the e2e tests are not required, `opencode_missing` is
-//! set and each e2e test is `#[cfg_attr(opencode_missing, ignore = ...)]`.
+//! Finds the agent binaries the end-to-end tests drive, so that a test
+//! without its agent shows as ignored (libtest has no skip at run time)
+//! instead of passing. For each agent the tests read the path from
+//! `HEADROOM_TEST_<AGENT>_BIN`; when there is none and the e2e tests are
+//! not required, `<agent>_missing` is set and each of that agent's e2e
+//! tests is `#[cfg_attr(<agent>_missing, ignore = ...)]`.
 
 use std::path::{Path, PathBuf};
 
-/// Where the README's test command and `.ci/run` install opencode.
+/// Where the README's test command and `.ci/run` install the agents.
 const TEST_DEPS: &str = "target/test-deps";
 
+/// An agent the e2e tests drive: its name (`HEADROOM_TEST_<NAME>` names a
+/// binary by hand) and where npm puts it under test-deps, best first.
+struct TestAgent {
+    name: &'static str,
+    candidates: fn() -> Vec<String>,
+}
+
+const AGENTS: [TestAgent; 4] = [
+    TestAgent {
+        name: "opencode",
+        candidates: || {
+            platform_packages("opencode")
+                .iter()
+                .map(|package| format!("{package}/bin/opencode"))
+                .collect()
+        },
+    },
+    TestAgent {
+        // The native binary of the platform's package, which the main
+        // package's install.cjs would copy over its placeholder.
+        name: "claude",
+        candidates: || {
+            let (os, arch) = os_arch();
+            let base = format!("@anthropic-ai/claude-code-{os}-{arch}");
+            vec![format!("{base}/claude"), format!("{base}-musl/claude")]
+        },
+    },
+    TestAgent {
+        // The native binary that the package's bin/codex.js starts.
+        name: "codex",
+        candidates: || {
+            let (os, arch) = os_arch();
+            let triple = match arch.as_str() {
+                "arm64" => "aarch64-unknown-linux-musl",
+                _ => "x86_64-unknown-linux-musl",
+            };
+            vec![format!(
+                "@openai/codex-{os}-{arch}/vendor/{triple}/bin/codex"
+            )]
+        },
+    },
+    TestAgent {
+        name: "kilo",
+        candidates: || {
+            platform_packages("@kilocode/cli")
+                .iter()
+                .map(|package| format!("{package}/bin/kilo"))
+                .collect()
+        },
+    },
+];
+
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(opencode_missing)");
     println!("cargo::rerun-if-changed=build.rs");
-    for var in ["HEADROOM_TEST_OPENCODE", "HEADROOM_E2E", "CI"] {
+    for var in ["HEADROOM_E2E", "CI"] {
         println!("cargo::rerun-if-env-changed={var}");
     }
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let deps = manifest_dir.join(TEST_DEPS);
-    let candidates = match std::env::var_os("HEADROOM_TEST_OPENCODE") {
+    for agent in &AGENTS {
+        find(agent, &deps);
+    }
+}
+
+fn find(agent: &TestAgent, deps: &Path) {
+    let upper = agent.name.to_ascii_uppercase();
+    let missing = format!("{}_missing", agent.name);
+    println!("cargo::rustc-check-cfg=cfg({missing})");
+    let by_hand = format!("HEADROOM_TEST_{upper}");
+    println!("cargo::rerun-if-env-changed={by_hand}");
+    let candidates: Vec<PathBuf> = match std::env::var_os(&by_hand) {
         Some(path) if !path.is_empty() => vec![PathBuf::from(path)],
-        _ => platform_packages()
+        _ => (agent.candidates)()
             .iter()
-            .map(|package| deps.join("node_modules").join(package).join("bin/opencode"))
+            .map(|relative| deps.join("node_modules").join(relative))
             .collect(),
     };
-    watch(&candidates, &deps);
+    watch(&candidates, deps);
     match candidates.iter().find(|path| path.is_file()) {
         Some(found) => println!(
-            "cargo::rustc-env=HEADROOM_TEST_OPENCODE_BIN={}",
+            "cargo::rustc-env=HEADROOM_TEST_{upper}_BIN={}",
             found.display()
         ),
         // Required: the tests run, and fail naming what is missing.
         None if required() => {}
-        None => println!("cargo::rustc-cfg=opencode_missing"),
+        None => println!("cargo::rustc-cfg={missing}"),
     }
-    let expected = candidates.first().map_or(deps.clone(), PathBuf::clone);
+    let expected = candidates
+        .first()
+        .map_or(deps.to_path_buf(), PathBuf::clone);
     println!(
-        "cargo::rustc-env=HEADROOM_TEST_OPENCODE_EXPECTED={}",
+        "cargo::rustc-env=HEADROOM_TEST_{upper}_EXPECTED={}",
         expected.display()
     );
 }
 
-/// `CI` or `HEADROOM_E2E` set (non-empty): a missing opencode is a failure.
+/// `CI` or `HEADROOM_E2E` set (non-empty): a missing agent is a failure.
 fn required() -> bool {
     ["CI", "HEADROOM_E2E"]
         .iter()
         .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
 }
 
-/// opencode-ai's platform packages for the target, best first, chosen as
-/// its own postinstall chooses them: musl builds first on a musl target,
-/// the `baseline` (no AVX2) build first on an x64 CPU without AVX2.
-fn platform_packages() -> Vec<String> {
+/// The npm platform packages of a Bun-built agent (opencode, and Kilo, its
+/// fork) for the target, best first, chosen as its own postinstall
+/// chooses them: musl builds first on a musl target, the `baseline` (no
+/// AVX2) build first on an x64 CPU without AVX2.
+fn platform_packages(package: &str) -> Vec<String> {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
-    let os = match var("CARGO_CFG_TARGET_OS").as_str() {
-        "macos" => "darwin".to_string(),
-        other => other.to_string(),
-    };
-    let arch = match var("CARGO_CFG_TARGET_ARCH").as_str() {
-        "x86_64" => "x64".to_string(),
-        "aarch64" => "arm64".to_string(),
-        other => other.to_string(),
-    };
-    let base = format!("opencode-{os}-{arch}");
+    let (os, arch) = os_arch();
+    let base = format!("{package}-{os}-{arch}");
     let mut builds = vec![base.clone()];
     if arch == "x64" {
         let baseline = format!("{base}-baseline");
@@ -83,6 +141,21 @@ fn platform_packages() -> Vec<String> {
     }
 }
 
+/// The target's OS and architecture as npm names them: `linux`, `x64`.
+fn os_arch() -> (String, String) {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let os = match var("CARGO_CFG_TARGET_OS").as_str() {
+        "macos" => "darwin".to_string(),
+        other => other.to_string(),
+    };
+    let arch = match var("CARGO_CFG_TARGET_ARCH").as_str() {
+        "x86_64" => "x64".to_string(),
+        "aarch64" => "arm64".to_string(),
+        other => other.to_string(),
+    };
+    (os, arch)
+}
+
 /// The build script runs on the machine that runs the tests.
 fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -95,7 +168,7 @@ fn has_avx2() -> bool {
     }
 }
 
-/// Reruns this script when opencode is installed or removed. Cargo reruns
+/// Reruns this script when an agent is installed or removed. Cargo reruns
 /// a script on every build while a watched path is missing, so only paths
 /// that exist are watched: the binary if present, else the test-deps
 /// directory (created here, empty), whose contents npm changes.

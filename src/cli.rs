@@ -135,19 +135,126 @@ pub enum LogFormat {
 #[derive(Debug, Args)]
 #[command(
     long_about = "Run a coding agent through an in-process proxy.\n\n\
-headroom starts its proxy on a free loopback port, points the agent's providers at it \
-for this run only, runs the agent on your terminal, and exits with the agent's exit code. \
-Nothing on disk is changed.",
-    after_help = "Example:\n  headroom wrap opencode -- run \"summarize the last commit\""
+headroom starts its proxy on a free loopback port, points the agent at it for this run \
+only, runs the agent on your terminal, and exits with the agent's exit code. No file of \
+yours is changed. Without an agent, lists the agents headroom can run, whether each is \
+installed, and its version.",
+    after_help = "Examples:\n  headroom wrap\n  headroom wrap opencode -- run \"summarize the last commit\"\n  headroom wrap claude -- -p \"explain this repo\"\n  headroom wrap codex --dry-run",
+    args_conflicts_with_subcommands = true
 )]
 pub struct WrapArgs {
     #[command(subcommand)]
-    pub agent: Agent,
+    pub agent: Option<Agent>,
+
+    /// Without an agent: print the list of agents as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Agent {
     Opencode(OpencodeArgs),
+    Claude(ClaudeArgs),
+    Codex(CodexArgs),
+}
+
+/// One `wrap` run, whichever the agent: what the lifecycle needs.
+#[derive(Debug)]
+pub struct AgentRun {
+    /// The subcommand: `opencode`, `claude`, ...
+    pub agent: &'static str,
+    /// `--<agent>-bin` (or its variable).
+    pub bin: Option<PathBuf>,
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+    pub options: WrapOptions,
+    /// The arguments after `--`, passed to the agent unchanged.
+    pub args: PassThrough,
+}
+
+type PassThrough = Vec<std::ffi::OsString>;
+
+impl AgentRun {
+    /// A run without --only or --skip.
+    fn of(
+        agent: &'static str,
+        bin: Option<PathBuf>,
+        options: WrapOptions,
+        args: PassThrough,
+    ) -> AgentRun {
+        AgentRun {
+            agent,
+            bin,
+            only: Vec::new(),
+            skip: Vec::new(),
+            options,
+            args,
+        }
+    }
+}
+
+impl Agent {
+    pub fn into_run(self) -> AgentRun {
+        match self {
+            Agent::Opencode(a) => AgentRun {
+                only: a.only,
+                skip: a.skip,
+                ..AgentRun::of("opencode", a.opencode_bin, a.options, a.args)
+            },
+            Agent::Claude(a) => AgentRun::of("claude", a.claude_bin, a.options, a.args),
+            Agent::Codex(a) => AgentRun::of("codex", a.codex_bin, a.options, a.args),
+        }
+    }
+
+    pub fn options_mut(&mut self) -> &mut WrapOptions {
+        match self {
+            Agent::Opencode(a) => &mut a.options,
+            Agent::Claude(a) => &mut a.options,
+            Agent::Codex(a) => &mut a.options,
+        }
+    }
+}
+
+/// The options every agent's `wrap` takes.
+#[derive(Debug, Args)]
+pub struct WrapOptions {
+    /// Port for the proxy on 127.0.0.1 [default: a free one]
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_hint = ValueHint::Other)]
+    pub port: u16,
+
+    /// Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub log_file: Option<PathBuf>,
+
+    /// Log level for the log file
+    #[arg(long, value_name = "LEVEL", default_value = "info", value_parser = LOG_LEVELS, ignore_case = true)]
+    pub log_level: String,
+
+    /// Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// With --dry-run, print JSON
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+
+    /// No summary at exit
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)
+    #[arg(long)]
+    pub no_ledger: bool,
+
+    /// When the agent's setup cannot be routed through headroom, launch it unrouted instead of stopping
+    #[arg(long)]
+    pub allow_unrouted: bool,
+
+    #[command(flatten)]
+    pub timeouts: TimeoutArgs,
+
+    #[arg(skip)]
+    pub from_env: FromEnv,
 }
 
 /// Run opencode with every provider routed through one in-process proxy.
@@ -179,10 +286,6 @@ pub struct OpencodeArgs {
     )]
     pub opencode_bin: Option<PathBuf>,
 
-    /// Port for the proxy on 127.0.0.1 [default: a free one]
-    #[arg(long, default_value_t = 0, hide_default_value = true, value_hint = ValueHint::Other)]
-    pub port: u16,
-
     /// Route only this provider id; repeatable
     #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
     pub only: Vec<String>,
@@ -191,39 +294,67 @@ pub struct OpencodeArgs {
     #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
     pub skip: Vec<String>,
 
-    /// Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-opencode.log]
-    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
-    pub log_file: Option<PathBuf>,
-
-    /// Log level for the log file
-    #[arg(long, value_name = "LEVEL", default_value = "info", value_parser = LOG_LEVELS, ignore_case = true)]
-    pub log_level: String,
-
-    /// Launch nothing: print the providers that would be routed and the overlay
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// With --dry-run, print JSON
-    #[arg(long, requires = "dry_run")]
-    pub json: bool,
-
-    /// No summary at exit
-    #[arg(long, short)]
-    pub quiet: bool,
-
-    /// Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)
-    #[arg(long)]
-    pub no_ledger: bool,
-
     #[command(flatten)]
-    pub timeouts: TimeoutArgs,
+    pub options: WrapOptions,
 
     /// Arguments passed to opencode unchanged
     #[arg(last = true, value_name = "OPENCODE_ARGS")]
     pub args: Vec<std::ffi::OsString>,
+}
 
-    #[arg(skip)]
-    pub from_env: FromEnv,
+/// Run Claude Code with its requests routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run Claude Code with its requests routed through one in-process proxy.\n\n\
+headroom gives claude, for this run only, --settings with an env block that sets \
+ANTHROPIC_BASE_URL to the proxy and adds X-Headroom-Upstream to \
+ANTHROPIC_CUSTOM_HEADERS (inline --settings wins over the env block of your settings \
+files). The upstream is your own ANTHROPIC_BASE_URL (from the environment or the env \
+block of your Claude Code settings), else https://api.anthropic.com. API keys, \
+ANTHROPIC_AUTH_TOKEN and a subscription login pass through untouched. Bedrock, Vertex \
+and Foundry cannot be routed this way.",
+    after_help = "Examples:\n  headroom wrap claude\n  headroom wrap claude -- -p \"explain this repo\"\n  headroom wrap claude --dry-run\n\n\
+Environment: HEADROOM_CLAUDE_BIN (claude binary), ANTHROPIC_BASE_URL, \
+ANTHROPIC_CUSTOM_HEADERS, CLAUDE_CONFIG_DIR (claude's settings), XDG_STATE_HOME \
+(headroom's log)."
+)]
+pub struct ClaudeArgs {
+    /// The claude binary [default: claude on PATH]
+    #[arg(long, env = "HEADROOM_CLAUDE_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub claude_bin: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub options: WrapOptions,
+
+    /// Arguments passed to claude unchanged
+    #[arg(last = true, value_name = "CLAUDE_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Run Codex with its requests routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run Codex with its requests routed through one in-process proxy.\n\n\
+headroom reads the model provider your Codex config selects ($CODEX_HOME/config.toml, \
+default ~/.codex) and, for this run only, defines with -c overrides a provider that \
+copies it with the proxy as its base_url, X-Headroom-Upstream in its http_headers and \
+the HTTP (not WebSocket) transport. An API key and a ChatGPT login both pass through \
+untouched. Your config is not written.",
+    after_help = "Examples:\n  headroom wrap codex\n  headroom wrap codex -- exec \"explain this repo\"\n  headroom wrap codex --dry-run\n\n\
+Environment: HEADROOM_CODEX_BIN (codex binary), CODEX_HOME (codex's config and login), \
+XDG_STATE_HOME (headroom's log)."
+)]
+pub struct CodexArgs {
+    /// The codex binary [default: codex on PATH]
+    #[arg(long, env = "HEADROOM_CODEX_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub codex_bin: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub options: WrapOptions,
+
+    /// Arguments passed to codex unchanged
+    #[arg(last = true, value_name = "CODEX_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// Show the tokens and cost of the requests headroom forwarded.

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use headroom::cli::{Agent, Cli, Command};
+use headroom::cli::{Cli, Command};
 use headroom::error::UsageError;
 use headroom::wrap::AgentNotFound;
 use headroom::{generate, logging, parse, report, standalone};
@@ -36,18 +36,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Wrap(args) => match args.agent {
-            Agent::Opencode(args) => {
-                let bin_var = args.from_env.var_for("--opencode-bin").map(str::to_owned);
-                let code = headroom::wrap::opencode_main(args).map_err(|error| {
-                    // The binary named by a variable the user may have
-                    // forgotten: say which one.
-                    match bin_var {
-                        Some(var) if error.is::<AgentNotFound>() => error.context(var),
-                        _ => error,
-                    }
-                })?;
-                Ok(ExitCode::from(code))
+            None => {
+                headroom::wrap::list(args.json)?;
+                Ok(ExitCode::SUCCESS)
             }
+            Some(agent) => Ok(ExitCode::from(headroom::wrap::run(agent.into_run())?)),
         },
         Command::Usage(args) => {
             report::run(args)?;

@@ -8,7 +8,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use crate::cli::{Agent, Cli, Command, FromEnv, WrapArgs};
+use crate::cli::{Cli, Command, FromEnv, WrapArgs};
 
 /// Parses `words` (program name first), recording in each subcommand's
 /// arguments the flags that an environment variable supplied.
@@ -20,9 +20,9 @@ pub fn parse(words: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Err
     match &mut cli.command {
         Command::Proxy(args) => args.from_env = from_env,
         Command::Wrap(WrapArgs {
-            agent: Agent::Opencode(args),
-        }) => args.from_env = from_env,
-        Command::Usage(_) | Command::Completions(_) | Command::Man(_) => {}
+            agent: Some(agent), ..
+        }) => agent.options_mut().from_env = from_env,
+        Command::Wrap(_) | Command::Usage(_) | Command::Completions(_) | Command::Man(_) => {}
     }
     Ok(cli)
 }

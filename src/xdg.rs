@@ -1,6 +1,6 @@
 //! Where headroom keeps its own files, by the XDG base directories of the
 //! process's environment. (`wrap` reads the same variables from the
-//! environment it hands opencode, see `wrap::opencode::Environment`.)
+//! environment it hands opencode, see `wrap::Environment`.)
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -523,3 +523,118 @@ fn the_exit_summary_sums_each_provider_and_model_and_the_run() {
         .join("home/.local/state/headroom/usage.db");
     assert!(state.exists(), "the first run kept no ledger");
 }
+
+#[test]
+fn wrap_without_an_agent_lists_each_with_whether_it_is_installed_and_its_version() {
+    let (sandbox, _) = sandbox_with("#!/bin/sh\n[ \"$1\" = --version ] && echo '9.8.7'\n");
+    let output = sandbox.run_headroom(&["wrap", "--json"]);
+    assert!(output.status.success(), "{output:?}");
+    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let opencode = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["agent"] == "opencode")
+        .unwrap();
+    assert_eq!(opencode["installed"], true, "{rows}");
+    assert_eq!(opencode["version"], "9.8.7", "{rows}");
+
+    let mut bare = Sandbox::new();
+    bare.env.insert("PATH".into(), "/nonexistent".into());
+    let text = bare.run_headroom(&["wrap"]);
+    assert!(text.status.success(), "{text:?}");
+    let table = String::from_utf8_lossy(&text.stdout);
+    let line = table
+        .lines()
+        .find(|line| line.starts_with("opencode "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(line.contains(" no "), "{table}");
+}
+
+#[test]
+fn dry_run_shows_the_exact_environment_and_command_with_secrets_masked() {
+    let (mut sandbox, bin_dir) = sandbox_with_fake();
+    sandbox.env.insert("GROQ_API_KEY".into(), "k".into());
+    sandbox.env.insert(
+        "OPENCODE_CONFIG_CONTENT".into(),
+        r#"{"provider": {"groq": {"options": {"apiKey": "gsk-SECRET"}}}}"#.into(),
+    );
+    let output =
+        sandbox.run_headroom(&["wrap", "opencode", "--dry-run", "--json", "--", "run", "hi"]);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("gsk-SECRET"), "{stdout}");
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let content: Value =
+        serde_json::from_str(plan["env"]["OPENCODE_CONFIG_CONTENT"].as_str().unwrap()).unwrap();
+    let groq = &content["provider"]["groq"]["options"];
+    assert_eq!(groq["apiKey"], "***", "{plan}");
+    assert_eq!(groq["baseURL"], "http://127.0.0.1:PORT/v1", "{plan}");
+    let command: Vec<&str> = plan["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        command,
+        [bin_dir.join("opencode").to_str().unwrap(), "run", "hi"]
+    );
+}
+
+#[test]
+fn a_setup_that_cannot_be_routed_stops_unless_allowed_and_then_runs_unrouted() {
+    let mut sandbox = Sandbox::new();
+    let bin_dir = sandbox.root.path().join("bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let fake = bin_dir.join("claude");
+    let record = bin_dir.join("args.txt");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\"; done > '{}'\nexit 3\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sandbox
+        .env
+        .insert("HEADROOM_CLAUDE_BIN".into(), fake.display().to_string());
+    sandbox
+        .env
+        .insert("CLAUDE_CODE_USE_BEDROCK".into(), "1".into());
+
+    let refused = sandbox.run_headroom(&["wrap", "claude", "--", "-p", "hi"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("Amazon Bedrock"), "{stderr}");
+    assert!(stderr.contains("--allow-unrouted"), "{stderr}");
+    assert!(!record.exists(), "claude was launched");
+
+    let allowed = sandbox.run_headroom(&["wrap", "claude", "--allow-unrouted", "--", "-p", "hi"]);
+    let stderr = String::from_utf8_lossy(&allowed.stderr);
+    assert_eq!(allowed.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("launching claude unrouted"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), "[-p][hi]");
+}
+
+#[test]
+fn claudes_dry_run_masks_the_users_own_header_values() {
+    let mut sandbox = Sandbox::new();
+    sandbox.env.insert(
+        "ANTHROPIC_CUSTOM_HEADERS".into(),
+        "X-Gateway-Token: tok-SECRET".into(),
+    );
+    let output = sandbox.run_headroom(&["wrap", "claude", "--dry-run", "--", "-p", "hi"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(!stdout.contains("tok-SECRET"), "{stdout}");
+    assert!(stdout.contains("X-Gateway-Token: ***"), "{stdout}");
+    assert!(
+        stdout.contains("https://api.anthropic.com  via http://127.0.0.1:PORT"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--settings"), "{stdout}");
+}

@@ -1,157 +1,264 @@
-//! Launch an agent through an in-process proxy: start the proxy, let the
-//! agent's module prepare the child's environment, run the child, tear
-//! everything down, and exit with the child's code.
+//! Launch an agent through an in-process proxy: read the user's setup, start
+//! the proxy, let the agent's module say what the child gets, run the child,
+//! tear everything down, and exit with the child's code.
+//!
+//! Everything here is shared by every agent; what is specific to one agent
+//! is in its module, behind [`agent::AgentSpec`] and [`agent::Setup`].
 
+pub mod agent;
+mod binary;
 pub mod child;
+mod claude;
+mod codex;
+mod command;
+pub mod environment;
+mod list;
+pub(crate) mod mask;
 pub mod opencode;
+mod private_dir;
+mod registry;
 mod report;
 
-use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cli::OpencodeArgs;
+use crate::cli::AgentRun;
 use crate::error::UsageError;
 use crate::logging;
-use crate::proxy::{self, Config};
+
+use crate::proxy::upstream::Upstream;
+use crate::proxy::{self, Config, Defaults};
 use crate::record;
+use agent::{AgentSpec, Context, Launch, Setup};
 pub use child::AgentNotFound;
-use opencode::{Environment, Plan, Selection};
+pub use environment::Environment;
+pub use list::list;
+use private_dir::RunDir;
 
-/// The hosts the child must reach directly, whatever proxy it is told to use.
-const LOOPBACK_HOSTS: &str = "127.0.0.1,localhost";
-
-/// `headroom wrap opencode`: returns the exit code headroom should exit with.
-pub fn opencode_main(args: OpencodeArgs) -> anyhow::Result<u8> {
-    let env = Environment::from_process()?;
-    let config = opencode::load(&env).map_err(|e| UsageError::new(e.to_string()))?;
-    let selection = Selection {
-        only: args.only.clone(),
-        skip: args.skip.clone(),
-    };
-    selection
-        .check(&config, &env)
-        .map_err(|e| UsageError::new(e.to_string()))?;
-    if args.dry_run {
-        let origin = match args.port {
-            0 => "http://127.0.0.1:PORT".to_string(),
-            port => format!("http://127.0.0.1:{port}"),
-        };
-        let plan = opencode::plan(&config, &env, &origin, &selection);
-        report::dry_run(&plan, args.json)?;
-        return Ok(0);
-    }
-    let binary = find_opencode(args.opencode_bin.as_deref(), &env)?;
-    let log_file = args
-        .log_file
-        .clone()
-        .unwrap_or_else(|| default_log_file(&env));
-    logging::init_file(logging::filter(Some(&args.log_level))?, &log_file)?;
-    for managed in opencode::managed_configs(&env) {
-        eprintln!(
-            "headroom: warning: {} is a managed opencode config and may override headroom's routing",
-            managed.display()
-        );
-    }
-    let providers = record::ProviderIds::default();
-    let ledger = record::open_ledger(args.no_ledger);
-    let tally = Arc::new(record::RunTally::default());
-    // The summary prices each request as it ends: the catalog is parsed
-    // now, while opencode starts, not on the first request's path.
-    std::thread::spawn(crate::usage::prices::catalog);
-    crate::runtime()?.block_on(async {
-        let proxy_config = Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], args.port)),
-            connect_timeout: args.timeouts.connect_timeout,
-            idle_timeout: args.timeouts.idle_timeout,
-            ..Config::loopback_ephemeral()
-        };
-        let stages = record::stages(
-            ledger.as_ref(),
-            Some(tally.clone()),
-            "opencode",
-            providers.clone(),
-        );
-        let proxy = proxy::start_with(proxy_config, stages).await?;
-        let origin = format!("http://{}", proxy.local_addr());
-        let plan = opencode::plan(&config, &env, &origin, &selection);
-        // Set once, here, before opencode can send a request.
-        let _ = providers.set(report::provider_ids_by_origin(&plan.routed));
-        tracing::info!(
-            proxy = %origin,
-            routed = plan.routed.len(),
-            left_alone = plan.left_alone.len(),
-            "starting opencode"
-        );
-        if plan.routed.is_empty() {
-            eprintln!(
-                "headroom: warning: no provider is routed through headroom, so opencode talks to its providers directly (--dry-run says why each is left alone)"
-            );
+/// `headroom wrap <agent>`: returns the exit code headroom should exit with.
+pub fn run(run: AgentRun) -> anyhow::Result<u8> {
+    let spec = registry::find(run.agent)
+        .ok_or_else(|| UsageError::new(format!("no agent named {}", run.agent)))?;
+    let flag = format!("--{}-bin", spec.name);
+    let bin_var = run.options.from_env.var_for(&flag).map(str::to_owned);
+    launch(spec, run).map_err(|error| {
+        // The binary named by a variable the user may have forgotten: say
+        // which one.
+        match bin_var {
+            Some(var) if error.is::<AgentNotFound>() => error.context(var),
+            _ => error,
         }
-        let command = opencode_command(&binary, &args.args, &env, &plan)?;
-        let status = child::run(command).await;
-        let stats = proxy.stats();
-        proxy.shutdown().await;
-        record::flush(ledger.as_ref());
-        let status = status.map_err(|e| spawn_error(e, &binary))?;
-        if !args.quiet {
-            report::summary(&stats, &tally.lines(), &log_file);
-        }
-        Ok(child::exit_code(status))
     })
 }
 
-/// `--opencode-bin`, else `HEADROOM_OPENCODE_BIN` (clap fills both into
-/// the flag), else `opencode` on PATH.
-fn find_opencode(flag: Option<&Path>, env: &Environment) -> anyhow::Result<PathBuf> {
-    let not_found = |what: String| {
-        AgentNotFound(format!(
-            "{what}: install opencode (npm install -g opencode-ai), or name it with --opencode-bin PATH or HEADROOM_OPENCODE_BIN"
-        ))
+fn launch(spec: &AgentSpec, run: AgentRun) -> anyhow::Result<u8> {
+    let env = Environment::from_process()?;
+    let context = Context {
+        env: &env,
+        only: &run.only,
+        skip: &run.skip,
+        args: &run.args,
     };
-    if let Some(path) = flag {
-        return which::which(path).map_err(|_| {
-            let problem = if path.exists() {
-                "is not an executable file"
-            } else {
-                "does not exist"
+    let setup = (spec.read_setup)(&context)?;
+    let options = &run.options;
+    if options.dry_run {
+        return dry_run(spec, &run, &env, setup.as_ref());
+    }
+    let unrouted = match setup.unroutable() {
+        Some(why) if !options.allow_unrouted => {
+            return Err(UsageError::new(format!(
+                "{why}; run {} without headroom, or pass --allow-unrouted to launch it unrouted",
+                spec.binary
+            ))
+            .into())
+        }
+        other => other,
+    };
+    let binary = binary::find(spec, run.bin.as_deref(), &env)?;
+    let log_file = options
+        .log_file
+        .clone()
+        .unwrap_or_else(|| default_log_file(&env, spec));
+    logging::init_file(logging::filter(Some(&options.log_level))?, &log_file)?;
+    for warning in setup.warnings() {
+        eprintln!("headroom: warning: {warning}");
+    }
+    if let Some(why) = unrouted {
+        eprintln!(
+            "headroom: warning: {why}; launching {} unrouted, as --allow-unrouted asks",
+            spec.binary
+        );
+        return launch_unrouted(&binary, &run, &env);
+    }
+    private_dir::remove_stale(&private_dir::base(&env));
+    let proxied = ProxiedRun {
+        spec,
+        run: &run,
+        env: &env,
+        setup: setup.as_ref(),
+        binary: &binary,
+        log_file: &log_file,
+    };
+    proxied.run()
+}
+
+/// A run through the proxy, once everything it needs is known.
+struct ProxiedRun<'a> {
+    spec: &'a AgentSpec,
+    run: &'a AgentRun,
+    env: &'a Environment,
+    setup: &'a dyn Setup,
+    binary: &'a Path,
+    log_file: &'a Path,
+}
+
+impl ProxiedRun<'_> {
+    /// Starts the proxy, then the agent; stops the proxy when the agent
+    /// exits, and gives the agent's exit code.
+    fn run(&self) -> anyhow::Result<u8> {
+        let ProxiedRun {
+            spec,
+            run,
+            env,
+            setup,
+            binary,
+            log_file,
+        } = *self;
+        let options = &run.options;
+        let providers = record::ProviderIds::default();
+        let ledger = record::open_ledger(options.no_ledger);
+        let tally = Arc::new(record::RunTally::default());
+        // The summary prices each request as it ends: the catalog is parsed
+        // now, while the agent starts, not on the first request's path.
+        std::thread::spawn(crate::usage::prices::catalog);
+        crate::runtime()?.block_on(async {
+            let proxy_config = Config {
+                listen: SocketAddr::from(([127, 0, 0, 1], options.port)),
+                connect_timeout: options.timeouts.connect_timeout,
+                idle_timeout: options.timeouts.idle_timeout,
+                defaults: defaults(setup),
+                ..Config::loopback_ephemeral()
             };
-            not_found(format!("opencode at {} {problem}", path.display())).into()
-        });
+            let stages = record::stages(
+                ledger.as_ref(),
+                Some(tally.clone()),
+                spec.name,
+                providers.clone(),
+            );
+            let proxy = proxy::start_with(proxy_config, stages).await?;
+            let origin = format!("http://{}", proxy.local_addr());
+            let dir = private_dir::reserve(env);
+            let prepared = prepare(setup, &origin, &dir);
+            let (launch, _run_dir) = match prepared {
+                Ok(prepared) => prepared,
+                Err(error) => {
+                    proxy.shutdown().await;
+                    return Err(error);
+                }
+            };
+            // Set once, here, before the agent can send a request.
+            let _ = providers.set(report::provider_ids_by_origin(&launch.routed));
+            tracing::info!(
+                proxy = %origin,
+                routed = launch.routed.len(),
+                left_alone = launch.left_alone.len(),
+                "starting {}",
+                spec.name
+            );
+            if launch.routed.is_empty() {
+                eprintln!(
+                    "headroom: warning: no provider is routed through headroom, so {} talks to its providers directly (--dry-run says why each is left alone)",
+                    spec.binary
+                );
+            }
+            let command = command::build(binary, &run.args, env, &launch);
+            let status = child::run(command).await;
+            let stats = proxy.stats();
+            proxy.shutdown().await;
+            record::flush(ledger.as_ref());
+            let status = status.map_err(|e| spawn_error(e, binary))?;
+            if !options.quiet {
+                report::summary(&stats, &tally.lines(), log_file);
+            }
+            Ok(child::exit_code(status))
+        })
     }
-    let search_path = env.var("PATH").unwrap_or_default();
-    which::which_in("opencode", Some(search_path), &env.cwd)
-        .map_err(|_| not_found("opencode not found on PATH".to_string()).into())
 }
 
-fn opencode_command(
-    binary: &Path,
-    args: &[OsString],
+/// The proxy's upstream for requests without a header: the agent's own
+/// when it names one, else each family's public API.
+fn defaults(setup: &dyn Setup) -> Defaults {
+    let own = setup
+        .default_upstream()
+        .and_then(|raw| Upstream::parse(&raw).ok());
+    match own {
+        Some(upstream) => Defaults {
+            openai: upstream.clone(),
+            anthropic: upstream.clone(),
+            gemini: upstream,
+        },
+        None => Defaults::public(),
+    }
+}
+
+/// The agent's launch, with its overlay files written into `dir` when it
+/// has any; the directory goes when the returned guard is dropped.
+fn prepare(
+    setup: &dyn Setup,
+    origin: &str,
+    dir: &Path,
+) -> anyhow::Result<(Launch, Option<RunDir>)> {
+    let launch = setup.launch(origin, dir)?;
+    let run_dir = if launch.files.is_empty() {
+        None
+    } else {
+        let created = RunDir::create(dir, &launch.files).map_err(|e| {
+            e.context(format!(
+                "could not write overlay files into {}",
+                dir.display()
+            ))
+        })?;
+        Some(created)
+    };
+    Ok((launch, run_dir))
+}
+
+fn dry_run(
+    spec: &AgentSpec,
+    run: &AgentRun,
     env: &Environment,
-    plan: &Plan,
-) -> anyhow::Result<tokio::process::Command> {
-    let existing = env.var(opencode::CONTENT_VAR);
-    let content = opencode::config_content(existing, &plan.overlay)
-        .map_err(|e| UsageError::new(e.to_string()))?;
-    let mut command = tokio::process::Command::new(binary);
-    command
-        .args(args)
-        .current_dir(&env.cwd)
-        // opencode finds its project from $PWD, not from its working directory.
-        .env("PWD", &env.cwd)
-        .env(opencode::CONTENT_VAR, content);
-    for name in ["NO_PROXY", "no_proxy"] {
-        command.env(name, with_loopback(env.var(name)));
-    }
-    Ok(command)
+    setup: &dyn Setup,
+) -> anyhow::Result<u8> {
+    let origin = match run.options.port {
+        0 => "http://127.0.0.1:PORT".to_string(),
+        port => format!("http://127.0.0.1:{port}"),
+    };
+    let dir = private_dir::base(env).join("wrap-RUN");
+    let launch = setup.launch(&origin, &dir)?;
+    let binary =
+        binary::find(spec, run.bin.as_deref(), env).unwrap_or_else(|_| PathBuf::from(spec.binary));
+    let plan = report::DryRun {
+        agent: spec.name,
+        unroutable: setup.unroutable(),
+        binary: &binary,
+        user_args: &run.args,
+        dir: &dir,
+        launch: &launch,
+    };
+    report::dry_run(&plan, run.options.json)?;
+    Ok(0)
 }
 
-fn with_loopback(no_proxy: Option<&str>) -> String {
-    match no_proxy.map(str::trim).filter(|v| !v.is_empty()) {
-        Some(existing) => format!("{existing},{LOOPBACK_HOSTS}"),
-        None => LOOPBACK_HOSTS.to_string(),
-    }
+/// The agent as the user would run it without headroom.
+fn launch_unrouted(binary: &Path, run: &AgentRun, env: &Environment) -> anyhow::Result<u8> {
+    crate::runtime()?.block_on(async {
+        let command = command::build(binary, &run.args, env, &Launch::default());
+        let status = child::run(command)
+            .await
+            .map_err(|e| spawn_error(e, binary))?;
+        Ok(child::exit_code(status))
+    })
 }
 
 fn spawn_error(error: anyhow::Error, binary: &Path) -> anyhow::Error {
@@ -164,24 +271,9 @@ fn spawn_error(error: anyhow::Error, binary: &Path) -> anyhow::Error {
     error.context(format!("could not start {}", binary.display()))
 }
 
-/// `$XDG_STATE_HOME/headroom/wrap-opencode.log`, XDG's default otherwise.
-fn default_log_file(env: &Environment) -> PathBuf {
+/// `$XDG_STATE_HOME/headroom/wrap-<agent>.log`, XDG's default otherwise.
+fn default_log_file(env: &Environment, spec: &AgentSpec) -> PathBuf {
     env.xdg_dir("XDG_STATE_HOME", ".local/state")
         .join("headroom")
-        .join("wrap-opencode.log")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_is_added_to_no_proxy() {
-        assert_eq!(with_loopback(None), "127.0.0.1,localhost");
-        assert_eq!(with_loopback(Some(" ")), "127.0.0.1,localhost");
-        assert_eq!(
-            with_loopback(Some("corp.internal")),
-            "corp.internal,127.0.0.1,localhost"
-        );
-    }
+        .join(format!("wrap-{}.log", spec.name))
 }

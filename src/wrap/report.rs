@@ -2,38 +2,139 @@
 //! Both go to the user directly, not through the log.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::Path;
+
+use serde_json::{json, Map, Value};
 
 use crate::figures;
 use crate::proxy::stats::{Snapshot, UpstreamSnapshot};
 use crate::proxy::upstream::Upstream;
 use crate::record::TallyLine;
 
-use super::opencode::{Plan, Routed};
+use super::agent::{Launch, Routed};
 
-pub fn dry_run(plan: &Plan, json: bool) -> anyhow::Result<()> {
+/// Everything a dry run shows.
+pub struct DryRun<'a> {
+    pub agent: &'static str,
+    /// Why nothing can be routed, when nothing can.
+    pub unroutable: Option<String>,
+    pub binary: &'a Path,
+    pub user_args: &'a [OsString],
+    /// The private directory overlay files would be written into.
+    pub dir: &'a Path,
+    pub launch: &'a Launch,
+}
+
+impl DryRun<'_> {
+    fn command(&self) -> Vec<String> {
+        std::iter::once(self.binary.display().to_string())
+            .chain(self.launch.args.iter().map(|arg| arg.shown.clone()))
+            .chain(
+                self.user_args
+                    .iter()
+                    .map(|arg| arg.to_string_lossy().into_owned()),
+            )
+            .collect()
+    }
+
+    fn to_json(&self) -> Value {
+        let launch = self.launch;
+        let mut out = Map::new();
+        out.insert("agent".into(), json!(self.agent));
+        if let Some(why) = &self.unroutable {
+            out.insert("unroutable".into(), json!(why));
+        }
+        out.insert("routed".into(), json!(launch.routed));
+        out.insert("left_alone".into(), json!(launch.left_alone));
+        for detail in &launch.details {
+            out.insert(detail.key.into(), detail.value.clone());
+        }
+        out.insert("command".into(), json!(self.command()));
+        let env: Map<String, Value> = launch
+            .env
+            .iter()
+            .map(|(name, value)| (name.clone(), json!(value.shown)))
+            .collect();
+        out.insert("env".into(), Value::Object(env));
+        out.insert("env_removed".into(), json!(launch.env_removed));
+        let files: Vec<Value> = launch
+            .files
+            .iter()
+            .map(|f| json!({"path": self.dir.join(&f.name), "contents": f.contents.shown}))
+            .collect();
+        out.insert("files".into(), json!(files));
+        Value::Object(out)
+    }
+}
+
+pub fn dry_run(plan: &DryRun, json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, plan)?;
+        serde_json::to_writer_pretty(&mut out, &plan.to_json())?;
         writeln!(out)?;
         return Ok(());
     }
-    writeln!(out, "Routed through headroom ({}):", plan.routed.len())?;
-    for routed in &plan.routed {
-        writeln!(
-            out,
+    for line in dry_run_lines(plan)? {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+fn dry_run_lines(plan: &DryRun) -> anyhow::Result<Vec<String>> {
+    let launch = plan.launch;
+    let mut lines = Vec::new();
+    if let Some(why) = &plan.unroutable {
+        lines.push(format!("Not routable: {why}"));
+        lines.push("(--allow-unrouted launches it without headroom)".into());
+    }
+    lines.push(format!(
+        "Routed through headroom ({}):",
+        launch.routed.len()
+    ));
+    for routed in &launch.routed {
+        lines.push(format!(
             "  {:<24} {}  via {}",
             routed.id, routed.upstream, routed.base_url
-        )?;
+        ));
     }
-    writeln!(out, "Left alone ({}):", plan.left_alone.len())?;
-    for left in &plan.left_alone {
-        writeln!(out, "  {:<24} {}", left.id, left.reason)?;
+    lines.push(format!("Left alone ({}):", launch.left_alone.len()));
+    for left in &launch.left_alone {
+        lines.push(format!("  {:<24} {}", left.id, left.reason));
     }
-    writeln!(out, "OPENCODE_CONFIG_CONTENT overlay:")?;
-    writeln!(out, "{}", serde_json::to_string_pretty(&plan.overlay)?)?;
-    Ok(())
+    for detail in &launch.details {
+        lines.push(format!("{}:", detail.title));
+        lines.push(serde_json::to_string_pretty(&detail.value)?);
+    }
+    lines.push("Command:".into());
+    let words: Vec<String> = plan.command().iter().map(|w| shell_quote(w)).collect();
+    lines.push(format!("  {}", words.join(" ")));
+    lines.push("Environment:".into());
+    for (name, value) in &launch.env {
+        lines.push(format!("  {name}={}", shell_quote(&value.shown)));
+    }
+    for name in &launch.env_removed {
+        lines.push(format!("  unset {name}"));
+    }
+    for file in &launch.files {
+        lines.push(format!("File {}:", plan.dir.join(&file.name).display()));
+        lines.push(file.contents.shown.clone());
+    }
+    Ok(lines)
+}
+
+/// `word` as a POSIX shell reads it back: bare when that is safe.
+fn shell_quote(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if safe {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// Columns of the summary's table: provider, model, then the figures.
@@ -135,9 +236,11 @@ fn count(n: u64, noun: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::proxy::routes::Family;
     use crate::proxy::stats::Latency;
+    use crate::wrap::agent::{LeftAlone, OverlayFile, Shown};
 
     fn routed(id: &str, upstream: &str) -> Routed {
         Routed {
@@ -270,5 +373,50 @@ mod tests {
                 "headroom: log: /s/wrap.log"
             ]
         );
+    }
+
+    #[test]
+    fn a_dry_run_shows_the_exact_command_env_and_files_with_secrets_masked() {
+        let launch = Launch {
+            routed: vec![routed("anthropic", "https://api.anthropic.com")],
+            left_alone: vec![LeftAlone::new("x", "why not")],
+            env: vec![("TOKENS".into(), Shown::masked("a: secret", "a: ***"))],
+            env_removed: vec!["GONE".into()],
+            args: vec![
+                Shown::plain("--settings"),
+                Shown::masked("{\"k\":\"s\"}", "{\"k\":\"***\"}"),
+            ],
+            files: vec![OverlayFile {
+                name: "f.json".into(),
+                contents: Shown::masked("secret", "***"),
+            }],
+            details: Vec::new(),
+        };
+        let user_args = [OsString::from("-p"), OsString::from("say hi")];
+        let plan = DryRun {
+            agent: "claude",
+            unroutable: None,
+            binary: Path::new("/bin/claude"),
+            user_args: &user_args,
+            dir: Path::new("/run/headroom/wrap-RUN"),
+            launch: &launch,
+        };
+        let text = dry_run_lines(&plan).unwrap().join("\n");
+        assert!(!text.contains("secret"), "{text}");
+        assert!(
+            text.contains("  /bin/claude --settings '{\"k\":\"***\"}' -p 'say hi'"),
+            "{text}"
+        );
+        assert!(text.contains("  TOKENS='a: ***'\n  unset GONE"), "{text}");
+        assert!(
+            text.contains("File /run/headroom/wrap-RUN/f.json:\n***"),
+            "{text}"
+        );
+        let json = plan.to_json();
+        assert!(!json.to_string().contains("secret"), "{json}");
+        assert_eq!(json["command"][3], "-p");
+        assert_eq!(json["env"]["TOKENS"], "a: ***");
+        assert_eq!(json["files"][0]["path"], "/run/headroom/wrap-RUN/f.json");
+        assert_eq!(json["routed"][0]["id"], "anthropic");
     }
 }

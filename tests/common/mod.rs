@@ -2,6 +2,7 @@
 //! on port 0, and a small HTTP client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod agents;
 pub mod mock;
 pub mod opencode;
 pub mod prometheus;

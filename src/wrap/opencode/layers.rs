@@ -113,7 +113,7 @@ fn layers(env: &Environment) -> Vec<Layer> {
 fn managed_files(env: &Environment) -> Vec<PathBuf> {
     DIR_FILES
         .iter()
-        .map(|name| env.managed_dir.join(name))
+        .map(|name| env.system_config.join("opencode").join(name))
         .collect()
 }
 

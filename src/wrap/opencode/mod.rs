@@ -5,10 +5,10 @@
 //! child's `OPENCODE_CONFIG_CONTENT` (`config_content`) are pure.
 
 mod active;
+mod agent;
 mod auth;
 mod base_url;
 mod catalog;
-mod environment;
 mod error;
 mod jsonc;
 mod layers;
@@ -23,9 +23,10 @@ mod unroutable;
 #[cfg(test)]
 mod invariant_tests;
 
+pub(crate) use super::environment;
+pub use agent::AGENT;
 pub use environment::Environment;
 pub use error::ConfigError;
-pub(crate) use layers::CONTENT_VAR;
 pub use layers::{load, managed_configs, UserConfig};
 pub use overlay::config_content;
 pub use plan::{plan, LeftAlone, Plan, Routed};

@@ -17,7 +17,7 @@ use super::layers::CONTENT_VAR;
 use super::merge::deep_merge;
 use super::plan::Routed;
 
-pub(crate) const UPSTREAM_HEADER: &str = "X-Headroom-Upstream";
+pub(crate) use crate::wrap::agent::UPSTREAM_HEADER;
 pub(crate) const PROVIDER_HEADER: &str = "X-Headroom-Provider";
 
 pub(crate) fn build(routed: &[Routed]) -> Value {

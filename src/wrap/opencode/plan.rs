@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::proxy::points_at;
 use crate::proxy::upstream::{Origin, Upstream};
+pub use crate::wrap::agent::{LeftAlone, Routed};
 
 use super::active::active_providers;
 use super::base_url::real_base;
@@ -29,34 +30,6 @@ pub struct Plan {
     pub left_alone: Vec<LeftAlone>,
     /// The config to merge into the child's `OPENCODE_CONFIG_CONTENT`.
     pub overlay: serde_json::Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Routed {
-    pub id: String,
-    /// The real base URL `B`, sent as `X-Headroom-Upstream`.
-    pub upstream: String,
-    /// The proxy URL the provider's SDK is pointed at.
-    pub base_url: String,
-    /// Its requests carry `X-Headroom-Provider: <id>`: false when the id
-    /// is not one the proxy takes, or the user's config sends its own.
-    #[serde(skip)]
-    pub names_itself: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LeftAlone {
-    pub id: String,
-    pub reason: String,
-}
-
-impl LeftAlone {
-    pub(crate) fn new(id: &str, reason: impl Into<String>) -> LeftAlone {
-        LeftAlone {
-            id: id.to_string(),
-            reason: reason.into(),
-        }
-    }
 }
 
 /// `proxy_origin` is the proxy's `scheme://host:port`, without a path.

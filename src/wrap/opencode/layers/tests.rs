@@ -39,7 +39,10 @@ fn layers_apply_in_opencodes_order() {
     write(&env.home.join(".opencode/opencode.jsonc"), &layer(4));
     let config_dir = root.path().join("cfgdir");
     write(&config_dir.join("opencode.json"), &layer(5));
-    write(&env.managed_dir.join("opencode.json"), &layer(7));
+    write(
+        &env.system_config.join("opencode").join("opencode.json"),
+        &layer(7),
+    );
     env.vars
         .insert("OPENCODE_CONFIG".into(), explicit.display().to_string());
     env.vars.insert(
@@ -210,9 +213,12 @@ fn managed_configs_lists_existing_files() {
     let root = tempfile::tempdir().unwrap();
     let env = env_in(root.path());
     assert!(managed_configs(&env).is_empty());
-    write(&env.managed_dir.join("opencode.jsonc"), "{}");
+    write(
+        &env.system_config.join("opencode").join("opencode.jsonc"),
+        "{}",
+    );
     assert_eq!(
         managed_configs(&env),
-        [env.managed_dir.join("opencode.jsonc")]
+        [env.system_config.join("opencode").join("opencode.jsonc")]
     );
 }

@@ -1,20 +1,21 @@
-//! A snapshot of the process state that config loading reads, so tests can
-//! build one by hand instead of touching the real environment.
+//! A snapshot of the process state that agents' config loading reads, so
+//! tests can build one by hand instead of touching the real environment.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-const MANAGED_DIR: &str = "/etc/opencode";
+/// Where system-wide (admin) agent configs live.
+const SYSTEM_CONFIG_DIR: &str = "/etc";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Environment {
     pub vars: BTreeMap<String, String>,
     pub cwd: PathBuf,
     pub home: PathBuf,
-    /// Where opencode's managed (admin) config lives, normally `/etc/opencode`.
-    pub managed_dir: PathBuf,
+    /// Where system-wide (admin) configs live, normally `/etc`.
+    pub system_config: PathBuf,
 }
 
 impl Environment {
@@ -33,7 +34,7 @@ impl Environment {
             vars,
             cwd,
             home,
-            managed_dir: PathBuf::from(MANAGED_DIR),
+            system_config: PathBuf::from(SYSTEM_CONFIG_DIR),
         })
     }
 
@@ -85,7 +86,7 @@ pub(crate) mod testing {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    /// An environment rooted in a temp dir: home, cwd and managed dir all
+    /// An environment rooted in a temp dir: home, cwd and system dir all
     /// inside `root`, no variables. `root` holds a `.git` so that project
     /// lookups never walk into the real filesystem above it.
     pub fn env_in(root: &Path) -> Environment {
@@ -93,9 +94,9 @@ pub(crate) mod testing {
             vars: BTreeMap::new(),
             cwd: root.join("work"),
             home: root.join("home"),
-            managed_dir: root.join("etc-opencode"),
+            system_config: root.join("etc"),
         };
-        for dir in [&env.cwd, &env.home, &env.managed_dir, &root.join(".git")] {
+        for dir in [&env.cwd, &env.home, &env.system_config, &root.join(".git")] {
             std::fs::create_dir_all(dir).unwrap();
         }
         env

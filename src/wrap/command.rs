@@ -1,0 +1,60 @@
+//! The child's command line and environment, from the agent's launch.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use super::agent::Launch;
+use super::environment::Environment;
+
+/// The hosts the child must reach directly, whatever proxy it is told to use.
+const LOOPBACK_HOSTS: &str = "127.0.0.1,localhost";
+
+/// `binary`, the launch's arguments then the user's, in the user's
+/// directory, with the launch's environment changes.
+pub fn build(
+    binary: &Path,
+    user_args: &[OsString],
+    env: &Environment,
+    launch: &Launch,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args(launch.args.iter().map(|arg| &arg.real))
+        .args(user_args)
+        .current_dir(&env.cwd)
+        // Agents such as opencode find their project from $PWD, not from
+        // their working directory.
+        .env("PWD", &env.cwd);
+    for name in &launch.env_removed {
+        command.env_remove(name);
+    }
+    for (name, value) in &launch.env {
+        command.env(name, &value.real);
+    }
+    for name in ["NO_PROXY", "no_proxy"] {
+        command.env(name, with_loopback(env.var(name)));
+    }
+    command
+}
+
+pub fn with_loopback(no_proxy: Option<&str>) -> String {
+    match no_proxy.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(existing) => format!("{existing},{LOOPBACK_HOSTS}"),
+        None => LOOPBACK_HOSTS.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_added_to_no_proxy() {
+        assert_eq!(with_loopback(None), "127.0.0.1,localhost");
+        assert_eq!(with_loopback(Some(" ")), "127.0.0.1,localhost");
+        assert_eq!(
+            with_loopback(Some("corp.internal")),
+            "corp.internal,127.0.0.1,localhost"
+        );
+    }
+}
