@@ -72,6 +72,25 @@ fn main() {
     for agent in &AGENTS {
         find(agent, &deps);
     }
+    find_sessions(&manifest_dir);
+}
+
+/// The recorded sessions the compression replay test and benchmark read:
+/// `HEADROOM_SESSIONS`, else `../shared/data/sessions` beside the checkout.
+/// Missing (a checkout on its own), the replay test is ignored, saying why.
+fn find_sessions(manifest_dir: &Path) {
+    println!("cargo::rustc-check-cfg=cfg(sessions_missing)");
+    println!("cargo::rerun-if-env-changed=HEADROOM_SESSIONS");
+    let dir = match std::env::var_os("HEADROOM_SESSIONS") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => manifest_dir.join("../shared/data/sessions"),
+    };
+    if dir.join("README.md").is_file() {
+        println!("cargo::rerun-if-changed={}", dir.display());
+    } else {
+        println!("cargo::rustc-cfg=sessions_missing");
+    }
+    println!("cargo::rustc-env=HEADROOM_SESSIONS_DIR={}", dir.display());
 }
 
 fn find(agent: &TestAgent, deps: &Path) {

@@ -35,6 +35,7 @@ fn row(i: i64, now_ms: i64) -> Row {
             complete: true,
         },
         cost_usd: (i % 20 != 7).then_some(0.0123),
+        tool_tokens: None,
     }
 }
 

@@ -274,7 +274,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__proxy)
-            opts="-h --host --port --openai-upstream --anthropic-upstream --gemini-upstream --allow-upstream --allow-any-upstream --no-ledger --connect-timeout --idle-timeout --log-level --log-format --help"
+            opts="-h --host --port --openai-upstream --anthropic-upstream --gemini-upstream --allow-upstream --allow-any-upstream --no-ledger --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -308,6 +308,24 @@ _headroom() {
                     ;;
                 --allow-upstream)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compress)
+                    COMPREPLY=($(compgen -W "off safe aggressive" -- "${cur}"))
+                    return 0
+                    ;;
+                --spill-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --spill-retention)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --connect-timeout)
@@ -401,7 +419,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__claude)
-            opts="-q -h --claude-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --connect-timeout --idle-timeout --help"
+            opts="-q -h --claude-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -437,6 +455,24 @@ _headroom() {
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
                     return 0
                     ;;
+                --compress)
+                    COMPREPLY=($(compgen -W "off safe aggressive" -- "${cur}"))
+                    return 0
+                    ;;
+                --spill-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --spill-retention)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 --connect-timeout)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -459,7 +495,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__codex)
-            opts="-q -h --codex-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --connect-timeout --idle-timeout --help"
+            opts="-q -h --codex-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -493,6 +529,24 @@ _headroom() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --compress)
+                    COMPREPLY=($(compgen -W "off safe aggressive" -- "${cur}"))
+                    return 0
+                    ;;
+                --spill-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --spill-retention)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --connect-timeout)
@@ -587,7 +641,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__opencode)
-            opts="-q -h --opencode-bin --only --skip --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --connect-timeout --idle-timeout --help"
+            opts="-q -h --opencode-bin --only --skip --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -635,6 +689,24 @@ _headroom() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --compress)
+                    COMPREPLY=($(compgen -W "off safe aggressive" -- "${cur}"))
+                    return 0
+                    ;;
+                --spill-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --spill-retention)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --connect-timeout)

@@ -38,6 +38,11 @@ complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l openai-upstr
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l anthropic-upstream -d 'Default upstream for /v1/messages*' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l gemini-upstream -d 'Default upstream for /v1beta/*' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l allow-upstream -d 'Only forward to this origin (scheme://host[:port]); repeatable. Other upstreams get 403' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
+safe\t''
+aggressive\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l spill-dir -d 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]' -r -f -a "(__fish_complete_directories)"
+complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l spill-retention -d 'Spill files older than this are removed at start (e.g. 7d, 12h)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l log-level -d 'Log level [default: info, or RUST_LOG]' -r -f -a "error\t''
@@ -68,6 +73,11 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
+safe\t''
+aggressive\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l spill-dir -d 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]' -r -f -a "(__fish_complete_directories)"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l spill-retention -d 'Spill files older than this are removed at start (e.g. 7d, 12h)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l dry-run -d 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
@@ -85,6 +95,11 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from claude" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
+safe\t''
+aggressive\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from claude" -l spill-dir -d 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]' -r -f -a "(__fish_complete_directories)"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from claude" -l spill-retention -d 'Spill files older than this are removed at start (e.g. 7d, 12h)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from claude" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from claude" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from claude" -l dry-run -d 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
@@ -102,6 +117,11 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
+safe\t''
+aggressive\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -l spill-dir -d 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]' -r -f -a "(__fish_complete_directories)"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -l spill-retention -d 'Spill files older than this are removed at start (e.g. 7d, 12h)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -l dry-run -d 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'

@@ -90,6 +90,9 @@ pub struct ProxyArgs {
     pub no_ledger: bool,
 
     #[command(flatten)]
+    pub compress: CompressArgs,
+
+    #[command(flatten)]
     pub timeouts: TimeoutArgs,
 
     #[command(flatten)]
@@ -108,6 +111,28 @@ pub struct TimeoutArgs {
     /// End an exchange with an upstream that moves no bytes either way for this long
     #[arg(long, default_value = "300s", value_parser = parse_duration, value_name = "DURATION", value_hint = ValueHint::Other)]
     pub idle_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct CompressArgs {
+    /// How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request's X-Headroom-Compress overrides it
+    #[arg(long, value_enum, default_value_t = CompressLevel::Safe, value_name = "LEVEL")]
+    pub compress: CompressLevel,
+
+    /// Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub spill_dir: Option<PathBuf>,
+
+    /// Spill files older than this are removed at start (e.g. 7d, 12h)
+    #[arg(long, default_value = "7d", value_parser = parse_duration, value_name = "DURATION", value_hint = ValueHint::Other)]
+    pub spill_retention: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressLevel {
+    Off,
+    Safe,
+    Aggressive,
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +274,9 @@ pub struct WrapOptions {
     /// When the agent's setup cannot be routed through headroom, launch it unrouted instead of stopping
     #[arg(long)]
     pub allow_unrouted: bool,
+
+    #[command(flatten)]
+    pub compress: CompressArgs,
 
     #[command(flatten)]
     pub timeouts: TimeoutArgs,
@@ -459,7 +487,13 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
         "" | "s" => value,
         "ms" => value / 1000.0,
         "m" => value * 60.0,
-        _ => return Err(format!("'{raw}' has an unknown unit (use ms, s or m)")),
+        "h" => value * 3600.0,
+        "d" => value * 86400.0,
+        _ => {
+            return Err(format!(
+                "'{raw}' has an unknown unit (use ms, s, m, h or d)"
+            ))
+        }
     };
     Duration::try_from_secs_f64(seconds)
         .ok()
@@ -484,6 +518,8 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("ten").is_err());
-        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_duration("5h"), Ok(Duration::from_secs(5 * 3600)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86400)));
+        assert!(parse_duration("5w").is_err());
     }
 }

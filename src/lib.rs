@@ -1,6 +1,7 @@
 //! headroom: run coding agents through one local LLM proxy.
 
 pub mod cli;
+pub mod compress;
 pub mod error;
 mod figures;
 pub mod generate;

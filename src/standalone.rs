@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use crate::cli::ProxyArgs;
+use crate::compress;
 use crate::error::UsageError;
 use crate::proxy::upstream::{Origin, Upstream};
 use crate::proxy::{self, Allowed, Config, Defaults};
@@ -12,6 +13,7 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let config = config(&args)?;
     let ledger = record::open_ledger(args.no_ledger);
     let stages = record::stages(ledger.as_ref(), None, "proxy", Default::default());
+    let stages = compress::install(stages, &compress::Settings::from_args(&args.compress));
     let proxy = proxy::start_with(config, stages).await?;
     // Scripts and tests read the real address from this line.
     eprintln!("headroom proxy listening on http://{}", proxy.local_addr());

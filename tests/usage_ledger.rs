@@ -41,6 +41,7 @@ fn row(time_ms: i64, provider: &str, model: &str, tokens: [u64; 5], cost: Option
             complete: true,
         },
         cost_usd: cost,
+        tool_tokens: None,
     }
 }
 

@@ -22,6 +22,7 @@ pub use since::Since;
 pub use store::{open_for_reading, StoreError};
 pub use writer::Ledger;
 
+use crate::proxy::stages::ToolTokens;
 use crate::usage::{Family, Usage};
 
 /// One forwarded request, as the ledger keeps it.
@@ -46,6 +47,9 @@ pub struct Row {
     pub usage: Usage,
     /// Filled from the price catalog; `None` when the model has no price.
     pub cost_usd: Option<f64>,
+    /// The tokens of its tool outputs before and after compression, when
+    /// the compression stage read the request.
+    pub tool_tokens: Option<ToolTokens>,
 }
 
 /// `$XDG_STATE_HOME/headroom/usage.db`, XDG's default (`~/.local/state`)

@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OpenFlags};
 use super::Row;
 
 /// The schema this headroom writes and reads (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a writer waits for another process's lock before giving up a
 /// batch. The wait happens on the ledger's own thread, never a request's.
@@ -37,7 +37,9 @@ CREATE TABLE IF NOT EXISTS requests (
     output_tokens INTEGER,
     reasoning_tokens INTEGER,
     complete INTEGER NOT NULL,
-    cost_usd REAL
+    cost_usd REAL,
+    tool_tokens_before INTEGER,
+    tool_tokens_after INTEGER
 );
 CREATE INDEX IF NOT EXISTS requests_by_time ON requests (
     time_ms, model, input_tokens, cache_read_tokens, cache_write_tokens,
@@ -48,6 +50,13 @@ CREATE INDEX IF NOT EXISTS requests_by_model ON requests (
     output_tokens, reasoning_tokens, cost_usd
 );
 CREATE INDEX IF NOT EXISTS requests_by_run ON requests (run_id, time_ms);
+";
+
+/// From schema 1: the tokens of each request's tool outputs before and
+/// after compression.
+const SCHEMA_1_TO_2: &str = "
+ALTER TABLE requests ADD COLUMN tool_tokens_before INTEGER;
+ALTER TABLE requests ADD COLUMN tool_tokens_after INTEGER;
 ";
 
 #[derive(Debug)]
@@ -135,7 +144,11 @@ fn migrate(path: &Path, connection: &mut Connection) -> Result<(), StoreError> {
         });
     }
     if version < SCHEMA_VERSION {
-        at(path, transaction.execute_batch(SCHEMA))?;
+        let steps = match version {
+            1 => SCHEMA_1_TO_2,
+            _ => SCHEMA,
+        };
+        at(path, transaction.execute_batch(steps))?;
         at(
             path,
             transaction.pragma_update(None, "user_version", SCHEMA_VERSION),
@@ -159,7 +172,8 @@ pub fn open_for_reading(path: &Path) -> Result<Option<Connection>, StoreError> {
     at(path, connection.busy_timeout(BUSY_TIMEOUT))?;
     match at(path, schema_version(&connection))? {
         0 => Ok(None),
-        SCHEMA_VERSION => Ok(Some(connection)),
+        // Schema 1 lacks only columns `usage` does not read.
+        1..=SCHEMA_VERSION => Ok(Some(connection)),
         version => Err(StoreError::NewerSchema {
             path: path.to_path_buf(),
             version,
@@ -174,8 +188,9 @@ pub(super) fn insert(connection: &mut Connection, rows: &[Row]) -> rusqlite::Res
         let mut statement = transaction.prepare_cached(
             "INSERT INTO requests (time_ms, agent, run_id, provider, upstream_origin, family, \
              model, status, duration_ms, input_tokens, cache_read_tokens, cache_write_tokens, \
-             output_tokens, reasoning_tokens, complete, cost_usd) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             output_tokens, reasoning_tokens, complete, cost_usd, tool_tokens_before, \
+             tool_tokens_after) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?;
         for row in rows {
             let usage = &row.usage;
@@ -198,6 +213,8 @@ pub(super) fn insert(connection: &mut Connection, rows: &[Row]) -> rusqlite::Res
                 // A cost without tokens would be invented; the query counts
                 // unpriced requests on this being so.
                 row.cost_usd.filter(|_| usage.reported()),
+                row.tool_tokens.map(|tokens| tokens.before),
+                row.tool_tokens.map(|tokens| tokens.after),
             ])?;
         }
     }

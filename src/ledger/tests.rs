@@ -30,6 +30,7 @@ fn row(time_ms: i64, model: Option<&str>, run: &str, input: Option<u64>, cost: O
             complete: true,
         },
         cost_usd: cost,
+        tool_tokens: None,
     }
 }
 
@@ -327,4 +328,43 @@ fn the_writer_prices_each_row_as_the_catalog_does() {
     assert!((cost - expected).abs() < 1e-12, "{cost} != {expected}");
     assert_eq!(group("no-such-model-anywhere").cost_usd, None);
     assert_eq!(group("no-such-model-anywhere").unpriced_requests, 1);
+}
+
+#[test]
+fn a_schema_1_ledger_gains_the_tool_token_columns_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    write(&path, vec![row(NOW, Some("old"), "r1", Some(10), None)]);
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            "ALTER TABLE requests DROP COLUMN tool_tokens_before;
+             ALTER TABLE requests DROP COLUMN tool_tokens_after;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    drop(connection);
+    // Still readable as it is.
+    assert_eq!(read(&path, Reading::default()).len(), 1);
+    let mut compressed = row(NOW, Some("new"), "r2", Some(20), None);
+    compressed.tool_tokens = Some(ToolTokens {
+        before: 900,
+        after: 300,
+    });
+    write(&path, vec![compressed]);
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let stored: Vec<(String, Option<u64>, Option<u64>)> = connection
+        .prepare("SELECT model, tool_tokens_before, tool_tokens_after FROM requests ORDER BY id")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("old".into(), None, None),
+            ("new".into(), Some(900), Some(300))
+        ]
+    );
 }

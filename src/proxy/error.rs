@@ -38,6 +38,15 @@ impl ProxyError {
         }
     }
 
+    /// An `X-Headroom-Compress` that names no level.
+    pub fn bad_compress_header(reason: impl std::fmt::Display) -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_REQUEST,
+            class: "bad_compress_header",
+            message: format!("X-Headroom-Compress header {reason}"),
+        }
+    }
+
     /// An override whose path already ends with the requested endpoint's.
     pub fn upstream_header_is_endpoint() -> ProxyError {
         ProxyError::bad_upstream_header(

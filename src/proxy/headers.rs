@@ -10,6 +10,10 @@ pub const UPSTREAM_HEADER: &str = "x-headroom-upstream";
 /// usage it reports is counted under that name.
 pub const PROVIDER_HEADER: &str = "x-headroom-provider";
 
+/// The header that sets how hard a request's tool outputs are compressed:
+/// `off`, `safe` or `aggressive`.
+pub const COMPRESS_HEADER: &str = "x-headroom-compress";
+
 /// The longest provider id `X-Headroom-Provider` may name.
 pub const MAX_PROVIDER_ID: usize = 64;
 
@@ -42,6 +46,10 @@ pub struct Controls<V = HeaderValue> {
     pub provider: Option<V>,
     /// `X-Headroom-Provider` came more than once.
     pub provider_repeated: bool,
+    /// The first `X-Headroom-Compress` value.
+    pub compress: Option<V>,
+    /// `X-Headroom-Compress` came more than once.
+    pub compress_repeated: bool,
     /// How many control fields there were.
     pub count: usize,
 }
@@ -53,6 +61,8 @@ impl<V> Default for Controls<V> {
             upstream_repeated: false,
             provider: None,
             provider_repeated: false,
+            compress: None,
+            compress_repeated: false,
             count: 0,
         }
     }
@@ -83,6 +93,7 @@ impl<V> Controls<V> {
         let (slot, repeated) = match name.as_str() {
             UPSTREAM_HEADER => (&mut self.upstream, &mut self.upstream_repeated),
             PROVIDER_HEADER => (&mut self.provider, &mut self.provider_repeated),
+            COMPRESS_HEADER => (&mut self.compress, &mut self.compress_repeated),
             _ => return,
         };
         match slot {
@@ -98,6 +109,8 @@ impl<V> Controls<V> {
             upstream_repeated: self.upstream_repeated,
             provider: self.provider.map(&mut make).transpose()?,
             provider_repeated: self.provider_repeated,
+            compress: self.compress.map(&mut make).transpose()?,
+            compress_repeated: self.compress_repeated,
             count: self.count,
         })
     }

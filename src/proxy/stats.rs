@@ -8,11 +8,13 @@ mod models;
 mod prometheus;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::forward::stages::ToolTokens;
 use super::lock::lock;
 use super::routes::Family;
 use crate::usage::Usage;
@@ -47,6 +49,8 @@ pub struct Sample<'a> {
     pub duration: Duration,
     /// The usage its response reported, when it was read.
     pub usage: Option<&'a Usage>,
+    /// Its tool-output tokens, when the request stage counted them.
+    pub tool_tokens: Option<ToolTokens>,
 }
 
 pub struct Stats {
@@ -57,6 +61,24 @@ pub struct Stats {
     entries: Mutex<BTreeMap<String, [Entry; 3]>>,
     /// Locked only for a response whose usage was read.
     models: Mutex<Models>,
+    compression: Compression,
+}
+
+/// What the request stage counted, over every request it read.
+#[derive(Default)]
+struct Compression {
+    requests: AtomicU64,
+    tool_tokens_before: AtomicU64,
+    tool_tokens_after: AtomicU64,
+}
+
+/// The tool-output tokens of the requests the request stage read, as the
+/// clients sent them and as they went upstream.
+#[derive(Debug, Serialize, PartialEq, Default)]
+pub struct CompressionSnapshot {
+    pub requests: u64,
+    pub tool_tokens_before: u64,
+    pub tool_tokens_after: u64,
 }
 
 #[derive(Default)]
@@ -78,6 +100,7 @@ pub struct Snapshot {
     pub uptime_seconds: u64,
     pub upstreams: Vec<UpstreamSnapshot>,
     pub models: Vec<ModelSnapshot>,
+    pub compression: CompressionSnapshot,
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -103,6 +126,7 @@ impl Default for Stats {
             started: Instant::now(),
             entries: Mutex::new(BTreeMap::new()),
             models: Mutex::default(),
+            compression: Compression::default(),
         }
     }
 }
@@ -118,6 +142,16 @@ impl Stats {
         let latency_us = whole_micros(sample.latency);
         if let Some(usage) = sample.usage {
             lock(&self.models).add(usage);
+        }
+        if let Some(tokens) = sample.tool_tokens {
+            let counted = &self.compression;
+            counted.requests.fetch_add(1, Ordering::Relaxed);
+            counted
+                .tool_tokens_before
+                .fetch_add(tokens.before, Ordering::Relaxed);
+            counted
+                .tool_tokens_after
+                .fetch_add(tokens.after, Ordering::Relaxed);
         }
         let family = sample.family.index();
         let mut entries = lock(&self.entries);
@@ -163,6 +197,17 @@ impl Stats {
             uptime_seconds: self.started.elapsed().as_secs(),
             upstreams,
             models: lock(&self.models).snapshot(),
+            compression: self.compression.snapshot(),
+        }
+    }
+}
+
+impl Compression {
+    fn snapshot(&self) -> CompressionSnapshot {
+        CompressionSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            tool_tokens_before: self.tool_tokens_before.load(Ordering::Relaxed),
+            tool_tokens_after: self.tool_tokens_after.load(Ordering::Relaxed),
         }
     }
 }
@@ -235,6 +280,7 @@ mod tests {
             latency: Duration::from_millis(ms),
             duration: Duration::from_millis(ms * 2),
             usage: None,
+            tool_tokens: None,
         }
     }
 

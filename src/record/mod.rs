@@ -118,6 +118,7 @@ impl Recorder for LedgerRecorder {
             duration_ms,
             usage,
             cost_usd: None,
+            tool_tokens: done.tool_tokens,
         };
         if let Some(tally) = &self.tally {
             // The summary prices the row now; the ledger then keeps its cost.
@@ -177,6 +178,7 @@ mod tests {
             outcome: Outcome::Completed,
             duration: Duration::from_millis(30),
             usage,
+            tool_tokens: None,
         }
     }
 

@@ -159,6 +159,7 @@ mod tests {
                 ..Usage::default()
             },
             cost_usd: cost,
+            tool_tokens: None,
         }
     }
 

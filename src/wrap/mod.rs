@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::AgentRun;
+use crate::compress;
 use crate::error::UsageError;
 use crate::logging;
 
@@ -146,6 +147,7 @@ impl ProxiedRun<'_> {
                 spec.name,
                 providers.clone(),
             );
+            let stages = compress::install(stages, &compress::Settings::from_args(&options.compress));
             let proxy = proxy::start_with(proxy_config, stages).await?;
             let origin = format!("http://{}", proxy.local_addr());
             let dir = private_dir::reserve(env);

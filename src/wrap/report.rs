@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use crate::figures;
-use crate::proxy::stats::{Snapshot, UpstreamSnapshot};
+use crate::proxy::stats::{CompressionSnapshot, Snapshot, UpstreamSnapshot};
 use crate::proxy::upstream::Upstream;
 use crate::record::TallyLine;
 
@@ -177,8 +177,25 @@ fn summary_lines(stats: &Snapshot, lines: &[TallyLine], log_file: &Path) -> Vec<
             ));
         }
     }
+    text.extend(compression_line(&stats.compression));
     text.push(format!("headroom: log: {}", log_file.display()));
     text
+}
+
+/// What compression saved, when it read any tool output.
+fn compression_line(counted: &CompressionSnapshot) -> Option<String> {
+    if counted.tool_tokens_before == 0 {
+        return None;
+    }
+    let saved = counted
+        .tool_tokens_before
+        .saturating_sub(counted.tool_tokens_after);
+    let share = saved as f64 / counted.tool_tokens_before as f64 * 100.0;
+    Some(format!(
+        "headroom: compression saved {} tokens of tool output, {share:.0}% (in {})",
+        figures::tokens(saved),
+        count(counted.requests, "request")
+    ))
 }
 
 fn table_line(provider: &str, model: &str, line: &TallyLine) -> String {
@@ -283,6 +300,7 @@ mod tests {
             uptime_seconds: 1,
             upstreams,
             models: Vec::new(),
+            compression: CompressionSnapshot::default(),
         }
     }
 
@@ -359,11 +377,30 @@ mod tests {
     }
 
     #[test]
+    fn what_compression_saved_is_said_before_the_log() {
+        let mut stats = stats(Vec::new());
+        stats.compression = CompressionSnapshot {
+            requests: 12,
+            tool_tokens_before: 40_000,
+            tool_tokens_after: 30_000,
+        };
+        let lines = summary_lines(&stats, &[], Path::new("/s/wrap.log"));
+        assert_eq!(
+            lines[1..],
+            [
+                "headroom: compression saved 10000 tokens of tool output, 25% (in 12 requests)",
+                "headroom: log: /s/wrap.log"
+            ]
+        );
+    }
+
+    #[test]
     fn no_traffic_is_said_too() {
         let stats = Snapshot {
             uptime_seconds: 0,
             upstreams: Vec::new(),
             models: Vec::new(),
+            compression: CompressionSnapshot::default(),
         };
         let lines = summary_lines(&stats, &[], Path::new("/s/wrap.log"));
         assert_eq!(

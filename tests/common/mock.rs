@@ -115,6 +115,8 @@ struct State {
     /// Streams whose body was dropped before it finished: the client (or
     /// the proxy in front of it) went away.
     cancelled_streams: Mutex<Vec<std::time::Instant>>,
+    /// Tool calls to answer the next streamed chat turns with, in order.
+    chat_script: Mutex<std::collections::VecDeque<(String, String)>>,
 }
 
 pub struct MockUpstream {
@@ -170,6 +172,14 @@ impl MockUpstream {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Answers the next streamed chat-completions turn that offers tools
+    /// with a call of `tool` with `arguments` (JSON text), once; later
+    /// turns get the usual reply.
+    pub fn script_tool_call(&self, tool: &str, arguments: &str) {
+        let mut script = self.state.chat_script.lock().expect("lock");
+        script.push_back((tool.to_owned(), arguments.to_owned()));
     }
 
     /// Requests seen, with the HTTP version each arrived in.
@@ -242,7 +252,7 @@ async fn handle(
         .map(|c| c.to_bytes())
         .unwrap_or_default();
     let len = bytes.len();
-    let kept = bytes.slice(..len.min(64 * 1024));
+    let kept = bytes.slice(..len.min(1024 * 1024));
     record(&state, &parts, &target, kept, len);
     let streaming = String::from_utf8_lossy(&bytes).contains("\"stream\":true");
     let model = serde_json::from_slice::<serde_json::Value>(&bytes)
@@ -275,7 +285,18 @@ async fn handle(
         return Ok(response);
     }
 
-    let response = if path.ends_with("/chat/completions") {
+    let offers_tools = String::from_utf8_lossy(&bytes).contains("\"tools\"");
+    let scripted = match streaming && offers_tools && path.ends_with("/chat/completions") {
+        true => state.chat_script.lock().expect("lock").pop_front(),
+        false => None,
+    };
+    let response = if let Some((tool, arguments)) = scripted {
+        sse(
+            chat_tool_call(model, &tool, &arguments),
+            Duration::ZERO,
+            None,
+        )
+    } else if path.ends_with("/chat/completions") {
         if streaming {
             sse(chat_events(model), Duration::ZERO, None)
         } else {
@@ -483,6 +504,28 @@ fn chat_events(model: &str) -> Vec<String> {
         )),
         data(chunk(serde_json::json!({ "content": REPLY }), None)),
         data(usage),
+        "data: [DONE]\n\n".to_string(),
+    ]
+}
+
+/// A streamed chat turn that calls `tool` with `arguments`.
+fn chat_tool_call(model: &str, tool: &str, arguments: &str) -> Vec<String> {
+    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+        serde_json::json!({
+            "id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1,
+            "model": model,
+            "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
+        })
+    };
+    let call = serde_json::json!({ "role": "assistant", "tool_calls": [{
+        "index": 0, "id": "call_mock_1", "type": "function",
+        "function": { "name": tool, "arguments": arguments },
+    }]});
+    let mut last = chunk(serde_json::json!({}), Some("tool_calls"));
+    last["usage"] = chat_usage();
+    vec![
+        data(chunk(call, None)),
+        data(last),
         "data: [DONE]\n\n".to_string(),
     ]
 }

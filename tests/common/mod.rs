@@ -7,6 +7,7 @@ pub mod mock;
 pub mod opencode;
 pub mod prometheus;
 pub mod raw;
+pub mod sessions;
 pub mod tls;
 
 use std::io::{BufRead, BufReader};

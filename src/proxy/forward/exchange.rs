@@ -11,7 +11,7 @@ use http::{request, Method, Response, Uri};
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::stages::{Done, Findings, RequestFound};
+use super::stages::{Done, Findings, RequestFound, ToolTokens};
 use super::Shared;
 use crate::proxy::clock;
 use crate::proxy::error::ProxyError;
@@ -32,6 +32,8 @@ pub(crate) struct Exchange {
     pub(super) provider: Option<Box<str>>,
     /// What the request's watch found, when one watched its body.
     pub(super) request_found: Option<RequestFound>,
+    /// The tool-output tokens the request stage counted, if it ran.
+    pub(super) tool_tokens: Option<ToolTokens>,
     pub(super) family: Family,
     pub(super) method: Method,
     /// The client's request target; only its path is ever logged.
@@ -52,6 +54,7 @@ impl Exchange {
             upstream: None,
             provider: None,
             request_found: None,
+            tool_tokens: None,
             family: routes::classify(parts.uri.path()),
             method: parts.method.clone(),
             uri: std::mem::take(&mut parts.uri),
@@ -127,6 +130,8 @@ impl Exchange {
             cache_write_tokens = usage.and_then(|usage| usage.cache_write_tokens),
             output_tokens = usage.and_then(|usage| usage.output_tokens),
             reasoning_tokens = usage.and_then(|usage| usage.reasoning_tokens),
+            tool_tokens_before = self.tool_tokens.map(|tokens| tokens.before),
+            tool_tokens_after = self.tool_tokens.map(|tokens| tokens.after),
         );
         self.shared.stages.record(&Done {
             method: &self.method,
@@ -139,6 +144,7 @@ impl Exchange {
             outcome,
             duration,
             usage,
+            tool_tokens: self.tool_tokens,
         });
         self.shared.stats.record(Sample {
             origin: self.origin(),
@@ -150,6 +156,7 @@ impl Exchange {
             latency: self.head_latency,
             duration,
             usage,
+            tool_tokens: self.tool_tokens,
         });
         keep_byte_counter(self.bytes_in);
     }

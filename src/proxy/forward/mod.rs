@@ -35,7 +35,7 @@ use crate::proxy::wire::upgrade::{name_upgrade, UpgradeRequested};
 pub use body::{ResponseBody, UpstreamBody};
 use exchange::Exchange;
 use overrides::OverrideCache;
-use stages::{Asked, Stages};
+use stages::{Asked, Level, Stages};
 
 /// State every request handler shares.
 pub(crate) struct Shared {
@@ -134,10 +134,14 @@ async fn handle(
         };
     // The request stage, on the requests it wants. Boxed: most requests
     // have none, and their future would carry its state inline.
+    let mut tool_tokens = None;
     let body = match shared.stages.request_for(family, &parts) {
         None => body,
         Some(stage) => match Box::pin(shared.stages.run_request(stage, &mut parts, body)).await {
-            Ok(body) => body,
+            Ok((body, counted)) => {
+                tool_tokens = counted;
+                body
+            }
             Err(error) => return Ok(exchange.fail(error).map(Either::Right)),
         },
     };
@@ -162,6 +166,7 @@ async fn handle(
             headers::prepare_response(response.headers_mut());
         }
     }
+    exchange.tool_tokens = tool_tokens;
     match sent {
         Ok(response) => {
             exchange.status = response.status().as_u16();
@@ -205,6 +210,9 @@ fn outgoing(
     let upstream = exchange.upstream.insert(resolved);
     check_allowed(shared, upstream.origin())?;
     exchange.provider = provider(&controls)?;
+    if let Some(level) = compress_level(&controls)? {
+        parts.extensions.insert(level);
+    }
 
     parts.uri = upstream
         .target(exchange.uri.path_and_query())
@@ -294,6 +302,18 @@ fn provider(controls: &Controls) -> Result<Option<Box<str>>, ProxyError> {
     };
     let id = headers::provider_id(value).map_err(ProxyError::bad_provider_header)?;
     Ok(Some(id.into()))
+}
+
+/// The level `X-Headroom-Compress` asks for, if it is given.
+fn compress_level(controls: &Controls) -> Result<Option<Level>, ProxyError> {
+    if controls.compress_repeated {
+        return Err(ProxyError::bad_compress_header("is given more than once"));
+    }
+    controls
+        .compress
+        .as_ref()
+        .map(|value| Level::parse(value.as_bytes()).map_err(ProxyError::bad_compress_header))
+        .transpose()
 }
 
 fn check_allowed(shared: &Shared, origin: &Origin) -> Result<(), ProxyError> {

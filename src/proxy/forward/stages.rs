@@ -33,15 +33,74 @@ use crate::usage::Usage;
 /// a larger one, or one of unknown length, goes upstream untouched.
 pub const REQUEST_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
+/// How hard a request stage may rewrite a request: the proxy's default,
+/// or what the request's `X-Headroom-Compress` asks (in its extensions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    Off,
+    Safe,
+    Aggressive,
+}
+
+impl Level {
+    pub const NAMES: [&'static str; 3] = ["off", "safe", "aggressive"];
+
+    /// The level a header value names, or why it names none.
+    pub fn parse(value: &[u8]) -> Result<Level, &'static str> {
+        match value.trim_ascii() {
+            b"off" => Ok(Level::Off),
+            b"safe" => Ok(Level::Safe),
+            b"aggressive" => Ok(Level::Aggressive),
+            _ => Err("must be off, safe or aggressive"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Level::NAMES[self as usize]
+    }
+}
+
+/// Largest body a request stage reads on the proxy's own thread; a larger
+/// one is read on the blocking pool.
+const INLINE_BODY_LIMIT: usize = 32 * 1024;
+
+/// A copy of the request head a stage reads.
+fn head_of(parts: &request::Parts) -> request::Parts {
+    let (mut head, ()) = http::Request::new(()).into_parts();
+    head.method = parts.method.clone();
+    head.uri = parts.uri.clone();
+    head.version = parts.version;
+    head.headers = parts.headers.clone();
+    head.extensions = parts.extensions.clone();
+    head
+}
+
 /// Reads a request's whole body and may replace it.
 pub trait RequestStage: Send + Sync {
     /// True when this stage wants the body of the request `parts` heads
     /// (already readied for its upstream), of the API `family`.
     fn wants(&self, family: Family, parts: &request::Parts) -> bool;
 
-    /// The body to send instead of `body`; `None` sends `body` as it came.
-    /// A stage that does not understand the body passes it on.
-    fn replace(&self, parts: &request::Parts, body: &Bytes) -> Option<Bytes>;
+    /// What to send instead of `body`, and what the stage counted. A stage
+    /// that does not understand the body passes it on.
+    fn replace(&self, parts: &request::Parts, body: &Bytes) -> Replaced;
+}
+
+/// A request stage's answer for one body.
+#[derive(Debug, Default)]
+pub struct Replaced {
+    /// The body to send; `None` sends the client's as it came.
+    pub body: Option<Bytes>,
+    /// The tokens of the body's tool outputs, when the stage counted them.
+    pub tool_tokens: Option<ToolTokens>,
+}
+
+/// Tokens of a request's tool outputs as the client sent them and as they
+/// were sent upstream.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ToolTokens {
+    pub before: u64,
+    pub after: u64,
 }
 
 /// Chooses the request bodies to watch as they pass.
@@ -150,6 +209,8 @@ pub struct Done<'a> {
     pub duration: Duration,
     /// What the response's watch read, if one watched it.
     pub usage: Option<&'a Usage>,
+    /// The request's tool-output tokens, if a request stage counted them.
+    pub tool_tokens: Option<ToolTokens>,
 }
 
 /// Hears of every exchange once, after its line is logged. Called on the
@@ -213,8 +274,8 @@ impl Stages {
         &self,
         family: Family,
         parts: &request::Parts,
-    ) -> Option<&dyn RequestStage> {
-        let stage = self.request.as_deref()?;
+    ) -> Option<&Arc<dyn RequestStage>> {
+        let stage = self.request.as_ref()?;
         stage.wants(family, parts).then_some(stage)
     }
 
@@ -262,21 +323,21 @@ impl Stages {
 
     /// Runs `stage` on the request: reads its body whole when its length is
     /// known and within the limit, and gives the body to send, with the
-    /// `content-length` in `parts` set to match. Any other body goes on as
-    /// it came, still streaming.
+    /// `content-length` in `parts` set to match, and what the stage counted.
+    /// Any other body goes on as it came, still streaming.
     pub(super) async fn run_request(
         &self,
-        stage: &dyn RequestStage,
+        stage: &Arc<dyn RequestStage>,
         parts: &mut request::Parts,
         mut body: RequestBody,
-    ) -> Result<RequestBody, ProxyError> {
+    ) -> Result<(RequestBody, Option<ToolTokens>), ProxyError> {
         let within = body
             .size_hint()
             .exact()
             .and_then(|length| usize::try_from(length).ok())
             .filter(|length| *length <= self.request_body_limit);
         let Some(length) = within else {
-            return Ok(body);
+            return Ok((body, None));
         };
         let mut whole = BytesMut::with_capacity(length);
         while let Some(frame) = body.frame().await {
@@ -286,16 +347,24 @@ impl Stages {
             }
         }
         let whole = whole.freeze();
-        let sent = stage.replace(parts, &whole).unwrap_or(whole);
+        let replaced = if whole.len() <= INLINE_BODY_LIMIT {
+            stage.replace(parts, &whole)
+        } else {
+            // A big body may take the stage milliseconds: off the proxy's
+            // one thread, which relays every other exchange meanwhile.
+            let (stage, head, body) = (stage.clone(), head_of(parts), whole.clone());
+            tokio::task::spawn_blocking(move || stage.replace(&head, &body))
+                .await
+                .unwrap_or_default()
+        };
+        let sent = replaced.body.unwrap_or(whole);
         parts
             .headers
             .insert(header::CONTENT_LENGTH, HeaderValue::from(sent.len()));
         // The client's bytes were counted as they were read; the new body
         // counts apart from them.
-        Ok(RequestBody::new(
-            ClientBody::Http1(Upload::whole(sent)),
-            Arc::default(),
-        ))
+        let body = RequestBody::new(ClientBody::Http1(Upload::whole(sent)), Arc::default());
+        Ok((body, replaced.tool_tokens))
     }
 }
 

@@ -52,6 +52,7 @@ pub(super) fn render(stats: &Stats) -> String {
     }
     bytes(&mut out, &families);
     tokens(&mut out, &models);
+    tool_tokens(&mut out, stats);
     durations(&mut out, &families);
     out.family(
         "headroom_uptime_seconds",
@@ -64,6 +65,26 @@ pub(super) fn render(stats: &Stats) -> String {
         stats.started.elapsed().as_secs(),
     );
     out.0
+}
+
+/// The tool-output tokens the request stage counted, before and after.
+fn tool_tokens(out: &mut Metrics, stats: &Stats) {
+    let counted = stats.compression.snapshot();
+    out.family(
+        "headroom_tool_output_tokens_total",
+        "counter",
+        "Tokens of the tool outputs in the requests the compression stage read, as sent by clients (before) and upstream (after).",
+    );
+    for (when, count) in [
+        ("before", counted.tool_tokens_before),
+        ("after", counted.tool_tokens_after),
+    ] {
+        out.sample(
+            "headroom_tool_output_tokens_total",
+            &[("when", when)],
+            count,
+        );
+    }
 }
 
 /// Per family, the sums over every upstream; and the errors by class.

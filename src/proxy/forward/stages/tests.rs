@@ -20,8 +20,12 @@ impl RequestStage for Rewrite {
         parts.uri.path() == "/v1/chat/completions"
     }
 
-    fn replace(&self, _parts: &request::Parts, body: &Bytes) -> Option<Bytes> {
-        (body.as_ref() == br#"{"a":1}"#).then(|| Bytes::from_static(br#"{"rewritten":true}"#))
+    fn replace(&self, _parts: &request::Parts, body: &Bytes) -> Replaced {
+        Replaced {
+            body: (body.as_ref() == br#"{"a":1}"#)
+                .then(|| Bytes::from_static(br#"{"rewritten":true}"#)),
+            tool_tokens: None,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::proxy::stages::ToolTokens;
 use crate::proxy::stats::{Outcome, Sample};
 use crate::usage::Usage;
 
@@ -20,6 +21,7 @@ fn sample<'a>(
         latency: Duration::from_millis(1),
         duration: Duration::from_millis(30),
         usage,
+        tool_tokens: None,
     }
 }
 
@@ -146,10 +148,29 @@ fn every_family_has_help_and_one_type_even_with_no_traffic() {
             "# TYPE headroom_request_bytes_total counter",
             "# TYPE headroom_response_bytes_total counter",
             "# TYPE headroom_tokens_total counter",
+            "# TYPE headroom_tool_output_tokens_total counter",
             "# TYPE headroom_request_duration_seconds histogram",
             "# TYPE headroom_uptime_seconds gauge",
         ]
     );
     assert_eq!(lines(&text, "# HELP ").len(), types.len());
     assert!(text.ends_with('\n'));
+}
+
+#[test]
+fn tool_output_tokens_are_counted_before_and_after() {
+    let stats = Stats::default();
+    for (before, after) in [(1000, 400), (500, 500)] {
+        let mut counted = sample(Family::OpenAi, 200, Outcome::Completed, None);
+        counted.tool_tokens = Some(ToolTokens { before, after });
+        stats.record(counted);
+    }
+    stats.record(sample(Family::OpenAi, 200, Outcome::Completed, None));
+    assert_eq!(
+        lines(&stats.metrics(), "headroom_tool_output_tokens_total{"),
+        [
+            r#"headroom_tool_output_tokens_total{when="before"} 1500"#,
+            r#"headroom_tool_output_tokens_total{when="after"} 900"#,
+        ]
+    );
 }

@@ -1,0 +1,171 @@
+//! Replays every recorded session (`../shared/data/sessions`) through the
+//! compression stage, in safe and in aggressive mode, and prints per
+//! session and in total: raw prompt tokens before and after; a simulated
+//! bill (each request's longest shared message prefix with the previous
+//! turn is a cache read at 0.1x the input price, the rest a cache write at
+//! 1.25x, as on Anthropic) before and after; prefix breaks headroom caused;
+//! and the stage's time per request (p50, p99, max) with its throughput.
+//! Tokens are o200k. Nothing here fails a run.
+//!
+//! Run with `cargo bench --bench compress` (a minute or two).
+
+#[path = "../tests/common/sessions.rs"]
+mod sessions;
+
+use std::time::{Duration, Instant};
+
+use headroom::compress::{Engine, Level, SpillDir};
+use sessions::{shared_prefix, Session};
+use tiktoken_rs::o200k_base_singleton;
+
+const READ: f64 = 0.1;
+const WRITE: f64 = 1.25;
+
+#[derive(Default, Clone)]
+struct Figures {
+    tokens_before: u64,
+    tokens_after: u64,
+    bill_before: f64,
+    bill_after: f64,
+    breaks: usize,
+    requests: usize,
+    bytes: usize,
+    times: Vec<Duration>,
+}
+
+impl Figures {
+    fn add(&mut self, other: &Figures) {
+        self.tokens_before += other.tokens_before;
+        self.tokens_after += other.tokens_after;
+        self.bill_before += other.bill_before;
+        self.bill_after += other.bill_after;
+        self.breaks += other.breaks;
+        self.requests += other.requests;
+        self.bytes += other.bytes;
+        self.times.extend(&other.times);
+    }
+
+    fn line(&self, name: &str) -> String {
+        let mut times = self.times.clone();
+        times.sort();
+        let at = |pct: usize| {
+            let rank = (pct * times.len()).div_ceil(100).max(1);
+            times.get(rank - 1).map_or(0.0, |t| t.as_secs_f64() * 1e3)
+        };
+        let busy: f64 = times.iter().map(Duration::as_secs_f64).sum();
+        format!(
+            "{name:<46} {:>9} {:>9} {:>6.3}x {:>6.3}x {:>3} {:>7.3} {:>7.3} {:>7.3} {:>7.0}",
+            self.tokens_before,
+            self.tokens_after,
+            self.tokens_after as f64 / self.tokens_before.max(1) as f64,
+            self.bill_after / self.bill_before.max(1.0),
+            self.breaks,
+            at(50),
+            at(99),
+            times.last().map_or(0.0, |t| t.as_secs_f64() * 1e3),
+            self.bytes as f64 / busy.max(1e-9) / 1e6,
+        )
+    }
+}
+
+fn tokens(text: &str) -> u64 {
+    o200k_base_singleton().encode_ordinary(text).len() as u64
+}
+
+/// The simulated cost, in input-token units, of `body` after `previous`
+/// (the same conversation's last turn, as the provider saw it).
+fn bill(previous: Option<&str>, body: &str) -> f64 {
+    let total = tokens(body) as f64;
+    let read = match previous {
+        Some(previous) => {
+            let (_, end) = shared_prefix(previous, body);
+            tokens(&body[..end]) as f64
+        }
+        None => 0.0,
+    };
+    read * READ + (total - read) * WRITE
+}
+
+fn replay(session: &Session, level: Level, spill: &SpillDir) -> Figures {
+    let engine = Engine::new(spill.clone());
+    let mut figures = Figures::default();
+    let mut previous: Option<(&str, String)> = None;
+    for request in &session.requests {
+        let Some(family) = request.family() else {
+            continue;
+        };
+        let body = request.body.as_str();
+        let started = Instant::now();
+        let rewritten = engine.rewrite(body, family, level);
+        figures.times.push(started.elapsed());
+        figures.requests += 1;
+        figures.bytes += body.len();
+        let sent = rewritten
+            .and_then(|r| r.body)
+            .unwrap_or_else(|| body.to_owned());
+        figures.tokens_before += tokens(body);
+        figures.tokens_after += tokens(&sent);
+        // Side requests (a title) have no tools: a conversation of their own.
+        let is_turn = body.contains("\"tools\"");
+        let earlier = previous.as_ref().filter(|_| is_turn);
+        figures.bill_before += bill(earlier.map(|(client, _)| *client), body);
+        figures.bill_after += bill(earlier.map(|(_, sent)| sent.as_str()), &sent);
+        if let Some((client, ours)) = earlier {
+            if shared_prefix(ours, &sent).0 < shared_prefix(client, body).0 {
+                figures.breaks += 1;
+            }
+        }
+        if is_turn {
+            previous = Some((body, sent));
+        }
+    }
+    figures
+}
+
+fn main() {
+    // Built before any timing: the stage builds it at start, off the path.
+    let _ = o200k_base_singleton();
+    let sessions = sessions::all();
+    let spill_dir =
+        std::env::temp_dir().join(format!("headroom-bench-spill-{}", std::process::id()));
+    let spill = SpillDir::new(spill_dir.clone());
+    println!(
+        "{} sessions, {} requests, {:.2} MB of request bodies; bill: shared prefix x{READ}, rest x{WRITE}",
+        sessions.len(),
+        sessions.iter().map(|s| s.requests.len()).sum::<usize>(),
+        sessions.iter().flat_map(|s| &s.requests).map(|r| r.body.len()).sum::<usize>() as f64 / 1e6
+    );
+    for level in [Level::Safe, Level::Aggressive] {
+        println!("\n--compress {}", level.as_str());
+        println!(
+            "{:<46} {:>9} {:>9} {:>7} {:>7} {:>3} {:>7} {:>7} {:>7} {:>7}",
+            "session",
+            "tokens",
+            "after",
+            "tokens",
+            "bill",
+            "brk",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "MB/s"
+        );
+        let mut opencode = Figures::default();
+        let mut swe_agent = Figures::default();
+        for session in &sessions {
+            let figures = replay(session, level, &spill);
+            if session.swe_agent {
+                swe_agent.add(&figures);
+            } else {
+                println!("{}", figures.line(&session.name));
+                opencode.add(&figures);
+            }
+        }
+        println!("{}", swe_agent.line("swe-agent trajectories (all)"));
+        println!("{}", opencode.line("opencode sessions (total)"));
+        let mut all = opencode.clone();
+        all.add(&swe_agent);
+        println!("{}", all.line("everything"));
+    }
+    let _ = std::fs::remove_dir_all(spill_dir);
+}

@@ -1,0 +1,114 @@
+//! What each tool output becomes, remembered by its content: a request
+//! repeats every earlier output of its conversation, and only its new ones
+//! should cost work. Bounded: past its size the memo starts over, which
+//! costs time, never a different answer (each rewrite is a pure function of
+//! the output).
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::tool::Kind;
+
+/// Entries kept before the memo starts over: thousands of outputs, many
+/// conversations' worth.
+const CAPACITY: usize = 8192;
+
+/// One output's forms: as the client sent it and as headroom sends it.
+#[derive(Debug, Default)]
+pub struct Forms {
+    /// Tokens of the text as the client sent it.
+    pub tokens: usize,
+    /// The output's own rewrite, when one is shorter: a JSON string literal
+    /// and its text's tokens.
+    pub rewrite: Option<Literal>,
+    /// The stub that replaces it once it is elided (aggressive mode).
+    pub stub: OnceLock<Option<Literal>>,
+}
+
+impl Forms {
+    /// Tokens of the form headroom sends when the output is neither a
+    /// reference nor elided.
+    pub fn own_tokens(&self) -> usize {
+        self.rewrite
+            .as_ref()
+            .map_or(self.tokens, |(_, tokens)| *tokens)
+    }
+}
+
+/// A key that names an output's literal, its tool kind and, for a
+/// reference, the earlier output it refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key {
+    hash: u64,
+    length: usize,
+    kind: Kind,
+}
+
+impl Key {
+    pub fn new(literal: &str, kind: Kind) -> Key {
+        let mut hasher = DefaultHasher::new();
+        literal.hash(&mut hasher);
+        Key {
+            hash: hasher.finish(),
+            length: literal.len(),
+            kind,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+}
+
+/// A JSON string literal to send, and the tokens of its text.
+pub type Literal = (String, usize);
+
+/// Remembered forms, and remembered references to earlier outputs.
+#[derive(Default)]
+pub struct Memo {
+    forms: Mutex<HashMap<Key, Arc<Forms>>>,
+    edits: Mutex<HashMap<(Key, Key), Option<Literal>>>,
+}
+
+impl Memo {
+    /// The forms of the output `key` names, made by `make` when not known.
+    pub fn forms(&self, key: Key, make: impl FnOnce() -> Forms) -> Arc<Forms> {
+        if let Some(forms) = lock(&self.forms).get(&key) {
+            return forms.clone();
+        }
+        // Made outside the lock: a big output takes milliseconds.
+        let forms = Arc::new(make());
+        let mut map = lock(&self.forms);
+        if map.len() >= CAPACITY {
+            map.clear();
+        }
+        map.entry(key).or_insert(forms).clone()
+    }
+
+    /// The edit that sends output `key` as a change to output `earlier`.
+    pub fn edit(
+        &self,
+        key: Key,
+        earlier: Key,
+        make: impl FnOnce() -> Option<Literal>,
+    ) -> Option<Literal> {
+        if let Some(edit) = lock(&self.edits).get(&(key, earlier)) {
+            return edit.clone();
+        }
+        let edit = make();
+        let mut map = lock(&self.edits);
+        if map.len() >= CAPACITY {
+            map.clear();
+        }
+        map.insert((key, earlier), edit.clone());
+        edit
+    }
+}
+
+/// A poisoned memo is still a valid memo: every entry is whole.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

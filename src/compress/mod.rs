@@ -1,0 +1,160 @@
+//! The compression stage: rewrites the tool outputs of requests on the LLM
+//! routes so that they cost fewer tokens, without ever changing a byte a
+//! provider's prompt cache has seen. Each output is rewritten once, as a
+//! pure function of its bytes and its tool, and sent the same way on every
+//! later turn; whatever is cut stays whole in a spill file the cut names.
+//! See docs/compression.md.
+
+mod clean;
+mod cut;
+mod fold;
+mod lines;
+mod locate;
+mod memo;
+mod render;
+mod repeat;
+mod spill;
+mod tokens;
+mod tool;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, request, Method};
+
+use crate::cli::{CompressArgs, CompressLevel};
+use crate::proxy::routes;
+pub use crate::proxy::stages::Level;
+use crate::proxy::stages::{Replaced, RequestStage, Stages, ToolTokens};
+use crate::usage::Family;
+pub use render::{Engine, Rewritten};
+pub use spill::SpillDir;
+
+/// How the stage is set up: its default level and where cut outputs go.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub level: Level,
+    pub spill_dir: PathBuf,
+    /// Spill files older than this are removed when the stage starts.
+    pub spill_retention: Duration,
+}
+
+impl Settings {
+    pub fn from_args(args: &CompressArgs) -> Settings {
+        Settings {
+            level: match args.compress {
+                CompressLevel::Off => Level::Off,
+                CompressLevel::Safe => Level::Safe,
+                CompressLevel::Aggressive => Level::Aggressive,
+            },
+            spill_dir: args.spill_dir.clone().unwrap_or_else(default_spill_dir),
+            spill_retention: args.spill_retention,
+        }
+    }
+}
+
+/// `$XDG_STATE_HOME/headroom/spill`, where the agent's own tools can read
+/// it; a directory under the system's temporary one without a home.
+fn default_spill_dir() -> PathBuf {
+    crate::xdg::headroom_dir("XDG_STATE_HOME", ".local/state")
+        .unwrap_or_else(|| std::env::temp_dir().join("headroom"))
+        .join("spill")
+}
+
+/// `stages` with the compression stage, unless it is off for every request:
+/// a request cannot turn on what the proxy was started without.
+pub fn install(stages: Stages, settings: &Settings) -> Stages {
+    match settings.level {
+        Level::Off => stages,
+        _ => stages.with_request(Arc::new(Compressor::new(settings))),
+    }
+}
+
+/// Where the tool outputs of `body`, a request of `family`, lie: the byte
+/// ranges of their JSON string literals, in order.
+pub fn tool_output_spans(body: &str, family: Family) -> Vec<std::ops::Range<usize>> {
+    locate::outputs(body, family)
+        .into_iter()
+        .map(|output| output.span)
+        .collect()
+}
+
+/// The request stage that compresses tool outputs.
+pub struct Compressor {
+    level: Level,
+    engine: Engine,
+}
+
+impl Compressor {
+    /// The stage for `settings`; prunes old spill files on a thread of its
+    /// own. The tokenizer (some 30 MiB of ranks) is built on first use, by
+    /// the first request with a tool output: a proxy that never sees one
+    /// stays small.
+    pub fn new(settings: &Settings) -> Compressor {
+        let spill = SpillDir::new(settings.spill_dir.clone());
+        let pruned = spill.clone();
+        let retention = settings.spill_retention;
+        let _ = std::thread::Builder::new()
+            .name("headroom-spill-prune".into())
+            .spawn(move || pruned.prune(retention));
+        Compressor {
+            level: settings.level,
+            engine: Engine::new(spill),
+        }
+    }
+
+    /// The level a request asked for, else the stage's own.
+    fn level(&self, parts: &request::Parts) -> Level {
+        parts
+            .extensions
+            .get::<Level>()
+            .copied()
+            .unwrap_or(self.level)
+    }
+}
+
+impl RequestStage for Compressor {
+    fn wants(&self, _family: routes::Family, parts: &request::Parts) -> bool {
+        parts.method == Method::POST
+            && self.level(parts) != Level::Off
+            // A body it could not re-encode the same way goes untouched.
+            && !parts.headers.contains_key(header::CONTENT_ENCODING)
+            && is_json(&parts.headers)
+            && Family::for_path(parts.uri.path()).is_some()
+    }
+
+    fn replace(&self, parts: &request::Parts, body: &Bytes) -> Replaced {
+        let Some(family) = Family::for_path(parts.uri.path()) else {
+            return Replaced::default();
+        };
+        let Ok(text) = std::str::from_utf8(body) else {
+            return Replaced::default();
+        };
+        let Some(rewritten) = self.engine.rewrite(text, family, self.level(parts)) else {
+            return Replaced::default();
+        };
+        Replaced {
+            body: rewritten.body.map(Bytes::from),
+            tool_tokens: Some(ToolTokens {
+                before: rewritten.before,
+                after: rewritten.after,
+            }),
+        }
+    }
+}
+
+/// True when the body says it is JSON: only such a body is held back to
+/// be read whole; any other streams on as it comes.
+fn is_json(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,330 @@
+//! One request's rewrite: each tool output's form is chosen (its own
+//! rewrite, a reference to an earlier output, or, past a checkpoint, a
+//! stub), and the chosen literals are spliced into the client's bytes.
+//! Every byte outside a rewritten string stays as the client sent it.
+
+use std::collections::HashMap;
+
+use super::locate::{self, Output};
+use super::memo::{Forms, Key, Memo};
+use super::spill::SpillDir;
+use super::tool::{self, Kind};
+use super::{clean, cut, fold, repeat, tokens, Level};
+use crate::usage::Family;
+
+/// A shell output longer than this many tokens is cut.
+pub const CUT_TOKENS: usize = 800;
+/// Aggressive mode never elides this many most recent outputs.
+pub const RECENT_OUTPUTS: usize = 3;
+/// Aggressive mode elides stale outputs in batches of at least this many
+/// tokens: each batch re-writes the provider's cache once.
+pub const CHECKPOINT_TOKENS: usize = 16000;
+/// An output shorter than this is not worth a stub.
+const MIN_ELIDED_TOKENS: usize = 200;
+
+/// A request body with its tool outputs rewritten, and their token counts.
+#[derive(Debug)]
+pub struct Rewritten {
+    /// The new body; `None` when no output changed.
+    pub body: Option<String>,
+    /// Tokens of the tool outputs as the client sent them.
+    pub before: u64,
+    /// Tokens of the tool outputs as headroom sends them.
+    pub after: u64,
+}
+
+/// Rewrites requests; shared by every request of a proxy.
+pub struct Engine {
+    spill: SpillDir,
+    memo: Memo,
+}
+
+/// The form chosen for one output.
+enum Form<'a> {
+    Own,
+    Literal(String, usize),
+    Borrowed(&'a (String, usize)),
+}
+
+impl Engine {
+    pub fn new(spill: SpillDir) -> Engine {
+        Engine {
+            spill,
+            memo: Memo::default(),
+        }
+    }
+
+    /// `body`, a request of `family`, with its tool outputs rewritten at
+    /// `level`; `None` when it holds no tool output or is not the JSON its
+    /// route expects.
+    pub fn rewrite(&self, body: &str, family: Family, level: Level) -> Option<Rewritten> {
+        if level == Level::Off {
+            return None;
+        }
+        let outputs = locate::outputs(body, family);
+        if outputs.is_empty() {
+            return None;
+        }
+        let kinds: Vec<Kind> = outputs.iter().map(|o| Kind::of(o.call.as_ref())).collect();
+        let keys: Vec<Key> = outputs
+            .iter()
+            .zip(&kinds)
+            .map(|(output, kind)| Key::new(output.literal, *kind))
+            .collect();
+        let forms: Vec<_> = outputs
+            .iter()
+            .zip(&keys)
+            .map(|(output, key)| {
+                self.memo
+                    .forms(*key, || self.make_forms(output.literal, key))
+            })
+            .collect();
+        let elided = match level {
+            Level::Aggressive => checkpointed(&forms),
+            _ => vec![false; outputs.len()],
+        };
+        let mut chosen = Vec::with_capacity(outputs.len());
+        let mut first_seen: HashMap<&str, usize> = HashMap::new();
+        let mut last_read: HashMap<String, usize> = HashMap::new();
+        for index in 0..outputs.len() {
+            let form = if elided[index] {
+                self.stub(&outputs[index], &forms[index])
+            } else {
+                self.reference(
+                    index,
+                    &outputs,
+                    &keys,
+                    &kinds,
+                    &elided,
+                    &first_seen,
+                    &last_read,
+                )
+                .unwrap_or(Form::Own)
+            };
+            chosen.push(form);
+            first_seen.entry(outputs[index].literal).or_insert(index);
+            if kinds[index] == Kind::Read {
+                if let Some(path) = outputs[index].call.as_ref().and_then(tool::read_path) {
+                    last_read.insert(path, index);
+                }
+            }
+        }
+        Some(splice(body, &outputs, &forms, &chosen))
+    }
+
+    fn make_forms(&self, literal: &str, key: &Key) -> Forms {
+        let Ok(text) = serde_json::from_str::<String>(literal) else {
+            return Forms::default();
+        };
+        let tokens = tokens::count(&text);
+        let rewrite = self
+            .transform(&text, key.kind(), tokens)
+            .map(|new| (tokens::count(&new), new))
+            .filter(|(new_tokens, _)| *new_tokens < tokens)
+            .and_then(|(new_tokens, new)| Some((serde_json::to_string(&new).ok()?, new_tokens)));
+        Forms {
+            tokens,
+            rewrite,
+            ..Forms::default()
+        }
+    }
+
+    /// An output's own rewrite, from its text alone.
+    fn transform(&self, text: &str, kind: Kind, tokens: usize) -> Option<String> {
+        match kind {
+            // A file the agent asked to read is what it needs, as it is.
+            Kind::Read => None,
+            Kind::Shell => {
+                let was_cut = (tokens > CUT_TOKENS)
+                    .then(|| self.spill_path(text))
+                    .flatten()
+                    .and_then(|path| cut::cut(text, &path));
+                let mut out = clean::clean(was_cut.as_deref().unwrap_or(text));
+                if was_cut.is_none() {
+                    out = json_form(&out).unwrap_or(out);
+                }
+                Some(fold::fold_routine(&out).unwrap_or(out))
+            }
+            Kind::Other => {
+                let out = clean::clean(text);
+                Some(json_form(&out).unwrap_or(out))
+            }
+        }
+    }
+
+    /// The spill file holding `text`, written if it was not; `None` (with a
+    /// warning) when it cannot be written: then nothing is cut.
+    fn spill_path(&self, text: &str) -> Option<std::path::PathBuf> {
+        match self.spill.keep(text) {
+            Ok(path) => Some(path),
+            Err(error) => {
+                tracing::warn!(
+                    dir = %self.spill.dir().display(),
+                    %error,
+                    "cannot write a spill file; sending the output uncut"
+                );
+                None
+            }
+        }
+    }
+
+    /// A reference to an earlier output, when this one repeats it: the same
+    /// text, or (a file read again) the same file with some lines changed.
+    /// Never to an elided output, which no longer shows its text.
+    #[allow(clippy::too_many_arguments)]
+    fn reference<'f>(
+        &self,
+        index: usize,
+        outputs: &[Output<'_>],
+        keys: &[Key],
+        kinds: &[Kind],
+        elided: &[bool],
+        first_seen: &HashMap<&str, usize>,
+        last_read: &HashMap<String, usize>,
+    ) -> Option<Form<'f>> {
+        let output = &outputs[index];
+        let id = output.call_id.as_deref()?;
+        if let Some(&earlier) = first_seen.get(output.literal) {
+            let earlier_id = outputs[earlier].call_id.as_deref()?;
+            if elided[earlier] || earlier_id == id {
+                return None;
+            }
+            let text = repeat::identical(earlier_id);
+            let tokens = tokens::count(&text);
+            return Some(Form::Literal(serde_json::to_string(&text).ok()?, tokens));
+        }
+        if kinds[index] != Kind::Read {
+            return None;
+        }
+        let path = output.call.as_ref().and_then(tool::read_path)?;
+        let earlier = *last_read.get(&path)?;
+        if elided[earlier] {
+            return None;
+        }
+        let earlier_id = outputs[earlier].call_id.as_deref()?;
+        let (literal, tokens) = self.memo.edit(keys[index], keys[earlier], || {
+            let text: String = serde_json::from_str(output.literal).ok()?;
+            let before: String = serde_json::from_str(outputs[earlier].literal).ok()?;
+            let edit = repeat::as_edit_of(&text, &before, earlier_id)?;
+            let tokens = tokens::count(&edit);
+            (tokens < tokens::count(&text)).then_some(())?;
+            Some((serde_json::to_string(&edit).ok()?, tokens))
+        })?;
+        Some(Form::Literal(literal, tokens))
+    }
+
+    /// The stub of an elided output, naming the spill file that holds it.
+    fn stub<'f>(&self, output: &Output<'_>, forms: &'f Forms) -> Form<'f> {
+        let stub = forms.stub.get_or_init(|| {
+            let text: String = serde_json::from_str(output.literal).ok()?;
+            let path = self.spill_path(&text)?;
+            let tool = output.call.as_ref().map_or("tool", |call| call.name.as_str());
+            let stub = format!(
+                "[headroom: this {tool} output ({} tokens) was elided to save context; its full text is in {}]",
+                forms.tokens,
+                path.display()
+            );
+            let tokens = tokens::count(&stub);
+            Some((serde_json::to_string(&stub).ok()?, tokens))
+        });
+        stub.as_ref().map_or(Form::Own, Form::Borrowed)
+    }
+}
+
+/// The smaller JSON form of `text`, a table or minified, when it is JSON.
+fn json_form(text: &str) -> Option<String> {
+    match (clean::json_table(text), clean::minify_json(text)) {
+        (Some(table), Some(minified)) if minified.len() < table.len() => Some(minified),
+        (Some(table), _) => Some(table),
+        (None, minified) => minified,
+    }
+}
+
+/// Which outputs aggressive mode elides: stale outputs (all but the most
+/// recent few) in checkpoints, each a run of outputs from the start of the
+/// conversation whose own forms reach `CHECKPOINT_TOKENS`. The checkpoints
+/// are a function of the outputs alone, so a later request of the same
+/// conversation draws the same ones and renders exactly the same stubs.
+fn checkpointed(forms: &[std::sync::Arc<Forms>]) -> Vec<bool> {
+    let stale = forms.len().saturating_sub(RECENT_OUTPUTS);
+    let mut elided = vec![false; forms.len()];
+    let mut batch_start = 0;
+    let mut batch_tokens = 0;
+    for (index, form) in forms.iter().enumerate() {
+        batch_tokens += form.own_tokens();
+        if batch_tokens < CHECKPOINT_TOKENS {
+            continue;
+        }
+        if index >= stale {
+            break;
+        }
+        for (elide, form) in elided[batch_start..=index]
+            .iter_mut()
+            .zip(&forms[batch_start..])
+        {
+            *elide = form.own_tokens() >= MIN_ELIDED_TOKENS;
+        }
+        batch_start = index + 1;
+        batch_tokens = 0;
+    }
+    elided
+}
+
+/// The body with each chosen literal in place of its output's, and the
+/// outputs' token counts before and after.
+fn splice(
+    body: &str,
+    outputs: &[Output<'_>],
+    forms: &[std::sync::Arc<Forms>],
+    chosen: &[Form<'_>],
+) -> Rewritten {
+    let mut out = String::new();
+    let mut copied = 0;
+    let (mut before, mut after) = (0u64, 0u64);
+    for ((output, forms), form) in outputs.iter().zip(forms).zip(chosen) {
+        before += forms.tokens as u64;
+        let replacement = match form {
+            Form::Own => forms.rewrite.as_ref(),
+            Form::Literal(literal, tokens) => {
+                after += *tokens as u64;
+                push_replaced(&mut out, body, &mut copied, output, literal);
+                continue;
+            }
+            Form::Borrowed(pair) => Some(*pair),
+        };
+        match replacement {
+            Some((literal, tokens)) => {
+                after += *tokens as u64;
+                push_replaced(&mut out, body, &mut copied, output, literal);
+            }
+            None => after += forms.tokens as u64,
+        }
+    }
+    let body = (copied > 0).then(|| {
+        out.push_str(&body[copied..]);
+        out
+    });
+    Rewritten {
+        body,
+        before,
+        after,
+    }
+}
+
+fn push_replaced(
+    out: &mut String,
+    body: &str,
+    copied: &mut usize,
+    output: &Output<'_>,
+    literal: &str,
+) {
+    if out.capacity() == 0 {
+        out.reserve(body.len());
+    }
+    out.push_str(&body[*copied..output.span.start]);
+    out.push_str(literal);
+    *copied = output.span.end;
+}
+
+#[cfg(test)]
+mod tests;

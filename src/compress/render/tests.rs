@@ -1,0 +1,235 @@
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{json, Value};
+
+use super::*;
+
+/// A chat request whose turns each call `tool` with `arguments` and get
+/// `output` back.
+fn chat(turns: &[(&str, Value, String)]) -> String {
+    let mut messages = vec![json!({"role": "system", "content": "You are an agent."})];
+    for (index, (tool, arguments, output)) in turns.iter().enumerate() {
+        let id = format!("call_{index}");
+        messages.push(json!({"role": "assistant", "content": "", "tool_calls": [
+            {"id": id, "type": "function", "function": {"name": tool, "arguments": arguments.to_string()}}
+        ]}));
+        messages.push(json!({"role": "tool", "tool_call_id": id, "content": output}));
+    }
+    json!({"model": "m", "messages": messages, "tools": [{"type": "function"}]}).to_string()
+}
+
+fn test_log(lines: usize) -> String {
+    let mut text = String::from("running tests\n");
+    for n in 0..lines {
+        if n == lines / 2 {
+            text.push_str("test parser::status_code ... FAILED\n");
+        } else {
+            text.push_str(&format!("test parser::case_{n} ... ok\n"));
+        }
+    }
+    text.push_str("\nerror: test failed, to rerun pass `--lib`\n");
+    text
+}
+
+fn file(lines: usize, changed: Option<usize>) -> String {
+    (1..=lines)
+        .map(|n| match changed {
+            Some(at) if at == n => format!("{n}: let status = parse(digits);"),
+            _ => format!("{n}: fn line_{n}() {{ body_{n}(); }}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn engine() -> (Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (Engine::new(SpillDir::new(dir.path().join("spill"))), dir)
+}
+
+fn tool_contents(body: &str) -> Vec<String> {
+    let value: Value = serde_json::from_str(body).unwrap();
+    value["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_long_test_run_is_cut_and_kept_whole_in_its_spill_file() {
+    let (engine, _dir) = engine();
+    let log = test_log(2000);
+    let body = chat(&[("bash", json!({"command": "cargo test"}), log.clone())]);
+    let rewritten = engine
+        .rewrite(&body, Family::OpenAiChat, Level::Safe)
+        .unwrap();
+    let sent = rewritten.body.unwrap();
+    let output = &tool_contents(&sent)[0];
+    assert!(output.contains("test parser::status_code ... FAILED"));
+    assert!(output.contains("error: test failed"));
+    assert!(output.len() < log.len() / 10, "{}", output.len());
+    let spill = output
+        .split("full output in ")
+        .nth(1)
+        .and_then(|rest| rest.split([';', ']']).next())
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(spill).unwrap(), log);
+    assert!(rewritten.after * 10 < rewritten.before);
+    // Everything but the output is the client's, byte for byte.
+    let start = body.find(r#""content":"running tests"#).unwrap();
+    assert_eq!(sent[..start], body[..start]);
+    assert!(sent.ends_with(r#""}],"tools":[{"type":"function"}]}"#));
+}
+
+#[test]
+fn a_file_read_is_never_cut_and_a_reread_sends_only_its_changes() {
+    let (engine, _dir) = engine();
+    let before = file(400, None);
+    let after = file(400, Some(120));
+    let read = |path: &str| json!({"filePath": path});
+    let body = chat(&[
+        ("read", read("/src/parser.rs"), before.clone()),
+        (
+            "edit",
+            json!({"filePath": "/src/parser.rs"}),
+            "Edit applied successfully.".into(),
+        ),
+        ("read", read("/src/parser.rs"), after),
+        ("read", read("/src/other.rs"), before.clone()),
+    ]);
+    let sent = engine
+        .rewrite(&body, Family::OpenAiChat, Level::Safe)
+        .unwrap()
+        .body
+        .unwrap();
+    let outputs = tool_contents(&sent);
+    assert_eq!(outputs[0], before);
+    assert_eq!(
+        outputs[2],
+        "[headroom: the output of call call_0 above with its lines 120-120 replaced by these:]\n120: let status = parse(digits);"
+    );
+    assert_eq!(
+        outputs[3],
+        "[headroom: the same output as call call_0 above]"
+    );
+}
+
+#[test]
+fn the_same_output_is_sent_the_same_way_on_every_turn_and_by_every_engine() {
+    let turns: Vec<(&str, Value, String)> = (0..6)
+        .map(|n| {
+            (
+                "bash",
+                json!({"command": format!("run {n}")}),
+                test_log(300 + n),
+            )
+        })
+        .collect();
+    let (first, _a) = engine();
+    let (second, _b) = engine();
+    let mut previous: Option<String> = None;
+    for count in 1..=turns.len() {
+        let body = chat(&turns[..count]);
+        let sent = first
+            .rewrite(&body, Family::OpenAiChat, Level::Safe)
+            .unwrap()
+            .body
+            .unwrap();
+        let again = first
+            .rewrite(&body, Family::OpenAiChat, Level::Safe)
+            .unwrap()
+            .body
+            .unwrap();
+        assert_eq!(sent, again);
+        let other = second
+            .rewrite(&body, Family::OpenAiChat, Level::Safe)
+            .unwrap()
+            .body
+            .unwrap();
+        // Spill paths differ by directory only.
+        assert_eq!(tool_contents(&sent).len(), tool_contents(&other).len());
+        if let Some(previous) = &previous {
+            // The earlier request, less its closing, is where this one starts.
+            let cut = previous.find(r#"],"tools""#).unwrap();
+            assert!(
+                sent.starts_with(&previous[..cut]),
+                "turn {count} broke the prefix"
+            );
+        }
+        previous = Some(sent);
+    }
+}
+
+#[test]
+fn aggressive_mode_elides_stale_outputs_in_sticky_batches() {
+    let (engine, _dir) = engine();
+    let turns: Vec<(&str, Value, String)> = (0..14)
+        .map(|n| {
+            (
+                "read",
+                json!({"filePath": format!("/src/f{n}.rs")}),
+                file(150 + n, None),
+            )
+        })
+        .collect();
+    let mut previous: Option<(String, usize)> = None;
+    let mut elided_counts = Vec::new();
+    for count in 1..=turns.len() {
+        let body = chat(&turns[..count]);
+        let sent = engine
+            .rewrite(&body, Family::OpenAiChat, Level::Aggressive)
+            .unwrap()
+            .body
+            .unwrap_or(body.clone());
+        let outputs = tool_contents(&sent);
+        let elided = outputs.iter().filter(|o| o.contains("was elided")).count();
+        // The most recent outputs are never elided.
+        for (output, turn) in outputs.iter().zip(&turns).rev().take(RECENT_OUTPUTS) {
+            assert_eq!(output, &turn.2);
+        }
+        for stub in outputs.iter().filter(|o| o.contains("was elided")) {
+            let path = stub
+                .split("full text is in ")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches(']');
+            assert!(turns
+                .iter()
+                .any(|t| std::fs::read_to_string(path).ok().as_deref() == Some(t.2.as_str())));
+        }
+        if let Some((previous, previous_elided)) = &previous {
+            if elided == *previous_elided {
+                let cut = previous.find(r#"],"tools""#).unwrap();
+                assert!(
+                    sent.starts_with(&previous[..cut]),
+                    "turn {count} rewrote the cache without a checkpoint"
+                );
+            } else {
+                assert!(elided > *previous_elided, "an elided output came back");
+            }
+        }
+        elided_counts.push(elided);
+        previous = Some((sent, elided));
+    }
+    let checkpoints = elided_counts.windows(2).filter(|w| w[1] != w[0]).count();
+    assert!(elided_counts.last().unwrap() > &0, "{elided_counts:?}");
+    assert!(checkpoints <= 3, "{elided_counts:?}");
+}
+
+#[test]
+fn nothing_is_done_when_off_or_without_outputs() {
+    let (engine, _dir) = engine();
+    let body = chat(&[("bash", json!({}), test_log(500))]);
+    assert!(engine
+        .rewrite(&body, Family::OpenAiChat, Level::Off)
+        .is_none());
+    let plain = r#"{"messages":[{"role":"user","content":"hi"}]}"#;
+    assert!(engine
+        .rewrite(plain, Family::OpenAiChat, Level::Safe)
+        .is_none());
+    assert!(engine
+        .rewrite("{broken", Family::OpenAiChat, Level::Safe)
+        .is_none());
+}

@@ -1,0 +1,89 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+
+fn head(method: &str, path: &str, headers: &[(&str, &str)]) -> request::Parts {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(format!("https://api.example.com{path}"));
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(()).unwrap().into_parts().0
+}
+
+fn stage(level: Level) -> (Compressor, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        level,
+        spill_dir: dir.path().join("spill"),
+        spill_retention: Duration::from_secs(3600),
+    };
+    (Compressor::new(&settings), dir)
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json; charset=utf-8");
+
+#[test]
+fn it_wants_json_posts_to_llm_routes_only() {
+    let (safe, _dir) = stage(Level::Safe);
+    let wants = |parts: &request::Parts| safe.wants(routes::classify(parts.uri.path()), parts);
+    for path in [
+        "/v1/chat/completions",
+        "/v1/responses",
+        "/v1/messages",
+        "/api/anthropic/v1/messages",
+        "/v1beta/models/gemini-2.5-pro:streamGenerateContent",
+    ] {
+        assert!(wants(&head("POST", path, &[JSON])), "{path}");
+    }
+    assert!(!wants(&head("GET", "/v1/chat/completions", &[JSON])));
+    assert!(!wants(&head("POST", "/v1/embeddings", &[JSON])));
+    assert!(!wants(&head("POST", "/v1/chat/completions", &[])));
+    assert!(!wants(&head(
+        "POST",
+        "/v1/chat/completions",
+        &[("content-type", "text/plain")]
+    )));
+    let zstd = [JSON, ("content-encoding", "zstd")];
+    assert!(!wants(&head("POST", "/v1/chat/completions", &zstd)));
+    assert!(wants(&head(
+        "POST",
+        "/v1/chat/completions",
+        &[("content-type", "application/vnd.api+json")]
+    )));
+}
+
+#[test]
+fn a_requests_level_overrides_the_stages_own() {
+    let (safe, _dir) = stage(Level::Safe);
+    let mut parts = head("POST", "/v1/chat/completions", &[JSON]);
+    parts.extensions.insert(Level::Off);
+    assert!(!safe.wants(routes::Family::OpenAi, &parts));
+    let (off, _dir) = stage(Level::Off);
+    let mut parts = head("POST", "/v1/chat/completions", &[JSON]);
+    assert!(!off.wants(routes::Family::OpenAi, &parts));
+    parts.extensions.insert(Level::Aggressive);
+    assert!(off.wants(routes::Family::OpenAi, &parts));
+}
+
+#[test]
+fn replace_counts_tokens_and_passes_what_it_cannot_read() {
+    let (safe, _dir) = stage(Level::Safe);
+    let parts = head("POST", "/v1/chat/completions", &[JSON]);
+    let spaced = "a   \n\n\n\n\nb   \n".repeat(50);
+    let body = serde_json::json!({"messages": [
+        {"role": "assistant", "tool_calls": [{"id": "c1", "function": {"name": "bash", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": spaced},
+    ]})
+    .to_string();
+    let replaced = safe.replace(&parts, &Bytes::from(body.clone()));
+    let tokens = replaced.tool_tokens.unwrap();
+    assert!(tokens.after < tokens.before, "{tokens:?}");
+    let sent = replaced.body.unwrap();
+    assert!(sent.len() < body.len());
+    for unreadable in [&b"\xff\xfe not utf-8"[..], b"{\"messages\":3}", b""] {
+        let replaced = safe.replace(&parts, &Bytes::copy_from_slice(unreadable));
+        assert!(replaced.body.is_none() && replaced.tool_tokens.is_none());
+    }
+}

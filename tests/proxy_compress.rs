@@ -1,0 +1,210 @@
+//! The compression stage in `headroom proxy`: a request's long command
+//! output reaches the upstream cut, with a correct length, the whole of it
+//! in a spill file; `X-Headroom-Compress` turns it off per request, a bad
+//! value is refused, and a body the stage cannot re-encode goes untouched.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::mock::MockUpstream;
+use common::{client, family_defaults, request, send, ProxyProcess};
+use serde_json::{json, Value};
+
+fn test_run(lines: usize) -> String {
+    let mut text = String::new();
+    for n in 0..lines {
+        text.push_str(&format!("test tests::case_{n} ... ok\n"));
+    }
+    text.push_str("test tests::status_code ... FAILED\nerror: test failed\n");
+    text
+}
+
+/// A chat request whose one tool call ran `cargo test` and got `output`.
+fn chat_body(output: &str) -> String {
+    json!({
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "fix it"},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"id": "call_1", "type": "function",
+                 "function": {"name": "bash", "arguments": "{\"command\":\"cargo test\"}"}}
+            ]},
+            {"role": "tool", "tool_call_id": "call_1", "content": output}
+        ]
+    })
+    .to_string()
+}
+
+/// Bodies too long to print when they differ.
+fn assert_same(seen: &[u8], sent: &str) {
+    let first_difference = seen.iter().zip(sent.as_bytes()).position(|(a, b)| a != b);
+    assert!(
+        seen == sent.as_bytes(),
+        "the upstream got {} bytes, the client sent {}; first difference at {first_difference:?}: {:?}",
+        seen.len(),
+        sent.len(),
+        String::from_utf8_lossy(&seen[..seen.len().min(200)]),
+    );
+}
+
+fn tool_output(body: &[u8]) -> String {
+    let value: Value = serde_json::from_slice(body).unwrap();
+    value["messages"][2]["content"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_long_command_output_reaches_the_upstream_cut_and_stays_whole_on_disk() {
+    let mock = MockUpstream::start();
+    let spill = tempfile::tempdir().unwrap();
+    let spill_dir = spill.path().to_str().unwrap();
+    let url = mock.url();
+    let mut args = vec!["--log-format", "json", "--spill-dir", spill_dir];
+    args.extend(family_defaults(&url));
+    let proxy = ProxyProcess::start(&args);
+    let client = client();
+    let output = test_run(1200);
+    let json = [("content-type", "application/json")];
+    let body = chat_body(&output);
+
+    let got = send(
+        &client,
+        request(
+            "POST",
+            &proxy.url("/v1/chat/completions"),
+            &json,
+            body.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.text());
+    let seen = mock.last();
+    assert_eq!(
+        seen.header("content-length"),
+        Some(seen.body.len().to_string().as_str())
+    );
+    assert!(
+        seen.body.len() * 10 < body.len(),
+        "{} of {}",
+        seen.body.len(),
+        body.len()
+    );
+    let sent = tool_output(&seen.body);
+    assert!(
+        sent.contains("test tests::status_code ... FAILED\n"),
+        "{sent}"
+    );
+    assert!(sent.contains("error: test failed"), "{sent}");
+    let spilled: Vec<_> = std::fs::read_dir(spill.path()).unwrap().flatten().collect();
+    assert_eq!(spilled.len(), 1);
+    assert_eq!(std::fs::read_to_string(spilled[0].path()).unwrap(), output);
+    assert!(
+        sent.contains(&spilled[0].path().display().to_string()),
+        "{sent}"
+    );
+
+    // Off for this request: the body goes as it came, header and all gone.
+    let off = [
+        ("content-type", "application/json"),
+        ("x-headroom-compress", "off"),
+    ];
+    let got = send(
+        &client,
+        request(
+            "POST",
+            &proxy.url("/v1/chat/completions"),
+            &off,
+            body.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(got.status, 200);
+    let seen = mock.last();
+    assert_same(&seen.body, &body);
+    assert!(seen
+        .headers
+        .keys()
+        .all(|name| !name.as_str().starts_with("x-headroom")));
+
+    // A body the stage could not re-encode the same way goes untouched.
+    let gzip = [
+        ("content-type", "application/json"),
+        ("content-encoding", "gzip"),
+    ];
+    send(
+        &client,
+        request(
+            "POST",
+            &proxy.url("/v1/chat/completions"),
+            &gzip,
+            body.clone(),
+        ),
+    )
+    .await;
+    assert_same(&mock.last().body, &body);
+
+    // Neither a route without tool outputs nor a body it cannot read.
+    for (path, sent) in [
+        ("/v1/embeddings", body.clone()),
+        ("/v1/chat/completions", "{not json".into()),
+    ] {
+        send(
+            &client,
+            request("POST", &proxy.url(path), &[], sent.clone()),
+        )
+        .await;
+        assert_same(&mock.last().body, &sent);
+    }
+
+    let stats = send(&client, request("GET", &proxy.url("/stats"), &[], ""))
+        .await
+        .json();
+    let compression = &stats["compression"];
+    assert_eq!(compression["requests"], 1, "{stats}");
+    let before = compression["tool_tokens_before"].as_u64().unwrap();
+    let after = compression["tool_tokens_after"].as_u64().unwrap();
+    assert!(after * 10 < before, "{compression}");
+    let line = proxy
+        .log()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|event| event["fields"]["tool_tokens_before"].is_u64())
+        .unwrap_or_else(|| panic!("no tool token counts in the log:\n{}", proxy.log()));
+    assert_eq!(line["fields"]["tool_tokens_before"], before);
+    assert_eq!(line["fields"]["tool_tokens_after"], after);
+}
+
+#[tokio::test]
+async fn a_bad_compress_header_is_refused_and_never_forwarded() {
+    let mock = MockUpstream::start();
+    let url = mock.url();
+    let proxy = ProxyProcess::start(&family_defaults(&url));
+    let client = client();
+    for headers in [
+        vec![("x-headroom-compress", "max")],
+        vec![
+            ("x-headroom-compress", "safe"),
+            ("x-headroom-compress", "off"),
+        ],
+    ] {
+        let got = send(
+            &client,
+            request("POST", &proxy.url("/v1/chat/completions"), &headers, "{}"),
+        )
+        .await;
+        assert_eq!(got.status, 400, "{headers:?}");
+        let error = got.json();
+        assert_eq!(error["error"]["code"], "bad_compress_header", "{error}");
+        assert!(error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-Headroom-Compress"));
+    }
+    assert!(mock.requests().is_empty());
+}
+
+#[test]
+fn the_level_flag_takes_only_its_values() {
+    let (code, stderr) = ProxyProcess::refused_at_start(&["--compress", "max"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("off, safe, aggressive"), "{stderr}");
+}

@@ -1,0 +1,108 @@
+//! Compression under `headroom wrap opencode`, with the real opencode: the
+//! mock makes opencode run a test suite with a long, repetitive output; the
+//! next request reaches the mock with that output cut to its head, tail and
+//! failures, and the spill file it names holds the whole of it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::mock::MockUpstream;
+use common::opencode::{self, Sandbox, SCHEMA};
+use serde_json::{json, Value};
+
+/// Prints 1,500 passing tests, one failure and an error line: long enough
+/// to cut, short enough that opencode does not truncate it itself.
+const TEST_SUITE: &str = "for i in $(seq 1 1500); do echo \"test tests::case_$i ... ok\"; done; \
+echo 'test tests::status_code ... FAILED'; echo 'error: 1 test failed'";
+
+#[test]
+#[cfg_attr(
+    opencode_missing,
+    ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
+)]
+fn a_long_test_run_reaches_the_provider_cut_and_stays_whole_in_a_spill_file() {
+    let mock = MockUpstream::start();
+    mock.script_tool_call(
+        "bash",
+        &json!({ "command": TEST_SUITE, "description": "Run the tests" }).to_string(),
+    );
+    let mut sandbox = Sandbox::new();
+    let binary = opencode::binary().display().to_string();
+    sandbox.env.insert("HEADROOM_OPENCODE_BIN".into(), binary);
+    sandbox.write_project_config(&json!({
+        "$schema": SCHEMA,
+        "provider": {
+            "mockcompat": {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "Mock compatible",
+                "options": { "baseURL": format!("{}/v1", mock.url()), "apiKey": "sk-compat-KEY" },
+                "models": { "mock-model": { "name": "Mock model", "tool_call": true } },
+            },
+        },
+    }));
+
+    let output = sandbox.run_headroom(&[
+        "wrap",
+        "opencode",
+        "--",
+        "run",
+        "--title",
+        "t",
+        "--model",
+        "mockcompat/mock-model",
+        "run the tests",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "headroom failed: {stderr}");
+    assert!(stderr.contains("headroom: compression saved"), "{stderr}");
+
+    // The turn after the tool call carries its output, as headroom sent it.
+    let turn = mock
+        .requests()
+        .into_iter()
+        .filter(|request| request.target.ends_with("/chat/completions"))
+        .find(|request| String::from_utf8_lossy(&request.body).contains("\"role\":\"tool\""))
+        .unwrap_or_else(|| {
+            panic!("no turn with the tool output reached the mock; stderr: {stderr}")
+        });
+    assert_eq!(turn.body.len(), turn.body_len);
+    let body: Value = serde_json::from_slice(&turn.body).unwrap();
+    let sent = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|message| message["role"] == "tool")
+        .and_then(|message| message["content"].as_str())
+        .unwrap();
+    assert!(
+        sent.len() < 8_000,
+        "the output reached the mock uncut: {} bytes",
+        sent.len()
+    );
+    assert!(
+        sent.contains("test tests::status_code ... FAILED"),
+        "{sent}"
+    );
+    assert!(sent.contains("error: 1 test failed"), "{sent}");
+    assert!(sent.contains("test tests::case_1 ... ok"), "{sent}");
+
+    // The spill file the cut names, under the sandbox's state dir, holds
+    // every line opencode got from the shell.
+    let spill_dir = sandbox.root.path().join("home/.local/state/headroom/spill");
+    let named = sent
+        .split("full output in ")
+        .nth(1)
+        .and_then(|rest| rest.split([';', ']']).next())
+        .unwrap_or_else(|| panic!("the cut names no spill file: {sent}"));
+    assert!(named.starts_with(spill_dir.to_str().unwrap()), "{named}");
+    let whole = std::fs::read_to_string(named).unwrap();
+    for line in [
+        "test tests::case_1 ... ok",
+        "test tests::case_777 ... ok",
+        "test tests::case_1500 ... ok",
+        "error: 1 test failed",
+    ] {
+        assert!(whole.contains(line), "the spill file lacks {line:?}");
+    }
+    assert!(whole.lines().count() >= 1502);
+}
