@@ -17,7 +17,7 @@ struct TestAgent {
     candidates: fn() -> Vec<String>,
 }
 
-const AGENTS: [TestAgent; 4] = [
+const AGENTS: [TestAgent; 5] = [
     TestAgent {
         name: "opencode",
         candidates: || {
@@ -49,6 +49,15 @@ const AGENTS: [TestAgent; 4] = [
             vec![format!(
                 "@openai/codex-{os}-{arch}/vendor/{triple}/bin/codex"
             )]
+        },
+    },
+    TestAgent {
+        // A Python venv of its own, not an npm package: the candidate is
+        // absolute, which `find` keeps as it is.
+        name: "aider",
+        candidates: || {
+            let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+            vec![format!("{manifest_dir}/{TEST_DEPS}/aider/bin/aider")]
         },
     },
     TestAgent {

@@ -156,6 +156,7 @@ pub enum Agent {
     Opencode(OpencodeArgs),
     Claude(ClaudeArgs),
     Codex(CodexArgs),
+    Aider(AiderArgs),
 }
 
 /// One `wrap` run, whichever the agent: what the lifecycle needs.
@@ -203,6 +204,7 @@ impl Agent {
             },
             Agent::Claude(a) => AgentRun::of("claude", a.claude_bin, a.options, a.args),
             Agent::Codex(a) => AgentRun::of("codex", a.codex_bin, a.options, a.args),
+            Agent::Aider(a) => AgentRun::of("aider", a.aider_bin, a.options, a.args),
         }
     }
 
@@ -211,6 +213,7 @@ impl Agent {
             Agent::Opencode(a) => &mut a.options,
             Agent::Claude(a) => &mut a.options,
             Agent::Codex(a) => &mut a.options,
+            Agent::Aider(a) => &mut a.options,
         }
     }
 }
@@ -354,6 +357,36 @@ pub struct CodexArgs {
 
     /// Arguments passed to codex unchanged
     #[arg(last = true, value_name = "CODEX_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Run Aider with its requests routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run Aider with its requests routed through one in-process proxy.\n\n\
+headroom sets, for this run only, the base-URL variables litellm reads first for OpenAI, \
+Anthropic and Gemini (OPENAI_BASE_URL, ANTHROPIC_API_BASE, GEMINI_API_BASE) to the proxy, \
+which sends each family's requests to the base URL your own setup gives it (the \
+environment, your .env files, set-env and openai-api-base in .aider.conf.yml), else to \
+the provider's public API. When a .env file of yours sets one of those variables, \
+headroom adds an env file of its own, loaded after yours. API keys pass through \
+untouched; no file of yours is written. Other litellm providers (openrouter/, azure/, \
+...) are not routed.",
+    after_help = "Examples:\n  headroom wrap aider\n  headroom wrap aider -- --model sonnet --message \"explain this repo\"\n  headroom wrap aider --dry-run\n\n\
+Environment: HEADROOM_AIDER_BIN (aider binary), OPENAI_BASE_URL, OPENAI_API_BASE, \
+ANTHROPIC_API_BASE, ANTHROPIC_BASE_URL, GEMINI_API_BASE, AIDER_CONFIG, AIDER_ENV_FILE, \
+AIDER_SET_ENV, AIDER_OPENAI_API_BASE (aider's base URLs), XDG_STATE_HOME (headroom's log)."
+)]
+pub struct AiderArgs {
+    /// The aider binary [default: aider on PATH]
+    #[arg(long, env = "HEADROOM_AIDER_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub aider_bin: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub options: WrapOptions,
+
+    /// Arguments passed to aider unchanged
+    #[arg(last = true, value_name = "AIDER_ARGS")]
     pub args: Vec<std::ffi::OsString>,
 }
 

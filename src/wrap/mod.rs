@@ -6,6 +6,7 @@
 //! is in its module, behind [`agent::AgentSpec`] and [`agent::Setup`].
 
 pub mod agent;
+mod aider;
 mod binary;
 pub mod child;
 mod claude;
@@ -186,19 +187,19 @@ impl ProxiedRun<'_> {
     }
 }
 
-/// The proxy's upstream for requests without a header: the agent's own
-/// when it names one, else each family's public API.
+/// The proxy's upstream for requests without a header, per family: the
+/// agent's own when it names one, else that family's public API.
 fn defaults(setup: &dyn Setup) -> Defaults {
-    let own = setup
-        .default_upstream()
-        .and_then(|raw| Upstream::parse(&raw).ok());
-    match own {
-        Some(upstream) => Defaults {
-            openai: upstream.clone(),
-            anthropic: upstream.clone(),
-            gemini: upstream,
-        },
-        None => Defaults::public(),
+    let [openai, anthropic, gemini] = setup.family_upstreams();
+    let public = Defaults::public();
+    let own = |raw: Option<String>, public: Upstream| {
+        raw.and_then(|raw| Upstream::parse(&raw).ok())
+            .unwrap_or(public)
+    };
+    Defaults {
+        openai: own(openai, public.openai),
+        anthropic: own(anthropic, public.anthropic),
+        gemini: own(gemini, public.gemini),
     }
 }
 
