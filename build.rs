@@ -17,7 +17,7 @@ struct TestAgent {
     candidates: fn() -> Vec<String>,
 }
 
-const AGENTS: [TestAgent; 5] = [
+const AGENTS: [TestAgent; 7] = [
     TestAgent {
         name: "opencode",
         candidates: || {
@@ -58,6 +58,18 @@ const AGENTS: [TestAgent; 5] = [
         candidates: || {
             let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
             vec![format!("{manifest_dir}/{TEST_DEPS}/aider/bin/aider")]
+        },
+    },
+    TestAgent {
+        name: "qwen",
+        candidates: || vec!["@qwen-code/qwen-code/cli-entry.js".into()],
+    },
+    TestAgent {
+        // Qwen Code needs Node 22; npm's node-<os>-<arch> package has it.
+        name: "node22",
+        candidates: || {
+            let (os, arch) = os_arch();
+            vec![format!("node-{os}-{arch}/bin/node")]
         },
     },
     TestAgent {

@@ -157,6 +157,7 @@ pub enum Agent {
     Claude(ClaudeArgs),
     Codex(CodexArgs),
     Aider(AiderArgs),
+    Qwen(QwenArgs),
 }
 
 /// One `wrap` run, whichever the agent: what the lifecycle needs.
@@ -205,6 +206,7 @@ impl Agent {
             Agent::Claude(a) => AgentRun::of("claude", a.claude_bin, a.options, a.args),
             Agent::Codex(a) => AgentRun::of("codex", a.codex_bin, a.options, a.args),
             Agent::Aider(a) => AgentRun::of("aider", a.aider_bin, a.options, a.args),
+            Agent::Qwen(a) => AgentRun::of("qwen", a.qwen_bin, a.options, a.args),
         }
     }
 
@@ -214,6 +216,7 @@ impl Agent {
             Agent::Claude(a) => &mut a.options,
             Agent::Codex(a) => &mut a.options,
             Agent::Aider(a) => &mut a.options,
+            Agent::Qwen(a) => &mut a.options,
         }
     }
 }
@@ -387,6 +390,37 @@ pub struct AiderArgs {
 
     /// Arguments passed to aider unchanged
     #[arg(last = true, value_name = "AIDER_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Run Qwen Code with its requests routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run Qwen Code with its requests routed through one in-process proxy.\n\n\
+headroom sets, for this run only, the base-URL variable of Qwen Code's auth type \
+(OPENAI_BASE_URL for openai and openai-responses, ANTHROPIC_BASE_URL for anthropic) to \
+the proxy, and names in QWEN_CODE_SYSTEM_SETTINGS_PATH a system settings file of its own \
+(your system settings, if any, plus X-Headroom-Upstream in \
+model.generationConfig.customHeaders), in a private directory removed at exit. The \
+upstream is the base URL your setup gives Qwen Code (the variable, a .env file, \
+security.auth.baseUrl), else the provider's public API. API keys pass through \
+untouched; no file of yours is written. Qwen OAuth, and a model provider whose baseUrl \
+is set in modelProviders, cannot be routed this way. Qwen Code needs Node 22 or later.",
+    after_help = "Examples:\n  headroom wrap qwen -- --auth-type openai\n  headroom wrap qwen -- \"explain this repo\"\n  headroom wrap qwen --dry-run\n\n\
+Environment: HEADROOM_QWEN_BIN (qwen binary), OPENAI_BASE_URL, ANTHROPIC_BASE_URL, \
+QWEN_HOME, QWEN_CODE_SYSTEM_SETTINGS_PATH, QWEN_CODE_SYSTEM_DEFAULTS_PATH (Qwen Code's \
+settings), XDG_STATE_HOME (headroom's log)."
+)]
+pub struct QwenArgs {
+    /// The qwen binary [default: qwen on PATH]
+    #[arg(long, env = "HEADROOM_QWEN_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub qwen_bin: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub options: WrapOptions,
+
+    /// Arguments passed to qwen unchanged
+    #[arg(last = true, value_name = "QWEN_ARGS")]
     pub args: Vec<std::ffi::OsString>,
 }
 

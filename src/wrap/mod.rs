@@ -12,11 +12,13 @@ pub mod child;
 mod claude;
 mod codex;
 mod command;
+mod dotenv;
 pub mod environment;
 mod list;
 pub(crate) mod mask;
 pub mod opencode;
 mod private_dir;
+mod qwen;
 mod registry;
 mod report;
 

@@ -8,7 +8,6 @@
 //! over the environment; then headroom adds an env file of its own, which
 //! aider loads after theirs.
 
-mod dotenv;
 mod settings;
 
 use std::path::Path;

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use super::dotenv;
 use crate::error::UsageError;
+use crate::wrap::dotenv;
 use crate::wrap::environment::Environment;
 
 /// A variable's value and where aider would have taken it from.

@@ -1,6 +1,7 @@
-//! `.env` files as aider reads them (python-dotenv): `KEY=VALUE` lines,
-//! an optional `export `, quoted values, `#` comments, and `${NAME}`
-//! expanded from what is already set.
+//! `.env` files as agents read them (python-dotenv, which aider uses, and
+//! node's dotenv): `KEY=VALUE` lines, an optional `export `, quoted
+//! values, `#` comments, and `${NAME}` expanded from what is already set
+//! (python-dotenv only; rare in a base URL).
 
 use std::collections::BTreeMap;
 
