@@ -401,11 +401,12 @@ headroom sets, for this run only, the base-URL variable of Qwen Code's auth type
 (OPENAI_BASE_URL for openai and openai-responses, ANTHROPIC_BASE_URL for anthropic) to \
 the proxy, and names in QWEN_CODE_SYSTEM_SETTINGS_PATH a system settings file of its own \
 (your system settings, if any, plus X-Headroom-Upstream in \
-model.generationConfig.customHeaders), in a private directory removed at exit. The \
-upstream is the base URL your setup gives Qwen Code (the variable, a .env file, \
-security.auth.baseUrl), else the provider's public API. API keys pass through \
-untouched; no file of yours is written. Qwen OAuth, and a model provider whose baseUrl \
-is set in modelProviders, cannot be routed this way. Qwen Code needs Node 22 or later.",
+model.generationConfig.customHeaders, or, when the model comes from a modelProviders \
+entry with its own baseUrl, your model providers with that entry pointed at the proxy), \
+in a private directory removed at exit. The upstream is the base URL your setup gives \
+Qwen Code (that entry's baseUrl, the variable, a .env file, security.auth.baseUrl), else \
+the provider's public API. API keys pass through untouched; no file of yours is written. \
+Qwen OAuth cannot be routed this way. Qwen Code needs Node 22 or later.",
     after_help = "Examples:\n  headroom wrap qwen -- --auth-type openai\n  headroom wrap qwen -- \"explain this repo\"\n  headroom wrap qwen --dry-run\n\n\
 Environment: HEADROOM_QWEN_BIN (qwen binary), OPENAI_BASE_URL, ANTHROPIC_BASE_URL, \
 QWEN_HOME, QWEN_CODE_SYSTEM_SETTINGS_PATH, QWEN_CODE_SYSTEM_DEFAULTS_PATH (Qwen Code's \

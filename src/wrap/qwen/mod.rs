@@ -4,7 +4,10 @@
 //! its settings (`model.generationConfig.customHeaders`). headroom sets
 //! that variable to the proxy and names, in `QWEN_CODE_SYSTEM_SETTINGS_PATH`,
 //! a system settings file of its own: the user's system settings with the
-//! header added. System settings win over the user's and the project's.
+//! header added, and, when a `modelProviders` entry sets the base URL of
+//! the model in use (which wins over the variable), a copy of the model
+//! providers with that entry pointed at the proxy. System settings win
+//! over the user's and the project's.
 
 mod settings;
 
@@ -58,6 +61,11 @@ struct QwenSetup {
     /// The system defaults file to keep, when only the system settings
     /// file's place made it.
     defaults_path: Option<String>,
+    /// The `modelProviders` in effect and the index of the entry for the
+    /// model in use under the auth type, when that entry sets `baseUrl`:
+    /// it wins over the variable, so headroom's settings carry a copy
+    /// pointed at the proxy.
+    provider: Option<(Map<String, Value>, usize)>,
     unroutable: Option<String>,
 }
 
@@ -90,6 +98,7 @@ fn setup(env: &Environment, settings: &QwenSettings, args: &[std::ffi::OsString]
         system: settings.system.clone(),
         custom_headers,
         defaults_path,
+        provider: None,
         unroutable: None,
     };
     let Some(auth_type) = auth_type else {
@@ -107,6 +116,12 @@ fn setup(env: &Environment, settings: &QwenSettings, args: &[std::ffi::OsString]
     };
     setup.var = var;
     let (upstream, from) = upstream(env, settings, args, &auth_type, var, public);
+    if let Source::Provider(index) = from {
+        setup.provider = settings
+            .get("modelProviders")
+            .and_then(Value::as_object)
+            .map(|providers| (providers.clone(), index));
+    }
     setup.upstream = upstream.trim().trim_end_matches('/').to_string();
     setup.unroutable = why_unroutable(&setup, &from, &auth_type);
     setup
@@ -141,8 +156,8 @@ fn upstream(
     var: &str,
     public: &str,
 ) -> (String, Source) {
-    if let Some((id, base)) = provider_base_url(env, settings, args, auth_type) {
-        return (base, Source::Provider(id));
+    if let Some((index, base)) = provider_base_url(env, settings, args, auth_type) {
+        return (base, Source::Provider(index));
     }
     if let Some(base) = arg(args, &["--openai-base-url", "--openaiBaseUrl"]) {
         return (base, Source::Argument);
@@ -161,18 +176,20 @@ fn upstream(
 
 #[derive(Debug)]
 enum Source {
-    Provider(String),
+    /// The entry at this index of `modelProviders.<auth type>`.
+    Provider(usize),
     Argument,
     Other(String),
 }
 
-/// The `baseUrl` of the `modelProviders` entry for the model in use.
+/// The index and `baseUrl` of the `modelProviders` entry for the model in
+/// use, when it sets one.
 fn provider_base_url(
     env: &Environment,
     settings: &QwenSettings,
     args: &[std::ffi::OsString],
     auth_type: &str,
-) -> Option<(String, String)> {
+) -> Option<(usize, String)> {
     let model_vars: &[&str] = match auth_type {
         "anthropic" => &["ANTHROPIC_MODEL"],
         _ => &["OPENAI_MODEL", "QWEN_MODEL"],
@@ -185,28 +202,22 @@ fn provider_base_url(
                 .find_map(|v| settings.var(env, v).map(|(v, _)| v))
         })?;
     let providers = settings.get("modelProviders")?.get(auth_type)?.as_array()?;
-    let provider = providers
+    let index = providers
         .iter()
-        .find(|p| p.get("id").and_then(Value::as_str) == Some(model.as_str()))?;
-    let base = provider.get("baseUrl")?.as_str()?;
-    Some((model, base.to_string()))
+        .position(|p| p.get("id").and_then(Value::as_str) == Some(model.as_str()))?;
+    let base = providers[index].get("baseUrl")?.as_str()?;
+    (!base.trim().is_empty()).then(|| (index, base.to_string()))
 }
 
 fn why_unroutable(setup: &QwenSetup, from: &Source, auth_type: &str) -> Option<String> {
     match from {
-        Source::Provider(id) => {
-            return Some(format!(
-                "the baseUrl of modelProviders.{auth_type} entry {id} in Qwen Code's settings wins over {}; headroom does not rewrite model providers",
-                setup.var
-            ))
-        }
+        Source::Provider(_) | Source::Other(_) => {}
         Source::Argument => {
             return Some(format!(
                 "--openai-base-url among your arguments wins over {}; set {} instead",
                 setup.var, setup.var
             ))
         }
-        Source::Other(_) => {}
     }
     let names_upstream = setup
         .custom_headers
@@ -219,8 +230,9 @@ fn why_unroutable(setup: &QwenSetup, from: &Source, auth_type: &str) -> Option<S
     }
     if let Err(e) = Upstream::parse(&setup.upstream) {
         let name = match from {
-            Source::Other(name) => name.as_str(),
-            _ => setup.var,
+            Source::Other(name) => name.clone(),
+            Source::Provider(_) => format!("modelProviders.{auth_type}"),
+            Source::Argument => setup.var.to_string(),
         };
         return Some(format!("the base URL from {name} is not a valid URL: {e}"));
     }
@@ -228,14 +240,39 @@ fn why_unroutable(setup: &QwenSetup, from: &Source, auth_type: &str) -> Option<S
 }
 
 impl QwenSetup {
-    /// The user's system settings with headroom's header added to theirs.
-    fn overlay(&self, headers: &Map<String, Value>) -> Map<String, Value> {
+    /// The user's system settings with headroom's header added to theirs;
+    /// when the model in use comes from a `modelProviders` entry with its
+    /// own base URL, the providers with that entry pointed at `base_url`
+    /// and the header in its own settings (Qwen Code then ignores the
+    /// top-level ones, and says so).
+    fn overlay(&self, base_url: &str) -> Map<String, Value> {
         let mut overlay = self.system.clone();
         overlay.entry("$version").or_insert(json!(SETTINGS_VERSION));
-        let top = json!({"model": {"generationConfig": {"customHeaders": headers}}});
-        if let Value::Object(top) = top {
-            deep_merge(&mut overlay, &top);
+        let Some((providers, index)) = &self.provider else {
+            let mut headers = self.custom_headers.clone();
+            headers.insert(UPSTREAM_HEADER.into(), json!(self.upstream));
+            let top = json!({"model": {"generationConfig": {"customHeaders": headers}}});
+            if let Value::Object(top) = top {
+                deep_merge(&mut overlay, &top);
+            }
+            return overlay;
+        };
+        let mut providers = providers.clone();
+        let entry = providers
+            .get_mut(&self.auth_type)
+            .and_then(|list| list.get_mut(*index))
+            .and_then(Value::as_object_mut);
+        if let Some(entry) = entry {
+            entry.insert("baseUrl".into(), json!(base_url));
+            let mut own = Map::new();
+            own.insert(UPSTREAM_HEADER.into(), json!(self.upstream));
+            let top = json!({"generationConfig": {"customHeaders": own}});
+            if let Value::Object(top) = top {
+                deep_merge(entry, &top);
+            }
         }
+        // A scope that has modelProviders replaces it whole.
+        overlay.insert("modelProviders".into(), Value::Object(providers));
         overlay
     }
 }
@@ -260,9 +297,7 @@ impl Setup for QwenSetup {
             .map(|u| u.version_segment().to_string())
             .unwrap_or_default();
         let base_url = format!("{}{segment}", proxy_origin.trim_end_matches('/'));
-        let mut headers = self.custom_headers.clone();
-        headers.insert(UPSTREAM_HEADER.into(), json!(self.upstream));
-        let overlay = Value::Object(self.overlay(&headers));
+        let overlay = Value::Object(self.overlay(&base_url));
         let shown = mask::json(&overlay);
         let overlay_path = dir.join(OVERLAY).display().to_string();
         let mut env = vec![

@@ -46,13 +46,13 @@ impl QwenSettings {
         let qwen_home = qwen_home(env);
         let system = read_object(&system_path)?;
         let mut merged = read_object(&defaults_path)?;
-        deep_merge(&mut merged, &read_object(&qwen_home.join("settings.json"))?);
+        merge(&mut merged, &read_object(&qwen_home.join("settings.json"))?);
         // Qwen Code reads no workspace settings in the home directory.
         if env.cwd != env.home {
             let workspace = env.cwd.join(".qwen/settings.json");
-            deep_merge(&mut merged, &read_object(&workspace)?);
+            merge(&mut merged, &read_object(&workspace)?);
         }
-        deep_merge(&mut merged, &system);
+        merge(&mut merged, &system);
         let dotenv = env_files(env, &qwen_home)
             .into_iter()
             .filter_map(|path| {
@@ -90,6 +90,15 @@ impl QwenSettings {
             let (_, value) = pairs.iter().rev().find(|(key, _)| key == name)?;
             (!value.is_empty()).then(|| (value.clone(), path.display().to_string()))
         })
+    }
+}
+
+/// Qwen Code's merge of a higher scope: objects key by key, except
+/// `modelProviders`, which a scope that has it replaces whole.
+fn merge(merged: &mut Map<String, Value>, scope: &Map<String, Value>) {
+    deep_merge(merged, scope);
+    if let Some(providers) = scope.get("modelProviders") {
+        merged.insert("modelProviders".into(), providers.clone());
     }
 }
 

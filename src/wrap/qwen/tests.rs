@@ -193,18 +193,6 @@ fn logins_and_settings_that_win_over_the_variable_are_unroutable() {
     assert!(arg.contains("--openai-base-url"), "{arg}");
     user_settings(
         &env,
-        json!({"security": {"auth": {"selectedType": "openai"}}, "model": {"name": "qwen3-coder"},
-               "modelProviders": {"openai": [{"id": "qwen3-coder", "baseUrl": "https://dash.dev/v1"}]}}),
-    );
-    let provider = why(&env, &[]);
-    assert!(
-        provider.contains("modelProviders.openai entry qwen3-coder"),
-        "{provider}"
-    );
-    // Another model: the provider entry does not apply.
-    assert_eq!(why(&env, &["--model", "gpt-4o"]), "");
-    user_settings(
-        &env,
         json!({"security": {"auth": {"selectedType": "openai"}},
                "model": {"generationConfig": {"customHeaders": {"x-headroom-upstream": "https://a.dev"}}}}),
     );
@@ -246,4 +234,45 @@ fn a_settings_file_that_is_not_json_is_an_error_naming_it() {
     write(&env.home.join(".qwen/settings.json"), "{\"a\": ");
     let error = QwenSettings::read(&env).unwrap_err().to_string();
     assert!(error.contains(".qwen/settings.json"), "{error}");
+}
+
+#[test]
+fn a_model_provider_with_its_own_base_url_is_pointed_at_the_proxy() {
+    let root = tempfile::tempdir().unwrap();
+    let env = env_in(root.path());
+    // The workspace's modelProviders replace the user's whole.
+    user_settings(
+        &env,
+        json!({"modelProviders": {"anthropic": [{"id": "claude", "baseUrl": "https://old.dev"}]}}),
+    );
+    let providers = json!({"openai": [
+        {"id": "gpt-4o"},
+        {"id": "qwen3-coder", "baseUrl": "https://dash.dev/compatible-mode/v1",
+         "envKey": "DASHSCOPE_API_KEY",
+         "generationConfig": {"customHeaders": {"X-DashScope-Tag": "t"}}},
+    ]});
+    write(
+        &env.cwd.join(".qwen/settings.json"),
+        &json!({"security": {"auth": {"selectedType": "openai"}},
+                "model": {"name": "qwen3-coder"}, "modelProviders": providers})
+        .to_string(),
+    );
+    let setup = setup_of(&env, &[]);
+    assert_eq!(setup.unroutable, None);
+    assert_eq!(setup.upstream, "https://dash.dev/compatible-mode/v1");
+    let launch = setup.launch(PROXY, Path::new("/run/d")).unwrap();
+    assert_eq!(launch.routed[0].base_url, "http://127.0.0.1:9/v1");
+    let (real, _) = overlay_of(&launch);
+    let mut expected = providers.clone();
+    expected["openai"][1]["baseUrl"] = json!("http://127.0.0.1:9/v1");
+    expected["openai"][1]["generationConfig"]["customHeaders"]["X-Headroom-Upstream"] =
+        json!("https://dash.dev/compatible-mode/v1");
+    assert_eq!(real["modelProviders"], expected);
+    // Qwen Code ignores (and warns about) top-level custom headers then.
+    assert!(real.get("model").is_none(), "{real}");
+    // Another model: the entry does not apply, and the providers are not copied.
+    let other = setup_of(&env, &["--model", "gpt-4o"]);
+    assert_eq!(other.upstream, "https://api.openai.com/v1");
+    let launch = other.launch(PROXY, Path::new("/run/d")).unwrap();
+    assert!(overlay_of(&launch).0.get("modelProviders").is_none());
 }
