@@ -280,3 +280,36 @@ fn default_log_file(env: &Environment, spec: &AgentSpec) -> PathBuf {
         .join("headroom")
         .join(format!("wrap-{}.log", spec.name))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// An agent that names an upstream for one family, and a bad one for
+    /// another.
+    struct ByFamily;
+
+    impl Setup for ByFamily {
+        fn family_upstreams(&self) -> [Option<String>; 3] {
+            [
+                None,
+                Some("https://gw.dev/anthropic".into()),
+                Some("not a url".into()),
+            ]
+        }
+
+        fn launch(&self, _: &str, _: &Path) -> anyhow::Result<Launch> {
+            Ok(Launch::default())
+        }
+    }
+
+    #[test]
+    fn each_family_defaults_to_the_agents_upstream_else_the_public_api() {
+        let defaults = defaults(&ByFamily);
+        let public = Defaults::public();
+        assert_eq!(defaults.openai.base(), public.openai.base());
+        assert_eq!(defaults.anthropic.base(), "https://gw.dev/anthropic");
+        assert_eq!(defaults.gemini.base(), public.gemini.base());
+    }
+}
