@@ -17,7 +17,7 @@ struct TestAgent {
     candidates: fn() -> Vec<String>,
 }
 
-const AGENTS: [TestAgent; 4] = [
+const AGENTS: [TestAgent; 7] = [
     TestAgent {
         name: "opencode",
         candidates: || {
@@ -49,6 +49,27 @@ const AGENTS: [TestAgent; 4] = [
             vec![format!(
                 "@openai/codex-{os}-{arch}/vendor/{triple}/bin/codex"
             )]
+        },
+    },
+    TestAgent {
+        // A Python venv of its own, not an npm package: the candidate is
+        // absolute, which `find` keeps as it is.
+        name: "aider",
+        candidates: || {
+            let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+            vec![format!("{manifest_dir}/{TEST_DEPS}/aider/bin/aider")]
+        },
+    },
+    TestAgent {
+        name: "qwen",
+        candidates: || vec!["@qwen-code/qwen-code/cli-entry.js".into()],
+    },
+    TestAgent {
+        // Qwen Code needs Node 22; npm's node-<os>-<arch> package has it.
+        name: "node22",
+        candidates: || {
+            let (os, arch) = os_arch();
+            vec![format!("node-{os}-{arch}/bin/node")]
         },
     },
     TestAgent {

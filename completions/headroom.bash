@@ -52,6 +52,9 @@ _headroom() {
             headroom__subcmd__help,wrap)
                 cmd="headroom__subcmd__help__subcmd__wrap"
                 ;;
+            headroom__subcmd__help__subcmd__wrap,aider)
+                cmd="headroom__subcmd__help__subcmd__wrap__subcmd__aider"
+                ;;
             headroom__subcmd__help__subcmd__wrap,claude)
                 cmd="headroom__subcmd__help__subcmd__wrap__subcmd__claude"
                 ;;
@@ -60,6 +63,12 @@ _headroom() {
                 ;;
             headroom__subcmd__help__subcmd__wrap,opencode)
                 cmd="headroom__subcmd__help__subcmd__wrap__subcmd__opencode"
+                ;;
+            headroom__subcmd__help__subcmd__wrap,qwen)
+                cmd="headroom__subcmd__help__subcmd__wrap__subcmd__qwen"
+                ;;
+            headroom__subcmd__wrap,aider)
+                cmd="headroom__subcmd__wrap__subcmd__aider"
                 ;;
             headroom__subcmd__wrap,claude)
                 cmd="headroom__subcmd__wrap__subcmd__claude"
@@ -73,6 +82,12 @@ _headroom() {
             headroom__subcmd__wrap,opencode)
                 cmd="headroom__subcmd__wrap__subcmd__opencode"
                 ;;
+            headroom__subcmd__wrap,qwen)
+                cmd="headroom__subcmd__wrap__subcmd__qwen"
+                ;;
+            headroom__subcmd__wrap__subcmd__help,aider)
+                cmd="headroom__subcmd__wrap__subcmd__help__subcmd__aider"
+                ;;
             headroom__subcmd__wrap__subcmd__help,claude)
                 cmd="headroom__subcmd__wrap__subcmd__help__subcmd__claude"
                 ;;
@@ -84,6 +99,9 @@ _headroom() {
                 ;;
             headroom__subcmd__wrap__subcmd__help,opencode)
                 cmd="headroom__subcmd__wrap__subcmd__help__subcmd__opencode"
+                ;;
+            headroom__subcmd__wrap__subcmd__help,qwen)
+                cmd="headroom__subcmd__wrap__subcmd__help__subcmd__qwen"
                 ;;
             *)
                 ;;
@@ -204,8 +222,22 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__help__subcmd__wrap)
-            opts="opencode claude codex"
+            opts="opencode claude codex aider qwen"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__help__subcmd__wrap__subcmd__aider)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -246,6 +278,20 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__help__subcmd__wrap__subcmd__opencode)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__help__subcmd__wrap__subcmd__qwen)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -405,12 +451,70 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap)
-            opts="-h --json --help opencode claude codex help"
+            opts="-h --json --help opencode claude codex aider qwen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__wrap__subcmd__aider)
+            opts="-q -h --aider-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --connect-timeout --idle-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --aider-bin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --log-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -571,8 +675,22 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__help)
-            opts="opencode claude codex help"
+            opts="opencode claude codex aider qwen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__wrap__subcmd__help__subcmd__aider)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -627,6 +745,20 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__help__subcmd__opencode)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__wrap__subcmd__help__subcmd__qwen)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -707,6 +839,64 @@ _headroom() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__wrap__subcmd__qwen)
+            opts="-q -h --qwen-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --connect-timeout --idle-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --qwen-bin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --log-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
                     return 0
                     ;;
                 --connect-timeout)

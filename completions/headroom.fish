@@ -56,12 +56,14 @@ json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l allow-any-upstream -d 'Forward to any upstream, even when listening beyond loopback'
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex help" -l json -d 'Without an agent: print the list of agents as JSON'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex help" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex help" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -l json -d 'Without an agent: print the list of agents as JSON'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "aider" -d 'Run Aider with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "qwen" -d 'Run Qwen Code with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l opencode-bin -d 'The opencode binary [default: opencode on PATH]' -r -F
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l only -d 'Route only this provider id; repeatable' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l skip -d 'Do not route this provider id; repeatable' -r -f
@@ -130,9 +132,45 @@ complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -l allow-unrouted -d 'When the agent\'s setup cannot be routed through headroom, launch it unrouted instead of stopping'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l aider-bin -d 'The aider binary [default: aider on PATH]' -r -F
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l port -d 'Port for the proxy on 127.0.0.1 [default: a free one]' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l log-file -d 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]' -r -F
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l log-level -d 'Log level for the log file' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''
+off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l dry-run -d 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l json -d 'With --dry-run, print JSON'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -s q -l quiet -d 'No summary at exit'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l allow-unrouted -d 'When the agent\'s setup cannot be routed through headroom, launch it unrouted instead of stopping'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l qwen-bin -d 'The qwen binary [default: qwen on PATH]' -r -F
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l port -d 'Port for the proxy on 127.0.0.1 [default: a free one]' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l log-file -d 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]' -r -F
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l log-level -d 'Log level for the log file' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''
+off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l dry-run -d 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l json -d 'With --dry-run, print JSON'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -s q -l quiet -d 'No summary at exit'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l allow-unrouted -d 'When the agent\'s setup cannot be routed through headroom, launch it unrouted instead of stopping'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "aider" -d 'Run Aider with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "qwen" -d 'Run Qwen Code with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c headroom -n "__fish_headroom_using_subcommand usage" -l by -d 'Total per day, model, provider, agent or run instead of one total' -r -f -a "day\t''
 model\t''
@@ -155,3 +193,5 @@ complete -c headroom -n "__fish_headroom_using_subcommand help; and not __fish_s
 complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "aider" -d 'Run Aider with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "qwen" -d 'Run Qwen Code with its requests routed through one in-process proxy'

@@ -181,6 +181,8 @@ pub enum Agent {
     Opencode(OpencodeArgs),
     Claude(ClaudeArgs),
     Codex(CodexArgs),
+    Aider(AiderArgs),
+    Qwen(QwenArgs),
 }
 
 /// One `wrap` run, whichever the agent: what the lifecycle needs.
@@ -228,6 +230,8 @@ impl Agent {
             },
             Agent::Claude(a) => AgentRun::of("claude", a.claude_bin, a.options, a.args),
             Agent::Codex(a) => AgentRun::of("codex", a.codex_bin, a.options, a.args),
+            Agent::Aider(a) => AgentRun::of("aider", a.aider_bin, a.options, a.args),
+            Agent::Qwen(a) => AgentRun::of("qwen", a.qwen_bin, a.options, a.args),
         }
     }
 
@@ -236,6 +240,8 @@ impl Agent {
             Agent::Opencode(a) => &mut a.options,
             Agent::Claude(a) => &mut a.options,
             Agent::Codex(a) => &mut a.options,
+            Agent::Aider(a) => &mut a.options,
+            Agent::Qwen(a) => &mut a.options,
         }
     }
 }
@@ -382,6 +388,68 @@ pub struct CodexArgs {
 
     /// Arguments passed to codex unchanged
     #[arg(last = true, value_name = "CODEX_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Run Aider with its requests routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run Aider with its requests routed through one in-process proxy.\n\n\
+headroom sets, for this run only, the base-URL variables litellm reads first for OpenAI, \
+Anthropic and Gemini (OPENAI_BASE_URL, ANTHROPIC_API_BASE, GEMINI_API_BASE) to the proxy, \
+which sends each family's requests to the base URL your own setup gives it (the \
+environment, your .env files, set-env and openai-api-base in .aider.conf.yml), else to \
+the provider's public API. When a .env file of yours sets one of those variables, \
+headroom adds an env file of its own, loaded after yours. API keys pass through \
+untouched; no file of yours is written. Other litellm providers (openrouter/, azure/, \
+...) are not routed.",
+    after_help = "Examples:\n  headroom wrap aider\n  headroom wrap aider -- --model sonnet --message \"explain this repo\"\n  headroom wrap aider --dry-run\n\n\
+Environment: HEADROOM_AIDER_BIN (aider binary), OPENAI_BASE_URL, OPENAI_API_BASE, \
+ANTHROPIC_API_BASE, ANTHROPIC_BASE_URL, GEMINI_API_BASE, AIDER_CONFIG, AIDER_ENV_FILE, \
+AIDER_SET_ENV, AIDER_OPENAI_API_BASE (aider's base URLs), XDG_STATE_HOME (headroom's log)."
+)]
+pub struct AiderArgs {
+    /// The aider binary [default: aider on PATH]
+    #[arg(long, env = "HEADROOM_AIDER_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub aider_bin: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub options: WrapOptions,
+
+    /// Arguments passed to aider unchanged
+    #[arg(last = true, value_name = "AIDER_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Run Qwen Code with its requests routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run Qwen Code with its requests routed through one in-process proxy.\n\n\
+headroom sets, for this run only, the base-URL variable of Qwen Code's auth type \
+(OPENAI_BASE_URL for openai and openai-responses, ANTHROPIC_BASE_URL for anthropic) to \
+the proxy, and names in QWEN_CODE_SYSTEM_SETTINGS_PATH a system settings file of its own \
+(your system settings, if any, plus X-Headroom-Upstream in \
+model.generationConfig.customHeaders, or, when the model comes from a modelProviders \
+entry with its own baseUrl, your model providers with that entry pointed at the proxy), \
+in a private directory removed at exit. The upstream is the base URL your setup gives \
+Qwen Code (that entry's baseUrl, the variable, a .env file, security.auth.baseUrl), else \
+the provider's public API. API keys pass through untouched; no file of yours is written. \
+Qwen OAuth cannot be routed this way. Qwen Code needs Node 22 or later.",
+    after_help = "Examples:\n  headroom wrap qwen -- --auth-type openai\n  headroom wrap qwen -- \"explain this repo\"\n  headroom wrap qwen --dry-run\n\n\
+Environment: HEADROOM_QWEN_BIN (qwen binary), OPENAI_BASE_URL, ANTHROPIC_BASE_URL, \
+QWEN_HOME, QWEN_CODE_SYSTEM_SETTINGS_PATH, QWEN_CODE_SYSTEM_DEFAULTS_PATH (Qwen Code's \
+settings), XDG_STATE_HOME (headroom's log)."
+)]
+pub struct QwenArgs {
+    /// The qwen binary [default: qwen on PATH]
+    #[arg(long, env = "HEADROOM_QWEN_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub qwen_bin: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub options: WrapOptions,
+
+    /// Arguments passed to qwen unchanged
+    #[arg(last = true, value_name = "QWEN_ARGS")]
     pub args: Vec<std::ffi::OsString>,
 }
 

@@ -54,6 +54,15 @@ pub trait Setup {
         None
     }
 
+    /// The same per family, as the proxy reads it from a request's path
+    /// (indexed by [`crate::proxy::routes::Family::index`]), for an agent
+    /// that sends no upstream header at all. By default,
+    /// [`Setup::default_upstream`] for every family.
+    fn family_upstreams(&self) -> [Option<String>; 3] {
+        let one = self.default_upstream();
+        [one.clone(), one.clone(), one]
+    }
+
     /// Things the user should know before the agent starts.
     fn warnings(&self) -> Vec<String> {
         Vec::new()

@@ -6,16 +6,19 @@
 //! is in its module, behind [`agent::AgentSpec`] and [`agent::Setup`].
 
 pub mod agent;
+mod aider;
 mod binary;
 pub mod child;
 mod claude;
 mod codex;
 mod command;
+mod dotenv;
 pub mod environment;
 mod list;
 pub(crate) mod mask;
 pub mod opencode;
 mod private_dir;
+mod qwen;
 mod registry;
 mod report;
 
@@ -188,19 +191,19 @@ impl ProxiedRun<'_> {
     }
 }
 
-/// The proxy's upstream for requests without a header: the agent's own
-/// when it names one, else each family's public API.
+/// The proxy's upstream for requests without a header, per family: the
+/// agent's own when it names one, else that family's public API.
 fn defaults(setup: &dyn Setup) -> Defaults {
-    let own = setup
-        .default_upstream()
-        .and_then(|raw| Upstream::parse(&raw).ok());
-    match own {
-        Some(upstream) => Defaults {
-            openai: upstream.clone(),
-            anthropic: upstream.clone(),
-            gemini: upstream,
-        },
-        None => Defaults::public(),
+    let [openai, anthropic, gemini] = setup.family_upstreams();
+    let public = Defaults::public();
+    let own = |raw: Option<String>, public: Upstream| {
+        raw.and_then(|raw| Upstream::parse(&raw).ok())
+            .unwrap_or(public)
+    };
+    Defaults {
+        openai: own(openai, public.openai),
+        anthropic: own(anthropic, public.anthropic),
+        gemini: own(gemini, public.gemini),
     }
 }
 
@@ -278,4 +281,37 @@ fn default_log_file(env: &Environment, spec: &AgentSpec) -> PathBuf {
     env.xdg_dir("XDG_STATE_HOME", ".local/state")
         .join("headroom")
         .join(format!("wrap-{}.log", spec.name))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// An agent that names an upstream for one family, and a bad one for
+    /// another.
+    struct ByFamily;
+
+    impl Setup for ByFamily {
+        fn family_upstreams(&self) -> [Option<String>; 3] {
+            [
+                None,
+                Some("https://gw.dev/anthropic".into()),
+                Some("not a url".into()),
+            ]
+        }
+
+        fn launch(&self, _: &str, _: &Path) -> anyhow::Result<Launch> {
+            Ok(Launch::default())
+        }
+    }
+
+    #[test]
+    fn each_family_defaults_to_the_agents_upstream_else_the_public_api() {
+        let defaults = defaults(&ByFamily);
+        let public = Defaults::public();
+        assert_eq!(defaults.openai.base(), public.openai.base());
+        assert_eq!(defaults.anthropic.base(), "https://gw.dev/anthropic");
+        assert_eq!(defaults.gemini.base(), public.gemini.base());
+    }
 }

@@ -254,9 +254,13 @@ async fn handle(
     let len = bytes.len();
     let kept = bytes.slice(..len.min(1024 * 1024));
     record(&state, &parts, &target, kept, len);
-    let streaming = String::from_utf8_lossy(&bytes).contains("\"stream\":true");
-    let model = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
+    let json_body = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    // Read from the JSON when it parses: litellm writes `"stream": true`.
+    let streaming = match &json_body {
+        Some(body) => body["stream"].as_bool().unwrap_or(false),
+        None => String::from_utf8_lossy(&bytes).contains("\"stream\":true"),
+    };
+    let model = json_body
         .and_then(|body| body["model"].as_str().map(str::to_owned))
         .unwrap_or_else(|| MODEL.to_owned());
     // Asked for by a test header: answers that name no model (an empty
