@@ -58,6 +58,9 @@ _headroom() {
             headroom__subcmd__help__subcmd__wrap,codex)
                 cmd="headroom__subcmd__help__subcmd__wrap__subcmd__codex"
                 ;;
+            headroom__subcmd__help__subcmd__wrap,kilo)
+                cmd="headroom__subcmd__help__subcmd__wrap__subcmd__kilo"
+                ;;
             headroom__subcmd__help__subcmd__wrap,opencode)
                 cmd="headroom__subcmd__help__subcmd__wrap__subcmd__opencode"
                 ;;
@@ -70,6 +73,9 @@ _headroom() {
             headroom__subcmd__wrap,help)
                 cmd="headroom__subcmd__wrap__subcmd__help"
                 ;;
+            headroom__subcmd__wrap,kilo)
+                cmd="headroom__subcmd__wrap__subcmd__kilo"
+                ;;
             headroom__subcmd__wrap,opencode)
                 cmd="headroom__subcmd__wrap__subcmd__opencode"
                 ;;
@@ -81,6 +87,9 @@ _headroom() {
                 ;;
             headroom__subcmd__wrap__subcmd__help,help)
                 cmd="headroom__subcmd__wrap__subcmd__help__subcmd__help"
+                ;;
+            headroom__subcmd__wrap__subcmd__help,kilo)
+                cmd="headroom__subcmd__wrap__subcmd__help__subcmd__kilo"
                 ;;
             headroom__subcmd__wrap__subcmd__help,opencode)
                 cmd="headroom__subcmd__wrap__subcmd__help__subcmd__opencode"
@@ -204,7 +213,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__help__subcmd__wrap)
-            opts="opencode claude codex"
+            opts="opencode claude codex kilo"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,6 +241,20 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__help__subcmd__wrap__subcmd__codex)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__help__subcmd__wrap__subcmd__kilo)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -387,7 +410,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap)
-            opts="-h --json --help opencode claude codex help"
+            opts="-h --json --help opencode claude codex kilo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -517,7 +540,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__help)
-            opts="opencode claude codex help"
+            opts="opencode claude codex kilo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -572,6 +595,20 @@ _headroom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        headroom__subcmd__wrap__subcmd__help__subcmd__kilo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         headroom__subcmd__wrap__subcmd__help__subcmd__opencode)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -579,6 +616,78 @@ _headroom() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__wrap__subcmd__kilo)
+            opts="-q -h --kilo-bin --only --skip --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --connect-timeout --idle-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kilo-bin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --log-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

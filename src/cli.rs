@@ -156,6 +156,7 @@ pub enum Agent {
     Opencode(OpencodeArgs),
     Claude(ClaudeArgs),
     Codex(CodexArgs),
+    Kilo(KiloArgs),
 }
 
 /// One `wrap` run, whichever the agent: what the lifecycle needs.
@@ -203,6 +204,11 @@ impl Agent {
             },
             Agent::Claude(a) => AgentRun::of("claude", a.claude_bin, a.options, a.args),
             Agent::Codex(a) => AgentRun::of("codex", a.codex_bin, a.options, a.args),
+            Agent::Kilo(a) => AgentRun {
+                only: a.only,
+                skip: a.skip,
+                ..AgentRun::of("kilo", a.kilo_bin, a.options, a.args)
+            },
         }
     }
 
@@ -211,6 +217,7 @@ impl Agent {
             Agent::Opencode(a) => &mut a.options,
             Agent::Claude(a) => &mut a.options,
             Agent::Codex(a) => &mut a.options,
+            Agent::Kilo(a) => &mut a.options,
         }
     }
 }
@@ -354,6 +361,46 @@ pub struct CodexArgs {
 
     /// Arguments passed to codex unchanged
     #[arg(last = true, value_name = "CODEX_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Run Kilo with every provider routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run Kilo with every provider routed through one in-process proxy.\n\n\
+Kilo is a fork of opencode and is wrapped the same way: headroom reads Kilo's config the \
+way Kilo does (~/.config/kilo, kilo.json and opencode.json files, .kilo and .kilocode \
+dirs) and hands Kilo a KILO_CONFIG_CONTENT overlay in which each active provider's \
+baseURL is the proxy and each request carries X-Headroom-Upstream with the provider's \
+real base URL, the Kilo Gateway's included. No file of yours is written. When Kilo \
+exits, the proxy stops and headroom exits with Kilo's exit code.\n\n\
+Providers a base-URL swap cannot carry (ChatGPT login for openai, github-copilot, \
+amazon-bedrock, google-vertex, azure, cloudflare, gitlab) are left alone; --dry-run \
+lists them with the reason.",
+    after_help = "Examples:\n  headroom wrap kilo\n  headroom wrap kilo -- run --model kilo/anthropic/claude-sonnet-4.5 \"explain this repo\"\n  headroom wrap kilo --dry-run --json\n\n\
+Environment: HEADROOM_KILO_BIN (kilo binary), KILO_CONFIG, KILO_CONFIG_DIR, \
+KILO_CONFIG_CONTENT, KILO_AUTH_CONTENT, KILO_API_URL, XDG_CONFIG_HOME, XDG_DATA_HOME, \
+XDG_CACHE_HOME, XDG_STATE_HOME (Kilo's config, auth and catalog; headroom's log), \
+provider key variables such as KILO_API_KEY (which providers are active)."
+)]
+pub struct KiloArgs {
+    /// The kilo binary [default: kilo on PATH]
+    #[arg(long, env = "HEADROOM_KILO_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub kilo_bin: Option<PathBuf>,
+
+    /// Route only this provider id; repeatable
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
+    pub only: Vec<String>,
+
+    /// Do not route this provider id; repeatable
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
+    pub skip: Vec<String>,
+
+    #[command(flatten)]
+    pub options: WrapOptions,
+
+    /// Arguments passed to kilo unchanged
+    #[arg(last = true, value_name = "KILO_ARGS")]
     pub args: Vec<std::ffi::OsString>,
 }
 

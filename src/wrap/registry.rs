@@ -5,10 +5,15 @@
 //! an entry in build.rs's `AGENTS` and a package in `.ci/run`.
 
 use super::agent::AgentSpec;
-use super::{claude, codex, opencode};
+use super::{claude, codex, kilo, opencode};
 
 /// Every agent, in the order `headroom wrap` lists them.
-pub const AGENTS: &[&AgentSpec] = &[&opencode::AGENT, &claude::AGENT, &codex::AGENT];
+pub const AGENTS: &[&AgentSpec] = &[
+    &opencode::AGENT,
+    &claude::AGENT,
+    &codex::AGENT,
+    &kilo::AGENT,
+];
 
 pub fn find(name: &str) -> Option<&'static AgentSpec> {
     AGENTS.iter().copied().find(|spec| spec.name == name)
