@@ -17,7 +17,7 @@ struct TestAgent {
     candidates: fn() -> Vec<String>,
 }
 
-const AGENTS: [TestAgent; 4] = [
+const AGENTS: [TestAgent; 5] = [
     TestAgent {
         name: "opencode",
         candidates: || {
@@ -59,6 +59,11 @@ const AGENTS: [TestAgent; 4] = [
                 .map(|package| format!("{package}/bin/kilo"))
                 .collect()
         },
+    },
+    TestAgent {
+        // A Node script (bundled, no platform package); needs Node 20.
+        name: "gemini",
+        candidates: || vec!["@google/gemini-cli/bundle/gemini.js".to_string()],
     },
 ];
 

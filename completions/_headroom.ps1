@@ -58,6 +58,7 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             [CompletionResult]::new('claude', 'claude', [CompletionResultType]::ParameterValue, 'Run Claude Code with its requests routed through one in-process proxy')
             [CompletionResult]::new('codex', 'codex', [CompletionResultType]::ParameterValue, 'Run Codex with its requests routed through one in-process proxy')
             [CompletionResult]::new('kilo', 'kilo', [CompletionResultType]::ParameterValue, 'Run Kilo with every provider routed through one in-process proxy')
+            [CompletionResult]::new('gemini', 'gemini', [CompletionResultType]::ParameterValue, 'Run Gemini CLI with its requests routed through one in-process proxy')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -133,11 +134,29 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'headroom;wrap;gemini' {
+            [CompletionResult]::new('--gemini-bin', '--gemini-bin', [CompletionResultType]::ParameterName, 'The gemini binary [default: gemini on PATH]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port for the proxy on 127.0.0.1 [default: a free one]')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level for the log file')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'End an exchange with an upstream that moves no bytes either way for this long')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With --dry-run, print JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary at exit')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary at exit')
+            [CompletionResult]::new('--no-ledger', '--no-ledger', [CompletionResultType]::ParameterName, 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)')
+            [CompletionResult]::new('--allow-unrouted', '--allow-unrouted', [CompletionResultType]::ParameterName, 'When the agent''s setup cannot be routed through headroom, launch it unrouted instead of stopping')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'headroom;wrap;help' {
             [CompletionResult]::new('opencode', 'opencode', [CompletionResultType]::ParameterValue, 'Run opencode with every provider routed through one in-process proxy')
             [CompletionResult]::new('claude', 'claude', [CompletionResultType]::ParameterValue, 'Run Claude Code with its requests routed through one in-process proxy')
             [CompletionResult]::new('codex', 'codex', [CompletionResultType]::ParameterValue, 'Run Codex with its requests routed through one in-process proxy')
             [CompletionResult]::new('kilo', 'kilo', [CompletionResultType]::ParameterValue, 'Run Kilo with every provider routed through one in-process proxy')
+            [CompletionResult]::new('gemini', 'gemini', [CompletionResultType]::ParameterValue, 'Run Gemini CLI with its requests routed through one in-process proxy')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -151,6 +170,9 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             break
         }
         'headroom;wrap;help;kilo' {
+            break
+        }
+        'headroom;wrap;help;gemini' {
             break
         }
         'headroom;wrap;help;help' {
@@ -193,6 +215,7 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             [CompletionResult]::new('claude', 'claude', [CompletionResultType]::ParameterValue, 'Run Claude Code with its requests routed through one in-process proxy')
             [CompletionResult]::new('codex', 'codex', [CompletionResultType]::ParameterValue, 'Run Codex with its requests routed through one in-process proxy')
             [CompletionResult]::new('kilo', 'kilo', [CompletionResultType]::ParameterValue, 'Run Kilo with every provider routed through one in-process proxy')
+            [CompletionResult]::new('gemini', 'gemini', [CompletionResultType]::ParameterValue, 'Run Gemini CLI with its requests routed through one in-process proxy')
             break
         }
         'headroom;help;wrap;opencode' {
@@ -205,6 +228,9 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             break
         }
         'headroom;help;wrap;kilo' {
+            break
+        }
+        'headroom;help;wrap;gemini' {
             break
         }
         'headroom;help;usage' {

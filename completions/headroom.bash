@@ -58,6 +58,9 @@ _headroom() {
             headroom__subcmd__help__subcmd__wrap,codex)
                 cmd="headroom__subcmd__help__subcmd__wrap__subcmd__codex"
                 ;;
+            headroom__subcmd__help__subcmd__wrap,gemini)
+                cmd="headroom__subcmd__help__subcmd__wrap__subcmd__gemini"
+                ;;
             headroom__subcmd__help__subcmd__wrap,kilo)
                 cmd="headroom__subcmd__help__subcmd__wrap__subcmd__kilo"
                 ;;
@@ -69,6 +72,9 @@ _headroom() {
                 ;;
             headroom__subcmd__wrap,codex)
                 cmd="headroom__subcmd__wrap__subcmd__codex"
+                ;;
+            headroom__subcmd__wrap,gemini)
+                cmd="headroom__subcmd__wrap__subcmd__gemini"
                 ;;
             headroom__subcmd__wrap,help)
                 cmd="headroom__subcmd__wrap__subcmd__help"
@@ -84,6 +90,9 @@ _headroom() {
                 ;;
             headroom__subcmd__wrap__subcmd__help,codex)
                 cmd="headroom__subcmd__wrap__subcmd__help__subcmd__codex"
+                ;;
+            headroom__subcmd__wrap__subcmd__help,gemini)
+                cmd="headroom__subcmd__wrap__subcmd__help__subcmd__gemini"
                 ;;
             headroom__subcmd__wrap__subcmd__help,help)
                 cmd="headroom__subcmd__wrap__subcmd__help__subcmd__help"
@@ -213,7 +222,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__help__subcmd__wrap)
-            opts="opencode claude codex kilo"
+            opts="opencode claude codex kilo gemini"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -241,6 +250,20 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__help__subcmd__wrap__subcmd__codex)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__help__subcmd__wrap__subcmd__gemini)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -410,7 +433,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap)
-            opts="-h --json --help opencode claude codex kilo help"
+            opts="-h --json --help opencode claude codex kilo gemini help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -539,8 +562,66 @@ _headroom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        headroom__subcmd__wrap__subcmd__gemini)
+            opts="-q -h --gemini-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --connect-timeout --idle-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --gemini-bin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --log-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         headroom__subcmd__wrap__subcmd__help)
-            opts="opencode claude codex kilo help"
+            opts="opencode claude codex kilo gemini help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -568,6 +649,20 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__help__subcmd__codex)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__wrap__subcmd__help__subcmd__gemini)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

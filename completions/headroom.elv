@@ -53,6 +53,7 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand claude 'Run Claude Code with its requests routed through one in-process proxy'
             cand codex 'Run Codex with its requests routed through one in-process proxy'
             cand kilo 'Run Kilo with every provider routed through one in-process proxy'
+            cand gemini 'Run Gemini CLI with its requests routed through one in-process proxy'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'headroom;wrap;opencode'= {
@@ -123,11 +124,28 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'headroom;wrap;gemini'= {
+            cand --gemini-bin 'The gemini binary [default: gemini on PATH]'
+            cand --port 'Port for the proxy on 127.0.0.1 [default: a free one]'
+            cand --log-file 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]'
+            cand --log-level 'Log level for the log file'
+            cand --connect-timeout 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)'
+            cand --idle-timeout 'End an exchange with an upstream that moves no bytes either way for this long'
+            cand --dry-run 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
+            cand --json 'With --dry-run, print JSON'
+            cand -q 'No summary at exit'
+            cand --quiet 'No summary at exit'
+            cand --no-ledger 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
+            cand --allow-unrouted 'When the agent''s setup cannot be routed through headroom, launch it unrouted instead of stopping'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'headroom;wrap;help'= {
             cand opencode 'Run opencode with every provider routed through one in-process proxy'
             cand claude 'Run Claude Code with its requests routed through one in-process proxy'
             cand codex 'Run Codex with its requests routed through one in-process proxy'
             cand kilo 'Run Kilo with every provider routed through one in-process proxy'
+            cand gemini 'Run Gemini CLI with its requests routed through one in-process proxy'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'headroom;wrap;help;opencode'= {
@@ -137,6 +155,8 @@ set edit:completion:arg-completer[headroom] = {|@words|
         &'headroom;wrap;help;codex'= {
         }
         &'headroom;wrap;help;kilo'= {
+        }
+        &'headroom;wrap;help;gemini'= {
         }
         &'headroom;wrap;help;help'= {
         }
@@ -172,6 +192,7 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand claude 'Run Claude Code with its requests routed through one in-process proxy'
             cand codex 'Run Codex with its requests routed through one in-process proxy'
             cand kilo 'Run Kilo with every provider routed through one in-process proxy'
+            cand gemini 'Run Gemini CLI with its requests routed through one in-process proxy'
         }
         &'headroom;help;wrap;opencode'= {
         }
@@ -180,6 +201,8 @@ set edit:completion:arg-completer[headroom] = {|@words|
         &'headroom;help;wrap;codex'= {
         }
         &'headroom;help;wrap;kilo'= {
+        }
+        &'headroom;help;wrap;gemini'= {
         }
         &'headroom;help;usage'= {
         }

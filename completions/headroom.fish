@@ -51,13 +51,14 @@ json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l allow-any-upstream -d 'Forward to any upstream, even when listening beyond loopback'
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo help" -l json -d 'Without an agent: print the list of agents as JSON'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo help" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo help" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo help" -f -a "kilo" -d 'Run Kilo with every provider routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo gemini help" -l json -d 'Without an agent: print the list of agents as JSON'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo gemini help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo gemini help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo gemini help" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo gemini help" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo gemini help" -f -a "kilo" -d 'Run Kilo with every provider routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo gemini help" -f -a "gemini" -d 'Run Gemini CLI with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex kilo gemini help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l opencode-bin -d 'The opencode binary [default: opencode on PATH]' -r -F
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l only -d 'Route only this provider id; repeatable' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l skip -d 'Do not route this provider id; repeatable' -r -f
@@ -130,10 +131,28 @@ complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l allow-unrouted -d 'When the agent\'s setup cannot be routed through headroom, launch it unrouted instead of stopping'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l gemini-bin -d 'The gemini binary [default: gemini on PATH]' -r -F
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l port -d 'Port for the proxy on 127.0.0.1 [default: a free one]' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l log-file -d 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]' -r -F
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l log-level -d 'Log level for the log file' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''
+off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l dry-run -d 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l json -d 'With --dry-run, print JSON'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -s q -l quiet -d 'No summary at exit'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l allow-unrouted -d 'When the agent\'s setup cannot be routed through headroom, launch it unrouted instead of stopping'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "kilo" -d 'Run Kilo with every provider routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "gemini" -d 'Run Gemini CLI with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c headroom -n "__fish_headroom_using_subcommand usage" -l by -d 'Total per day, model, provider, agent or run instead of one total' -r -f -a "day\t''
 model\t''
@@ -157,3 +176,4 @@ complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_
 complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "kilo" -d 'Run Kilo with every provider routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "gemini" -d 'Run Gemini CLI with its requests routed through one in-process proxy'

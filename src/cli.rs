@@ -157,6 +157,7 @@ pub enum Agent {
     Claude(ClaudeArgs),
     Codex(CodexArgs),
     Kilo(KiloArgs),
+    Gemini(GeminiArgs),
 }
 
 /// One `wrap` run, whichever the agent: what the lifecycle needs.
@@ -209,6 +210,7 @@ impl Agent {
                 skip: a.skip,
                 ..AgentRun::of("kilo", a.kilo_bin, a.options, a.args)
             },
+            Agent::Gemini(a) => AgentRun::of("gemini", a.gemini_bin, a.options, a.args),
         }
     }
 
@@ -218,6 +220,7 @@ impl Agent {
             Agent::Claude(a) => &mut a.options,
             Agent::Codex(a) => &mut a.options,
             Agent::Kilo(a) => &mut a.options,
+            Agent::Gemini(a) => &mut a.options,
         }
     }
 }
@@ -401,6 +404,36 @@ pub struct KiloArgs {
 
     /// Arguments passed to kilo unchanged
     #[arg(last = true, value_name = "KILO_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Run Gemini CLI with its requests routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run Gemini CLI with its requests routed through one in-process proxy.\n\n\
+headroom gives gemini, for this run only, GOOGLE_GEMINI_BASE_URL pointing at the proxy \
+and X-Headroom-Upstream added to GEMINI_CLI_CUSTOM_HEADERS. The upstream is your own \
+GOOGLE_GEMINI_BASE_URL (from the environment or the .env file Gemini CLI loads), else \
+https://generativelanguage.googleapis.com. Gemini CLI takes a base URL only with an API \
+key (GEMINI_API_KEY): unless your settings already select it, headroom hands gemini a \
+system settings file (your own system settings, merged) that does, in a private \
+directory removed at exit. Login with Google and Vertex AI cannot be routed this way: \
+headroom says so and stops, or with --allow-unrouted launches gemini without the proxy.",
+    after_help = "Examples:\n  headroom wrap gemini\n  headroom wrap gemini -- -m gemini-2.5-flash -p \"explain this repo\"\n  headroom wrap gemini --dry-run\n\n\
+Environment: HEADROOM_GEMINI_BIN (gemini binary), GEMINI_API_KEY, GOOGLE_GEMINI_BASE_URL, \
+GEMINI_CLI_CUSTOM_HEADERS, GEMINI_CLI_SYSTEM_SETTINGS_PATH, GEMINI_CLI_HOME (Gemini CLI's \
+settings and login), XDG_STATE_HOME (headroom's log)."
+)]
+pub struct GeminiArgs {
+    /// The gemini binary [default: gemini on PATH]
+    #[arg(long, env = "HEADROOM_GEMINI_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub gemini_bin: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub options: WrapOptions,
+
+    /// Arguments passed to gemini unchanged
+    #[arg(last = true, value_name = "GEMINI_ARGS")]
     pub args: Vec<std::ffi::OsString>,
 }
 

@@ -12,6 +12,7 @@ mod claude;
 mod codex;
 mod command;
 pub mod environment;
+mod gemini;
 mod kilo;
 mod list;
 pub(crate) mod mask;

@@ -5,7 +5,7 @@
 //! an entry in build.rs's `AGENTS` and a package in `.ci/run`.
 
 use super::agent::AgentSpec;
-use super::{claude, codex, kilo, opencode};
+use super::{claude, codex, gemini, kilo, opencode};
 
 /// Every agent, in the order `headroom wrap` lists them.
 pub const AGENTS: &[&AgentSpec] = &[
@@ -13,6 +13,7 @@ pub const AGENTS: &[&AgentSpec] = &[
     &claude::AGENT,
     &codex::AGENT,
     &kilo::AGENT,
+    &gemini::AGENT,
 ];
 
 pub fn find(name: &str) -> Option<&'static AgentSpec> {
