@@ -47,8 +47,9 @@ struct SettingsFiles {
     /// The system defaults, which lose to every other file. Found beside
     /// the system settings unless named.
     defaults: PathBuf,
-    /// The others, highest precedence first: the workspace's, the user's.
-    others: Vec<PathBuf>,
+    /// The workspace's, which counts only in a trusted workspace.
+    workspace: Option<PathBuf>,
+    user: PathBuf,
 }
 
 impl SettingsFiles {
@@ -65,16 +66,13 @@ impl SettingsFiles {
                 .join("system-defaults.json"),
         };
         let home = gemini_home(env);
-        let mut others = Vec::new();
         // Gemini CLI takes no workspace settings in the home directory.
-        if env.cwd != home {
-            others.push(env.cwd.join(".gemini/settings.json"));
-        }
-        others.push(home.join(".gemini/settings.json"));
+        let workspace = (env.cwd != home).then(|| env.cwd.join(".gemini/settings.json"));
         SettingsFiles {
             system,
             defaults,
-            others,
+            workspace,
+            user: home.join(".gemini/settings.json"),
         }
     }
 }
@@ -100,12 +98,21 @@ fn read_settings(path: &Path) -> Map<String, Value> {
         .unwrap_or_default()
 }
 
-/// `security.auth.<key>` from the first settings that set it.
+/// `security.<group>.<key>` from the first settings that set it.
+fn security_setting<'a>(
+    layers: &[&'a Map<String, Value>],
+    group: &str,
+    key: &str,
+) -> Option<&'a Value> {
+    layers
+        .iter()
+        .find_map(|settings| settings.get("security")?.get(group)?.get(key))
+}
+
 fn auth_setting(layers: &[&Map<String, Value>], key: &str) -> Option<String> {
-    layers.iter().find_map(|settings| {
-        let value = settings.get("security")?.get("auth")?.get(key)?;
-        value.as_str().map(str::to_owned)
-    })
+    security_setting(layers, "auth", key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 /// The auth type Gemini CLI takes from the environment when no settings
@@ -124,23 +131,6 @@ fn auth_from_env(env: &Environment) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// The `.env` file Gemini CLI loads (in a trusted workspace): the nearest
-/// `.gemini/.env` or `.env` from the working directory up, else the
-/// home's. Its values count only where the environment has none.
-fn env_file(env: &Environment) -> Option<PathBuf> {
-    let home = gemini_home(env);
-    let nearest = env.cwd.ancestors().find_map(|dir| {
-        [dir.join(".gemini/.env"), dir.join(".env")]
-            .into_iter()
-            .find(|path| path.is_file())
-    });
-    nearest.or_else(|| {
-        [home.join(".gemini/.env"), home.join(".env")]
-            .into_iter()
-            .find(|path| path.is_file())
-    })
 }
 
 /// `NAME=value` from a dotenv file: the last assignment, unquoted.
@@ -199,10 +189,15 @@ fn setup(env: &Environment, takes_overlay: bool) -> GeminiSetup {
     let files = SettingsFiles::of(env);
     let system = read_settings(&files.system);
     let defaults = read_settings(&files.defaults);
-    let others: Vec<Map<String, Value>> = files.others.iter().map(|p| read_settings(p)).collect();
-    let mut layers: Vec<&Map<String, Value>> = vec![&system];
-    layers.extend(others.iter());
-    layers.push(&defaults);
+    let user = read_settings(&files.user);
+    let folder_trust = security_setting(&[&system, &user, &defaults], "folderTrust", "enabled")
+        .and_then(Value::as_bool);
+    let trusted = trust::workspace_trusted(env, folder_trust);
+    let workspace = match &files.workspace {
+        Some(path) if trusted => read_settings(path),
+        _ => Map::new(),
+    };
+    let layers = [&system, &workspace, &user, &defaults];
     let selected = auth_setting(&layers, "selectedType");
     let enforced = auth_setting(&layers, "enforcedType");
     let auth = selected
@@ -212,7 +207,11 @@ fn setup(env: &Environment, takes_overlay: bool) -> GeminiSetup {
     let base = env
         .non_empty(BASE_URL)
         .map(str::to_owned)
-        .or_else(|| env_file(env).and_then(|file| dotenv_value(&file, BASE_URL)))
+        // An untrusted workspace's `.env` sets only a few keys, not this one.
+        .or_else(|| {
+            let file = trust::env_file(env, trusted).filter(|_| trusted)?;
+            dotenv_value(&file, BASE_URL)
+        })
         .filter(|b| !b.trim().is_empty());
     let upstream = base.as_deref().map_or(DEFAULT_UPSTREAM.to_string(), |b| {
         b.trim().trim_end_matches('/').to_string()
@@ -338,6 +337,8 @@ impl Setup for GeminiSetup {
         })
     }
 }
+
+mod trust;
 
 #[cfg(test)]
 mod tests;

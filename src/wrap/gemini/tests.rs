@@ -104,6 +104,12 @@ fn the_users_base_url_from_env_or_dotenv_is_the_upstream() {
         &env.home.join(".gemini/.env"),
         "# mine\nGOOGLE_GEMINI_BASE_URL=https://old.corp\nexport GOOGLE_GEMINI_BASE_URL=\"https://gw.corp/gemini/\"\n",
     );
+    // Gemini CLI reads `~/.gemini/.env` only in a trusted workspace.
+    assert_eq!(setup(&env, true).upstream, DEFAULT_UPSTREAM);
+    write(
+        &env.home.join(".gemini/trustedFolders.json"),
+        &json!({env.cwd.display().to_string(): "TRUST_FOLDER"}).to_string(),
+    );
     let setup_ = setup(&env, true);
     assert_eq!(setup_.upstream, "https://gw.corp/gemini");
     env.vars
@@ -177,4 +183,18 @@ fn a_private_dir_under_a_world_writable_dir_takes_no_system_file() {
     assert!(setup(&env, takes_system_files_in(&dir))
         .unroutable
         .is_some());
+}
+
+#[test]
+fn an_untrusted_workspace_s_settings_do_not_count() {
+    let root = tempfile::tempdir().unwrap();
+    let mut env = with_key(root.path());
+    write(
+        &env.cwd.join(".gemini/settings.json"),
+        r#"{"security": {"auth": {"selectedType": "oauth-personal"}}}"#,
+    );
+    assert_eq!(setup(&env, true).unroutable, None);
+    env.vars
+        .insert("GEMINI_CLI_TRUST_WORKSPACE".into(), "true".into());
+    assert!(setup(&env, true).unroutable.is_some());
 }
