@@ -16,7 +16,9 @@ pub const AGENT: AgentSpec = AgentSpec {
     read_setup: |context| opencode::read_setup(context, &KILO),
 };
 
-const NAMES: [&str; 4] = ["kilo.jsonc", "kilo.json", "opencode.jsonc", "opencode.json"];
+/// The files of a config dir, lowest precedence first: in one dir,
+/// `opencode.json` wins.
+const DIR_FILES: [&str; 4] = ["kilo.jsonc", "kilo.json", "opencode.jsonc", "opencode.json"];
 
 pub const KILO: ConfigNames = ConfigNames {
     product: "Kilo",
@@ -35,7 +37,7 @@ pub const KILO: ConfigNames = ConfigNames {
     ],
     project_stems: &["kilo", "opencode"],
     dot_dirs: &[".kilocode", ".kilo"],
-    dir_files: &NAMES,
+    dir_files: &DIR_FILES,
     own_provider: "kilo",
     own_sdk: Some(OwnSdk {
         default_base: gateway_base,

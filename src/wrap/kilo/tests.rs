@@ -105,11 +105,11 @@ fn in_one_dir_opencode_json_beats_kilo_jsonc() {
     let root = tempfile::tempdir().unwrap();
     let env = env_in(root.path());
     let dir = env.cwd.join(".kilo");
-    for (i, name) in NAMES.iter().enumerate() {
-        write(&dir.join(name), &staircase(&NAMES, i));
+    for (i, name) in DIR_FILES.iter().enumerate() {
+        write(&dir.join(name), &staircase(&DIR_FILES, i));
     }
     let got = merged(&env);
-    for (j, name) in NAMES.iter().enumerate() {
+    for (j, name) in DIR_FILES.iter().enumerate() {
         assert_eq!(got[format!("k{j}")], json!(name), "{got}");
     }
 }
