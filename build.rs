@@ -17,7 +17,7 @@ struct TestAgent {
     candidates: fn() -> Vec<String>,
 }
 
-const AGENTS: [TestAgent; 7] = [
+const AGENTS: [TestAgent; 8] = [
     TestAgent {
         name: "opencode",
         candidates: || {
@@ -80,6 +80,11 @@ const AGENTS: [TestAgent; 7] = [
                 .map(|package| format!("{package}/bin/kilo"))
                 .collect()
         },
+    },
+    TestAgent {
+        // A Node script (bundled, no platform package); needs Node 20.
+        name: "gemini",
+        candidates: || vec!["@google/gemini-cli/bundle/gemini.js".to_string()],
     },
 ];
 

@@ -62,6 +62,8 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             [CompletionResult]::new('codex', 'codex', [CompletionResultType]::ParameterValue, 'Run Codex with its requests routed through one in-process proxy')
             [CompletionResult]::new('aider', 'aider', [CompletionResultType]::ParameterValue, 'Run Aider with its requests routed through one in-process proxy')
             [CompletionResult]::new('qwen', 'qwen', [CompletionResultType]::ParameterValue, 'Run Qwen Code with its requests routed through one in-process proxy')
+            [CompletionResult]::new('kilo', 'kilo', [CompletionResultType]::ParameterValue, 'Run Kilo with every provider routed through one in-process proxy')
+            [CompletionResult]::new('gemini', 'gemini', [CompletionResultType]::ParameterValue, 'Run Gemini CLI with its requests routed through one in-process proxy')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -132,6 +134,9 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port for the proxy on 127.0.0.1 [default: a free one]')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level for the log file')
+            [CompletionResult]::new('--compress', '--compress', [CompletionResultType]::ParameterName, 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request''s X-Headroom-Compress overrides it')
+            [CompletionResult]::new('--spill-dir', '--spill-dir', [CompletionResultType]::ParameterName, 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]')
+            [CompletionResult]::new('--spill-retention', '--spill-retention', [CompletionResultType]::ParameterName, 'Spill files older than this are removed at start (e.g. 7d, 12h)')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'End an exchange with an upstream that moves no bytes either way for this long')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)')
@@ -149,6 +154,51 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port for the proxy on 127.0.0.1 [default: a free one]')
             [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level for the log file')
+            [CompletionResult]::new('--compress', '--compress', [CompletionResultType]::ParameterName, 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request''s X-Headroom-Compress overrides it')
+            [CompletionResult]::new('--spill-dir', '--spill-dir', [CompletionResultType]::ParameterName, 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]')
+            [CompletionResult]::new('--spill-retention', '--spill-retention', [CompletionResultType]::ParameterName, 'Spill files older than this are removed at start (e.g. 7d, 12h)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'End an exchange with an upstream that moves no bytes either way for this long')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With --dry-run, print JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary at exit')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary at exit')
+            [CompletionResult]::new('--no-ledger', '--no-ledger', [CompletionResultType]::ParameterName, 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)')
+            [CompletionResult]::new('--allow-unrouted', '--allow-unrouted', [CompletionResultType]::ParameterName, 'When the agent''s setup cannot be routed through headroom, launch it unrouted instead of stopping')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'headroom;wrap;kilo' {
+            [CompletionResult]::new('--kilo-bin', '--kilo-bin', [CompletionResultType]::ParameterName, 'The kilo binary [default: kilo on PATH]')
+            [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Route only this provider id; repeatable')
+            [CompletionResult]::new('--skip', '--skip', [CompletionResultType]::ParameterName, 'Do not route this provider id; repeatable')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port for the proxy on 127.0.0.1 [default: a free one]')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level for the log file')
+            [CompletionResult]::new('--compress', '--compress', [CompletionResultType]::ParameterName, 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request''s X-Headroom-Compress overrides it')
+            [CompletionResult]::new('--spill-dir', '--spill-dir', [CompletionResultType]::ParameterName, 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]')
+            [CompletionResult]::new('--spill-retention', '--spill-retention', [CompletionResultType]::ParameterName, 'Spill files older than this are removed at start (e.g. 7d, 12h)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'End an exchange with an upstream that moves no bytes either way for this long')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With --dry-run, print JSON')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No summary at exit')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No summary at exit')
+            [CompletionResult]::new('--no-ledger', '--no-ledger', [CompletionResultType]::ParameterName, 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)')
+            [CompletionResult]::new('--allow-unrouted', '--allow-unrouted', [CompletionResultType]::ParameterName, 'When the agent''s setup cannot be routed through headroom, launch it unrouted instead of stopping')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'headroom;wrap;gemini' {
+            [CompletionResult]::new('--gemini-bin', '--gemini-bin', [CompletionResultType]::ParameterName, 'The gemini binary [default: gemini on PATH]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port for the proxy on 127.0.0.1 [default: a free one]')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log level for the log file')
+            [CompletionResult]::new('--compress', '--compress', [CompletionResultType]::ParameterName, 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request''s X-Headroom-Compress overrides it')
+            [CompletionResult]::new('--spill-dir', '--spill-dir', [CompletionResultType]::ParameterName, 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]')
+            [CompletionResult]::new('--spill-retention', '--spill-retention', [CompletionResultType]::ParameterName, 'Spill files older than this are removed at start (e.g. 7d, 12h)')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'End an exchange with an upstream that moves no bytes either way for this long')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)')
@@ -167,6 +217,8 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             [CompletionResult]::new('codex', 'codex', [CompletionResultType]::ParameterValue, 'Run Codex with its requests routed through one in-process proxy')
             [CompletionResult]::new('aider', 'aider', [CompletionResultType]::ParameterValue, 'Run Aider with its requests routed through one in-process proxy')
             [CompletionResult]::new('qwen', 'qwen', [CompletionResultType]::ParameterValue, 'Run Qwen Code with its requests routed through one in-process proxy')
+            [CompletionResult]::new('kilo', 'kilo', [CompletionResultType]::ParameterValue, 'Run Kilo with every provider routed through one in-process proxy')
+            [CompletionResult]::new('gemini', 'gemini', [CompletionResultType]::ParameterValue, 'Run Gemini CLI with its requests routed through one in-process proxy')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -183,6 +235,12 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             break
         }
         'headroom;wrap;help;qwen' {
+            break
+        }
+        'headroom;wrap;help;kilo' {
+            break
+        }
+        'headroom;wrap;help;gemini' {
             break
         }
         'headroom;wrap;help;help' {
@@ -226,6 +284,8 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             [CompletionResult]::new('codex', 'codex', [CompletionResultType]::ParameterValue, 'Run Codex with its requests routed through one in-process proxy')
             [CompletionResult]::new('aider', 'aider', [CompletionResultType]::ParameterValue, 'Run Aider with its requests routed through one in-process proxy')
             [CompletionResult]::new('qwen', 'qwen', [CompletionResultType]::ParameterValue, 'Run Qwen Code with its requests routed through one in-process proxy')
+            [CompletionResult]::new('kilo', 'kilo', [CompletionResultType]::ParameterValue, 'Run Kilo with every provider routed through one in-process proxy')
+            [CompletionResult]::new('gemini', 'gemini', [CompletionResultType]::ParameterValue, 'Run Gemini CLI with its requests routed through one in-process proxy')
             break
         }
         'headroom;help;wrap;opencode' {
@@ -241,6 +301,12 @@ Register-ArgumentCompleter -Native -CommandName 'headroom' -ScriptBlock {
             break
         }
         'headroom;help;wrap;qwen' {
+            break
+        }
+        'headroom;help;wrap;kilo' {
+            break
+        }
+        'headroom;help;wrap;gemini' {
             break
         }
         'headroom;help;usage' {

@@ -61,6 +61,12 @@ _headroom() {
             headroom__subcmd__help__subcmd__wrap,codex)
                 cmd="headroom__subcmd__help__subcmd__wrap__subcmd__codex"
                 ;;
+            headroom__subcmd__help__subcmd__wrap,gemini)
+                cmd="headroom__subcmd__help__subcmd__wrap__subcmd__gemini"
+                ;;
+            headroom__subcmd__help__subcmd__wrap,kilo)
+                cmd="headroom__subcmd__help__subcmd__wrap__subcmd__kilo"
+                ;;
             headroom__subcmd__help__subcmd__wrap,opencode)
                 cmd="headroom__subcmd__help__subcmd__wrap__subcmd__opencode"
                 ;;
@@ -76,8 +82,14 @@ _headroom() {
             headroom__subcmd__wrap,codex)
                 cmd="headroom__subcmd__wrap__subcmd__codex"
                 ;;
+            headroom__subcmd__wrap,gemini)
+                cmd="headroom__subcmd__wrap__subcmd__gemini"
+                ;;
             headroom__subcmd__wrap,help)
                 cmd="headroom__subcmd__wrap__subcmd__help"
+                ;;
+            headroom__subcmd__wrap,kilo)
+                cmd="headroom__subcmd__wrap__subcmd__kilo"
                 ;;
             headroom__subcmd__wrap,opencode)
                 cmd="headroom__subcmd__wrap__subcmd__opencode"
@@ -94,8 +106,14 @@ _headroom() {
             headroom__subcmd__wrap__subcmd__help,codex)
                 cmd="headroom__subcmd__wrap__subcmd__help__subcmd__codex"
                 ;;
+            headroom__subcmd__wrap__subcmd__help,gemini)
+                cmd="headroom__subcmd__wrap__subcmd__help__subcmd__gemini"
+                ;;
             headroom__subcmd__wrap__subcmd__help,help)
                 cmd="headroom__subcmd__wrap__subcmd__help__subcmd__help"
+                ;;
+            headroom__subcmd__wrap__subcmd__help,kilo)
+                cmd="headroom__subcmd__wrap__subcmd__help__subcmd__kilo"
                 ;;
             headroom__subcmd__wrap__subcmd__help,opencode)
                 cmd="headroom__subcmd__wrap__subcmd__help__subcmd__opencode"
@@ -222,7 +240,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__help__subcmd__wrap)
-            opts="opencode claude codex aider qwen"
+            opts="opencode claude codex aider qwen kilo gemini"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -264,6 +282,34 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__help__subcmd__wrap__subcmd__codex)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__help__subcmd__wrap__subcmd__gemini)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__help__subcmd__wrap__subcmd__kilo)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -451,7 +497,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap)
-            opts="-h --json --help opencode claude codex aider qwen help"
+            opts="-h --json --help opencode claude codex aider qwen kilo gemini help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -465,7 +511,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__aider)
-            opts="-q -h --aider-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --connect-timeout --idle-timeout --help"
+            opts="-q -h --aider-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -499,6 +545,24 @@ _headroom() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --compress)
+                    COMPREPLY=($(compgen -W "off safe aggressive" -- "${cur}"))
+                    return 0
+                    ;;
+                --spill-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --spill-retention)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --connect-timeout)
@@ -674,8 +738,84 @@ _headroom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        headroom__subcmd__wrap__subcmd__gemini)
+            opts="-q -h --gemini-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --gemini-bin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --log-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --compress)
+                    COMPREPLY=($(compgen -W "off safe aggressive" -- "${cur}"))
+                    return 0
+                    ;;
+                --spill-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --spill-retention)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         headroom__subcmd__wrap__subcmd__help)
-            opts="opencode claude codex aider qwen help"
+            opts="opencode claude codex aider qwen kilo gemini help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -730,7 +870,35 @@ _headroom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        headroom__subcmd__wrap__subcmd__help__subcmd__gemini)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         headroom__subcmd__wrap__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__wrap__subcmd__help__subcmd__kilo)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -765,6 +933,96 @@ _headroom() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        headroom__subcmd__wrap__subcmd__kilo)
+            opts="-q -h --kilo-bin --only --skip --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kilo-bin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --log-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --compress)
+                    COMPREPLY=($(compgen -W "off safe aggressive" -- "${cur}"))
+                    return 0
+                    ;;
+                --spill-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --spill-retention)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -863,7 +1121,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__qwen)
-            opts="-q -h --qwen-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --connect-timeout --idle-timeout --help"
+            opts="-q -h --qwen-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -897,6 +1155,24 @@ _headroom() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --compress)
+                    COMPREPLY=($(compgen -W "off safe aggressive" -- "${cur}"))
+                    return 0
+                    ;;
+                --spill-dir)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --spill-retention)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --connect-timeout)

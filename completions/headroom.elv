@@ -57,6 +57,8 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand codex 'Run Codex with its requests routed through one in-process proxy'
             cand aider 'Run Aider with its requests routed through one in-process proxy'
             cand qwen 'Run Qwen Code with its requests routed through one in-process proxy'
+            cand kilo 'Run Kilo with every provider routed through one in-process proxy'
+            cand gemini 'Run Gemini CLI with its requests routed through one in-process proxy'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'headroom;wrap;opencode'= {
@@ -123,6 +125,9 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand --port 'Port for the proxy on 127.0.0.1 [default: a free one]'
             cand --log-file 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]'
             cand --log-level 'Log level for the log file'
+            cand --compress 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request''s X-Headroom-Compress overrides it'
+            cand --spill-dir 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]'
+            cand --spill-retention 'Spill files older than this are removed at start (e.g. 7d, 12h)'
             cand --connect-timeout 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)'
             cand --idle-timeout 'End an exchange with an upstream that moves no bytes either way for this long'
             cand --dry-run 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
@@ -139,6 +144,49 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand --port 'Port for the proxy on 127.0.0.1 [default: a free one]'
             cand --log-file 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]'
             cand --log-level 'Log level for the log file'
+            cand --compress 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request''s X-Headroom-Compress overrides it'
+            cand --spill-dir 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]'
+            cand --spill-retention 'Spill files older than this are removed at start (e.g. 7d, 12h)'
+            cand --connect-timeout 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)'
+            cand --idle-timeout 'End an exchange with an upstream that moves no bytes either way for this long'
+            cand --dry-run 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
+            cand --json 'With --dry-run, print JSON'
+            cand -q 'No summary at exit'
+            cand --quiet 'No summary at exit'
+            cand --no-ledger 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
+            cand --allow-unrouted 'When the agent''s setup cannot be routed through headroom, launch it unrouted instead of stopping'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'headroom;wrap;kilo'= {
+            cand --kilo-bin 'The kilo binary [default: kilo on PATH]'
+            cand --only 'Route only this provider id; repeatable'
+            cand --skip 'Do not route this provider id; repeatable'
+            cand --port 'Port for the proxy on 127.0.0.1 [default: a free one]'
+            cand --log-file 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]'
+            cand --log-level 'Log level for the log file'
+            cand --compress 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request''s X-Headroom-Compress overrides it'
+            cand --spill-dir 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]'
+            cand --spill-retention 'Spill files older than this are removed at start (e.g. 7d, 12h)'
+            cand --connect-timeout 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)'
+            cand --idle-timeout 'End an exchange with an upstream that moves no bytes either way for this long'
+            cand --dry-run 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
+            cand --json 'With --dry-run, print JSON'
+            cand -q 'No summary at exit'
+            cand --quiet 'No summary at exit'
+            cand --no-ledger 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
+            cand --allow-unrouted 'When the agent''s setup cannot be routed through headroom, launch it unrouted instead of stopping'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'headroom;wrap;gemini'= {
+            cand --gemini-bin 'The gemini binary [default: gemini on PATH]'
+            cand --port 'Port for the proxy on 127.0.0.1 [default: a free one]'
+            cand --log-file 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]'
+            cand --log-level 'Log level for the log file'
+            cand --compress 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request''s X-Headroom-Compress overrides it'
+            cand --spill-dir 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]'
+            cand --spill-retention 'Spill files older than this are removed at start (e.g. 7d, 12h)'
             cand --connect-timeout 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)'
             cand --idle-timeout 'End an exchange with an upstream that moves no bytes either way for this long'
             cand --dry-run 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
@@ -156,6 +204,8 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand codex 'Run Codex with its requests routed through one in-process proxy'
             cand aider 'Run Aider with its requests routed through one in-process proxy'
             cand qwen 'Run Qwen Code with its requests routed through one in-process proxy'
+            cand kilo 'Run Kilo with every provider routed through one in-process proxy'
+            cand gemini 'Run Gemini CLI with its requests routed through one in-process proxy'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'headroom;wrap;help;opencode'= {
@@ -167,6 +217,10 @@ set edit:completion:arg-completer[headroom] = {|@words|
         &'headroom;wrap;help;aider'= {
         }
         &'headroom;wrap;help;qwen'= {
+        }
+        &'headroom;wrap;help;kilo'= {
+        }
+        &'headroom;wrap;help;gemini'= {
         }
         &'headroom;wrap;help;help'= {
         }
@@ -203,6 +257,8 @@ set edit:completion:arg-completer[headroom] = {|@words|
             cand codex 'Run Codex with its requests routed through one in-process proxy'
             cand aider 'Run Aider with its requests routed through one in-process proxy'
             cand qwen 'Run Qwen Code with its requests routed through one in-process proxy'
+            cand kilo 'Run Kilo with every provider routed through one in-process proxy'
+            cand gemini 'Run Gemini CLI with its requests routed through one in-process proxy'
         }
         &'headroom;help;wrap;opencode'= {
         }
@@ -213,6 +269,10 @@ set edit:completion:arg-completer[headroom] = {|@words|
         &'headroom;help;wrap;aider'= {
         }
         &'headroom;help;wrap;qwen'= {
+        }
+        &'headroom;help;wrap;kilo'= {
+        }
+        &'headroom;help;wrap;gemini'= {
         }
         &'headroom;help;usage'= {
         }

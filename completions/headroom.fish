@@ -56,14 +56,16 @@ json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l allow-any-upstream -d 'Forward to any upstream, even when listening beyond loopback'
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
 complete -c headroom -n "__fish_headroom_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -l json -d 'Without an agent: print the list of agents as JSON'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "aider" -d 'Run Aider with its requests routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "qwen" -d 'Run Qwen Code with its requests routed through one in-process proxy'
-complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen kilo gemini help" -l json -d 'Without an agent: print the list of agents as JSON'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen kilo gemini help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen kilo gemini help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen kilo gemini help" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen kilo gemini help" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen kilo gemini help" -f -a "aider" -d 'Run Aider with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen kilo gemini help" -f -a "qwen" -d 'Run Qwen Code with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen kilo gemini help" -f -a "kilo" -d 'Run Kilo with every provider routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen kilo gemini help" -f -a "gemini" -d 'Run Gemini CLI with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and not __fish_seen_subcommand_from opencode claude codex aider qwen kilo gemini help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l opencode-bin -d 'The opencode binary [default: opencode on PATH]' -r -F
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l only -d 'Route only this provider id; repeatable' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l skip -d 'Do not route this provider id; repeatable' -r -f
@@ -141,6 +143,11 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
+safe\t''
+aggressive\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l spill-dir -d 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]' -r -f -a "(__fish_complete_directories)"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l spill-retention -d 'Spill files older than this are removed at start (e.g. 7d, 12h)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l dry-run -d 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
@@ -158,6 +165,11 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
+safe\t''
+aggressive\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l spill-dir -d 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]' -r -f -a "(__fish_complete_directories)"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l spill-retention -d 'Spill files older than this are removed at start (e.g. 7d, 12h)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l dry-run -d 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
@@ -166,11 +178,59 @@ complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l allow-unrouted -d 'When the agent\'s setup cannot be routed through headroom, launch it unrouted instead of stopping'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l kilo-bin -d 'The kilo binary [default: kilo on PATH]' -r -F
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l only -d 'Route only this provider id; repeatable' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l skip -d 'Do not route this provider id; repeatable' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l port -d 'Port for the proxy on 127.0.0.1 [default: a free one]' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l log-file -d 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]' -r -F
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l log-level -d 'Log level for the log file' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''
+off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
+safe\t''
+aggressive\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l spill-dir -d 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]' -r -f -a "(__fish_complete_directories)"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l spill-retention -d 'Spill files older than this are removed at start (e.g. 7d, 12h)' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l dry-run -d 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l json -d 'With --dry-run, print JSON'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -s q -l quiet -d 'No summary at exit'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l allow-unrouted -d 'When the agent\'s setup cannot be routed through headroom, launch it unrouted instead of stopping'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l gemini-bin -d 'The gemini binary [default: gemini on PATH]' -r -F
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l port -d 'Port for the proxy on 127.0.0.1 [default: a free one]' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l log-file -d 'Where headroom writes its own log [default: $XDG_STATE_HOME/headroom/wrap-AGENT.log]' -r -F
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l log-level -d 'Log level for the log file' -r -f -a "error\t''
+warn\t''
+info\t''
+debug\t''
+trace\t''
+off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
+safe\t''
+aggressive\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l spill-dir -d 'Where cut and elided tool outputs are kept whole [default: $XDG_STATE_HOME/headroom/spill]' -r -f -a "(__fish_complete_directories)"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l spill-retention -d 'Spill files older than this are removed at start (e.g. 7d, 12h)' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l connect-timeout -d 'Give up connecting to an upstream after this long (e.g. 10s, 500ms)' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l idle-timeout -d 'End an exchange with an upstream that moves no bytes either way for this long' -r -f
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l dry-run -d 'Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l json -d 'With --dry-run, print JSON'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -s q -l quiet -d 'No summary at exit'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l no-ledger -d 'Record no usage in the ledger that headroom usage reads ($XDG_STATE_HOME/headroom/usage.db)'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l allow-unrouted -d 'When the agent\'s setup cannot be routed through headroom, launch it unrouted instead of stopping'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "opencode" -d 'Run opencode with every provider routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "claude" -d 'Run Claude Code with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "aider" -d 'Run Aider with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "qwen" -d 'Run Qwen Code with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "kilo" -d 'Run Kilo with every provider routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "gemini" -d 'Run Gemini CLI with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c headroom -n "__fish_headroom_using_subcommand usage" -l by -d 'Total per day, model, provider, agent or run instead of one total' -r -f -a "day\t''
 model\t''
@@ -195,3 +255,5 @@ complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_
 complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "codex" -d 'Run Codex with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "aider" -d 'Run Aider with its requests routed through one in-process proxy'
 complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "qwen" -d 'Run Qwen Code with its requests routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "kilo" -d 'Run Kilo with every provider routed through one in-process proxy'
+complete -c headroom -n "__fish_headroom_using_subcommand help; and __fish_seen_subcommand_from wrap" -f -a "gemini" -d 'Run Gemini CLI with its requests routed through one in-process proxy'

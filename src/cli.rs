@@ -183,6 +183,8 @@ pub enum Agent {
     Codex(CodexArgs),
     Aider(AiderArgs),
     Qwen(QwenArgs),
+    Kilo(KiloArgs),
+    Gemini(GeminiArgs),
 }
 
 /// One `wrap` run, whichever the agent: what the lifecycle needs.
@@ -232,6 +234,12 @@ impl Agent {
             Agent::Codex(a) => AgentRun::of("codex", a.codex_bin, a.options, a.args),
             Agent::Aider(a) => AgentRun::of("aider", a.aider_bin, a.options, a.args),
             Agent::Qwen(a) => AgentRun::of("qwen", a.qwen_bin, a.options, a.args),
+            Agent::Kilo(a) => AgentRun {
+                only: a.only,
+                skip: a.skip,
+                ..AgentRun::of("kilo", a.kilo_bin, a.options, a.args)
+            },
+            Agent::Gemini(a) => AgentRun::of("gemini", a.gemini_bin, a.options, a.args),
         }
     }
 
@@ -242,6 +250,8 @@ impl Agent {
             Agent::Codex(a) => &mut a.options,
             Agent::Aider(a) => &mut a.options,
             Agent::Qwen(a) => &mut a.options,
+            Agent::Kilo(a) => &mut a.options,
+            Agent::Gemini(a) => &mut a.options,
         }
     }
 }
@@ -450,6 +460,76 @@ pub struct QwenArgs {
 
     /// Arguments passed to qwen unchanged
     #[arg(last = true, value_name = "QWEN_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Run Kilo with every provider routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run Kilo with every provider routed through one in-process proxy.\n\n\
+Kilo is a fork of opencode and is wrapped the same way: headroom reads Kilo's config the \
+way Kilo does (~/.config/kilo, kilo.json and opencode.json files, .kilo and .kilocode \
+dirs) and hands Kilo a KILO_CONFIG_CONTENT overlay in which each active provider's \
+baseURL is the proxy and each request carries X-Headroom-Upstream with the provider's \
+real base URL, the Kilo Gateway's included. No file of yours is written. When Kilo \
+exits, the proxy stops and headroom exits with Kilo's exit code.\n\n\
+Providers a base-URL swap cannot carry (ChatGPT login for openai, github-copilot, \
+amazon-bedrock, google-vertex, azure, cloudflare, gitlab) are left alone; --dry-run \
+lists them with the reason.",
+    after_help = "Examples:\n  headroom wrap kilo\n  headroom wrap kilo -- run --model kilo/anthropic/claude-sonnet-4.5 \"explain this repo\"\n  headroom wrap kilo --dry-run --json\n\n\
+Environment: HEADROOM_KILO_BIN (kilo binary), KILO_CONFIG, KILO_CONFIG_DIR, \
+KILO_CONFIG_CONTENT, KILO_AUTH_CONTENT, KILO_API_URL, XDG_CONFIG_HOME, XDG_DATA_HOME, \
+XDG_CACHE_HOME, XDG_STATE_HOME (Kilo's config, auth and catalog; headroom's log), \
+provider key variables such as KILO_API_KEY (which providers are active)."
+)]
+pub struct KiloArgs {
+    /// The kilo binary [default: kilo on PATH]
+    #[arg(long, env = "HEADROOM_KILO_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub kilo_bin: Option<PathBuf>,
+
+    /// Route only this provider id; repeatable
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
+    pub only: Vec<String>,
+
+    /// Do not route this provider id; repeatable
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
+    pub skip: Vec<String>,
+
+    #[command(flatten)]
+    pub options: WrapOptions,
+
+    /// Arguments passed to kilo unchanged
+    #[arg(last = true, value_name = "KILO_ARGS")]
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Run Gemini CLI with its requests routed through one in-process proxy.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Run Gemini CLI with its requests routed through one in-process proxy.\n\n\
+headroom gives gemini, for this run only, GOOGLE_GEMINI_BASE_URL pointing at the proxy \
+and X-Headroom-Upstream added to GEMINI_CLI_CUSTOM_HEADERS. The upstream is your own \
+GOOGLE_GEMINI_BASE_URL (from the environment or the .env file Gemini CLI loads), else \
+https://generativelanguage.googleapis.com. Gemini CLI takes a base URL only with an API \
+key (GEMINI_API_KEY): unless your settings already select it, headroom hands gemini a \
+system settings file (your own system settings, merged) that does, in a private \
+directory removed at exit. Login with Google and Vertex AI cannot be routed this way: \
+headroom says so and stops, or with --allow-unrouted launches gemini without the proxy.",
+    after_help = "Examples:\n  headroom wrap gemini\n  headroom wrap gemini -- -m gemini-2.5-flash -p \"explain this repo\"\n  headroom wrap gemini --dry-run\n\n\
+Environment: HEADROOM_GEMINI_BIN (gemini binary), GEMINI_API_KEY, GOOGLE_GEMINI_BASE_URL, \
+GEMINI_CLI_CUSTOM_HEADERS, GEMINI_CLI_SYSTEM_SETTINGS_PATH, GEMINI_CLI_HOME (Gemini CLI's \
+settings and login), XDG_STATE_HOME (headroom's log)."
+)]
+pub struct GeminiArgs {
+    /// The gemini binary [default: gemini on PATH]
+    #[arg(long, env = "HEADROOM_GEMINI_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
+    pub gemini_bin: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub options: WrapOptions,
+
+    /// Arguments passed to gemini unchanged
+    #[arg(last = true, value_name = "GEMINI_ARGS")]
     pub args: Vec<std::ffi::OsString>,
 }
 

@@ -11,6 +11,27 @@ use super::environment::Environment;
 /// The header that tells the proxy where a request really goes.
 pub const UPSTREAM_HEADER: &str = "X-Headroom-Upstream";
 
+/// The base URL an agent gets for the proxy at `proxy_origin` when its
+/// real base is `upstream`: the proxy plus the version segment the proxy
+/// strips from `upstream` (`/v1`, `/v1beta`, or none), so that the agent's
+/// paths reach the proxy as they would have reached `upstream`.
+pub fn proxied_base_url(proxy_origin: &str, upstream: &str) -> String {
+    let segment = crate::proxy::upstream::Upstream::parse(upstream)
+        .map(|parsed| parsed.version_segment().to_string())
+        .unwrap_or_default();
+    format!("{}{segment}", proxy_origin.trim_end_matches('/'))
+}
+
+/// True when `headers`, `Name: value` entries split by `separator`, name
+/// the upstream header already.
+pub fn names_upstream(headers: &str, separator: char) -> bool {
+    headers.split(separator).any(|entry| {
+        entry
+            .split_once(':')
+            .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(UPSTREAM_HEADER))
+    })
+}
+
 /// One agent `wrap` can run: its names, and how to read the user's setup.
 pub struct AgentSpec {
     /// The subcommand, the log file's name and the ledger's agent: `claude`.

@@ -9,7 +9,10 @@ use serde_json::{json, Map, Value};
 
 use crate::proxy::upstream::Upstream;
 
-use super::agent::{AgentSpec, Context, Launch, Routed, Setup, Shown, UPSTREAM_HEADER};
+use super::agent::{
+    names_upstream, proxied_base_url, AgentSpec, Context, Launch, Routed, Setup, Shown,
+    UPSTREAM_HEADER,
+};
 use super::environment::Environment;
 use super::mask;
 
@@ -191,7 +194,7 @@ fn why_unroutable(
             ));
         }
     }
-    if custom_headers.is_some_and(names_upstream) {
+    if custom_headers.is_some_and(|headers| names_upstream(headers, '\n')) {
         return Some(format!(
             "Claude Code is already routed through a headroom proxy ({CUSTOM_HEADERS} sets {UPSTREAM_HEADER})"
         ));
@@ -201,13 +204,6 @@ fn why_unroutable(
         return Some(format!("{BASE_URL} from {from} is not a valid URL: {e}"));
     }
     None
-}
-
-fn names_upstream(headers: &str) -> bool {
-    headers.lines().any(|line| {
-        line.split_once(':')
-            .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(UPSTREAM_HEADER))
-    })
 }
 
 impl Setup for ClaudeSetup {
@@ -222,10 +218,7 @@ impl Setup for ClaudeSetup {
     }
 
     fn launch(&self, proxy_origin: &str, _dir: &Path) -> anyhow::Result<Launch> {
-        let segment = Upstream::parse(&self.upstream)
-            .map(|u| u.version_segment().to_string())
-            .unwrap_or_default();
-        let base_url = format!("{}{segment}", proxy_origin.trim_end_matches('/'));
+        let base_url = proxied_base_url(proxy_origin, &self.upstream);
         let mut headers = format!("{UPSTREAM_HEADER}: {}", self.upstream);
         if let Some(own) = &self.custom_headers {
             headers.push('\n');

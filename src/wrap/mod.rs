@@ -14,6 +14,8 @@ mod codex;
 mod command;
 mod dotenv;
 pub mod environment;
+mod gemini;
+mod kilo;
 mod list;
 pub(crate) mod mask;
 pub mod opencode;

@@ -5,7 +5,7 @@
 //! an entry in build.rs's `AGENTS` and a package in `.ci/run`.
 
 use super::agent::AgentSpec;
-use super::{aider, claude, codex, opencode, qwen};
+use super::{aider, claude, codex, gemini, kilo, opencode, qwen};
 
 /// Every agent, in the order `headroom wrap` lists them.
 pub const AGENTS: &[&AgentSpec] = &[
@@ -14,6 +14,8 @@ pub const AGENTS: &[&AgentSpec] = &[
     &codex::AGENT,
     &aider::AGENT,
     &qwen::AGENT,
+    &kilo::AGENT,
+    &gemini::AGENT,
 ];
 
 pub fn find(name: &str) -> Option<&'static AgentSpec> {

@@ -15,7 +15,9 @@ use std::path::Path;
 use crate::proxy::routes::{classify, Family};
 use crate::proxy::upstream::Upstream;
 
-use super::agent::{AgentSpec, Context, Launch, LeftAlone, OverlayFile, Routed, Setup, Shown};
+use super::agent::{
+    proxied_base_url, AgentSpec, Context, Launch, LeftAlone, OverlayFile, Routed, Setup, Shown,
+};
 use settings::AiderSettings;
 
 pub const AGENT: AgentSpec = AgentSpec {
@@ -181,10 +183,7 @@ impl Setup for AiderSetup {
                     .push(LeftAlone::new(plan.family.as_str(), why.clone()));
                 continue;
             }
-            let segment = Upstream::parse(&plan.upstream)
-                .map(|u| u.version_segment().to_string())
-                .unwrap_or_default();
-            let base_url = format!("{origin}{segment}");
+            let base_url = proxied_base_url(origin, &plan.upstream);
             launch.routed.push(Routed {
                 id: plan.family.as_str().into(),
                 upstream: plan.upstream.clone(),

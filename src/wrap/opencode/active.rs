@@ -1,4 +1,4 @@
-//! Which providers opencode turns on.
+//! Which providers the agent turns on.
 
 use std::collections::BTreeSet;
 
@@ -8,13 +8,10 @@ use super::auth::AuthKind;
 use super::environment::Environment;
 use super::layers::UserConfig;
 
-/// opencode's own provider, active without any credentials.
-const ALWAYS_ACTIVE: &str = "opencode";
-
-/// Configured, credentialed (env var or auth entry) and always-on providers,
-/// narrowed by `disabled_providers` and `enabled_providers`.
+/// Configured, credentialed (env var or auth entry) and always-on providers
+/// (the agent's own), narrowed by `disabled_providers` and `enabled_providers`.
 pub(crate) fn active_providers(config: &UserConfig, env: &Environment) -> BTreeSet<String> {
-    let mut ids = BTreeSet::from([ALWAYS_ACTIVE.to_string()]);
+    let mut ids = BTreeSet::from([config.names.own_provider.to_string()]);
     if let Some(Value::Object(configured)) = config.merged.get("provider") {
         ids.extend(configured.keys().cloned());
     }

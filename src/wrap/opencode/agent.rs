@@ -1,5 +1,6 @@
-//! opencode as one of `wrap`'s agents: its config read before the start,
-//! and an `OPENCODE_CONFIG_CONTENT` overlay as all the child gets.
+//! An agent of the opencode family as one of `wrap`'s agents: its config
+//! read before the start, and an overlay in its inline config variable
+//! (`OPENCODE_CONFIG_CONTENT`) as all the child gets.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +9,8 @@ use crate::wrap::agent::{AgentSpec, Context, Detail, Launch, Setup, Shown};
 use crate::wrap::mask;
 
 use super::environment::Environment;
-use super::layers::{self, UserConfig, CONTENT_VAR};
+use super::layers::{self, UserConfig};
+use super::names::{ConfigNames, OPENCODE};
 use super::overlay::config_content;
 use super::plan::plan;
 use super::selection::Selection;
@@ -19,7 +21,7 @@ pub const AGENT: AgentSpec = AgentSpec {
     binary: "opencode",
     bin_var: "HEADROOM_OPENCODE_BIN",
     install: "npm install -g opencode-ai",
-    read_setup,
+    read_setup: |context| read_setup(context, &OPENCODE),
 };
 
 struct OpencodeSetup {
@@ -29,9 +31,13 @@ struct OpencodeSetup {
     managed: Vec<PathBuf>,
 }
 
-fn read_setup(context: &Context) -> anyhow::Result<Box<dyn Setup>> {
+/// The user's setup of the agent that keeps its config under `names`.
+pub fn read_setup(
+    context: &Context,
+    names: &'static ConfigNames,
+) -> anyhow::Result<Box<dyn Setup>> {
     let env = context.env.clone();
-    let config = layers::load(&env).map_err(|e| UsageError::new(e.to_string()))?;
+    let config = layers::load(&env, names).map_err(|e| UsageError::new(e.to_string()))?;
     let selection = Selection {
         only: context.only.to_vec(),
         skip: context.skip.to_vec(),
@@ -39,7 +45,7 @@ fn read_setup(context: &Context) -> anyhow::Result<Box<dyn Setup>> {
     selection
         .check(&config, &env)
         .map_err(|e| UsageError::new(e.to_string()))?;
-    let managed = layers::managed_configs(&env);
+    let managed = layers::managed_configs(&env, names);
     Ok(Box::new(OpencodeSetup {
         env,
         config,
@@ -54,28 +60,50 @@ impl Setup for OpencodeSetup {
             .iter()
             .map(|managed| {
                 format!(
-                    "{} is a managed opencode config and may override headroom's routing",
-                    managed.display()
+                    "{} is a managed {} config and may override headroom's routing",
+                    managed.display(),
+                    self.config.names.product
                 )
             })
             .collect()
     }
 
+    /// An agent that builds its own provider lists that provider's models
+    /// without the provider's headers: those requests go where the provider
+    /// goes, when it is routed.
+    fn default_upstream(&self) -> Option<String> {
+        let names = self.config.names;
+        names.own_sdk.as_ref()?;
+        // The proxy's address is not known yet, and not needed for the
+        // upstream.
+        let plan = plan(
+            &self.config,
+            &self.env,
+            "http://127.0.0.1:PORT",
+            &self.selection,
+        );
+        plan.routed
+            .into_iter()
+            .find(|routed| routed.id == names.own_provider)
+            .map(|routed| routed.upstream)
+    }
+
     fn launch(&self, proxy_origin: &str, _dir: &Path) -> anyhow::Result<Launch> {
         let plan = plan(&self.config, &self.env, proxy_origin, &self.selection);
-        let existing = self.env.var(CONTENT_VAR);
-        let content =
-            config_content(existing, &plan.overlay).map_err(|e| UsageError::new(e.to_string()))?;
+        let var = self.config.names.content_var;
+        let existing = self.env.var(var);
+        let content = config_content(var, existing, &plan.overlay)
+            .map_err(|e| UsageError::new(e.to_string()))?;
         let shown = serde_json::from_str(&content)
             .map(|value| mask::json(&value).to_string())
             .unwrap_or_else(|_| mask::MASK.to_string());
         Ok(Launch {
             routed: plan.routed,
             left_alone: plan.left_alone,
-            env: vec![(CONTENT_VAR.to_string(), Shown::masked(content, shown))],
+            env: vec![(var.to_string(), Shown::masked(content, shown))],
             details: vec![Detail {
                 key: "overlay",
-                title: format!("{CONTENT_VAR} overlay"),
+                title: format!("{var} overlay"),
                 value: plan.overlay,
             }],
             ..Launch::default()

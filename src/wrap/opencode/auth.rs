@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::environment::Environment;
+use super::names::ConfigNames;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AuthKind {
@@ -24,15 +25,17 @@ struct Entry {
     kind: Option<String>,
 }
 
-/// `OPENCODE_AUTH_CONTENT` if set, else `$XDG_DATA_HOME/opencode/auth.json`.
-/// Unreadable or malformed auth counts as none, as it does for opencode.
-pub(crate) fn load(env: &Environment) -> BTreeMap<String, AuthKind> {
-    let text = match env.non_empty("OPENCODE_AUTH_CONTENT") {
+/// `OPENCODE_AUTH_CONTENT` if set, else `$XDG_DATA_HOME/opencode/auth.json`
+/// (under the agent's names). Unreadable or malformed auth counts as none,
+/// as it does for opencode.
+pub(crate) fn load(env: &Environment, names: &ConfigNames) -> BTreeMap<String, AuthKind> {
+    let text = match env.non_empty(names.auth_var) {
         Some(inline) => inline.to_string(),
         None => {
             let path = env
                 .xdg_dir("XDG_DATA_HOME", ".local/share")
-                .join("opencode/auth.json");
+                .join(names.app_dir)
+                .join("auth.json");
             std::fs::read_to_string(path).unwrap_or_default()
         }
     };
@@ -57,6 +60,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::wrap::opencode::environment::testing::{env_in, write};
+    use crate::wrap::opencode::names::OPENCODE;
 
     const AUTH: &str = r#"{"openai": {"type": "oauth", "refresh": "r", "access": "a", "expires": 1},
         "groq": {"type": "api", "key": "gsk"}, "https://corp.dev": {"type": "wellknown", "key": "k", "token": "t"}}"#;
@@ -66,7 +70,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let env = env_in(root.path());
         write(&env.home.join(".local/share/opencode/auth.json"), AUTH);
-        let auth = load(&env);
+        let auth = load(&env, &OPENCODE);
         assert_eq!(auth.get("openai"), Some(&AuthKind::OAuth));
         assert_eq!(auth.get("groq"), Some(&AuthKind::Api));
         assert_eq!(auth.get("https://corp.dev"), Some(&AuthKind::WellKnown));
@@ -81,8 +85,8 @@ mod tests {
             "OPENCODE_AUTH_CONTENT".into(),
             r#"{"x": {"type": "api"}}"#.into(),
         );
-        assert_eq!(load(&env).keys().collect::<Vec<_>>(), ["x"]);
+        assert_eq!(load(&env, &OPENCODE).keys().collect::<Vec<_>>(), ["x"]);
         env.vars.insert("OPENCODE_AUTH_CONTENT".into(), "[1".into());
-        assert!(load(&env).is_empty());
+        assert!(load(&env, &OPENCODE).is_empty());
     }
 }

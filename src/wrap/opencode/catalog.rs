@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::environment::Environment;
+use super::names::ConfigNames;
 
 const BUILT_IN: &str = include_str!("catalog.json");
 
@@ -44,11 +45,12 @@ impl Catalog {
         Catalog { providers }
     }
 
-    /// opencode's own cache if it parses, else the built-in catalog.
-    pub fn load(env: &Environment) -> Catalog {
+    /// The agent's own cache if it parses, else the built-in catalog.
+    pub fn load(env: &Environment, names: &ConfigNames) -> Catalog {
         let path = env
             .xdg_dir("XDG_CACHE_HOME", ".cache")
-            .join("opencode/models.json");
+            .join(names.app_dir)
+            .join("models.json");
         std::fs::read(path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -59,6 +61,11 @@ impl Catalog {
     pub fn get(&self, id: &str) -> Option<&CatalogEntry> {
         self.providers.get(id)
     }
+
+    /// Gives provider `id` the base URL `api`, adding it if missing.
+    pub fn set_api(&mut self, id: &str, api: String) {
+        self.providers.entry(id.to_string()).or_default().api = Some(api);
+    }
 }
 
 #[cfg(test)]
@@ -66,6 +73,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::wrap::opencode::environment::testing::{env_in, write};
+    use crate::wrap::opencode::names::OPENCODE;
 
     #[test]
     fn built_in_catalog_parses() {
@@ -97,12 +105,12 @@ mod tests {
                 "env": ["ACME_KEY"], "models": {"m": {"id": "m", "cost": {"input": 1}}}},
                "bare": {"id": "bare"}}"#,
         );
-        let catalog = Catalog::load(&env);
+        let catalog = Catalog::load(&env, &OPENCODE);
         assert_eq!(catalog.providers.len(), 2);
         assert_eq!(catalog.get("acme").unwrap().env(), ["ACME_KEY"]);
         assert!(catalog.get("bare").unwrap().env().is_empty());
 
         write(&cache, "{not json");
-        assert_eq!(Catalog::load(&env), Catalog::built_in());
+        assert_eq!(Catalog::load(&env, &OPENCODE), Catalog::built_in());
     }
 }

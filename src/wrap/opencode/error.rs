@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Displays as `<path>:<line>:<col>: <what is wrong>` on one line. `path` is
-/// a file or `OPENCODE_CONFIG_CONTENT`; line and column are 1-based (1:1 when
+/// a file or the inline config's variable; line and column are 1-based (1:1 when
 /// the problem is the whole source, such as an unreadable file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {

@@ -1,4 +1,4 @@
-//! The `OPENCODE_CONFIG_CONTENT` the child runs with.
+//! The inline config (`OPENCODE_CONFIG_CONTENT`) the child runs with.
 //!
 //! Only `options.baseURL` and two headers are set per provider: the real
 //! base URL, and the provider's id, under which the proxy counts its usage.
@@ -13,7 +13,6 @@ use crate::proxy::headers::provider_id;
 
 use super::error::ConfigError;
 use super::jsonc::parse_object;
-use super::layers::CONTENT_VAR;
 use super::merge::deep_merge;
 use super::plan::Routed;
 
@@ -48,17 +47,21 @@ pub(crate) fn names_a_provider(id: &str) -> bool {
     HeaderValue::from_str(id).is_ok_and(|value| provider_id(&value).is_ok())
 }
 
-/// `overlay` deep-merged into the user's own `OPENCODE_CONFIG_CONTENT`
-/// (JSONC, maybe absent or empty). `{env:}`/`{file:}` tokens are kept as
-/// text for opencode to substitute. An empty overlay leaves the text as is.
-pub fn config_content(existing: Option<&str>, overlay: &Value) -> Result<String, ConfigError> {
+/// `overlay` deep-merged into the user's own inline config, the value of
+/// `var` (JSONC, maybe absent or empty). `{env:}`/`{file:}` tokens are kept
+/// as text for the agent to substitute. An empty overlay leaves the text as is.
+pub fn config_content(
+    var: &str,
+    existing: Option<&str>,
+    overlay: &Value,
+) -> Result<String, ConfigError> {
     let empty = Map::new();
     let overlay = overlay.as_object().unwrap_or(&empty);
     let existing = existing.unwrap_or_default();
     if overlay.is_empty() && !existing.trim().is_empty() {
         return Ok(existing.to_string());
     }
-    let mut merged = parse_object(existing, CONTENT_VAR)?;
+    let mut merged = parse_object(existing, var)?;
     deep_merge(&mut merged, overlay);
     Ok(Value::Object(merged).to_string())
 }
@@ -67,6 +70,8 @@ pub fn config_content(existing: Option<&str>, overlay: &Value) -> Result<String,
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    const VAR: &str = "OPENCODE_CONFIG_CONTENT";
 
     fn routed(id: &str, upstream: &str, base_url: &str) -> Routed {
         Routed {
@@ -121,7 +126,7 @@ mod tests {
         }"#;
         let overlay = build(&[routed("openrouter", "https://old", "http://p:1")]);
         let out: Value =
-            serde_json::from_str(&config_content(Some(existing), &overlay).unwrap()).unwrap();
+            serde_json::from_str(&config_content(VAR, Some(existing), &overlay).unwrap()).unwrap();
         assert_eq!(
             out,
             json!({"model": "openrouter/x", "provider": {"openrouter": {"options": {
@@ -138,7 +143,7 @@ mod tests {
         let overlay = build(&[routed("groq", "https://g/openai/v1", "http://p:1/v1")]);
         for existing in [None, Some(""), Some("  ")] {
             let out: Value =
-                serde_json::from_str(&config_content(existing, &overlay).unwrap()).unwrap();
+                serde_json::from_str(&config_content(VAR, existing, &overlay).unwrap()).unwrap();
             assert_eq!(out, overlay);
         }
     }
@@ -146,12 +151,12 @@ mod tests {
     #[test]
     fn empty_overlay_keeps_existing_text_and_bad_existing_is_an_error() {
         assert_eq!(
-            config_content(Some("{/*c*/}"), &json!({})).unwrap(),
+            config_content(VAR, Some("{/*c*/}"), &json!({})).unwrap(),
             "{/*c*/}"
         );
-        assert_eq!(config_content(None, &json!({})).unwrap(), "{}");
+        assert_eq!(config_content(VAR, None, &json!({})).unwrap(), "{}");
         let overlay = build(&[routed("groq", "https://g/v1", "http://p:1/v1")]);
-        let err = config_content(Some("{\"a\": }"), &overlay).unwrap_err();
+        let err = config_content(VAR, Some("{\"a\": }"), &overlay).unwrap_err();
         assert!(
             err.to_string().starts_with("OPENCODE_CONFIG_CONTENT:1:"),
             "{err}"

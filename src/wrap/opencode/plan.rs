@@ -28,7 +28,7 @@ pub struct Plan {
     pub routed: Vec<Routed>,
     /// Active providers that keep talking to their upstream directly, by id.
     pub left_alone: Vec<LeftAlone>,
-    /// The config to merge into the child's `OPENCODE_CONFIG_CONTENT`.
+    /// The config to merge into the child's inline config.
     pub overlay: serde_json::Value,
 }
 
@@ -76,7 +76,12 @@ fn route(
     if let Some(reason) = why_unroutable(provider, auth) {
         return Err(reason);
     }
-    let base = real_base(provider, env)?;
+    let mut base = real_base(provider, env)?;
+    if let Some(sdk) = config.names.own_sdk.as_ref() {
+        if provider.id == config.names.own_provider {
+            base = (sdk.root)(&base);
+        }
+    }
     let upstream =
         Upstream::parse(&base).map_err(|e| format!("baseURL is not a valid URL: {e}"))?;
     // The proxy would refuse such a header; left alone, the provider

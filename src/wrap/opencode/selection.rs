@@ -16,7 +16,7 @@ pub struct Selection {
     pub skip: Vec<String>,
 }
 
-/// `--only` or `--skip` named ids opencode has not turned on: a typo, or a
+/// `--only` or `--skip` named ids the agent has not turned on: a typo, or a
 /// provider without credentials. Routing on regardless would route less
 /// than the user asked for without a word.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub struct InactiveSelection {
     /// `(flag, id)` for each id that is not active, in the order given.
     pub named: Vec<(&'static str, String)>,
     pub active: Vec<String>,
+    /// The agent: `opencode`.
+    pub product: &'static str,
 }
 
 impl fmt::Display for InactiveSelection {
@@ -33,15 +35,16 @@ impl fmt::Display for InactiveSelection {
             .iter()
             .map(|(flag, id)| format!("{flag} {id}"))
             .collect();
-        let what = if self.named.len() == 1 {
-            "names no provider that is active in opencode"
+        let verb = if self.named.len() == 1 {
+            "names"
         } else {
-            "name no provider that is active in opencode"
+            "name"
         };
         write!(
             f,
-            "{} {what}; active providers: {}",
+            "{} {verb} no provider that is active in {}; active providers: {}",
             named.join(", "),
+            self.product,
             self.active.join(", ")
         )
     }
@@ -50,13 +53,17 @@ impl fmt::Display for InactiveSelection {
 impl std::error::Error for InactiveSelection {}
 
 impl Selection {
-    /// Refuses ids that opencode, given this config and environment, does
+    /// Refuses ids that the agent, given this config and environment, does
     /// not turn on.
     pub fn check(&self, config: &UserConfig, env: &Environment) -> Result<(), InactiveSelection> {
-        self.check_against(&active_providers(config, env))
+        self.check_against(&active_providers(config, env), config.names.product)
     }
 
-    fn check_against(&self, active: &BTreeSet<String>) -> Result<(), InactiveSelection> {
+    fn check_against(
+        &self,
+        active: &BTreeSet<String>,
+        product: &'static str,
+    ) -> Result<(), InactiveSelection> {
         let named: Vec<(&'static str, String)> = (self.only.iter().map(|id| ("--only", id)))
             .chain(self.skip.iter().map(|id| ("--skip", id)))
             .filter(|(_, id)| !active.contains(*id))
@@ -68,6 +75,7 @@ impl Selection {
         Err(InactiveSelection {
             named,
             active: active.iter().cloned().collect(),
+            product,
         })
     }
 
@@ -140,15 +148,15 @@ mod tests {
     #[test]
     fn ids_that_are_not_active_are_refused_naming_the_active_ones() {
         assert_eq!(
-            selection(&["groq"], &["xai"]).check_against(&active()),
+            selection(&["groq"], &["xai"]).check_against(&active(), "opencode"),
             Ok(())
         );
-        let one = selection(&["groq", "nope"], &[]).check_against(&active());
+        let one = selection(&["groq", "nope"], &[]).check_against(&active(), "opencode");
         assert_eq!(
             one.map_err(|e| e.to_string()),
             Err("--only nope names no provider that is active in opencode; active providers: groq, opencode, xai".to_string())
         );
-        let two = selection(&["nope"], &["gone"]).check_against(&active());
+        let two = selection(&["nope"], &["gone"]).check_against(&active(), "opencode");
         assert_eq!(
             two.map_err(|e| e.named),
             Err(vec![

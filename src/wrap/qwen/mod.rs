@@ -18,7 +18,8 @@ use serde_json::{json, Map, Value};
 use crate::proxy::upstream::Upstream;
 
 use super::agent::{
-    AgentSpec, Context, Launch, OverlayFile, Routed, Setup, Shown, UPSTREAM_HEADER,
+    proxied_base_url, AgentSpec, Context, Launch, OverlayFile, Routed, Setup, Shown,
+    UPSTREAM_HEADER,
 };
 use super::environment::Environment;
 use super::mask;
@@ -293,10 +294,7 @@ impl Setup for QwenSetup {
         if self.var.is_empty() {
             return Ok(Launch::default());
         }
-        let segment = Upstream::parse(&self.upstream)
-            .map(|u| u.version_segment().to_string())
-            .unwrap_or_default();
-        let base_url = format!("{}{segment}", proxy_origin.trim_end_matches('/'));
+        let base_url = proxied_base_url(proxy_origin, &self.upstream);
         let overlay = Value::Object(self.overlay(&base_url));
         let shown = mask::json(&overlay);
         let overlay_path = dir.join(OVERLAY).display().to_string();

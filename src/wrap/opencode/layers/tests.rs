@@ -1,10 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
 use crate::wrap::opencode::environment::testing::{env_in, write};
+use crate::wrap::opencode::names::OPENCODE;
+
+const CONTENT_VAR: &str = "OPENCODE_CONFIG_CONTENT";
 use serde_json::json;
 
 fn merged(env: &Environment) -> Value {
-    Value::Object(load(env).unwrap().merged)
+    Value::Object(load(env, &OPENCODE).unwrap().merged)
 }
 
 /// Layer `i` sets keys `k<i>..k<n-1>` to its own name, so each `k<j>` ends up
@@ -55,7 +58,7 @@ fn layers_apply_in_opencodes_order() {
     for (j, name) in names.iter().enumerate() {
         assert_eq!(got[format!("k{j}")], json!(name), "{got}");
     }
-    assert_eq!(load(&env).unwrap().sources().len(), names.len());
+    assert_eq!(load(&env, &OPENCODE).unwrap().sources().len(), names.len());
 }
 
 #[test]
@@ -113,10 +116,11 @@ fn project_walk_stops_at_the_git_root_and_nearest_wins() {
         r#"{"dot": "outside"}"#,
     );
 
+    // opencode loads the nearest `.opencode` first, so the farthest wins.
     let got = merged(&env);
     assert_eq!(
         got,
-        json!({"model": "a-jsonc", "root": 1, "a": 1, "dot": "near"})
+        json!({"model": "a-jsonc", "root": 1, "a": 1, "dot": "root"})
     );
 }
 
@@ -173,7 +177,7 @@ fn errors_name_the_file_and_position() {
     write(&env.cwd.join(".git/HEAD"), "");
     let file = env.cwd.join("opencode.json");
     write(&file, "{\n  \"a\": 1,\n  \"b\": ]\n}");
-    let err = load(&env).unwrap_err();
+    let err = load(&env, &OPENCODE).unwrap_err();
     assert_eq!((err.path.as_str(), err.line), (file.to_str().unwrap(), 3));
     assert!(
         err.to_string()
@@ -182,7 +186,7 @@ fn errors_name_the_file_and_position() {
     );
 
     write(&file, r#"{"a": "{file:gone.txt}"}"#);
-    let err = load(&env).unwrap_err();
+    let err = load(&env, &OPENCODE).unwrap_err();
     assert!(
         err.message
             .contains(&env.cwd.join("gone.txt").display().to_string()),
@@ -191,7 +195,7 @@ fn errors_name_the_file_and_position() {
 
     std::fs::remove_file(&file).unwrap();
     env.vars.insert(CONTENT_VAR.into(), "[]".into());
-    let err = load(&env).unwrap_err();
+    let err = load(&env, &OPENCODE).unwrap_err();
     assert!(
         err.to_string().starts_with("OPENCODE_CONFIG_CONTENT:1:1: "),
         "{err}"
@@ -203,7 +207,7 @@ fn unreadable_file_is_an_error() {
     let root = tempfile::tempdir().unwrap();
     let env = env_in(root.path());
     std::fs::create_dir_all(env.home.join(".config/opencode/opencode.json")).unwrap();
-    let err = load(&env).unwrap_err();
+    let err = load(&env, &OPENCODE).unwrap_err();
     assert!(err.path.ends_with("opencode.json"));
     assert!(err.message.starts_with("cannot read"), "{err}");
 }
@@ -212,13 +216,13 @@ fn unreadable_file_is_an_error() {
 fn managed_configs_lists_existing_files() {
     let root = tempfile::tempdir().unwrap();
     let env = env_in(root.path());
-    assert!(managed_configs(&env).is_empty());
+    assert!(managed_configs(&env, &OPENCODE).is_empty());
     write(
         &env.system_config.join("opencode").join("opencode.jsonc"),
         "{}",
     );
     assert_eq!(
-        managed_configs(&env),
+        managed_configs(&env, &OPENCODE),
         [env.system_config.join("opencode").join("opencode.jsonc")]
     );
 }

@@ -2,7 +2,7 @@
 use super::*;
 use crate::wrap::opencode::auth::AuthKind;
 use crate::wrap::opencode::environment::testing::{env_in, write};
-use crate::wrap::opencode::{config_content, load};
+use crate::wrap::opencode::{config_content, load, OPENCODE};
 use serde_json::{json, Value};
 
 const PROXY: &str = "http://127.0.0.1:41234";
@@ -242,11 +242,12 @@ fn from_files_to_the_childs_config_content() {
     env.vars
         .insert("OPENCODE_CONFIG_CONTENT".into(), existing.into());
 
-    let config = load(&env).unwrap();
+    let config = load(&env, &OPENCODE).unwrap();
     let plan = plan(&config, &env, PROXY, &Selection::default());
     let ids: Vec<&str> = plan.routed.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["anthropic", "deepseek", "opencode"]);
-    let content = config_content(env.var("OPENCODE_CONFIG_CONTENT"), &plan.overlay).unwrap();
+    let var = "OPENCODE_CONFIG_CONTENT";
+    let content = config_content(var, env.var(var), &plan.overlay).unwrap();
     let child: Value = serde_json::from_str(&content).unwrap();
     let deepseek = &child["provider"]["deepseek"]["options"];
     assert_eq!(deepseek["headers"]["X-Mine"], "1");
