@@ -6,6 +6,7 @@
 //! See docs/compression.md.
 
 mod clean;
+mod cold;
 mod cut;
 mod fold;
 mod lines;

@@ -4,7 +4,9 @@
 //! Every byte outside a rewritten string stays as the client sent it.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
+use super::cold::{conversation_key, Conversations};
 use super::locate::{self, Output};
 use super::memo::{Forms, Key, Memo};
 use super::spill::SpillDir;
@@ -37,6 +39,7 @@ pub struct Rewritten {
 pub struct Engine {
     spill: SpillDir,
     memo: Memo,
+    conversations: Conversations,
 }
 
 /// The form chosen for one output.
@@ -51,6 +54,7 @@ impl Engine {
         Engine {
             spill,
             memo: Memo::default(),
+            conversations: Conversations::default(),
         }
     }
 
@@ -58,6 +62,17 @@ impl Engine {
     /// `level`; `None` when it holds no tool output or is not the JSON its
     /// route expects.
     pub fn rewrite(&self, body: &str, family: Family, level: Level) -> Option<Rewritten> {
+        self.rewrite_at(body, family, level, Instant::now())
+    }
+
+    /// `rewrite`, for a request that arrived at `now`.
+    pub fn rewrite_at(
+        &self,
+        body: &str,
+        family: Family,
+        level: Level,
+        now: Instant,
+    ) -> Option<Rewritten> {
         if level == Level::Off {
             return None;
         }
@@ -80,7 +95,13 @@ impl Engine {
             })
             .collect();
         let elided = match level {
-            Level::Aggressive => checkpointed(&forms),
+            Level::Aggressive => {
+                let stale = outputs.len().saturating_sub(RECENT_OUTPUTS);
+                let first = &outputs[0];
+                let key = conversation_key(first.literal, first.call_id.as_deref());
+                let cold = self.conversations.cold_elided(key, stale, now);
+                checkpointed(&forms, cold)
+            }
             _ => vec![false; outputs.len()],
         };
         let mut chosen = Vec::with_capacity(outputs.len());
@@ -245,7 +266,8 @@ fn json_form(text: &str) -> Option<String> {
 /// conversation whose own forms reach `CHECKPOINT_TOKENS`. The checkpoints
 /// are a function of the outputs alone, so a later request of the same
 /// conversation draws the same ones and renders exactly the same stubs.
-fn checkpointed(forms: &[std::sync::Arc<Forms>]) -> Vec<bool> {
+/// The first `cold` outputs are elided too: a cold cache let them go.
+fn checkpointed(forms: &[std::sync::Arc<Forms>], cold: usize) -> Vec<bool> {
     let stale = forms.len().saturating_sub(RECENT_OUTPUTS);
     let mut elided = vec![false; forms.len()];
     let mut batch_start = 0;
@@ -266,6 +288,9 @@ fn checkpointed(forms: &[std::sync::Arc<Forms>]) -> Vec<bool> {
         }
         batch_start = index + 1;
         batch_tokens = 0;
+    }
+    for (elide, form) in elided.iter_mut().zip(forms).take(cold) {
+        *elide = form.own_tokens() >= MIN_ELIDED_TOKENS;
     }
     elided
 }

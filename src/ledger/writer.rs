@@ -136,7 +136,17 @@ impl Ledger {
 }
 
 /// The writer thread: batches what is queued into one transaction each.
+/// Lowers this thread's scheduling priority to the least, so that on a
+/// busy core the proxy's event loop runs first and the writer takes the
+/// gaps: a batch of inserts must never delay a relayed event. (On Linux
+/// the priority is the calling thread's own.) A failure changes nothing
+/// but the order in which the scheduler picks threads.
+fn yield_to_requests() {
+    let _ = rustix::process::setpriority_process(None, 19);
+}
+
 fn write_rows(path: &Path, receiver: Receiver<Message>) {
+    yield_to_requests();
     let mut connection = match store::open_for_writing(path) {
         Ok(connection) => connection,
         Err(error) => {

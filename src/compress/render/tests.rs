@@ -233,3 +233,40 @@ fn nothing_is_done_when_off_or_without_outputs() {
         .rewrite("{broken", Family::OpenAiChat, Level::Safe)
         .is_none());
 }
+
+#[test]
+fn a_cold_cache_lets_aggressive_mode_elide_every_stale_output_at_once() {
+    let (engine, _dir) = engine();
+    let turns: Vec<(&str, Value, String)> = (0..7)
+        .map(|n| {
+            (
+                "read",
+                json!({"filePath": format!("/src/f{n}.rs")}),
+                file(40 + n, None),
+            )
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let send = |count: usize, seconds: u64| {
+        let body = chat(&turns[..count]);
+        let at = start + std::time::Duration::from_secs(seconds);
+        let sent = engine
+            .rewrite_at(&body, Family::OpenAiChat, Level::Aggressive, at)
+            .unwrap();
+        tool_contents(&sent.body.unwrap_or(body))
+    };
+    let elided = |outputs: &[String]| outputs.iter().filter(|o| o.contains("was elided")).count();
+    // Too little to checkpoint, and the cache is warm.
+    assert_eq!(elided(&send(5, 0)), 0);
+    // Six minutes later the cache is cold: all but the latest three go.
+    let cold = send(6, 360);
+    assert_eq!(elided(&cold[..3]), 3);
+    assert_eq!(
+        cold[3..],
+        turns[3..6].iter().map(|t| t.2.clone()).collect::<Vec<_>>()[..]
+    );
+    // The next turn, warm again, renders the same stubs and elides no more.
+    let next = send(7, 370);
+    assert_eq!(next[..3], cold[..3]);
+    assert_eq!(elided(&next), 3);
+}
