@@ -74,16 +74,7 @@ pub struct Memo {
 impl Memo {
     /// The forms of the output `key` names, made by `make` when not known.
     pub fn forms(&self, key: Key, make: impl FnOnce() -> Forms) -> Arc<Forms> {
-        if let Some(forms) = lock(&self.forms).get(&key) {
-            return forms.clone();
-        }
-        // Made outside the lock: a big output takes milliseconds.
-        let forms = Arc::new(make());
-        let mut map = lock(&self.forms);
-        if map.len() >= CAPACITY {
-            map.clear();
-        }
-        map.entry(key).or_insert(forms).clone()
+        remembered(&self.forms, key, || Arc::new(make()))
     }
 
     /// The edit that sends output `key` as a change to output `earlier`.
@@ -93,17 +84,26 @@ impl Memo {
         earlier: Key,
         make: impl FnOnce() -> Option<Literal>,
     ) -> Option<Literal> {
-        if let Some(edit) = lock(&self.edits).get(&(key, earlier)) {
-            return edit.clone();
-        }
-        let edit = make();
-        let mut map = lock(&self.edits);
-        if map.len() >= CAPACITY {
-            map.clear();
-        }
-        map.insert((key, earlier), edit.clone());
-        edit
+        remembered(&self.edits, (key, earlier), make)
     }
+}
+
+/// The value `map` holds for `key`, made by `make` (outside the lock: a big
+/// output takes milliseconds) and kept when it was not there.
+fn remembered<K: Hash + Eq, V: Clone>(
+    map: &Mutex<HashMap<K, V>>,
+    key: K,
+    make: impl FnOnce() -> V,
+) -> V {
+    if let Some(value) = lock(map).get(&key) {
+        return value.clone();
+    }
+    let value = make();
+    let mut map = lock(map);
+    if map.len() >= CAPACITY {
+        map.clear();
+    }
+    map.entry(key).or_insert(value).clone()
 }
 
 /// A poisoned memo is still a valid memo: every entry is whole.

@@ -153,8 +153,17 @@ fn is_json(headers: &http::HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
-        .map(|essence| essence.trim().to_ascii_lowercase())
-        .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"))
+        .map(str::trim)
+        .is_some_and(|essence| {
+            // Compared in place, without allocating: this runs on every
+            // POST to an LLM route.
+            let suffix = essence
+                .len()
+                .checked_sub(5)
+                .and_then(|at| essence.get(at..));
+            essence.eq_ignore_ascii_case("application/json")
+                || suffix.is_some_and(|tail| tail.eq_ignore_ascii_case("+json"))
+        })
 }
 
 #[cfg(test)]

@@ -49,6 +49,19 @@ enum Form<'a> {
     Borrowed(&'a (String, usize)),
 }
 
+impl Form<'_> {
+    /// The literal to send and its text's tokens; `None` to send the
+    /// output as the client did.
+    fn literal<'s>(&'s self, forms: &'s Forms) -> Option<(&'s str, usize)> {
+        let (literal, tokens) = match self {
+            Form::Own => forms.rewrite.as_ref()?,
+            Form::Literal(literal, tokens) => return Some((literal, *tokens)),
+            Form::Borrowed(pair) => pair,
+        };
+        Some((literal, *tokens))
+    }
+}
+
 impl Engine {
     pub fn new(spill: SpillDir) -> Engine {
         Engine {
@@ -308,18 +321,9 @@ fn splice(
     let (mut before, mut after) = (0u64, 0u64);
     for ((output, forms), form) in outputs.iter().zip(forms).zip(chosen) {
         before += forms.tokens as u64;
-        let replacement = match form {
-            Form::Own => forms.rewrite.as_ref(),
-            Form::Literal(literal, tokens) => {
-                after += *tokens as u64;
-                push_replaced(&mut out, body, &mut copied, output, literal);
-                continue;
-            }
-            Form::Borrowed(pair) => Some(*pair),
-        };
-        match replacement {
+        match form.literal(forms) {
             Some((literal, tokens)) => {
-                after += *tokens as u64;
+                after += tokens as u64;
                 push_replaced(&mut out, body, &mut copied, output, literal);
             }
             None => after += forms.tokens as u64,
