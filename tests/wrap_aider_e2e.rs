@@ -10,8 +10,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::agents::{self, describe};
-use common::mock::{MockUpstream, REPLY};
+use common::agents;
+use common::mock::MockUpstream;
 use common::opencode::Sandbox;
 
 fn aider() -> PathBuf {
@@ -66,23 +66,6 @@ fn wrap(sandbox: &Sandbox, aider_args: &[String]) -> std::process::Output {
     sandbox.run_headroom(&args)
 }
 
-/// Every request reached the mock under `prefix`, and at least one was
-/// the family's completion call.
-fn assert_targets(mock: &MockUpstream, prefix: &str, call: &str) {
-    let targets: Vec<String> = mock.requests().into_iter().map(|r| r.target).collect();
-    assert!(targets.iter().all(|t| t.starts_with(prefix)), "{targets:?}");
-    assert!(targets.iter().any(|t| t.contains(call)), "{targets:?}");
-}
-
-fn assert_completed(output: &std::process::Output) {
-    assert_eq!(output.status.code(), Some(0), "{}", describe(output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains(REPLY),
-        "{}",
-        describe(output)
-    );
-}
-
 #[test]
 #[cfg_attr(
     aider_missing,
@@ -101,9 +84,9 @@ fn an_openai_base_url_in_aiders_config_file_is_the_upstream() {
     std::fs::write(&config, text).unwrap();
     let before = agents::snapshot(&[config]);
     let output = wrap(&sandbox, &one_shot("gpt-4o"));
-    assert_completed(&output);
+    agents::assert_completed(&output);
     agents::assert_routed_through_headroom(&mock, &output, "authorization", key);
-    assert_targets(&mock, "/openai/v1/", "/chat/completions");
+    agents::assert_targets(&mock, "/openai/v1/", "/chat/completions");
     agents::assert_unchanged(&before);
     agents::assert_nothing_left(&sandbox);
 }
@@ -128,9 +111,9 @@ fn an_anthropic_base_url_in_a_dotenv_file_is_the_upstream() {
     std::fs::write(&dotenv, text).unwrap();
     let before = agents::snapshot(&[dotenv]);
     let output = wrap(&sandbox, &one_shot("anthropic/claude-3-5-haiku-20241022"));
-    assert_completed(&output);
+    agents::assert_completed(&output);
     agents::assert_routed_through_headroom(&mock, &output, "x-api-key", key);
-    assert_targets(&mock, "/anthropic/", "/v1/messages");
+    agents::assert_targets(&mock, "/anthropic/", "/v1/messages");
     agents::assert_unchanged(&before);
     agents::assert_nothing_left(&sandbox);
 }
@@ -150,9 +133,9 @@ fn a_gemini_base_url_in_the_environment_is_the_upstream() {
         format!("{}/gemini/v1beta", mock.url()),
     );
     let output = wrap(&sandbox, &one_shot("gemini/gemini-2.0-flash"));
-    assert_completed(&output);
+    agents::assert_completed(&output);
     agents::assert_routed_through_headroom(&mock, &output, "x-goog-api-key", key);
-    assert_targets(&mock, "/gemini/v1beta/models/", ":streamGenerateContent");
+    agents::assert_targets(&mock, "/gemini/v1beta/models/", ":streamGenerateContent");
     agents::assert_nothing_left(&sandbox);
 }
 
@@ -175,20 +158,7 @@ fn the_exit_code_is_aiders() {
         ]
         .concat(),
     );
-    let alone = std::process::Command::new(aider())
-        .args(&args)
-        .current_dir(sandbox.project())
-        .env_clear()
-        .envs(&sandbox.env)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_ne!(alone.status.code(), Some(0), "{}", describe(&alone));
-    assert_eq!(
-        wrapped.status.code(),
-        alone.status.code(),
-        "{}",
-        describe(&wrapped)
-    );
+    let mut alone = agents::alone(&sandbox, aider());
+    agents::assert_exit_is_the_agents(&wrapped, alone.args(&args));
     agents::assert_nothing_left(&sandbox);
 }

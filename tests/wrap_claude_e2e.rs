@@ -98,20 +98,7 @@ fn the_exit_code_is_claude_codes() {
     let args = ["-p", "--no-such-flag", "say hi"];
     let wrapped = sandbox.run_headroom(&[&["wrap", "claude", "--quiet", "--"][..], &args].concat());
     // The same run without headroom.
-    let mut alone = std::process::Command::new(claude());
-    alone
-        .args(args)
-        .current_dir(sandbox.project())
-        .env_clear()
-        .envs(&sandbox.env)
-        .stdin(std::process::Stdio::null());
-    let alone = alone.output().unwrap();
-    assert_ne!(alone.status.code(), Some(0), "{}", describe(&alone));
-    assert_eq!(
-        wrapped.status.code(),
-        alone.status.code(),
-        "{}",
-        describe(&wrapped)
-    );
+    let mut alone = agents::alone(&sandbox, claude());
+    agents::assert_exit_is_the_agents(&wrapped, alone.args(args));
     agents::assert_nothing_left(&sandbox);
 }

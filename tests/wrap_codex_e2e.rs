@@ -103,21 +103,12 @@ fn the_exit_code_is_codexs() {
     let (sandbox, _) = sandbox(&format!("{}/v1", mock.url()), KEY);
     // Codex refuses a flag it does not know, with an exit code of its own.
     let wrapped = sandbox.run_headroom(&exec_args("--no-such-flag"));
-    let mut alone = std::process::Command::new(codex());
-    alone
-        .args(QUIET)
-        .args(["exec", "--skip-git-repo-check", "--no-such-flag"])
-        .current_dir(sandbox.project())
-        .env_clear()
-        .envs(&sandbox.env)
-        .stdin(std::process::Stdio::null());
-    let alone = alone.output().unwrap();
-    assert_ne!(alone.status.code(), Some(0), "{}", describe(&alone));
-    assert_eq!(
-        wrapped.status.code(),
-        alone.status.code(),
-        "{}",
-        describe(&wrapped)
+    let mut alone = agents::alone(&sandbox, codex());
+    agents::assert_exit_is_the_agents(
+        &wrapped,
+        alone
+            .args(QUIET)
+            .args(["exec", "--skip-git-repo-check", "--no-such-flag"]),
     );
     agents::assert_nothing_left(&sandbox);
 }

@@ -168,21 +168,8 @@ fn the_exit_code_is_gemini_clis() {
     let wrapped = home
         .sandbox
         .run_headroom(&[&["wrap", "gemini", "--quiet", "--"][..], &args].concat());
-    let mut alone = std::process::Command::new(gemini());
-    alone
-        .args(args)
-        .current_dir(home.sandbox.project())
-        .env_clear()
-        .envs(&home.sandbox.env)
-        .stdin(std::process::Stdio::null());
-    let alone = alone.output().unwrap();
-    assert_ne!(alone.status.code(), Some(0), "{}", describe(&alone));
-    assert_eq!(
-        wrapped.status.code(),
-        alone.status.code(),
-        "{}",
-        describe(&wrapped)
-    );
+    let mut alone = agents::alone(&home.sandbox, gemini());
+    agents::assert_exit_is_the_agents(&wrapped, alone.args(args));
     home.assert_nothing_left();
 }
 

@@ -168,20 +168,7 @@ fn the_exit_code_is_kilos() {
     // A model Kilo does not know: it says so and exits with a code of its own.
     let args = ["run", "-m", "nowhere/none", "say hi"];
     let wrapped = sandbox.run_headroom(&[&["wrap", "kilo", "--quiet", "--"][..], &args].concat());
-    let mut alone = std::process::Command::new(kilo());
-    alone
-        .args(args)
-        .current_dir(sandbox.project())
-        .env_clear()
-        .envs(&sandbox.env)
-        .stdin(std::process::Stdio::null());
-    let alone = alone.output().unwrap();
-    assert_ne!(alone.status.code(), Some(0), "{}", describe(&alone));
-    assert_eq!(
-        wrapped.status.code(),
-        alone.status.code(),
-        "{}",
-        describe(&wrapped)
-    );
+    let mut alone = agents::alone(&sandbox, kilo());
+    agents::assert_exit_is_the_agents(&wrapped, alone.args(args));
     agents::assert_nothing_left(&sandbox);
 }

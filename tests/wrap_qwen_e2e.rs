@@ -10,8 +10,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::agents::{self, describe};
-use common::mock::{MockUpstream, REPLY};
+use common::agents;
+use common::mock::MockUpstream;
 use common::opencode::Sandbox;
 use serde_json::json;
 
@@ -54,21 +54,6 @@ fn sandbox(settings: serde_json::Value, vars: &[(&str, String)]) -> (Sandbox, Pa
     (sandbox, file)
 }
 
-fn assert_targets(mock: &MockUpstream, prefix: &str, call: &str) {
-    let targets: Vec<String> = mock.requests().into_iter().map(|r| r.target).collect();
-    assert!(targets.iter().all(|t| t.starts_with(prefix)), "{targets:?}");
-    assert!(targets.iter().any(|t| t.contains(call)), "{targets:?}");
-}
-
-fn assert_completed(output: &std::process::Output) {
-    assert_eq!(output.status.code(), Some(0), "{}", describe(output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains(REPLY),
-        "{}",
-        describe(output)
-    );
-}
-
 #[test]
 #[cfg_attr(
     any(qwen_missing, node22_missing),
@@ -84,9 +69,9 @@ fn an_openai_base_url_in_qwen_codes_settings_is_the_upstream() {
     let (sandbox, file) = sandbox(settings, &[("OPENAI_API_KEY", key.into())]);
     let before = agents::snapshot(&[file]);
     let output = sandbox.run_headroom(&["wrap", "qwen", "--", "say hi"]);
-    assert_completed(&output);
+    agents::assert_completed(&output);
     agents::assert_routed_through_headroom(&mock, &output, "authorization", key);
-    assert_targets(&mock, "/qwen/v1/", "/chat/completions");
+    agents::assert_targets(&mock, "/qwen/v1/", "/chat/completions");
     agents::assert_unchanged(&before);
     agents::assert_nothing_left(&sandbox);
 }
@@ -111,9 +96,9 @@ fn a_model_providers_base_url_is_the_upstream() {
     let (sandbox, file) = sandbox(settings, &[("PROVIDER_KEY", key.into())]);
     let before = agents::snapshot(&[file]);
     let output = sandbox.run_headroom(&["wrap", "qwen", "--", "say hi"]);
-    assert_completed(&output);
+    agents::assert_completed(&output);
     agents::assert_routed_through_headroom(&mock, &output, "authorization", key);
-    assert_targets(&mock, "/provider/v1/", "/chat/completions");
+    agents::assert_targets(&mock, "/provider/v1/", "/chat/completions");
     // The header went into the provider's own settings, not the top-level
     // ones Qwen Code would warn it ignores.
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -139,10 +124,10 @@ fn an_anthropic_base_url_in_the_environment_is_the_upstream() {
     let before = agents::snapshot(&[file]);
     let output =
         sandbox.run_headroom(&["wrap", "qwen", "--", "--auth-type", "anthropic", "say hi"]);
-    assert_completed(&output);
+    agents::assert_completed(&output);
     // Qwen Code sends an Anthropic key as a bearer token.
     agents::assert_routed_through_headroom(&mock, &output, "authorization", key);
-    assert_targets(&mock, "/anthropic/", "/v1/messages");
+    agents::assert_targets(&mock, "/anthropic/", "/v1/messages");
     agents::assert_unchanged(&before);
     agents::assert_nothing_left(&sandbox);
 }
@@ -158,20 +143,7 @@ fn the_exit_code_is_qwen_codes() {
     let (sandbox, _) = sandbox(settings, &[("OPENAI_API_KEY", "sk-qwen-e2e".into())]);
     let args = ["--no-such-flag", "say hi"];
     let wrapped = sandbox.run_headroom(&[&["wrap", "qwen", "--quiet", "--"][..], &args].concat());
-    let alone = std::process::Command::new(qwen())
-        .args(args)
-        .current_dir(sandbox.project())
-        .env_clear()
-        .envs(&sandbox.env)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_ne!(alone.status.code(), Some(0), "{}", describe(&alone));
-    assert_eq!(
-        wrapped.status.code(),
-        alone.status.code(),
-        "{}",
-        describe(&wrapped)
-    );
+    let mut alone = agents::alone(&sandbox, qwen());
+    agents::assert_exit_is_the_agents(&wrapped, alone.args(args));
     agents::assert_nothing_left(&sandbox);
 }

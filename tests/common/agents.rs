@@ -4,7 +4,7 @@
 //! and nothing of the run is left behind (files or processes).
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use super::mock::MockUpstream;
@@ -19,6 +19,49 @@ pub fn binary(found: Option<&str>, expected: &str, install: &str) -> PathBuf {
         Some(path) => PathBuf::from(path),
         None => panic!("not found at {expected}: install it with `{install}` (or run .ci/run)"),
     }
+}
+
+/// The agent `binary` set up to run on its own as headroom would run it
+/// in `sandbox`: the same directory and environment, no input.
+pub fn alone(sandbox: &Sandbox, binary: PathBuf) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .current_dir(sandbox.project())
+        .env_clear()
+        .envs(&sandbox.env)
+        .stdin(Stdio::null());
+    command
+}
+
+/// The agent run `alone` fails, and `wrapped`, the same run through
+/// headroom, exits with the very same code.
+pub fn assert_exit_is_the_agents(wrapped: &Output, alone: &mut Command) {
+    let alone = alone.output().expect("run the agent alone");
+    assert_ne!(alone.status.code(), Some(0), "{}", describe(&alone));
+    assert_eq!(
+        wrapped.status.code(),
+        alone.status.code(),
+        "{}",
+        describe(wrapped)
+    );
+}
+
+/// Every request reached the mock under `prefix`, and at least one was
+/// the family's completion call.
+pub fn assert_targets(mock: &MockUpstream, prefix: &str, call: &str) {
+    let targets: Vec<String> = mock.requests().into_iter().map(|r| r.target).collect();
+    assert!(targets.iter().all(|t| t.starts_with(prefix)), "{targets:?}");
+    assert!(targets.iter().any(|t| t.contains(call)), "{targets:?}");
+}
+
+/// The run exited 0 and printed the mock's reply.
+pub fn assert_completed(output: &Output) {
+    assert_eq!(output.status.code(), Some(0), "{}", describe(output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(super::mock::REPLY),
+        "{}",
+        describe(output)
+    );
 }
 
 /// stdout and stderr of a run, for assertion messages.
