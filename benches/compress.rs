@@ -4,8 +4,10 @@
 //! bill (each request's longest shared message prefix with the previous
 //! turn is a cache read at 0.1x the input price, the rest a cache write at
 //! 1.25x, as on Anthropic) before and after; prefix breaks headroom caused;
-//! and the stage's time per request (p50, p99, max) with its throughput.
-//! Tokens are o200k. Nothing here fails a run.
+//! and the stage's time per request (p50, p99, max: the delay it adds before
+//! the request is sent) with its throughput, and the p99 of the token
+//! counting the proxy does while the request is upstream. Tokens are o200k.
+//! Nothing here fails a run.
 //!
 //! Run with `cargo bench --bench compress` (a minute or two).
 
@@ -31,6 +33,7 @@ struct Figures {
     requests: usize,
     bytes: usize,
     times: Vec<Duration>,
+    counting: Vec<Duration>,
 }
 
 impl Figures {
@@ -43,18 +46,15 @@ impl Figures {
         self.requests += other.requests;
         self.bytes += other.bytes;
         self.times.extend(&other.times);
+        self.counting.extend(&other.counting);
     }
 
     fn line(&self, name: &str) -> String {
-        let mut times = self.times.clone();
-        times.sort();
-        let at = |pct: usize| {
-            let rank = (pct * times.len()).div_ceil(100).max(1);
-            times.get(rank - 1).map_or(0.0, |t| t.as_secs_f64() * 1e3)
-        };
+        let times = sorted(&self.times);
+        let at = |pct| percentile(&times, pct);
         let busy: f64 = times.iter().map(Duration::as_secs_f64).sum();
         format!(
-            "{name:<46} {:>9} {:>9} {:>6.3}x {:>6.3}x {:>3} {:>7.3} {:>7.3} {:>7.3} {:>7.0}",
+            "{name:<46} {:>9} {:>9} {:>6.3}x {:>6.3}x {:>3} {:>7.3} {:>7.3} {:>7.3} {:>7.0} {:>7.3}",
             self.tokens_before,
             self.tokens_after,
             self.tokens_after as f64 / self.tokens_before.max(1) as f64,
@@ -64,8 +64,21 @@ impl Figures {
             at(99),
             times.last().map_or(0.0, |t| t.as_secs_f64() * 1e3),
             self.bytes as f64 / busy.max(1e-9) / 1e6,
+            percentile(&sorted(&self.counting), 99),
         )
     }
+}
+
+fn sorted(times: &[Duration]) -> Vec<Duration> {
+    let mut times = times.to_vec();
+    times.sort();
+    times
+}
+
+/// The `pct` percentile of sorted `times`, in milliseconds.
+fn percentile(times: &[Duration], pct: usize) -> f64 {
+    let rank = (pct * times.len()).div_ceil(100).max(1);
+    times.get(rank - 1).map_or(0.0, |t| t.as_secs_f64() * 1e3)
 }
 
 fn tokens(text: &str) -> u64 {
@@ -100,9 +113,16 @@ fn replay(session: &Session, level: Level, spill: &SpillDir) -> Figures {
         figures.times.push(started.elapsed());
         figures.requests += 1;
         figures.bytes += body.len();
-        let sent = rewritten
-            .and_then(|r| r.body)
-            .unwrap_or_else(|| body.to_owned());
+        // The proxy counts what is left while the request is upstream.
+        let sent = rewritten.map_or_else(
+            || body.to_owned(),
+            |rewritten| {
+                let started = Instant::now();
+                rewritten.counts.count(body);
+                figures.counting.push(started.elapsed());
+                rewritten.body.unwrap_or_else(|| body.to_owned())
+            },
+        );
         figures.tokens_before += tokens(body);
         figures.tokens_after += tokens(&sent);
         // Side requests (a title) have no tools: a conversation of their own.
@@ -138,7 +158,7 @@ fn main() {
     for level in [Level::Safe, Level::Aggressive] {
         println!("\n--compress {}", level.as_str());
         println!(
-            "{:<46} {:>9} {:>9} {:>7} {:>7} {:>3} {:>7} {:>7} {:>7} {:>7}",
+            "{:<46} {:>9} {:>9} {:>7} {:>7} {:>3} {:>7} {:>7} {:>7} {:>7} {:>7}",
             "session",
             "tokens",
             "after",
@@ -148,7 +168,8 @@ fn main() {
             "p50 ms",
             "p99 ms",
             "max ms",
-            "MB/s"
+            "MB/s",
+            "cnt p99"
         );
         let mut opencode = Figures::default();
         let mut swe_agent = Figures::default();

@@ -2,6 +2,8 @@
 //! output reaches the upstream cut, with a correct length, the whole of it
 //! in a spill file; `X-Headroom-Compress` turns it off per request, a bad
 //! value is refused, and a body the stage cannot re-encode goes untouched.
+//! In aggressive mode, an answer that read nothing from the provider's
+//! cache lets the conversation's next request elide its stale outputs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -207,4 +209,95 @@ fn the_level_flag_takes_only_its_values() {
     let (code, stderr) = ProxyProcess::refused_at_start(&["--compress", "max"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("off, safe, aggressive"), "{stderr}");
+}
+
+/// A chat request of a conversation that read `files` (each answered by a
+/// distinct file's text) in turn; `topic` tells conversations apart.
+fn reads_body(topic: &str, files: usize) -> String {
+    let mut messages = vec![json!({"role": "user", "content": format!("explain {topic}")})];
+    for n in 0..files {
+        let id = format!("call_{topic}_{n}");
+        let arguments = json!({ "filePath": format!("/src/{topic}_{n}.rs") }).to_string();
+        messages.push(json!({"role": "assistant", "content": "", "tool_calls": [
+            {"id": id, "type": "function", "function": {"name": "read", "arguments": arguments}}
+        ]}));
+        let text: String = (0..80)
+            .map(|line| format!("{line}: let {topic}_{n}_{line} = compute({line});\n"))
+            .collect();
+        messages.push(json!({"role": "tool", "tool_call_id": id, "content": text}));
+    }
+    json!({ "model": "m", "messages": messages }).to_string()
+}
+
+/// The tool outputs of a chat body, in order.
+fn tool_outputs(body: &[u8]) -> Vec<String> {
+    let value: Value = serde_json::from_slice(body).unwrap();
+    value["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| message["role"] == "tool")
+        .map(|message| message["content"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_answer_that_read_no_cache_lets_the_next_request_elide_stale_outputs() {
+    let mock = MockUpstream::start();
+    let spill = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let mut args = vec!["--spill-dir", spill.path().to_str().unwrap()];
+    args.extend(family_defaults(&url));
+    let proxy = ProxyProcess::start(&args);
+    let client = client();
+    let path = proxy.url("/v1/chat/completions");
+    let aggressive = ("x-headroom-compress", "aggressive");
+    let json = ("content-type", "application/json");
+    // Two conversations, four turns each; the mock's answers to the first
+    // read no cache, its answers to the second read some (of a prompt too
+    // short to say anything).
+    for files in 3..=6 {
+        for (topic, headers) in [
+            ("uncached", vec![json, aggressive, ("x-mock-uncached", "1")]),
+            ("cached", vec![json, aggressive]),
+        ] {
+            let got = send(
+                &client,
+                request("POST", &path, &headers, reads_body(topic, files)),
+            )
+            .await;
+            assert_eq!(got.status, 200, "{}", got.text());
+        }
+    }
+    let seen = mock.requests();
+    // The uncached conversation's turns: the first two go whole; from the
+    // third on (after its second answer, the first whose prompt had been
+    // sent before, read nothing) every stale output is a stub naming the
+    // spill file that holds it, and the latest three are whole.
+    for (turn, stubs) in [(0, 0), (1, 0), (2, 2), (3, 3)] {
+        let files = turn + 3;
+        let sent = tool_outputs(&seen[turn * 2].body);
+        let whole = tool_outputs(reads_body("uncached", files).as_bytes());
+        assert_eq!(sent.len(), files);
+        for (n, (output, original)) in sent.iter().zip(&whole).enumerate() {
+            if n < stubs {
+                assert!(
+                    output.starts_with("[headroom: this read output"),
+                    "turn {turn}, output {n}: {output}"
+                );
+                let spilled = output.split("is in ").nth(1).unwrap().trim_end_matches(']');
+                assert!(std::fs::read_to_string(spilled).unwrap() == *original);
+            } else {
+                assert!(output == original, "turn {turn}, output {n} changed");
+            }
+        }
+    }
+    // The cached conversation's outputs all go whole.
+    for turn in 0..4 {
+        let sent = tool_outputs(&seen[turn * 2 + 1].body);
+        assert!(
+            sent == tool_outputs(reads_body("cached", turn + 3).as_bytes()),
+            "turn {turn}"
+        );
+    }
 }

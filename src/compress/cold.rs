@@ -1,11 +1,13 @@
 //! Conversations whose provider cache has gone cold: the previous request
-//! came longer ago than a cache entry lives. Then the whole prompt is
-//! written to the cache again anyway, and eliding stale outputs costs no
+//! came longer ago than a cache entry lives, or its answer reported that
+//! nothing was read from the cache. Then the whole prompt is written to the
+//! cache again anyway (or never cached), and eliding stale outputs costs no
 //! extra cache write; aggressive mode elides them all at that moment, and
 //! keeps them elided on the conversation's later requests.
 //!
 //! This is the one decision that rests on memory rather than content: a
-//! replica that did not see the pause renders those outputs whole.
+//! replica that did not see the pause or the answer renders those outputs
+//! whole.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -19,16 +21,25 @@ pub const CACHE_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// Conversations remembered before the memory starts over.
 const CAPACITY: usize = 4096;
 
+/// The shortest prompt the providers cache (1,024 tokens at Anthropic and
+/// OpenAI): a shorter one's empty cache read says nothing.
+const MIN_CACHED_PROMPT: u64 = 1024;
+
 /// When each conversation was last seen, and how many of its leading
 /// outputs a cold cache let aggressive mode elide.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Conversations {
     seen: Mutex<HashMap<u64, Seen>>,
 }
 
+#[derive(Debug)]
 struct Seen {
     at: Instant,
     elided: usize,
+    /// Requests seen with the conversation's key.
+    requests: u32,
+    /// The last answer read nothing from a cache it should have hit.
+    uncached: bool,
 }
 
 impl Conversations {
@@ -36,19 +47,45 @@ impl Conversations {
     /// `stale` outputs may be elided; gives how many leading outputs are
     /// elided because its cache was cold, now or at an earlier request.
     pub fn cold_elided(&self, key: u64, stale: usize, now: Instant) -> usize {
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut seen = self.lock();
         if seen.len() >= CAPACITY && !seen.contains_key(&key) {
             seen.clear();
         }
-        let entry = seen.entry(key).or_insert(Seen { at: now, elided: 0 });
-        if now.saturating_duration_since(entry.at) >= CACHE_LIFETIME {
+        let entry = seen.entry(key).or_insert(Seen {
+            at: now,
+            elided: 0,
+            requests: 0,
+            uncached: false,
+        });
+        let paused = now.saturating_duration_since(entry.at) >= CACHE_LIFETIME;
+        if paused || entry.uncached {
             entry.elided = entry.elided.max(stale);
+            entry.uncached = false;
         }
         entry.at = now;
+        entry.requests = entry.requests.saturating_add(1);
         entry.elided.min(stale)
+    }
+
+    /// Notes what the answer to the latest request of conversation `key`
+    /// reported. A prompt long enough to cache that read nothing from the
+    /// cache, when the conversation had sent its start before, means the
+    /// provider is not caching it: its next request elides what is stale.
+    /// A cache read the provider does not report (`None`) says nothing.
+    pub fn answered(&self, key: u64, input_tokens: Option<u64>, cache_read_tokens: Option<u64>) {
+        let cacheable = input_tokens.is_some_and(|tokens| tokens >= MIN_CACHED_PROMPT);
+        if !cacheable || cache_read_tokens != Some(0) {
+            return;
+        }
+        if let Some(entry) = self.lock().get_mut(&key) {
+            entry.uncached |= entry.requests >= 2;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Seen>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -79,5 +116,35 @@ mod tests {
         assert_eq!(conversations.cold_elided(1, 9, at(440)), 6);
         // Another conversation is its own.
         assert_eq!(conversations.cold_elided(2, 9, at(440)), 0);
+    }
+
+    #[test]
+    fn an_answer_that_read_no_cache_elides_what_is_stale_on_the_next_request() {
+        let conversations = Conversations::default();
+        let now = Instant::now();
+        // The conversation's first request: nothing was cached before it.
+        assert_eq!(conversations.cold_elided(1, 2, now), 0);
+        conversations.answered(1, Some(5000), Some(0));
+        assert_eq!(conversations.cold_elided(1, 3, now), 0);
+        // Its second, with a prefix sent before, read nothing.
+        conversations.answered(1, Some(5000), Some(0));
+        assert_eq!(conversations.cold_elided(1, 4, now), 4);
+        // A hit keeps what was elided, and no more.
+        conversations.answered(1, Some(6000), Some(5000));
+        assert_eq!(conversations.cold_elided(1, 5, now), 4);
+    }
+
+    #[test]
+    fn a_short_prompt_an_unreported_read_or_a_stranger_says_nothing() {
+        let conversations = Conversations::default();
+        let now = Instant::now();
+        conversations.cold_elided(1, 2, now);
+        conversations.cold_elided(1, 3, now);
+        conversations.answered(1, Some(800), Some(0));
+        conversations.answered(1, Some(5000), None);
+        conversations.answered(1, None, Some(0));
+        conversations.answered(2, Some(5000), Some(0));
+        assert_eq!(conversations.cold_elided(1, 4, now), 0);
+        assert_eq!(conversations.cold_elided(2, 4, now), 0);
     }
 }

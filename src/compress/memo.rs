@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::tokens;
 use super::tool::Kind;
 
 /// Entries kept before the memo starts over: thousands of outputs, many
@@ -17,8 +18,10 @@ const CAPACITY: usize = 8192;
 /// One output's forms: as the client sent it and as headroom sends it.
 #[derive(Debug, Default)]
 pub struct Forms {
-    /// Tokens of the text as the client sent it.
-    pub tokens: usize,
+    /// Tokens of the text as the client sent it, once counted: a new big
+    /// output's count is made after its request is sent, unless a decision
+    /// needed it before.
+    tokens: OnceLock<usize>,
     /// The output's own rewrite, when one is shorter: a JSON string literal
     /// and its text's tokens.
     pub rewrite: Option<Literal>,
@@ -27,12 +30,35 @@ pub struct Forms {
 }
 
 impl Forms {
-    /// Tokens of the form headroom sends when the output is neither a
-    /// reference nor elided.
-    pub fn own_tokens(&self) -> usize {
-        self.rewrite
-            .as_ref()
-            .map_or(self.tokens, |(_, tokens)| *tokens)
+    /// Forms with `rewrite`, and the client's count when already known.
+    pub fn new(tokens: Option<usize>, rewrite: Option<Literal>) -> Forms {
+        Forms {
+            tokens: tokens.map(OnceLock::from).unwrap_or_default(),
+            rewrite,
+            stub: OnceLock::new(),
+        }
+    }
+
+    /// Tokens of the text as the client sent it, `literal`; counted on the
+    /// first call.
+    pub fn tokens(&self, literal: &str) -> usize {
+        *self.tokens.get_or_init(|| {
+            serde_json::from_str::<String>(literal).map_or(0, |text| tokens::count(&text))
+        })
+    }
+
+    /// The client's count, when it is known without counting.
+    pub fn known_tokens(&self) -> Option<usize> {
+        self.tokens.get().copied()
+    }
+
+    /// Tokens of the form headroom sends when the output (the client's
+    /// `literal`) is neither a reference nor elided.
+    pub fn own_tokens(&self, literal: &str) -> usize {
+        match &self.rewrite {
+            Some((_, tokens)) => *tokens,
+            None => self.tokens(literal),
+        }
     }
 }
 

@@ -28,9 +28,9 @@ use http::{header, request, Method};
 use crate::cli::{CompressArgs, CompressLevel};
 use crate::proxy::routes;
 pub use crate::proxy::stages::Level;
-use crate::proxy::stages::{Replaced, RequestStage, Stages, ToolTokens};
+use crate::proxy::stages::{Counting, OnAnswer, Replaced, RequestStage, Stages, ToolTokens};
 use crate::usage::Family;
-pub use render::{Engine, Rewritten};
+pub use render::{Counts, Engine, Rewritten};
 pub use spill::SpillDir;
 
 /// How the stage is set up: its default level and where cut outputs go.
@@ -136,12 +136,30 @@ impl RequestStage for Compressor {
         let Some(rewritten) = self.engine.rewrite(text, family, self.level(parts)) else {
             return Replaced::default();
         };
+        let Rewritten {
+            body: new,
+            counts,
+            conversation,
+        } = rewritten;
+        let counting = match counts.known() {
+            Some(tokens) => Counting::Known(tokens),
+            None => {
+                let body = body.clone();
+                Counting::Later(Box::new(move || {
+                    std::str::from_utf8(&body)
+                        .map_or_else(|_| ToolTokens::default(), |text| counts.count(text))
+                }))
+            }
+        };
+        let on_answer = conversation.map(|conversation| {
+            OnAnswer::new(move |usage| {
+                conversation.answered(usage.input_tokens, usage.cache_read_tokens)
+            })
+        });
         Replaced {
-            body: rewritten.body.map(Bytes::from),
-            tool_tokens: Some(ToolTokens {
-                before: rewritten.before,
-                after: rewritten.after,
-            }),
+            body: new.map(Bytes::from),
+            tool_tokens: Some(counting),
+            on_answer,
         }
     }
 }

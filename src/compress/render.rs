@@ -4,14 +4,18 @@
 //! Every byte outside a rewritten string stays as the client sent it.
 
 use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::cold::{conversation_key, Conversations};
 use super::locate::{self, Output};
 use super::memo::{Forms, Key, Memo};
 use super::spill::SpillDir;
+use super::tokens::{self, Measured};
 use super::tool::{self, Kind};
-use super::{clean, cut, fold, repeat, tokens, Level};
+use super::{clean, cut, fold, repeat, Level};
+use crate::proxy::stages::ToolTokens;
 use crate::usage::Family;
 
 /// A shell output longer than this many tokens is cut.
@@ -24,22 +28,83 @@ pub const CHECKPOINT_TOKENS: usize = 16000;
 /// An output shorter than this is not worth a stub.
 const MIN_ELIDED_TOKENS: usize = 200;
 
-/// A request body with its tool outputs rewritten, and their token counts.
+/// A request body with its tool outputs rewritten, and what to count.
 #[derive(Debug)]
 pub struct Rewritten {
     /// The new body; `None` when no output changed.
     pub body: Option<String>,
-    /// Tokens of the tool outputs as the client sent them.
-    pub before: u64,
-    /// Tokens of the tool outputs as headroom sends them.
-    pub after: u64,
+    /// The tokens of its tool outputs, before and after.
+    pub counts: Counts,
+    /// In aggressive mode, the conversation, to be told of the answer.
+    pub conversation: Option<Conversation>,
+}
+
+/// The conversation a request belongs to, to be told what its answer
+/// reported about the provider's cache.
+#[derive(Debug, Clone)]
+pub struct Conversation {
+    key: u64,
+    conversations: Arc<Conversations>,
+}
+
+impl Conversation {
+    /// Notes the answer's prompt tokens and cache read (see
+    /// `Conversations::answered`).
+    pub fn answered(&self, input_tokens: Option<u64>, cache_read_tokens: Option<u64>) {
+        self.conversations
+            .answered(self.key, input_tokens, cache_read_tokens);
+    }
+}
+
+/// The tokens of one request's tool outputs as the client sent them and as
+/// headroom sends them. A new output's count may not be known yet: the
+/// proxy makes it while the request is upstream.
+#[derive(Debug, Default)]
+pub struct Counts {
+    outputs: Vec<Counted>,
+}
+
+#[derive(Debug)]
+struct Counted {
+    /// Where the output's literal lies in the client's body.
+    span: Range<usize>,
+    forms: Arc<Forms>,
+    /// Tokens of what headroom sends in its place; `None` when it sends
+    /// the client's own.
+    sent: Option<usize>,
+}
+
+impl Counts {
+    /// The counts, when every output's is known without counting.
+    pub fn known(&self) -> Option<ToolTokens> {
+        let mut tokens = ToolTokens::default();
+        for output in &self.outputs {
+            let client = output.forms.known_tokens()? as u64;
+            tokens.before += client;
+            tokens.after += output.sent.map_or(client, |sent| sent as u64);
+        }
+        Some(tokens)
+    }
+
+    /// The counts, counting what is not known yet; `body` is the request's
+    /// body as the client sent it. Each count made is remembered.
+    pub fn count(&self, body: &str) -> ToolTokens {
+        let mut tokens = ToolTokens::default();
+        for output in &self.outputs {
+            let literal = body.get(output.span.clone()).unwrap_or_default();
+            let client = output.forms.tokens(literal) as u64;
+            tokens.before += client;
+            tokens.after += output.sent.map_or(client, |sent| sent as u64);
+        }
+        tokens
+    }
 }
 
 /// Rewrites requests; shared by every request of a proxy.
 pub struct Engine {
     spill: SpillDir,
     memo: Memo,
-    conversations: Conversations,
+    conversations: Arc<Conversations>,
 }
 
 /// The form chosen for one output.
@@ -67,7 +132,7 @@ impl Engine {
         Engine {
             spill,
             memo: Memo::default(),
-            conversations: Conversations::default(),
+            conversations: Arc::default(),
         }
     }
 
@@ -99,7 +164,7 @@ impl Engine {
             .zip(&kinds)
             .map(|(output, kind)| Key::new(output.literal, *kind))
             .collect();
-        let forms: Vec<_> = outputs
+        let forms: Vec<Arc<Forms>> = outputs
             .iter()
             .zip(&keys)
             .map(|(output, key)| {
@@ -107,13 +172,18 @@ impl Engine {
                     .forms(*key, || self.make_forms(output.literal, key))
             })
             .collect();
+        let mut conversation = None;
         let elided = match level {
             Level::Aggressive => {
                 let stale = outputs.len().saturating_sub(RECENT_OUTPUTS);
                 let first = &outputs[0];
                 let key = conversation_key(first.literal, first.call_id.as_deref());
                 let cold = self.conversations.cold_elided(key, stale, now);
-                checkpointed(&forms, cold)
+                conversation = Some(Conversation {
+                    key,
+                    conversations: self.conversations.clone(),
+                });
+                checkpointed(&outputs, &forms, cold)
             }
             _ => vec![false; outputs.len()],
         };
@@ -143,33 +213,39 @@ impl Engine {
                 }
             }
         }
-        Some(splice(body, &outputs, &forms, &chosen))
+        let (body, counts) = splice(body, &outputs, &forms, &chosen);
+        Some(Rewritten {
+            body,
+            counts,
+            conversation,
+        })
     }
 
+    /// An output's forms. Its own count is made here only as far as the
+    /// choices need it: a rewrite's few tokens against the client's.
     fn make_forms(&self, literal: &str, key: &Key) -> Forms {
         let Ok(text) = serde_json::from_str::<String>(literal) else {
-            return Forms::default();
+            return Forms::new(Some(0), None);
         };
-        let tokens = tokens::count(&text);
+        let mut measured = Measured::new(&text);
         let rewrite = self
-            .transform(&text, key.kind(), tokens)
+            .transform(&mut measured, key.kind())
+            .filter(|new| *new != text)
             .map(|new| (tokens::count(&new), new))
-            .filter(|(new_tokens, _)| *new_tokens < tokens)
+            .filter(|(new_tokens, _)| measured.more_than(*new_tokens))
             .and_then(|(new_tokens, new)| Some((serde_json::to_string(&new).ok()?, new_tokens)));
-        Forms {
-            tokens,
-            rewrite,
-            ..Forms::default()
-        }
+        Forms::new(measured.known(), rewrite)
     }
 
     /// An output's own rewrite, from its text alone.
-    fn transform(&self, text: &str, kind: Kind, tokens: usize) -> Option<String> {
+    fn transform(&self, measured: &mut Measured<'_>, kind: Kind) -> Option<String> {
+        let text = measured.text();
         match kind {
             // A file the agent asked to read is what it needs, as it is.
             Kind::Read => None,
             Kind::Shell => {
-                let was_cut = (tokens > CUT_TOKENS)
+                let was_cut = measured
+                    .more_than(CUT_TOKENS)
                     .then(|| self.spill_path(text))
                     .flatten()
                     .and_then(|path| cut::cut(text, &path));
@@ -241,7 +317,7 @@ impl Engine {
             let before: String = serde_json::from_str(outputs[earlier].literal).ok()?;
             let edit = repeat::as_edit_of(&text, &before, earlier_id)?;
             let tokens = tokens::count(&edit);
-            (tokens < tokens::count(&text)).then_some(())?;
+            Measured::new(&text).more_than(tokens).then_some(())?;
             Some((serde_json::to_string(&edit).ok()?, tokens))
         })?;
         Some(Form::Literal(literal, tokens))
@@ -255,7 +331,7 @@ impl Engine {
             let tool = output.call.as_ref().map_or("tool", |call| call.name.as_str());
             let stub = format!(
                 "[headroom: this {tool} output ({} tokens) was elided to save context; its full text is in {}]",
-                forms.tokens,
+                forms.tokens(output.literal),
                 path.display()
             );
             let tokens = tokens::count(&stub);
@@ -280,64 +356,56 @@ fn json_form(text: &str) -> Option<String> {
 /// are a function of the outputs alone, so a later request of the same
 /// conversation draws the same ones and renders exactly the same stubs.
 /// The first `cold` outputs are elided too: a cold cache let them go.
-fn checkpointed(forms: &[std::sync::Arc<Forms>], cold: usize) -> Vec<bool> {
+///
+/// Only stale outputs are counted here; a stale output was new on an
+/// earlier request, and counted after it was sent.
+fn checkpointed(outputs: &[Output<'_>], forms: &[Arc<Forms>], cold: usize) -> Vec<bool> {
     let stale = forms.len().saturating_sub(RECENT_OUTPUTS);
+    let worth_a_stub =
+        |index: usize| forms[index].own_tokens(outputs[index].literal) >= MIN_ELIDED_TOKENS;
     let mut elided = vec![false; forms.len()];
     let mut batch_start = 0;
     let mut batch_tokens = 0;
-    for (index, form) in forms.iter().enumerate() {
-        batch_tokens += form.own_tokens();
+    for index in 0..stale {
+        batch_tokens += forms[index].own_tokens(outputs[index].literal);
         if batch_tokens < CHECKPOINT_TOKENS {
             continue;
         }
-        if index >= stale {
-            break;
-        }
-        for (elide, form) in elided[batch_start..=index]
-            .iter_mut()
-            .zip(&forms[batch_start..])
-        {
-            *elide = form.own_tokens() >= MIN_ELIDED_TOKENS;
-        }
+        (batch_start..=index).for_each(|in_batch| elided[in_batch] = worth_a_stub(in_batch));
         batch_start = index + 1;
         batch_tokens = 0;
     }
-    for (elide, form) in elided.iter_mut().zip(forms).take(cold) {
-        *elide = form.own_tokens() >= MIN_ELIDED_TOKENS;
-    }
+    (0..cold.min(stale)).for_each(|index| elided[index] = worth_a_stub(index));
     elided
 }
 
-/// The body with each chosen literal in place of its output's, and the
-/// outputs' token counts before and after.
+/// The body with each chosen literal in place of its output's (`None` when
+/// none changed), and what to count.
 fn splice(
     body: &str,
     outputs: &[Output<'_>],
-    forms: &[std::sync::Arc<Forms>],
+    forms: &[Arc<Forms>],
     chosen: &[Form<'_>],
-) -> Rewritten {
+) -> (Option<String>, Counts) {
     let mut out = String::new();
     let mut copied = 0;
-    let (mut before, mut after) = (0u64, 0u64);
+    let mut counts = Counts::default();
     for ((output, forms), form) in outputs.iter().zip(forms).zip(chosen) {
-        before += forms.tokens as u64;
-        match form.literal(forms) {
-            Some((literal, tokens)) => {
-                after += tokens as u64;
-                push_replaced(&mut out, body, &mut copied, output, literal);
-            }
-            None => after += forms.tokens as u64,
-        }
+        let sent = form.literal(forms).map(|(literal, tokens)| {
+            push_replaced(&mut out, body, &mut copied, output, literal);
+            tokens
+        });
+        counts.outputs.push(Counted {
+            span: output.span.clone(),
+            forms: forms.clone(),
+            sent,
+        });
     }
     let body = (copied > 0).then(|| {
         out.push_str(&body[copied..]);
         out
     });
-    Rewritten {
-        body,
-        before,
-        after,
-    }
+    (body, counts)
 }
 
 fn push_replaced(

@@ -78,7 +78,7 @@ fn replace_counts_tokens_and_passes_what_it_cannot_read() {
     ]})
     .to_string();
     let replaced = safe.replace(&parts, &Bytes::from(body.clone()));
-    let tokens = replaced.tool_tokens.unwrap();
+    let tokens = counted(replaced.tool_tokens.unwrap());
     assert!(tokens.after < tokens.before, "{tokens:?}");
     let sent = replaced.body.unwrap();
     assert!(sent.len() < body.len());
@@ -86,4 +86,44 @@ fn replace_counts_tokens_and_passes_what_it_cannot_read() {
         let replaced = safe.replace(&parts, &Bytes::copy_from_slice(unreadable));
         assert!(replaced.body.is_none() && replaced.tool_tokens.is_none());
     }
+}
+
+/// The counts, made now if the stage left them for later.
+fn counted(counting: Counting) -> ToolTokens {
+    match counting {
+        Counting::Known(tokens) => tokens,
+        Counting::Later(count) => count(),
+    }
+}
+
+#[test]
+fn a_big_new_output_is_counted_after_the_request_and_known_on_the_next() {
+    let (safe, _dir) = stage(Level::Safe);
+    let parts = head("POST", "/v1/chat/completions", &[JSON]);
+    let listing: String = (0..3000)
+        .map(|n| format!("src/module_{n}/file_{n}.rs\n"))
+        .collect();
+    let body = serde_json::json!({"messages": [
+        {"role": "assistant", "tool_calls": [{"id": "c1", "function": {"name": "read", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": listing},
+    ]});
+    let body = Bytes::from(body.to_string());
+    let first = safe.replace(&parts, &body);
+    // A file read is sent as it is, and nothing needed its count.
+    assert!(first.body.is_none());
+    let Some(Counting::Later(count)) = first.tool_tokens else {
+        panic!("expected the count left for later: {:?}", first.tool_tokens);
+    };
+    let tokens = count();
+    let exact = super::tokens::count(&listing) as u64;
+    assert_eq!(
+        tokens,
+        ToolTokens {
+            before: exact,
+            after: exact
+        }
+    );
+    // The same output on the next turn: its count is remembered.
+    let second = safe.replace(&parts, &body);
+    assert!(matches!(second.tool_tokens, Some(Counting::Known(known)) if known == tokens));
 }

@@ -2,6 +2,11 @@
 //! the binary by `tiktoken-rs`, so counting needs no download. No exact
 //! public tokenizer exists for current Claude or Gemini models; o200k is the
 //! common yardstick, and the bill itself is read from the providers' usage.
+//!
+//! Counting runs at some 17 MB/s: a new 50 KB output takes 3 ms. The
+//! decisions made while a request waits need only to know whether a text is
+//! longer than some count, which `count_until` answers from its first
+//! lines; the full counts are made after the request is sent.
 
 use tiktoken_rs::CoreBPE;
 
@@ -16,6 +21,91 @@ pub fn count(text: &str) -> usize {
     o200k().encode_ordinary(text).len()
 }
 
+/// What `count_until` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// The text's whole count, no more than the limit.
+    Exact(usize),
+    /// More than the limit; counting stopped there.
+    Over,
+}
+
+/// A text whose token count is learnt only as far as decisions need it.
+pub struct Measured<'t> {
+    text: &'t str,
+    tokens: Option<usize>,
+}
+
+impl<'t> Measured<'t> {
+    pub fn new(text: &'t str) -> Measured<'t> {
+        Measured { text, tokens: None }
+    }
+
+    pub fn text(&self) -> &'t str {
+        self.text
+    }
+
+    /// The text's count, when a decision has learnt it.
+    pub fn known(&self) -> Option<usize> {
+        self.tokens
+    }
+
+    /// Is the text more than `limit` tokens?
+    pub fn more_than(&mut self, limit: usize) -> bool {
+        if let Some(tokens) = self.tokens {
+            return tokens > limit;
+        }
+        match count_until(self.text, limit) {
+            Count::Over => true,
+            Count::Exact(tokens) => {
+                self.tokens = Some(tokens);
+                false
+            }
+        }
+    }
+}
+
+/// Bytes counted at a time by `count_until`, about 500 tokens.
+const PIECE: usize = 2048;
+
+/// Whether `text` is more than `limit` tokens, and its count if not:
+/// counted a piece at a time, stopping once past the limit. Exact, because
+/// the pieces end where the tokenizer's own pre-split always ends one.
+pub fn count_until(text: &str, limit: usize) -> Count {
+    let mut total = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (piece, after) = rest.split_at(piece_end(rest));
+        total += count(piece);
+        if total > limit {
+            return Count::Over;
+        }
+        rest = after;
+    }
+    Count::Exact(total)
+}
+
+/// Where the first piece of `text` ends: after a line break, at least
+/// `PIECE` bytes in, that the next line does not continue. o200k's pre-split
+/// never joins a `\n` to a following character that is neither white space
+/// (which a run of it may join) nor `/` (which may follow punctuation and
+/// line breaks in one pre-token), so the pieces' counts add up to the
+/// text's. The whole text when it has no such place.
+fn piece_end(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut at = PIECE;
+    while let Some(offset) = bytes.get(at..).and_then(|rest| memchr::memchr(b'\n', rest)) {
+        let end = at + offset + 1;
+        let next = text[end..].chars().next();
+        match next {
+            None => return end,
+            Some(next) if !next.is_whitespace() && next != '/' => return end,
+            Some(_) => at = end,
+        }
+    }
+    text.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -25,5 +115,50 @@ mod tests {
         assert_eq!(count(""), 0);
         assert_eq!(count("hello world"), 2);
         assert!(count(&"error: ".repeat(100)) >= 100);
+    }
+
+    /// Lines that pre-split across a line break: an indented line, a path
+    /// after punctuation, a blank line.
+    fn awkward_text() -> String {
+        (0..2000)
+            .map(|n| match n % 5 {
+                0 => format!("fn item_{n}() {{\n"),
+                1 => format!("    let x = {n}; // café\n"),
+                2 => "}\n/usr/lib/x86_64\n".to_owned(),
+                3 => "\n\n".to_owned(),
+                _ => format!("error[E{n:04}]: mismatched types  \r\n"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counting_in_pieces_is_exact() {
+        let text = awkward_text();
+        let whole = count(&text);
+        assert!(text.len() > 8 * PIECE);
+        assert_eq!(count_until(&text, usize::MAX), Count::Exact(whole));
+        assert_eq!(count_until(&text, whole), Count::Exact(whole));
+        assert_eq!(count_until(&text, whole - 1), Count::Over);
+        assert_eq!(count_until(&text, 10), Count::Over);
+        assert_eq!(count_until("", 0), Count::Exact(0));
+    }
+
+    #[test]
+    fn pieces_end_only_after_a_line_break_that_ends_a_pre_token() {
+        let text = awkward_text();
+        let mut rest = text.as_str();
+        let mut pieces = 0;
+        while !rest.is_empty() {
+            let end = piece_end(rest);
+            let (piece, after) = rest.split_at(end);
+            if !after.is_empty() {
+                assert!(piece.len() >= PIECE && piece.ends_with('\n'));
+                assert!(!after.starts_with(char::is_whitespace) && !after.starts_with('/'));
+            }
+            pieces += 1;
+            rest = after;
+        }
+        assert!(pieces > 1);
+        assert_eq!(piece_end("no line break at all"), 20);
     }
 }

@@ -272,6 +272,9 @@ async fn handle(
     // Asked for by a test header, not by `accept-encoding`: agents ask for
     // gzip on every request, and most tests want to read the body.
     let gzip = parts.headers.contains_key("x-mock-gzip");
+    // A JSON chat answer that read nothing from a 5,000-token prompt's
+    // cache, as from a provider that does not cache.
+    let uncached = parts.headers.contains_key("x-mock-uncached");
     // The API key chooses a failure, so a test can pick one per provider.
     let key = ["authorization", "x-api-key", "x-goog-api-key"]
         .iter()
@@ -304,7 +307,12 @@ async fn handle(
         if streaming {
             sse(chat_events(model), Duration::ZERO, None)
         } else {
-            json_maybe_gzip(chat_json(model), gzip)
+            let mut answer = chat_json(model);
+            if uncached {
+                answer["usage"]["prompt_tokens"] = 5000.into();
+                answer["usage"]["prompt_tokens_details"]["cached_tokens"] = 0.into();
+            }
+            json_maybe_gzip(answer, gzip)
         }
     } else if path.ends_with("/responses") {
         sse(responses_events(model), Duration::ZERO, None)

@@ -11,7 +11,7 @@ use http::{request, Method, Response, Uri};
 use http_body_util::Full;
 use tokio::time::Instant;
 
-use super::stages::{Done, Findings, RequestFound, ToolTokens};
+use super::stages::{Done, Findings, OnAnswer, RequestFound, ToolTokens};
 use super::Shared;
 use crate::proxy::clock;
 use crate::proxy::error::ProxyError;
@@ -34,6 +34,8 @@ pub(crate) struct Exchange {
     pub(super) request_found: Option<RequestFound>,
     /// The tool-output tokens the request stage counted, if it ran.
     pub(super) tool_tokens: Option<ToolTokens>,
+    /// The request stage's ear for the answer's usage, if it wants it.
+    pub(super) on_answer: Option<OnAnswer>,
     pub(super) family: Family,
     pub(super) method: Method,
     /// The client's request target; only its path is ever logged.
@@ -55,6 +57,7 @@ impl Exchange {
             provider: None,
             request_found: None,
             tool_tokens: None,
+            on_answer: None,
             family: routes::classify(parts.uri.path()),
             method: parts.method.clone(),
             uri: std::mem::take(&mut parts.uri),
@@ -92,7 +95,7 @@ impl Exchange {
     /// Logs the request's one line, with what its response's watch found,
     /// and adds it to the stats. The path is logged without its query,
     /// which may hold a `key=` secret; a figure nobody reported is absent.
-    pub fn finish(self, outcome: Outcome, bytes_out: u64, mut findings: Findings) {
+    pub fn finish(mut self, outcome: Outcome, bytes_out: u64, mut findings: Findings) {
         let bytes_in = self.bytes_in.load(Ordering::Relaxed);
         // The response's model, else the request's: an error names none.
         let request_model = self
@@ -104,6 +107,9 @@ impl Exchange {
             usage.model = request_model.map(str::to_owned);
         }
         let usage = findings.usage.as_ref();
+        if let (Some(on_answer), Some(usage)) = (self.on_answer.take(), usage) {
+            on_answer.answered(usage);
+        }
         let model = usage
             .and_then(|usage| usage.model.as_deref())
             .or(request_model);

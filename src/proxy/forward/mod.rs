@@ -35,7 +35,7 @@ use crate::proxy::wire::upgrade::{name_upgrade, UpgradeRequested};
 pub use body::{ResponseBody, UpstreamBody};
 use exchange::Exchange;
 use overrides::OverrideCache;
-use stages::{Asked, Level, Stages};
+use stages::{Asked, Counting, Level, Stages};
 
 /// State every request handler shares.
 pub(crate) struct Shared {
@@ -134,12 +134,13 @@ async fn handle(
         };
     // The request stage, on the requests it wants. Boxed: most requests
     // have none, and their future would carry its state inline.
-    let mut tool_tokens = None;
+    let (mut counting, mut on_answer) = (None, None);
     let body = match shared.stages.request_for(family, &parts) {
         None => body,
         Some(stage) => match Box::pin(shared.stages.run_request(stage, &mut parts, body)).await {
-            Ok((body, counted)) => {
-                tool_tokens = counted;
+            Ok((body, followups)) => {
+                counting = followups.counting.map(Counting::start);
+                on_answer = followups.on_answer;
                 body
             }
             Err(error) => return Ok(exchange.fail(error).map(Either::Right)),
@@ -166,7 +167,10 @@ async fn handle(
             headers::prepare_response(response.headers_mut());
         }
     }
-    exchange.tool_tokens = tool_tokens;
+    if let Some(counting) = counting {
+        exchange.tool_tokens = counting.finish().await;
+    }
+    exchange.on_answer = on_answer;
     match sent {
         Ok(response) => {
             exchange.status = response.status().as_u16();

@@ -24,7 +24,7 @@ impl RequestStage for Rewrite {
         Replaced {
             body: (body.as_ref() == br#"{"a":1}"#)
                 .then(|| Bytes::from_static(br#"{"rewritten":true}"#)),
-            tool_tokens: None,
+            ..Replaced::default()
         }
     }
 }
