@@ -301,3 +301,36 @@ async fn an_answer_that_read_no_cache_lets_the_next_request_elide_stale_outputs(
         );
     }
 }
+
+#[tokio::test]
+async fn a_zstd_request_reaches_the_upstream_cut_and_in_zstd() {
+    let mock = MockUpstream::start();
+    let spill = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let mut args = vec!["--spill-dir", spill.path().to_str().unwrap()];
+    args.extend(family_defaults(&url));
+    let proxy = ProxyProcess::start(&args);
+    let output = test_run(1200);
+    let body = chat_body(&output);
+    let encoded = zstd::bulk::compress(body.as_bytes(), 3).unwrap();
+    let headers = [
+        ("content-type", "application/json"),
+        ("content-encoding", "zstd"),
+    ];
+    let path = proxy.url("/v1/chat/completions");
+    let got = send(&client(), request("POST", &path, &headers, encoded)).await;
+    assert_eq!(got.status, 200, "{}", got.text());
+    let seen = mock.last();
+    assert_eq!(seen.header("content-encoding"), Some("zstd"));
+    assert_eq!(
+        seen.header("content-length"),
+        Some(seen.body.len().to_string().as_str())
+    );
+    let decoded = zstd::stream::decode_all(&seen.body[..]).unwrap();
+    let sent = tool_output(&decoded);
+    assert!(sent.len() * 10 < output.len(), "{sent}");
+    assert!(
+        sent.contains("test tests::status_code ... FAILED\n"),
+        "{sent}"
+    );
+}

@@ -8,6 +8,7 @@
 mod clean;
 mod cold;
 mod cut;
+mod encoding;
 mod fold;
 mod lines;
 mod locate;
@@ -30,6 +31,7 @@ use crate::proxy::routes;
 pub use crate::proxy::stages::Level;
 use crate::proxy::stages::{Counting, OnAnswer, Replaced, RequestStage, Stages, ToolTokens};
 use crate::usage::Family;
+use encoding::BodyEncoding;
 pub use render::{Counts, Engine, Rewritten};
 pub use spill::SpillDir;
 
@@ -121,7 +123,7 @@ impl RequestStage for Compressor {
         parts.method == Method::POST
             && self.level(parts) != Level::Off
             // A body it could not re-encode the same way goes untouched.
-            && !parts.headers.contains_key(header::CONTENT_ENCODING)
+            && BodyEncoding::of(&parts.headers).is_some()
             && is_json(&parts.headers)
             && Family::for_path(parts.uri.path()).is_some()
     }
@@ -130,7 +132,13 @@ impl RequestStage for Compressor {
         let Some(family) = Family::for_path(parts.uri.path()) else {
             return Replaced::default();
         };
-        let Ok(text) = std::str::from_utf8(body) else {
+        let Some(encoding) = BodyEncoding::of(&parts.headers) else {
+            return Replaced::default();
+        };
+        let Some(plain) = encoding.decode(body) else {
+            return Replaced::default();
+        };
+        let Ok(text) = std::str::from_utf8(&plain) else {
             return Replaced::default();
         };
         let Some(rewritten) = self.engine.rewrite(text, family, self.level(parts)) else {
@@ -141,10 +149,16 @@ impl RequestStage for Compressor {
             counts,
             conversation,
         } = rewritten;
+        let new = match new.map(|new| encoding.encode(new)) {
+            None => None,
+            Some(Some(encoded)) => Some(encoded),
+            // Not encoded again: the client's body goes as it came.
+            Some(None) => return Replaced::default(),
+        };
         let counting = match counts.known() {
             Some(tokens) => Counting::Known(tokens),
             None => {
-                let body = body.clone();
+                let body = plain.clone();
                 Counting::Later(Box::new(move || {
                     std::str::from_utf8(&body)
                         .map_or_else(|_| ToolTokens::default(), |text| counts.count(text))
@@ -157,7 +171,7 @@ impl RequestStage for Compressor {
             })
         });
         Replaced {
-            body: new.map(Bytes::from),
+            body: new,
             tool_tokens: Some(counting),
             on_answer,
         }

@@ -46,7 +46,9 @@ fn it_wants_json_posts_to_llm_routes_only() {
         &[("content-type", "text/plain")]
     )));
     let zstd = [JSON, ("content-encoding", "zstd")];
-    assert!(!wants(&head("POST", "/v1/chat/completions", &zstd)));
+    assert!(wants(&head("POST", "/v1/chat/completions", &zstd)));
+    let gzip = [JSON, ("content-encoding", "gzip")];
+    assert!(!wants(&head("POST", "/v1/chat/completions", &gzip)));
     assert!(wants(&head(
         "POST",
         "/v1/chat/completions",
@@ -126,4 +128,33 @@ fn a_big_new_output_is_counted_after_the_request_and_known_on_the_next() {
     // The same output on the next turn: its count is remembered.
     let second = safe.replace(&parts, &body);
     assert!(matches!(second.tool_tokens, Some(Counting::Known(known)) if known == tokens));
+}
+
+#[test]
+fn a_zstd_body_is_read_and_sent_in_zstd() {
+    let (safe, _dir) = stage(Level::Safe);
+    let parts = head(
+        "POST",
+        "/v1/responses",
+        &[JSON, ("content-encoding", "zstd")],
+    );
+    let log: String = (0..1500)
+        .map(|n| format!("test tests::case_{n} ... ok\n"))
+        .collect();
+    let body = serde_json::json!({"input": [
+        {"type": "function_call", "call_id": "c1", "name": "shell", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": log},
+    ]})
+    .to_string();
+    let encoded = Bytes::from(zstd::bulk::compress(body.as_bytes(), 3).unwrap());
+    let replaced = safe.replace(&parts, &encoded);
+    let sent = zstd::stream::decode_all(&replaced.body.unwrap()[..]).unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(&sent).unwrap();
+    let output = sent["input"][1]["output"].as_str().unwrap();
+    assert!(output.len() * 10 < log.len(), "{output}");
+    let tokens = counted(replaced.tool_tokens.unwrap());
+    assert!(tokens.after * 10 < tokens.before, "{tokens:?}");
+    // A body that does not decode goes as it came.
+    let broken = safe.replace(&parts, &Bytes::from_static(b"\x28\xb5\x2f\xfd broken"));
+    assert!(broken.body.is_none() && broken.tool_tokens.is_none());
 }
