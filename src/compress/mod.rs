@@ -7,6 +7,7 @@
 
 mod clean;
 mod cold;
+mod counts;
 mod cut;
 mod encoding;
 mod fold;
@@ -31,8 +32,9 @@ use crate::proxy::routes;
 pub use crate::proxy::stages::Level;
 use crate::proxy::stages::{Counting, OnAnswer, Replaced, RequestStage, Stages, ToolTokens};
 use crate::usage::Family;
+pub use counts::Counts;
 use encoding::BodyEncoding;
-pub use render::{Counts, Engine, Rewritten};
+pub use render::{Engine, Rewritten};
 pub use spill::SpillDir;
 
 /// How the stage is set up: its default level and where cut outputs go.

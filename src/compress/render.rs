@@ -4,18 +4,17 @@
 //! Every byte outside a rewritten string stays as the client sent it.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::cold::{conversation_key, Conversations};
+use super::counts::{Counted, Counts};
 use super::locate::{self, Output};
 use super::memo::{Forms, Key, Memo};
 use super::spill::SpillDir;
 use super::tokens::{self, Measured};
 use super::tool::{self, Kind};
 use super::{clean, cut, fold, repeat, Level};
-use crate::proxy::stages::ToolTokens;
 use crate::usage::Family;
 
 /// A shell output longer than this many tokens is cut.
@@ -53,50 +52,6 @@ impl Conversation {
     pub fn answered(&self, input_tokens: Option<u64>, cache_read_tokens: Option<u64>) {
         self.conversations
             .answered(self.key, input_tokens, cache_read_tokens);
-    }
-}
-
-/// The tokens of one request's tool outputs as the client sent them and as
-/// headroom sends them. A new output's count may not be known yet: the
-/// proxy makes it while the request is upstream.
-#[derive(Debug, Default)]
-pub struct Counts {
-    outputs: Vec<Counted>,
-}
-
-#[derive(Debug)]
-struct Counted {
-    /// Where the output's literal lies in the client's body.
-    span: Range<usize>,
-    forms: Arc<Forms>,
-    /// Tokens of what headroom sends in its place; `None` when it sends
-    /// the client's own.
-    sent: Option<usize>,
-}
-
-impl Counts {
-    /// The counts, when every output's is known without counting.
-    pub fn known(&self) -> Option<ToolTokens> {
-        let mut tokens = ToolTokens::default();
-        for output in &self.outputs {
-            let client = output.forms.known_tokens()? as u64;
-            tokens.before += client;
-            tokens.after += output.sent.map_or(client, |sent| sent as u64);
-        }
-        Some(tokens)
-    }
-
-    /// The counts, counting what is not known yet; `body` is the request's
-    /// body as the client sent it. Each count made is remembered.
-    pub fn count(&self, body: &str) -> ToolTokens {
-        let mut tokens = ToolTokens::default();
-        for output in &self.outputs {
-            let literal = body.get(output.span.clone()).unwrap_or_default();
-            let client = output.forms.tokens(literal) as u64;
-            tokens.before += client;
-            tokens.after += output.sent.map_or(client, |sent| sent as u64);
-        }
-        tokens
     }
 }
 
@@ -187,31 +142,23 @@ impl Engine {
             }
             _ => vec![false; outputs.len()],
         };
+        let scanned = Scanned {
+            outputs: &outputs,
+            keys: &keys,
+            kinds: &kinds,
+            elided: &elided,
+        };
         let mut chosen = Vec::with_capacity(outputs.len());
-        let mut first_seen: HashMap<&str, usize> = HashMap::new();
-        let mut last_read: HashMap<String, usize> = HashMap::new();
+        let mut earlier = Earlier::default();
         for index in 0..outputs.len() {
             let form = if elided[index] {
                 self.stub(&outputs[index], &forms[index])
             } else {
-                self.reference(
-                    index,
-                    &outputs,
-                    &keys,
-                    &kinds,
-                    &elided,
-                    &first_seen,
-                    &last_read,
-                )
-                .unwrap_or(Form::Own)
+                self.reference(&scanned, &earlier, index)
+                    .unwrap_or(Form::Own)
             };
             chosen.push(form);
-            first_seen.entry(outputs[index].literal).or_insert(index);
-            if kinds[index] == Kind::Read {
-                if let Some(path) = outputs[index].call.as_ref().and_then(tool::read_path) {
-                    last_read.insert(path, index);
-                }
-            }
+            earlier.note(&scanned, index);
         }
         let (body, counts) = splice(body, &outputs, &forms, &chosen);
         Some(Rewritten {
@@ -281,20 +228,21 @@ impl Engine {
     /// A reference to an earlier output, when this one repeats it: the same
     /// text, or (a file read again) the same file with some lines changed.
     /// Never to an elided output, which no longer shows its text.
-    #[allow(clippy::too_many_arguments)]
     fn reference<'f>(
         &self,
+        scanned: &Scanned<'_, '_>,
+        seen: &Earlier<'_>,
         index: usize,
-        outputs: &[Output<'_>],
-        keys: &[Key],
-        kinds: &[Kind],
-        elided: &[bool],
-        first_seen: &HashMap<&str, usize>,
-        last_read: &HashMap<String, usize>,
     ) -> Option<Form<'f>> {
+        let Scanned {
+            outputs,
+            keys,
+            kinds,
+            elided,
+        } = scanned;
         let output = &outputs[index];
         let id = output.call_id.as_deref()?;
-        if let Some(&earlier) = first_seen.get(output.literal) {
+        if let Some(&earlier) = seen.first_seen.get(output.literal) {
             let earlier_id = outputs[earlier].call_id.as_deref()?;
             if elided[earlier] || earlier_id == id {
                 return None;
@@ -307,7 +255,7 @@ impl Engine {
             return None;
         }
         let path = output.call.as_ref().and_then(tool::read_path)?;
-        let earlier = *last_read.get(&path)?;
+        let earlier = *seen.last_read.get(&path)?;
         if elided[earlier] {
             return None;
         }
@@ -338,6 +286,35 @@ impl Engine {
             Some((serde_json::to_string(&stub).ok()?, tokens))
         });
         stub.as_ref().map_or(Form::Own, Form::Borrowed)
+    }
+}
+
+/// A request's outputs, as choosing each one's form reads them.
+struct Scanned<'r, 'b> {
+    outputs: &'r [Output<'b>],
+    keys: &'r [Key],
+    kinds: &'r [Kind],
+    elided: &'r [bool],
+}
+
+/// The earlier outputs an output may refer to: where each text first
+/// appeared, and the latest read of each file.
+#[derive(Default)]
+struct Earlier<'b> {
+    first_seen: HashMap<&'b str, usize>,
+    last_read: HashMap<String, usize>,
+}
+
+impl<'b> Earlier<'b> {
+    /// Notes output `index`, once its form is chosen.
+    fn note(&mut self, scanned: &Scanned<'_, 'b>, index: usize) {
+        let output = &scanned.outputs[index];
+        self.first_seen.entry(output.literal).or_insert(index);
+        if scanned.kinds[index] == Kind::Read {
+            if let Some(path) = output.call.as_ref().and_then(tool::read_path) {
+                self.last_read.insert(path, index);
+            }
+        }
     }
 }
 
@@ -395,7 +372,7 @@ fn splice(
             push_replaced(&mut out, body, &mut copied, output, literal);
             tokens
         });
-        counts.outputs.push(Counted {
+        counts.push(Counted {
             span: output.span.clone(),
             forms: forms.clone(),
             sent,
