@@ -53,6 +53,11 @@ pub struct Sample<'a> {
     pub tool_tokens: Option<ToolTokens>,
 }
 
+/// Origins counted apart; later ones are counted together.
+const MAX_ORIGINS: usize = 256;
+/// The entry of the origins past `MAX_ORIGINS`.
+pub const OTHER_ORIGINS: &str = "(other)";
+
 pub struct Stats {
     started: Instant,
     /// Per origin, one entry per family (indexed by `Family::index`), so a
@@ -159,9 +164,14 @@ impl Stats {
         match entries.get_mut(sample.origin) {
             Some(families) => families[family].add(&sample, class, latency_us),
             None => {
-                let mut families: [Entry; 3] = Default::default();
+                // Clients name the upstreams of a standalone proxy: past a
+                // bound, new ones share one entry, so memory stays bounded.
+                let origin = match entries.len() < MAX_ORIGINS {
+                    true => sample.origin,
+                    false => OTHER_ORIGINS,
+                };
+                let families = entries.entry(origin.to_owned()).or_default();
                 families[family].add(&sample, class, latency_us);
-                entries.insert(sample.origin.to_owned(), families);
             }
         }
     }
@@ -291,6 +301,29 @@ mod tests {
         assert_eq!(shown(37_701_999), "37.701");
         assert_eq!(shown(415_238), "0.415");
         assert_eq!(shown(999), "0");
+    }
+
+    #[test]
+    fn origins_past_the_bound_are_counted_together() {
+        let stats = Stats::default();
+        let origins: Vec<String> = (0..MAX_ORIGINS + 10)
+            .map(|n| format!("https://{n}.example"))
+            .collect();
+        for origin in &origins {
+            stats.record(sample(origin, 200, Outcome::Completed, 1));
+        }
+        stats.record(sample(&origins[0], 200, Outcome::Completed, 1));
+        let upstreams = stats.snapshot().upstreams;
+        assert_eq!(upstreams.len(), MAX_ORIGINS + 1);
+        let requests = |origin: &str| {
+            upstreams
+                .iter()
+                .find(|upstream| upstream.origin == origin)
+                .map(|upstream| upstream.requests)
+        };
+        assert_eq!(requests(OTHER_ORIGINS), Some(10));
+        assert_eq!(requests(&origins[0]), Some(2));
+        assert_eq!(requests(&origins[MAX_ORIGINS]), None);
     }
 
     #[test]
