@@ -68,7 +68,14 @@ fn config(args: &ProxyArgs) -> anyhow::Result<Config> {
 
 /// `source` is the flag or the environment variable the value came from.
 fn default_upstream(source: &str, raw: &str) -> Result<Upstream, UsageError> {
-    Upstream::parse(raw).map_err(|e| UsageError::new(format!("{source} {e}")))
+    let upstream = Upstream::parse(raw).map_err(|e| UsageError::new(format!("{source} {e}")))?;
+    // Refused as the header is: every request would repeat the endpoint.
+    match upstream.llm_endpoint() {
+        Some(endpoint) => Err(UsageError::new(format!(
+            "{source} is a full endpoint URL (it ends with {endpoint}); give the base URL the request's path is appended to, such as https://api.openai.com/v1"
+        ))),
+        None => Ok(upstream),
+    }
 }
 
 async fn wait_for_shutdown_signal() -> anyhow::Result<()> {

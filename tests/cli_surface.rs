@@ -289,6 +289,12 @@ fn assert_one_line_error(output: &Output, code: i32, needle: &str) {
 fn config_errors_exit_2_with_one_line() {
     let output = headroom(&["proxy", "--openai-upstream", "ftp://x"]);
     assert_one_line_error(&output, 2, "--openai-upstream must use the http");
+    let endpoint = headroom(&[
+        "proxy",
+        "--anthropic-upstream",
+        "https://api.anthropic.com/v1/messages",
+    ]);
+    assert_one_line_error(&endpoint, 2, "--anthropic-upstream is a full endpoint URL");
     let missing_subcommand = headroom(&[]);
     assert_eq!(missing_subcommand.status.code(), Some(2));
 }

@@ -12,6 +12,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use http::uri::{self, PathAndQuery, Uri};
 
+/// The endpoints of the LLM APIs, as their SDKs append them to a base URL.
+const LLM_ENDPOINTS: [&str; 3] = ["/chat/completions", "/responses", "/messages"];
+
 /// Longest upstream value accepted, in bytes.
 pub const MAX_UPSTREAM_LEN: usize = 2048;
 
@@ -204,6 +207,14 @@ impl Upstream {
     /// The normalized base's path prefix, e.g. `/api` for OpenRouter.
     pub fn path_prefix(&self) -> &str {
         &self.base[self.origin_len..]
+    }
+
+    /// The LLM endpoint this base already ends with, when it is a full
+    /// endpoint URL rather than a base URL.
+    pub fn llm_endpoint(&self) -> Option<&'static str> {
+        LLM_ENDPOINTS
+            .into_iter()
+            .find(|endpoint| self.ends_with_endpoint(endpoint))
     }
 
     /// True when this base already ends with the endpoint `request_path`

@@ -20,7 +20,6 @@ use super::unroutable::why_unroutable;
 
 /// Endpoints an SDK appends to its base URL; a base that already ends
 /// with one is a full endpoint.
-const SDK_ENDPOINTS: [&str; 3] = ["/chat/completions", "/responses", "/messages"];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
@@ -86,10 +85,7 @@ fn route(
         Upstream::parse(&base).map_err(|e| format!("baseURL is not a valid URL: {e}"))?;
     // The proxy would refuse such a header; left alone, the provider
     // behaves as it does without headroom.
-    if let Some(endpoint) = SDK_ENDPOINTS
-        .into_iter()
-        .find(|endpoint| upstream.ends_with_endpoint(endpoint))
-    {
+    if let Some(endpoint) = upstream.llm_endpoint() {
         return Err(format!(
             "baseURL is a full endpoint (it ends with {endpoint}), not a base URL"
         ));
