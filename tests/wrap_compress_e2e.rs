@@ -106,3 +106,66 @@ fn a_long_test_run_reaches_the_provider_cut_and_stays_whole_in_a_spill_file() {
     }
     assert!(whole.lines().count() >= 1502);
 }
+
+#[test]
+#[cfg_attr(
+    opencode_missing,
+    ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
+)]
+fn opencode_reads_a_spill_file_without_asking() {
+    let mock = MockUpstream::start();
+    let mut sandbox = Sandbox::new();
+    let spill_dir = sandbox.root.path().join("home/.local/state/headroom/spill");
+    std::fs::create_dir_all(&spill_dir).unwrap();
+    let spilled = spill_dir.join("0123456789abcdef0123456789abcdef.txt");
+    std::fs::write(&spilled, "the whole output: MARKER-4471\n").unwrap();
+    mock.script_tool_call(
+        "read",
+        &json!({ "filePath": spilled.display().to_string() }).to_string(),
+    );
+    let binary = opencode::binary().display().to_string();
+    sandbox.env.insert("HEADROOM_OPENCODE_BIN".into(), binary);
+    sandbox.write_project_config(&json!({
+        "$schema": SCHEMA,
+        "provider": {
+            "mockcompat": {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "Mock compatible",
+                "options": { "baseURL": format!("{}/v1", mock.url()), "apiKey": "sk-compat-KEY" },
+                "models": { "mock-model": { "name": "Mock model", "tool_call": true } },
+            },
+        },
+    }));
+    let output = sandbox.run_headroom(&[
+        "wrap",
+        "opencode",
+        "--",
+        "run",
+        "--title",
+        "t",
+        "--model",
+        "mockcompat/mock-model",
+        "read the spilled output",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "headroom failed: {stderr}");
+    let tool_output = mock
+        .requests()
+        .into_iter()
+        .filter(|request| request.target.ends_with("/chat/completions"))
+        .find_map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).ok()?;
+            body["messages"]
+                .as_array()?
+                .iter()
+                .find(|message| message["role"] == "tool")
+                .map(|message| message["content"].to_string())
+        })
+        .unwrap_or_else(|| {
+            panic!("no turn with the read's output reached the mock; stderr: {stderr}")
+        });
+    assert!(
+        tool_output.contains("MARKER-4471"),
+        "the read was not answered with the file: {tool_output}"
+    );
+}

@@ -58,6 +58,9 @@ pub struct Context<'a> {
     /// The user's arguments for the agent, which may choose among its
     /// settings (a profile, say).
     pub args: &'a [std::ffi::OsString],
+    /// Where compression writes the outputs it cuts, for agents that must
+    /// be allowed to read them; `None` when compression is off.
+    pub spill_dir: Option<&'a Path>,
 }
 
 /// The user's setup as read, ready to be pointed at a proxy.

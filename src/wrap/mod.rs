@@ -60,11 +60,13 @@ pub fn run(run: AgentRun) -> anyhow::Result<u8> {
 
 fn launch(spec: &AgentSpec, run: AgentRun) -> anyhow::Result<u8> {
     let env = Environment::from_process()?;
+    let compression = compress::Settings::from_args(&run.options.compress);
     let context = Context {
         env: &env,
         only: &run.only,
         skip: &run.skip,
         args: &run.args,
+        spill_dir: (compression.level != compress::Level::Off).then_some(&*compression.spill_dir),
     };
     let setup = (spec.read_setup)(&context)?;
     let options = &run.options;

@@ -16,6 +16,7 @@ fn setup(env: &Environment, only: &[&str]) -> anyhow::Result<Box<dyn Setup>> {
         only: &only,
         skip: &[],
         args: &[],
+        spill_dir: None,
     };
     (AGENT.read_setup)(&context)
 }

@@ -11,7 +11,7 @@ use crate::wrap::mask;
 use super::environment::Environment;
 use super::layers::{self, UserConfig};
 use super::names::{ConfigNames, OPENCODE};
-use super::overlay::config_content;
+use super::overlay::{allow_reading, config_content};
 use super::plan::plan;
 use super::selection::Selection;
 
@@ -29,6 +29,7 @@ struct OpencodeSetup {
     config: UserConfig,
     selection: Selection,
     managed: Vec<PathBuf>,
+    spill_dir: Option<PathBuf>,
 }
 
 /// The user's setup of the agent that keeps its config under `names`.
@@ -51,6 +52,7 @@ pub fn read_setup(
         config,
         selection,
         managed,
+        spill_dir: context.spill_dir.map(Path::to_path_buf),
     }))
 }
 
@@ -89,7 +91,10 @@ impl Setup for OpencodeSetup {
     }
 
     fn launch(&self, proxy_origin: &str, _dir: &Path) -> anyhow::Result<Launch> {
-        let plan = plan(&self.config, &self.env, proxy_origin, &self.selection);
+        let mut plan = plan(&self.config, &self.env, proxy_origin, &self.selection);
+        if let Some(spill_dir) = &self.spill_dir {
+            allow_reading(&mut plan.overlay, &self.config.merged, spill_dir);
+        }
         let var = self.config.names.content_var;
         let existing = self.env.var(var);
         let content = config_content(var, existing, &plan.overlay)

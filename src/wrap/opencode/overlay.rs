@@ -6,6 +6,8 @@
 //! `options.baseURL` also wins over per-model `api` URLs, so models need no
 //! entries.
 
+use std::path::Path;
+
 use http::HeaderValue;
 use serde_json::{json, Map, Value};
 
@@ -39,6 +41,36 @@ pub(crate) fn build(routed: &[Routed]) -> Value {
         return json!({});
     }
     json!({ "provider": providers })
+}
+
+/// Lets the agent read the files in `dir` (compression's spill files, which
+/// a cut output names) without asking: opencode asks before its tools touch
+/// a directory outside the project, and `opencode run` rejects what it
+/// would ask. Added as one more `external_directory` rule, which comes after
+/// the user's and so wins for `dir` alone. A user whose config answers every
+/// external directory (or every permission) with one action, or denies them
+/// all, keeps exactly that.
+pub(crate) fn allow_reading(overlay: &mut Value, user: &Map<String, Value>, dir: &Path) {
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let pattern = format!("{}/*", dir.display());
+    let rules = match user.get("permission") {
+        None => json!({ pattern: "allow" }),
+        Some(Value::Object(permission)) => match permission.get("external_directory") {
+            None => json!({ pattern: "allow" }),
+            // One action for every directory: kept for all but `dir`.
+            Some(Value::String(action)) if action == "ask" => {
+                json!({ "*": "ask", pattern: "allow" })
+            }
+            Some(Value::Object(rules)) if rules.get("*") != Some(&json!("deny")) => {
+                json!({ pattern: "allow" })
+            }
+            Some(_) => return,
+        },
+        Some(_) => return,
+    };
+    if let Some(overlay) = overlay.as_object_mut() {
+        overlay.insert("permission".into(), json!({ "external_directory": rules }));
+    }
 }
 
 /// True when the proxy takes `id` as an `X-Headroom-Provider` value
@@ -161,5 +193,44 @@ mod tests {
             err.to_string().starts_with("OPENCODE_CONFIG_CONTENT:1:"),
             "{err}"
         );
+    }
+
+    /// The `external_directory` rules the overlay adds for `/spill` under a
+    /// user config whose `permission` is `user`; `None` when it adds none.
+    fn spill_rules(user: Option<Value>) -> Option<Value> {
+        let mut config = Map::new();
+        if let Some(permission) = user {
+            config.insert("permission".into(), permission);
+        }
+        let mut overlay = json!({ "provider": {} });
+        allow_reading(&mut overlay, &config, Path::new("/spill"));
+        overlay
+            .get("permission")
+            .map(|permission| permission["external_directory"].clone())
+    }
+
+    #[test]
+    fn the_spill_dir_is_allowed_unless_the_user_answers_every_directory() {
+        let allowed = Some(json!({ "/spill/*": "allow" }));
+        assert_eq!(spill_rules(None), allowed);
+        assert_eq!(spill_rules(Some(json!({ "bash": "ask" }))), allowed);
+        assert_eq!(
+            spill_rules(Some(
+                json!({ "external_directory": { "/home/*": "allow" } })
+            )),
+            allowed
+        );
+        assert_eq!(
+            spill_rules(Some(json!({ "external_directory": "ask" }))),
+            Some(json!({ "*": "ask", "/spill/*": "allow" }))
+        );
+        for kept in [
+            json!("ask"),
+            json!({ "external_directory": "deny" }),
+            json!({ "external_directory": "allow" }),
+            json!({ "external_directory": { "*": "deny" } }),
+        ] {
+            assert_eq!(spill_rules(Some(kept.clone())), None, "{kept}");
+        }
     }
 }

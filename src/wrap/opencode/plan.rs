@@ -18,9 +18,6 @@ use super::provider::Provider;
 use super::selection::Selection;
 use super::unroutable::why_unroutable;
 
-/// Endpoints an SDK appends to its base URL; a base that already ends
-/// with one is a full endpoint.
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     /// Providers sent through the proxy, by id.
