@@ -10,7 +10,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::sessions::{self, shared_prefix, Session};
-use headroom::compress::{tool_output_spans, Engine, Level, SpillDir};
+use headroom::compress::{may_hold_tool_outputs, tool_output_spans, Engine, Level, SpillDir};
 use serde_json::Value;
 
 /// The pieces of `body` between its tool outputs.
@@ -185,4 +185,30 @@ fn aggressive_mode_keeps_the_latest_outputs_and_every_elided_one_recoverable() {
             );
         }
     }
+}
+
+#[test]
+#[cfg_attr(
+    sessions_missing,
+    ignore = "the recorded sessions (../shared/data/sessions) are not here"
+)]
+fn the_look_before_parsing_never_skips_a_body_with_outputs() {
+    let (mut held, mut skipped) = (0, 0);
+    for session in sessions::all() {
+        for (index, request) in session.requests.iter().enumerate() {
+            let Some(family) = request.family() else {
+                continue;
+            };
+            let body = request.body.as_str();
+            let look = may_hold_tool_outputs(body.as_bytes(), family);
+            if !tool_output_spans(body, family).is_empty() {
+                assert!(look, "{} request {}", session.name, index + 1);
+                held += 1;
+            } else if !look {
+                skipped += 1;
+            }
+        }
+    }
+    assert!(held > 50, "only {held} requests hold outputs");
+    assert!(skipped > 0, "the look skipped no request");
 }

@@ -10,6 +10,10 @@ use serde_json::value::RawValue;
 
 use crate::usage::Family;
 
+mod markers;
+
+pub use markers::may_hold_outputs;
+
 /// One tool output's text, as it lies in the body.
 #[derive(Debug)]
 pub struct Output<'a> {

@@ -86,6 +86,12 @@ pub fn tool_output_spans(body: &str, family: Family) -> Vec<std::ops::Range<usiz
         .collect()
 }
 
+/// False only when `body`, a request of `family`, holds no tool output
+/// that [`tool_output_spans`] would find: a look at its bytes, no parse.
+pub fn may_hold_tool_outputs(body: &[u8], family: Family) -> bool {
+    locate::may_hold_outputs(body, family)
+}
+
 /// The request stage that compresses tool outputs.
 pub struct Compressor {
     level: Level,
@@ -140,6 +146,11 @@ impl RequestStage for Compressor {
         let Some(plain) = encoding.decode(body) else {
             return Replaced::default();
         };
+        // Most bodies hold no tool output: a look at their bytes spares
+        // them the parse.
+        if !locate::may_hold_outputs(&plain, family) {
+            return Replaced::default();
+        }
         let Ok(text) = std::str::from_utf8(&plain) else {
             return Replaced::default();
         };

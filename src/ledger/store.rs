@@ -2,9 +2,10 @@
 //! migrating it) or for reading, and inserting rows.
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 
 use super::Row;
 
@@ -181,42 +182,87 @@ pub fn open_for_reading(path: &Path) -> Result<Option<Connection>, StoreError> {
     }
 }
 
-/// Inserts `rows` in one transaction: one fsync for a whole batch.
+/// Rows one `INSERT` statement carries when a batch has that many: each
+/// statement costs SQLite a setup and a halt, whatever its rows.
+const ROWS_PER_STATEMENT: usize = 16;
+
+/// A row's columns, in the order `insert` binds them.
+const COLUMNS: usize = 18;
+
+/// `INSERT` of `rows` rows, numbered parameters for each in turn.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO requests (time_ms, agent, run_id, provider, upstream_origin, family, \
+         model, status, duration_ms, input_tokens, cache_read_tokens, cache_write_tokens, \
+         output_tokens, reasoning_tokens, complete, cost_usd, tool_tokens_before, \
+         tool_tokens_after) VALUES ",
+    );
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 1..=COLUMNS {
+            let separator = if column == COLUMNS { ")" } else { ", " };
+            sql.push_str(&format!("?{}{separator}", row * COLUMNS + column));
+        }
+    }
+    sql
+}
+
+/// Inserts `rows` in one transaction: one fsync for a whole batch, in as
+/// few statements as the batch allows, in order.
 pub(super) fn insert(connection: &mut Connection, rows: &[Row]) -> rusqlite::Result<()> {
+    static ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
+    static MANY: LazyLock<String> = LazyLock::new(|| insert_sql(ROWS_PER_STATEMENT));
     let transaction = connection.transaction()?;
     {
-        let mut statement = transaction.prepare_cached(
-            "INSERT INTO requests (time_ms, agent, run_id, provider, upstream_origin, family, \
-             model, status, duration_ms, input_tokens, cache_read_tokens, cache_write_tokens, \
-             output_tokens, reasoning_tokens, complete, cost_usd, tool_tokens_before, \
-             tool_tokens_after) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-        )?;
-        for row in rows {
-            let usage = &row.usage;
-            statement.execute(params![
-                row.time_ms,
-                row.agent,
-                row.run_id,
-                row.provider,
-                row.upstream_origin,
-                row.family.map(|f| f.as_str()),
-                usage.model,
-                row.status,
-                row.duration_ms,
-                usage.input_tokens,
-                usage.cache_read_tokens,
-                usage.cache_write_tokens,
-                usage.output_tokens,
-                usage.reasoning_tokens,
-                usage.complete,
-                // A cost without tokens would be invented; the query counts
-                // unpriced requests on this being so.
-                row.cost_usd.filter(|_| usage.reported()),
-                row.tool_tokens.map(|tokens| tokens.before),
-                row.tool_tokens.map(|tokens| tokens.after),
-            ])?;
+        let mut chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
+        if chunks.len() > 0 {
+            let mut statement = transaction.prepare_cached(&MANY)?;
+            for chunk in &mut chunks {
+                for (at, row) in chunk.iter().enumerate() {
+                    bind(&mut statement, at * COLUMNS, row)?;
+                }
+                statement.raw_execute()?;
+            }
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut statement = transaction.prepare_cached(&ONE)?;
+            for row in rest {
+                bind(&mut statement, 0, row)?;
+                statement.raw_execute()?;
+            }
         }
     }
     transaction.commit()
+}
+
+/// Binds `row` to the parameters after the first `before`.
+fn bind(statement: &mut Statement<'_>, before: usize, row: &Row) -> rusqlite::Result<()> {
+    let usage = &row.usage;
+    let values: [&dyn ToSql; COLUMNS] = [
+        &row.time_ms,
+        &row.agent,
+        &row.run_id,
+        &row.provider,
+        &row.upstream_origin,
+        &row.family.map(|f| f.as_str()),
+        &usage.model,
+        &row.status,
+        &row.duration_ms,
+        &usage.input_tokens,
+        &usage.cache_read_tokens,
+        &usage.cache_write_tokens,
+        &usage.output_tokens,
+        &usage.reasoning_tokens,
+        &usage.complete,
+        // A cost without tokens would be invented; the query counts
+        // unpriced requests on this being so.
+        &row.cost_usd.filter(|_| usage.reported()),
+        &row.tool_tokens.map(|tokens| tokens.before),
+        &row.tool_tokens.map(|tokens| tokens.after),
+    ];
+    for (at, value) in values.into_iter().enumerate() {
+        statement.raw_bind_parameter(before + at + 1, value)?;
+    }
+    Ok(())
 }

@@ -368,3 +368,57 @@ fn a_schema_1_ledger_gains_the_tool_token_columns_and_keeps_its_rows() {
         ]
     );
 }
+
+/// Every column of every row, in id order.
+fn dump(connection: &rusqlite::Connection) -> Vec<Vec<rusqlite::types::Value>> {
+    let mut statement = connection
+        .prepare("SELECT * FROM requests ORDER BY id")
+        .unwrap();
+    let columns = statement.column_count();
+    statement
+        .query_map([], |row| {
+            (0..columns)
+                .map(|at| row.get::<_, rusqlite::types::Value>(at))
+                .collect()
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_batch_lands_as_its_rows_one_by_one_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Row> = (0..37)
+        .map(|i| {
+            let mut row = row(
+                NOW - i,
+                (i % 3 != 0).then_some(["a", "b"][i as usize % 2]),
+                &format!("run{}", i % 4),
+                (i % 5 != 0).then_some(i as u64 * 7),
+                (i % 2 == 0).then_some(i as f64 / 8.0),
+            );
+            row.provider = (i % 6 != 0).then(|| format!("p{i}"));
+            row.family = (i % 7 != 0).then_some(Family::Gemini);
+            row.status = 200 + i as u16;
+            row.tool_tokens = (i % 3 == 1).then_some(crate::proxy::stages::ToolTokens {
+                before: i as u64,
+                after: 1,
+            });
+            row
+        })
+        .collect();
+    for count in [0, 1, 15, 16, 17, 33, 37] {
+        let batched = dir.path().join(format!("batched{count}.db"));
+        let single = dir.path().join(format!("single{count}.db"));
+        let mut batched = store::open_for_writing(&batched).unwrap();
+        let mut single = store::open_for_writing(&single).unwrap();
+        store::insert(&mut batched, &rows[..count]).unwrap();
+        for row in &rows[..count] {
+            store::insert(&mut single, std::slice::from_ref(row)).unwrap();
+        }
+        let written = dump(&batched);
+        assert_eq!(written.len(), count);
+        assert_eq!(written, dump(&single), "{count} rows");
+    }
+}

@@ -193,8 +193,14 @@ fn write_rows(path: &Path, receiver: Receiver<Message>) {
 /// same few models over and over.
 #[derive(Default)]
 struct PriceMemo {
-    known: HashMap<(Option<String>, String), Option<&'static Price>>,
+    known: HashMap<PriceKey, Option<&'static Price>>,
+    /// The latest answer, looked at first: it is found without hashing or
+    /// building a key, and most rows in a row ask it again.
+    latest: Option<(PriceKey, Option<&'static Price>)>,
 }
+
+/// A provider (if one seller is known) and a model.
+type PriceKey = (Option<String>, String);
 
 impl PriceMemo {
     /// Prices a row recorded without a cost. A provider list (`a,b`: one
@@ -208,14 +214,25 @@ impl PriceMemo {
             return;
         };
         let provider = row.provider.as_deref().filter(|id| !id.contains(','));
-        let key = (provider.map(str::to_owned), model.to_owned());
-        if !self.known.contains_key(&key) && self.known.len() == PRICES_REMEMBERED {
-            self.known.clear();
-        }
-        let price = *self
-            .known
-            .entry(key)
-            .or_insert_with(|| prices::catalog().price(model, provider));
+        let price = match &self.latest {
+            Some(((known_provider, known_model), price))
+                if known_provider.as_deref() == provider && known_model == model =>
+            {
+                *price
+            }
+            _ => {
+                let key = (provider.map(str::to_owned), model.to_owned());
+                if !self.known.contains_key(&key) && self.known.len() == PRICES_REMEMBERED {
+                    self.known.clear();
+                }
+                let price = *self
+                    .known
+                    .entry(key.clone())
+                    .or_insert_with(|| prices::catalog().price(model, provider));
+                self.latest = Some((key, price));
+                price
+            }
+        };
         row.cost_usd = price.and_then(|price| price.cost(&row.usage));
     }
 }

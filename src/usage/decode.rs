@@ -33,20 +33,27 @@ impl<W: Write> Decoder<W> {
     /// A decoder for `content_encoding` writing into `sink`; the sink comes
     /// back with the reason when the encoding cannot be decoded.
     pub fn new(content_encoding: Option<&str>, sink: W) -> Result<Decoder<W>, (Unreadable, W)> {
-        let encoding = content_encoding.unwrap_or("").trim().to_ascii_lowercase();
-        Ok(match encoding.as_str() {
-            "" | "identity" => Decoder::Identity(sink),
-            "gzip" | "x-gzip" => Decoder::Gzip(flate2::write::GzDecoder::new(sink)),
-            "deflate" => Decoder::DeflateUndecided(Some(sink), Vec::with_capacity(2)),
-            "br" => Decoder::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(
+        // Compared in place: this runs on every answer.
+        let encoding = content_encoding.unwrap_or("").trim();
+        let is = |name: &str| encoding.eq_ignore_ascii_case(name);
+        Ok(if encoding.is_empty() || is("identity") {
+            Decoder::Identity(sink)
+        } else if is("gzip") || is("x-gzip") {
+            Decoder::Gzip(flate2::write::GzDecoder::new(sink))
+        } else if is("deflate") {
+            Decoder::DeflateUndecided(Some(sink), Vec::with_capacity(2))
+        } else if is("br") {
+            Decoder::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(
                 sink,
                 BUFFER_BYTES,
-            ))),
-            "zstd" => match zstd::stream::raw::Decoder::new() {
+            )))
+        } else if is("zstd") {
+            match zstd::stream::raw::Decoder::new() {
                 Ok(raw) => Decoder::Zstd(zstd::stream::write::Decoder::with_decoder(sink, raw)),
                 Err(_) => return Err((Unreadable::Corrupt, sink)),
-            },
-            _ => return Err((Unreadable::UnknownEncoding, sink)),
+            }
+        } else {
+            return Err((Unreadable::UnknownEncoding, sink));
         })
     }
 

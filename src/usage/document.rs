@@ -2,6 +2,7 @@
 //! element of a streamed JSON array), reduced to the members that can carry
 //! usage. Everything else is skipped while serde parses, never built.
 
+use super::figures::{UsageMember, UsageSeed};
 use memchr::memmem::Finder;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -14,7 +15,7 @@ use std::sync::LazyLock;
 #[derive(Debug, Default)]
 pub(super) struct Picked {
     pub model: Option<String>,
-    pub usage: Option<Value>,
+    pub usage: Option<UsageMember>,
     pub nested: Option<Box<Picked>>,
 }
 
@@ -126,7 +127,7 @@ impl<'de> Visitor<'de> for PickedVisitor {
                         picked.model = Some(model);
                     }
                 }
-                Key::Usage => picked.usage = Some(map.next_value::<Value>()?),
+                Key::Usage => picked.usage = Some(map.next_value_seed(UsageSeed)?),
                 Key::Nested if self.outer => {
                     let inner = map.next_value_seed(PickedVisitor { outer: false })?;
                     picked.nested = Some(Box::new(inner));
@@ -184,8 +185,8 @@ mod tests {
         let nested = picked.nested.as_deref();
         assert_eq!(nested.and_then(|n| n.model.as_deref()), Some("claude-x"));
         assert_eq!(
-            nested.and_then(|n| n.usage.as_ref()),
-            Some(&serde_json::json!({"input_tokens": 3}))
+            nested.and_then(|n| n.usage),
+            Some(UsageMember::of(&serde_json::json!({"input_tokens": 3})))
         );
         assert!(nested.is_some_and(|n| n.nested.is_none()));
     }

@@ -24,18 +24,32 @@ impl Family {
     /// the proxy sees whatever base path a provider uses (`/v1`, none,
     /// `/v1beta/openai`, `/api/anthropic/v1`).
     pub fn for_path(path: &str) -> Option<Family> {
-        let path = path.split(['?', '#']).next().unwrap_or(path);
-        let path = path.trim_end_matches('/');
-        let last = path.rsplit('/').next().unwrap_or(path);
-        if path.ends_with("/chat/completions") || last == "completions" {
+        // Bytes, not `str` patterns: this runs several times on every
+        // request.
+        let path = path.as_bytes();
+        let end = path
+            .iter()
+            .position(|&b| b == b'?' || b == b'#')
+            .unwrap_or(path.len());
+        let path = &path[..end];
+        let end = path
+            .iter()
+            .rposition(|&b| b != b'/')
+            .map_or(0, |last| last + 1);
+        let path = &path[..end];
+        let last = path
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(path, |slash| &path[slash + 1..]);
+        if path.ends_with(b"/chat/completions") || last == b"completions" {
             Some(Family::OpenAiChat)
-        } else if last == "responses" {
+        } else if last == b"responses" {
             Some(Family::OpenAiResponses)
-        } else if last == "messages" && !path.contains("/threads/") {
+        } else if last == b"messages" && !path.windows(9).any(|w| w == b"/threads/") {
             // OpenAI's Assistants API has `/threads/{id}/messages`, which
             // reports no usage.
             Some(Family::Anthropic)
-        } else if last.ends_with(":generateContent") || last.ends_with(":streamGenerateContent") {
+        } else if last.ends_with(b":generateContent") || last.ends_with(b":streamGenerateContent") {
             Some(Family::Gemini)
         } else {
             None
@@ -87,9 +101,67 @@ mod tests {
             ("/v1/embeddings", None),
             ("/", None),
             ("", None),
+            ("//", None),
+            ("completions", Some(OpenAiChat)),
+            ("/v1/chat/completions///", Some(OpenAiChat)),
+            ("/v1/chat/completions?x=/y#z", Some(OpenAiChat)),
+            ("/v1/messages#/responses", Some(Anthropic)),
+            ("/v1/models?path=/v1/responses", None),
+            ("/threads/messages", None),
+            ("/x/threads//messages", None),
+            ("/v1/chat/completions/x", None),
         ];
         for (path, family) in cases {
             assert_eq!(Family::for_path(path), *family, "{path}");
+        }
+    }
+
+    /// The reading by `str` patterns this one replaced.
+    fn by_str_patterns(path: &str) -> Option<Family> {
+        let path = path.split(['?', '#']).next().unwrap_or(path);
+        let path = path.trim_end_matches('/');
+        let last = path.rsplit('/').next().unwrap_or(path);
+        if path.ends_with("/chat/completions") || last == "completions" {
+            Some(OpenAiChat)
+        } else if last == "responses" {
+            Some(OpenAiResponses)
+        } else if last == "messages" && !path.contains("/threads/") {
+            Some(Anthropic)
+        } else if last.ends_with(":generateContent") || last.ends_with(":streamGenerateContent") {
+            Some(Gemini)
+        } else {
+            None
+        }
+    }
+
+    #[test]
+    fn bytes_read_paths_as_str_patterns_did() {
+        let pieces = [
+            "",
+            "/",
+            "//",
+            "v1",
+            "chat",
+            "completions",
+            "responses",
+            "messages",
+            "threads",
+            "m:generateContent",
+            "m:streamGenerateContent",
+            "?",
+            "#",
+            "?a=/b",
+            "é",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for sep in ["/", ""] {
+                        let path = format!("{a}{sep}{b}/{c}");
+                        assert_eq!(Family::for_path(&path), by_str_patterns(&path), "{path}");
+                    }
+                }
+            }
         }
     }
 }

@@ -23,6 +23,8 @@ pub(super) struct JsonUnits {
 impl JsonUnits {
     /// Reads `chunk`, calling `on_unit` with each object it completes.
     pub fn feed(&mut self, chunk: &[u8], on_unit: &mut impl FnMut(&[u8])) {
+        // Where the open unit starts in this chunk: 0 when it began in an
+        // earlier one (its start is then in `unit`).
         let mut unit_start = self.unit_depth.map(|_| 0);
         let mut at = 0;
         while at < chunk.len() {
@@ -66,9 +68,17 @@ impl JsonUnits {
                         self.in_top_array = false;
                     }
                     if self.unit_depth == Some(self.depth) {
-                        self.keep(&chunk[unit_start.unwrap_or(0)..=at]);
-                        if !self.unit_too_long {
-                            on_unit(&self.unit);
+                        let tail = &chunk[unit_start.unwrap_or(0)..=at];
+                        if self.unit.is_empty() && !self.unit_too_long {
+                            // The whole unit is in this chunk: read in place.
+                            if tail.len() <= MAX_DOCUMENT_BYTES {
+                                on_unit(tail);
+                            }
+                        } else {
+                            self.keep(tail);
+                            if !self.unit_too_long {
+                                on_unit(&self.unit);
+                            }
                         }
                         self.end_unit();
                         unit_start = None;
@@ -147,5 +157,34 @@ mod tests {
         }
         splitter.feed(b"\"},{\"n\":1}]", &mut collect);
         assert_eq!(seen, [7]);
+
+        // The same in one chunk, read in place.
+        let mut whole = b"[{\"big\":\"".to_vec();
+        whole.resize(whole.len() + MAX_DOCUMENT_BYTES, b'x');
+        whole.extend_from_slice(b"\"},{\"n\":1}]");
+        let mut splitter = JsonUnits::default();
+        let mut seen = Vec::new();
+        splitter.feed(&whole, &mut |unit: &[u8]| seen.push(unit.len()));
+        assert_eq!(seen, [7]);
+    }
+
+    #[test]
+    fn units_in_one_chunk_or_split_read_the_same() {
+        for len in [0, 1, 17] {
+            let text = "a".repeat(len);
+            for escape_at in 0..=len {
+                let inner = format!("{}\\\"}}{}", &text[..escape_at], &text[escape_at..]);
+                let body = format!(r#"{{"k":"{inner}","n":[{{}}]}} {{"m":1}}"#);
+                let expected = [
+                    format!(r#"{{"k":"{inner}","n":[{{}}]}}"#),
+                    r#"{"m":1}"#.to_owned(),
+                ];
+                assert_eq!(units(&[body.as_bytes()]), expected, "{body}");
+                for split in 0..=body.len() {
+                    let (a, b) = body.as_bytes().split_at(split);
+                    assert_eq!(units(&[a, b]), expected, "{body} split at {split}");
+                }
+            }
+        }
     }
 }

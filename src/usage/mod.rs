@@ -11,6 +11,7 @@ mod bounded;
 mod decode;
 mod document;
 mod family;
+mod figures;
 mod json_units;
 pub mod model_name;
 pub mod prices;

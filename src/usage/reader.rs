@@ -99,10 +99,10 @@ enum Framing {
 
 impl Framer {
     fn new(family: Family, content_type: Option<&str>) -> Framer {
-        let content_type = content_type.unwrap_or("").to_ascii_lowercase();
-        let framing = if content_type.contains("text/event-stream") {
+        let content_type = content_type.unwrap_or("").as_bytes();
+        let framing = if contains_ignoring_case(content_type, b"text/event-stream") {
             Framing::Sse(SseSplitter::default())
-        } else if content_type.contains("json") {
+        } else if contains_ignoring_case(content_type, b"json") {
             Framing::Json(JsonUnits::default())
         } else {
             Framing::Undecided
@@ -141,6 +141,14 @@ impl Framer {
         tally.finish();
         self.framing = Framing::Ignored;
     }
+}
+
+/// Does `haystack` hold `needle`, ASCII case aside? (No lowercase copy:
+/// this runs on every answer.)
+fn contains_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle))
 }
 
 /// The decoders write what they decode here.

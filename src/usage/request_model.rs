@@ -4,6 +4,8 @@
 //! looked for in the body's first 64 KiB as the body streams past, one byte
 //! at a time, keeping only the name.
 
+use memchr::memchr2;
+
 use super::model_name::{self, MAX_MODEL_NAME};
 
 /// How much of a body is scanned for its `model`.
@@ -71,11 +73,26 @@ impl ModelScan {
         let room = SCAN_LIMIT - self.scanned;
         let chunk = &chunk[..chunk.len().min(room)];
         self.scanned += chunk.len();
-        for &byte in chunk {
-            self.step(byte);
+        let mut at = 0;
+        while at < chunk.len() {
+            // The bytes of a string that is not a key leave the state as it
+            // is: jump to the next quote or escape (a long message before
+            // `model` would otherwise be stepped through byte by byte).
+            if let State::InString {
+                key: None,
+                escaped: false,
+            } = self.state
+            {
+                match memchr2(b'"', b'\\', &chunk[at..]) {
+                    Some(offset) => at += offset,
+                    None => break,
+                }
+            }
+            self.step(chunk[at]);
             if self.state == State::Done {
                 return false;
             }
+            at += 1;
         }
         if self.scanned >= SCAN_LIMIT {
             self.state = State::Done;
@@ -238,6 +255,10 @@ mod tests {
             (r#"{"model":"a\/b\"c"}"#, Some("a/b\"c")),
             (r#"{"model":"x\u001b[31m"}"#, Some("x?[31m")),
             (r#"{"model":"caf\u00e9-é"}"#, Some("caf?-é")),
+            (
+                r#"{"messages":[{"content":"a \"model\": \\\"x\\ \u0022 long text"}],"model":"after"}"#,
+                Some("after"),
+            ),
         ];
         for (body, model) in cases {
             assert_eq!(scanned(body).as_deref(), model, "{body}");

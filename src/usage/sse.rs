@@ -30,6 +30,9 @@ impl SseSplitter {
         if std::mem::take(&mut self.after_cr) {
             chunk = chunk.strip_prefix(b"\n").unwrap_or(chunk);
         }
+        // The current event's one data line so far, left in `chunk` rather
+        // than copied: most events are one line, whole in one chunk.
+        let mut in_place: Option<&[u8]> = None;
         while let Some(at) = memchr2(b'\n', b'\r', chunk) {
             let (head, rest) = chunk.split_at(at);
             let ending = match rest {
@@ -41,8 +44,9 @@ impl SseSplitter {
                 _ => 1,
             };
             if self.line.is_empty() && !self.line_too_long {
-                self.end_line(head, on_event);
+                self.end_line_in_place(head, &mut in_place, on_event);
             } else {
+                self.keep_in_place(&mut in_place);
                 self.push_line(head);
                 let line = std::mem::take(&mut self.line);
                 self.end_line(&line, on_event);
@@ -52,7 +56,40 @@ impl SseSplitter {
             }
             chunk = &rest[ending..];
         }
+        self.keep_in_place(&mut in_place);
         self.push_line(chunk);
+    }
+
+    /// `end_line` for a line whole in the chunk, which may leave an
+    /// event's only data line in place and read it there.
+    fn end_line_in_place<'c>(
+        &mut self,
+        line: &'c [u8],
+        in_place: &mut Option<&'c [u8]>,
+        on_event: &mut impl FnMut(&[u8]),
+    ) {
+        if line.is_empty() {
+            if let Some(data) = in_place.take() {
+                on_event(data);
+                return;
+            }
+        } else if in_place.is_none() && self.data.is_empty() && !self.event_too_long {
+            // Left in place only when copying it would have fitted.
+            if let Some(value) = data_value(line).filter(|v| v.len() < MAX_DOCUMENT_BYTES) {
+                *in_place = Some(value);
+                return;
+            }
+        }
+        self.keep_in_place(in_place);
+        self.end_line(line, on_event);
+    }
+
+    /// Copies a data line left in place into the event's data, before
+    /// another line of the event or the end of the chunk.
+    fn keep_in_place(&mut self, in_place: &mut Option<&[u8]>) {
+        if let Some(value) = in_place.take() {
+            self.push_data(value);
+        }
     }
 
     /// The stream ended: what is pending is read as if a blank line
@@ -82,16 +119,20 @@ impl SseSplitter {
         } else if line.is_empty() {
             self.dispatch(on_event);
         } else if let Some(value) = data_value(line) {
-            if self.event_too_long {
-                return;
-            }
-            let kept = push_bounded(&mut self.data, value, MAX_DOCUMENT_BYTES)
-                && push_bounded(&mut self.data, b"\n", MAX_DOCUMENT_BYTES);
-            if !kept {
-                self.skip_event();
-            }
+            self.push_data(value);
         }
         // Other fields (event, id, retry) and comments say nothing of usage.
+    }
+
+    fn push_data(&mut self, value: &[u8]) {
+        if self.event_too_long {
+            return;
+        }
+        let kept = push_bounded(&mut self.data, value, MAX_DOCUMENT_BYTES)
+            && push_bounded(&mut self.data, b"\n", MAX_DOCUMENT_BYTES);
+        if !kept {
+            self.skip_event();
+        }
     }
 
     fn skip_event(&mut self) {
@@ -146,6 +187,27 @@ mod tests {
         }
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
         assert_eq!(events(&bytes), expected);
+    }
+
+    #[test]
+    fn an_event_at_the_bound_is_read_in_place_or_split_and_one_past_it_is_not() {
+        for extra in [0, 1] {
+            let value = "x".repeat(MAX_DOCUMENT_BYTES - 1 + extra);
+            let stream = format!("data: a\n\ndata: {value}\n\ndata: b\n\n");
+            let expected: Vec<usize> = if extra == 0 {
+                vec![1, value.len(), 1]
+            } else {
+                vec![1, 1]
+            };
+            let bytes = stream.as_bytes();
+            // Splits that leave the long line whole in one chunk (a line
+            // that spans chunks is bounded as a line, prefix included).
+            for split in [0, 9, bytes.len() - 10, bytes.len() - 2] {
+                let (a, b) = bytes.split_at(split);
+                let lens: Vec<usize> = events(&[a, b]).iter().map(String::len).collect();
+                assert_eq!(lens, expected, "extra {extra}, split at {split}");
+            }
+        }
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use super::bounded::{push_bounded, MAX_DOCUMENT_BYTES};
 use super::document::{names_model, names_usage, Picked};
+use super::figures::Member::*;
 use super::Family;
-use serde_json::Value;
 
 /// Counts in the provider's own meaning (Anthropic's `input` excludes cached
 /// tokens, Gemini's `output` excludes thoughts); `None` is not reported.
@@ -109,43 +109,45 @@ impl Tally {
             .usage
             .as_ref()
             .or(nested_usage)
-            .filter(|u| u.is_object())
+            .and_then(|u| u.figures())
         else {
             return;
         };
+        let count = |member| usage.get(member).number();
         match self.family {
             Family::OpenAiChat => self.reported.overlay(Reported {
-                input: count(usage, &["prompt_tokens"]),
-                cache_read: count(usage, &["prompt_tokens_details", "cached_tokens"]),
+                input: count(PromptTokens),
+                cache_read: count(PromptCachedTokens),
                 cache_write: None,
-                output: count(usage, &["completion_tokens"]),
-                reasoning: count(usage, &["completion_tokens_details", "reasoning_tokens"]),
+                output: count(CompletionTokens),
+                reasoning: count(CompletionReasoningTokens),
             }),
             Family::OpenAiResponses => self.reported.overlay(Reported {
-                input: count(usage, &["input_tokens"]),
-                cache_read: count(usage, &["input_tokens_details", "cached_tokens"]),
+                input: count(InputTokens),
+                cache_read: count(InputCachedTokens),
                 cache_write: None,
-                output: count(usage, &["output_tokens"]),
-                reasoning: count(usage, &["output_tokens_details", "reasoning_tokens"]),
+                output: count(OutputTokens),
+                reasoning: count(OutputReasoningTokens),
             }),
             Family::Anthropic => self.reported.overlay(Reported {
-                input: count(usage, &["input_tokens"]),
-                cache_read: count(usage, &["cache_read_input_tokens"]),
-                cache_write: count(usage, &["cache_creation_input_tokens"]),
+                input: count(InputTokens),
+                cache_read: count(CacheReadInputTokens),
+                cache_write: count(CacheCreationInputTokens),
                 // message_start's output_tokens is a placeholder from before
                 // generation; only message_delta counts the output.
-                output: count(usage, &["output_tokens"]).filter(|_| !from_start),
+                output: count(OutputTokens).filter(|_| !from_start),
                 reasoning: None,
             }),
             // Each chunk's usageMetadata is the running total, so the last
             // one replaces the others whole.
             Family::Gemini => {
+                let proto = |member| usage.get(member).proto();
                 self.reported = Reported {
-                    input: proto_count(usage, "promptTokenCount"),
-                    cache_read: proto_count(usage, "cachedContentTokenCount"),
+                    input: proto(PromptTokenCount),
+                    cache_read: proto(CachedContentTokenCount),
                     cache_write: None,
-                    output: proto_count(usage, "candidatesTokenCount"),
-                    reasoning: proto_count(usage, "thoughtsTokenCount"),
+                    output: proto(CandidatesTokenCount),
+                    reasoning: proto(ThoughtsTokenCount),
                 }
             }
         }
@@ -187,21 +189,5 @@ impl Tally {
                 reasoning: r.reasoning,
             },
         }
-    }
-}
-
-/// The unsigned integer at `path` inside `usage`, if there is one.
-fn count(usage: &Value, path: &[&str]) -> Option<u64> {
-    path.iter()
-        .try_fold(usage, |value, key| value.get(key))
-        .and_then(Value::as_u64)
-}
-
-/// A Gemini count: its JSON is proto3's, which leaves out a count that is
-/// zero, so a missing member of a present usageMetadata means 0.
-fn proto_count(usage: &Value, key: &str) -> Option<u64> {
-    match usage.get(key) {
-        None => Some(0),
-        Some(value) => value.as_u64(),
     }
 }
