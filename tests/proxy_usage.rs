@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::mock::{usage, MockUpstream};
-use common::{client, family_defaults, request, send, ProxyProcess};
+use common::{client, family_defaults, request, send, wait_until, ProxyProcess};
 use serde_json::{json, Value};
 
 /// One request of the test: where it goes, and what it asks. Its answer
@@ -177,12 +177,17 @@ async fn a_huge_or_unprintable_model_name_is_cut_and_made_printable() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(stats["models"][0]["model"], expected, "{stats}");
+    // The line reaches the captured stderr through a pipe: wait for it.
+    let request_line = |log: &str| {
+        log.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|event| event["target"] == "headroom::request")
+    };
+    wait_until(Duration::from_secs(5), "the request's log line", || {
+        request_line(&proxy.log()).is_some()
+    });
     let log = proxy.log();
-    let event = log
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|event| event["target"] == "headroom::request")
-        .unwrap_or_else(|| panic!("no request line:\n{log}"));
+    let event = request_line(&log).unwrap();
     assert_eq!(event["fields"]["model"], expected, "{event}");
     assert!(log.len() < 20_000, "the name reached the log whole");
 }
