@@ -211,6 +211,17 @@ fn the_level_flag_takes_only_its_values() {
     assert!(stderr.contains("off, safe, aggressive"), "{stderr}");
 }
 
+/// A mock, a proxy in front of it, and the temporary spill dir it uses.
+fn proxy_spilling_to_a_temporary_dir() -> (MockUpstream, ProxyProcess, tempfile::TempDir) {
+    let mock = MockUpstream::start();
+    let spill = tempfile::tempdir().unwrap();
+    let url = mock.url();
+    let mut args = vec!["--spill-dir", spill.path().to_str().unwrap()];
+    args.extend(family_defaults(&url));
+    let proxy = ProxyProcess::start(&args);
+    (mock, proxy, spill)
+}
+
 /// A chat request of a conversation that read `files` (each answered by a
 /// distinct file's text) in turn; `topic` tells conversations apart.
 fn reads_body(topic: &str, files: usize) -> String {
@@ -243,12 +254,7 @@ fn tool_outputs(body: &[u8]) -> Vec<String> {
 
 #[tokio::test]
 async fn an_answer_that_read_no_cache_lets_the_next_request_elide_stale_outputs() {
-    let mock = MockUpstream::start();
-    let spill = tempfile::tempdir().unwrap();
-    let url = mock.url();
-    let mut args = vec!["--spill-dir", spill.path().to_str().unwrap()];
-    args.extend(family_defaults(&url));
-    let proxy = ProxyProcess::start(&args);
+    let (mock, proxy, _spill) = proxy_spilling_to_a_temporary_dir();
     let client = client();
     let path = proxy.url("/v1/chat/completions");
     let aggressive = ("x-headroom-compress", "aggressive");
@@ -304,12 +310,7 @@ async fn an_answer_that_read_no_cache_lets_the_next_request_elide_stale_outputs(
 
 #[tokio::test]
 async fn a_zstd_request_reaches_the_upstream_cut_and_in_zstd() {
-    let mock = MockUpstream::start();
-    let spill = tempfile::tempdir().unwrap();
-    let url = mock.url();
-    let mut args = vec!["--spill-dir", spill.path().to_str().unwrap()];
-    args.extend(family_defaults(&url));
-    let proxy = ProxyProcess::start(&args);
+    let (mock, proxy, _spill) = proxy_spilling_to_a_temporary_dir();
     let output = test_run(1200);
     let body = chat_body(&output);
     let encoded = zstd::bulk::compress(body.as_bytes(), 3).unwrap();

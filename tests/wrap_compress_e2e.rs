@@ -15,18 +15,9 @@ use serde_json::{json, Value};
 const TEST_SUITE: &str = "for i in $(seq 1 1500); do echo \"test tests::case_$i ... ok\"; done; \
 echo 'test tests::status_code ... FAILED'; echo 'error: 1 test failed'";
 
-#[test]
-#[cfg_attr(
-    opencode_missing,
-    ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
-)]
-fn a_long_test_run_reaches_the_provider_cut_and_stays_whole_in_a_spill_file() {
-    let mock = MockUpstream::start();
-    mock.script_tool_call(
-        "bash",
-        &json!({ "command": TEST_SUITE, "description": "Run the tests" }).to_string(),
-    );
-    let mut sandbox = Sandbox::new();
+/// Runs `headroom wrap opencode -- run PROMPT` in `sandbox`, with the mock
+/// as an OpenAI-compatible provider; gives its stderr once it succeeded.
+fn run_opencode(sandbox: &mut Sandbox, mock: &MockUpstream, prompt: &str) -> String {
     let binary = opencode::binary().display().to_string();
     sandbox.env.insert("HEADROOM_OPENCODE_BIN".into(), binary);
     sandbox.write_project_config(&json!({
@@ -40,20 +31,29 @@ fn a_long_test_run_reaches_the_provider_cut_and_stays_whole_in_a_spill_file() {
             },
         },
     }));
-
-    let output = sandbox.run_headroom(&[
-        "wrap",
-        "opencode",
-        "--",
-        "run",
-        "--title",
-        "t",
-        "--model",
-        "mockcompat/mock-model",
-        "run the tests",
-    ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let model = "mockcompat/mock-model";
+    let args = [
+        "wrap", "opencode", "--", "run", "--title", "t", "--model", model, prompt,
+    ];
+    let output = sandbox.run_headroom(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "headroom failed: {stderr}");
+    stderr
+}
+
+#[test]
+#[cfg_attr(
+    opencode_missing,
+    ignore = "opencode 1.18.33 is not installed in target/test-deps: see the README's test command"
+)]
+fn a_long_test_run_reaches_the_provider_cut_and_stays_whole_in_a_spill_file() {
+    let mock = MockUpstream::start();
+    mock.script_tool_call(
+        "bash",
+        &json!({ "command": TEST_SUITE, "description": "Run the tests" }).to_string(),
+    );
+    let mut sandbox = Sandbox::new();
+    let stderr = run_opencode(&mut sandbox, &mock, "run the tests");
     assert!(stderr.contains("headroom: compression saved"), "{stderr}");
 
     // The turn after the tool call carries its output, as headroom sent it.
@@ -123,32 +123,7 @@ fn opencode_reads_a_spill_file_without_asking() {
         "read",
         &json!({ "filePath": spilled.display().to_string() }).to_string(),
     );
-    let binary = opencode::binary().display().to_string();
-    sandbox.env.insert("HEADROOM_OPENCODE_BIN".into(), binary);
-    sandbox.write_project_config(&json!({
-        "$schema": SCHEMA,
-        "provider": {
-            "mockcompat": {
-                "npm": "@ai-sdk/openai-compatible",
-                "name": "Mock compatible",
-                "options": { "baseURL": format!("{}/v1", mock.url()), "apiKey": "sk-compat-KEY" },
-                "models": { "mock-model": { "name": "Mock model", "tool_call": true } },
-            },
-        },
-    }));
-    let output = sandbox.run_headroom(&[
-        "wrap",
-        "opencode",
-        "--",
-        "run",
-        "--title",
-        "t",
-        "--model",
-        "mockcompat/mock-model",
-        "read the spilled output",
-    ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "headroom failed: {stderr}");
+    let stderr = run_opencode(&mut sandbox, &mock, "read the spilled output");
     let tool_output = mock
         .requests()
         .into_iter()
