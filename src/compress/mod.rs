@@ -185,7 +185,7 @@ impl RequestStage for Compressor {
         });
         Replaced {
             body: new,
-            tool_tokens: Some(counting),
+            counting: Some(counting),
             on_answer,
         }
     }

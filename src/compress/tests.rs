@@ -80,13 +80,13 @@ fn replace_counts_tokens_and_passes_what_it_cannot_read() {
     ]})
     .to_string();
     let replaced = safe.replace(&parts, &Bytes::from(body.clone()));
-    let tokens = counted(replaced.tool_tokens.unwrap());
+    let tokens = counted(replaced.counting.unwrap());
     assert!(tokens.after < tokens.before, "{tokens:?}");
     let sent = replaced.body.unwrap();
     assert!(sent.len() < body.len());
     for unreadable in [&b"\xff\xfe not utf-8"[..], b"{\"messages\":3}", b""] {
         let replaced = safe.replace(&parts, &Bytes::copy_from_slice(unreadable));
-        assert!(replaced.body.is_none() && replaced.tool_tokens.is_none());
+        assert!(replaced.body.is_none() && replaced.counting.is_none());
     }
 }
 
@@ -113,8 +113,8 @@ fn a_big_new_output_is_counted_after_the_request_and_known_on_the_next() {
     let first = safe.replace(&parts, &body);
     // A file read is sent as it is, and nothing needed its count.
     assert!(first.body.is_none());
-    let Some(Counting::Later(count)) = first.tool_tokens else {
-        panic!("expected the count left for later: {:?}", first.tool_tokens);
+    let Some(Counting::Later(count)) = first.counting else {
+        panic!("expected the count left for later: {:?}", first.counting);
     };
     let tokens = count();
     let exact = super::tokens::count(&listing) as u64;
@@ -127,7 +127,7 @@ fn a_big_new_output_is_counted_after_the_request_and_known_on_the_next() {
     );
     // The same output on the next turn: its count is remembered.
     let second = safe.replace(&parts, &body);
-    assert!(matches!(second.tool_tokens, Some(Counting::Known(known)) if known == tokens));
+    assert!(matches!(second.counting, Some(Counting::Known(known)) if known == tokens));
 }
 
 #[test]
@@ -152,9 +152,9 @@ fn a_zstd_body_is_read_and_sent_in_zstd() {
     let sent: serde_json::Value = serde_json::from_slice(&sent).unwrap();
     let output = sent["input"][1]["output"].as_str().unwrap();
     assert!(output.len() * 10 < log.len(), "{output}");
-    let tokens = counted(replaced.tool_tokens.unwrap());
+    let tokens = counted(replaced.counting.unwrap());
     assert!(tokens.after * 10 < tokens.before, "{tokens:?}");
     // A body that does not decode goes as it came.
     let broken = safe.replace(&parts, &Bytes::from_static(b"\x28\xb5\x2f\xfd broken"));
-    assert!(broken.body.is_none() && broken.tool_tokens.is_none());
+    assert!(broken.body.is_none() && broken.counting.is_none());
 }

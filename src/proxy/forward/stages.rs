@@ -29,6 +29,9 @@ use crate::proxy::wire::body::{BodyTap, ClientBody, RequestBody};
 use crate::proxy::wire::upload::Upload;
 use crate::usage::Usage;
 
+mod followups;
+pub use followups::{Counting, Followups, OnAnswer, PendingCount};
+
 /// Largest request body a request stage reads whole, unless told otherwise;
 /// a larger one, or one of unknown length, goes upstream untouched.
 pub const REQUEST_BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -92,81 +95,9 @@ pub struct Replaced {
     /// The body to send; `None` sends the client's as it came.
     pub body: Option<Bytes>,
     /// The tokens of the body's tool outputs, when the stage counts them.
-    pub tool_tokens: Option<Counting>,
+    pub counting: Option<Counting>,
     /// Told what the answer's usage reported, when the stage wants to know.
     pub on_answer: Option<OnAnswer>,
-}
-
-/// What a request stage learns of the answer to its request: the usage the
-/// response reported. Called once the exchange ends, and only when a usage
-/// was read; on the request's task, so it must not block.
-pub struct OnAnswer(Box<dyn FnOnce(&Usage) + Send>);
-
-impl OnAnswer {
-    pub fn new(hear: impl FnOnce(&Usage) + Send + 'static) -> OnAnswer {
-        OnAnswer(Box::new(hear))
-    }
-
-    pub fn answered(self, usage: &Usage) {
-        (self.0)(usage)
-    }
-}
-
-impl std::fmt::Debug for OnAnswer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OnAnswer")
-    }
-}
-
-/// What a request stage left for the rest of the exchange.
-#[derive(Debug, Default)]
-pub struct Followups {
-    pub counting: Option<Counting>,
-    pub on_answer: Option<OnAnswer>,
-}
-
-/// A stage's token counts: known at once, or work (milliseconds for a big
-/// new tool output) that the proxy does while the request is upstream
-/// rather than before it is sent.
-pub enum Counting {
-    Known(ToolTokens),
-    Later(Box<dyn FnOnce() -> ToolTokens + Send>),
-}
-
-impl std::fmt::Debug for Counting {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Counting::Known(tokens) => f.debug_tuple("Known").field(tokens).finish(),
-            Counting::Later(_) => f.write_str("Later"),
-        }
-    }
-}
-
-impl Counting {
-    /// Starts the counting that is left on the blocking pool; await the
-    /// result once the upstream has answered.
-    pub fn start(self) -> PendingCount {
-        match self {
-            Counting::Known(tokens) => PendingCount::Known(tokens),
-            Counting::Later(count) => PendingCount::Running(tokio::task::spawn_blocking(count)),
-        }
-    }
-}
-
-/// Counts being made while the request is upstream.
-pub enum PendingCount {
-    Known(ToolTokens),
-    Running(tokio::task::JoinHandle<ToolTokens>),
-}
-
-impl PendingCount {
-    /// The counts; `None` if their making failed.
-    pub async fn finish(self) -> Option<ToolTokens> {
-        match self {
-            PendingCount::Known(tokens) => Some(tokens),
-            PendingCount::Running(counting) => counting.await.ok(),
-        }
-    }
 }
 
 /// Tokens of a request's tool outputs as the client sent them and as they
@@ -439,7 +370,7 @@ impl Stages {
         // counts apart from them.
         let body = RequestBody::new(ClientBody::Http1(Upload::whole(sent)), Arc::default());
         let followups = Followups {
-            counting: replaced.tool_tokens,
+            counting: replaced.counting,
             on_answer: replaced.on_answer,
         };
         Ok((body, followups))
