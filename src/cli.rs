@@ -226,8 +226,8 @@ impl Agent {
     pub fn into_run(self) -> AgentRun {
         match self {
             Agent::Opencode(a) => AgentRun {
-                only: a.only,
-                skip: a.skip,
+                only: a.providers.only,
+                skip: a.providers.skip,
                 ..AgentRun::of("opencode", a.opencode_bin, a.options, a.args)
             },
             Agent::Claude(a) => AgentRun::of("claude", a.claude_bin, a.options, a.args),
@@ -235,8 +235,8 @@ impl Agent {
             Agent::Aider(a) => AgentRun::of("aider", a.aider_bin, a.options, a.args),
             Agent::Qwen(a) => AgentRun::of("qwen", a.qwen_bin, a.options, a.args),
             Agent::Kilo(a) => AgentRun {
-                only: a.only,
-                skip: a.skip,
+                only: a.providers.only,
+                skip: a.providers.skip,
                 ..AgentRun::of("kilo", a.kilo_bin, a.options, a.args)
             },
             Agent::Gemini(a) => AgentRun::of("gemini", a.gemini_bin, a.options, a.args),
@@ -254,6 +254,18 @@ impl Agent {
             Agent::Gemini(a) => &mut a.options,
         }
     }
+}
+
+/// Which providers `wrap` routes, for the agents that route several.
+#[derive(Debug, Args)]
+pub struct ProviderSelection {
+    /// Route only this provider id; repeatable
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
+    pub only: Vec<String>,
+
+    /// Do not route this provider id; repeatable
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
+    pub skip: Vec<String>,
 }
 
 /// The options every agent's `wrap` takes.
@@ -330,13 +342,8 @@ pub struct OpencodeArgs {
     )]
     pub opencode_bin: Option<PathBuf>,
 
-    /// Route only this provider id; repeatable
-    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
-    pub only: Vec<String>,
-
-    /// Do not route this provider id; repeatable
-    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
-    pub skip: Vec<String>,
+    #[command(flatten)]
+    pub providers: ProviderSelection,
 
     #[command(flatten)]
     pub options: WrapOptions,
@@ -487,13 +494,8 @@ pub struct KiloArgs {
     #[arg(long, env = "HEADROOM_KILO_BIN", hide_env_values = true, value_name = "PATH", value_hint = ValueHint::ExecutablePath)]
     pub kilo_bin: Option<PathBuf>,
 
-    /// Route only this provider id; repeatable
-    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
-    pub only: Vec<String>,
-
-    /// Do not route this provider id; repeatable
-    #[arg(long, value_name = "ID", value_hint = ValueHint::Other)]
-    pub skip: Vec<String>,
+    #[command(flatten)]
+    pub providers: ProviderSelection,
 
     #[command(flatten)]
     pub options: WrapOptions,
