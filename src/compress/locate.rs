@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::usage::Family;
+use list::ListOrOther;
 
+mod list;
 mod markers;
 
 pub use markers::may_hold_outputs;
@@ -216,8 +218,9 @@ fn chat<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
 fn responses<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
     #[derive(Deserialize)]
     struct Body<'a> {
+        // A plain-text input has no tool outputs.
         #[serde(borrow)]
-        input: &'a RawValue,
+        input: ListOrOther<Item<'a>>,
     }
     #[derive(Deserialize)]
     struct Item<'a> {
@@ -235,12 +238,7 @@ fn responses<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
         output: Option<&'a RawValue>,
     }
     let parsed: Body<'a> = serde_json::from_str(body).ok()?;
-    if !parsed.input.get().starts_with('[') {
-        // A plain-text input has no tool outputs.
-        return Some(());
-    }
-    let items: Vec<Item<'a>> = serde_json::from_str(parsed.input.get()).ok()?;
-    for item in items {
+    for item in parsed.input.0 {
         let id = item.call_id.as_deref();
         match (item.kind.as_deref(), id) {
             (Some("function_call" | "custom_tool_call"), Some(id)) => {
@@ -270,8 +268,9 @@ fn anthropic<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
     }
     #[derive(Deserialize)]
     struct Message<'a> {
+        // A plain-text message has no tool outputs.
         #[serde(borrow)]
-        content: &'a RawValue,
+        content: ListOrOther<Block<'a>>,
     }
     #[derive(Deserialize)]
     struct Block<'a> {
@@ -289,25 +288,23 @@ fn anthropic<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
         content: Option<&'a RawValue>,
     }
     let parsed: Body<'a> = serde_json::from_str(body).ok()?;
-    for message in parsed.messages {
-        if !message.content.get().starts_with('[') {
-            continue;
-        }
-        let blocks: Vec<Block<'a>> = serde_json::from_str(message.content.get()).ok()?;
-        for block in blocks {
-            match block.kind.as_deref() {
-                Some("tool_use") => {
-                    let arguments = block.input.map_or(Arguments::None, Arguments::Object);
-                    let id = block.id.as_deref().unwrap_or("");
-                    found.call(id, block.name.as_deref().unwrap_or(""), arguments);
-                }
-                Some("tool_result") => {
-                    if let Some(content) = block.content {
-                        found.output(block.tool_use_id.as_deref(), content, None);
-                    }
-                }
-                _ => {}
+    for block in parsed
+        .messages
+        .into_iter()
+        .flat_map(|message| message.content.0)
+    {
+        match block.kind.as_deref() {
+            Some("tool_use") => {
+                let arguments = block.input.map_or(Arguments::None, Arguments::Object);
+                let id = block.id.as_deref().unwrap_or("");
+                found.call(id, block.name.as_deref().unwrap_or(""), arguments);
             }
+            Some("tool_result") => {
+                if let Some(content) = block.content {
+                    found.output(block.tool_use_id.as_deref(), content, None);
+                }
+            }
+            _ => {}
         }
     }
     Some(())
