@@ -106,6 +106,16 @@ pub(crate) mod testing {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
+
+    /// Config layer `i` of the layers `names`: it sets keys `k<i>..k<n-1>`
+    /// to its own name, so each `k<j>` ends up naming layer `j` only when
+    /// every layer overrides the ones before it.
+    pub fn staircase(names: &[&str], i: usize) -> String {
+        let keys: Vec<String> = (i..names.len())
+            .map(|j| format!("\"k{j}\": \"{}\"", names[i]))
+            .collect();
+        format!("{{ {} }}", keys.join(", "))
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::wrap::agent::{Context, Launch, Setup};
-use crate::wrap::environment::testing::{env_in, write};
+use crate::wrap::environment::testing::{env_in, staircase, write};
 
 const PROXY: &str = "http://127.0.0.1:41234";
 
@@ -37,16 +37,6 @@ fn content(launch: &Launch) -> Value {
 
 fn merged(env: &Environment) -> Value {
     Value::Object(opencode::load(env, &KILO).unwrap().merged)
-}
-
-/// Layer `i` sets keys `k<i>..k<n-1>` to its own name, so each `k<j>`
-/// ends up naming layer `j` only when every layer overrides the ones
-/// before it.
-fn staircase(names: &[&str], i: usize) -> String {
-    let keys: Vec<String> = (i..names.len())
-        .map(|j| format!("\"k{j}\": \"{}\"", names[i]))
-        .collect();
-    format!("{{ {} }}", keys.join(", "))
 }
 
 #[test]

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use super::*;
-use crate::wrap::opencode::environment::testing::{env_in, write};
+use crate::wrap::opencode::environment::testing::{env_in, staircase, write};
 use crate::wrap::opencode::names::OPENCODE;
 
 const CONTENT_VAR: &str = "OPENCODE_CONFIG_CONTENT";
@@ -8,15 +8,6 @@ use serde_json::json;
 
 fn merged(env: &Environment) -> Value {
     Value::Object(load(env, &OPENCODE).unwrap().merged)
-}
-
-/// Layer `i` sets keys `k<i>..k<n-1>` to its own name, so each `k<j>` ends up
-/// naming layer `j` only when every layer overrides the ones before it.
-fn staircase(names: &[&str], i: usize) -> String {
-    let keys: Vec<String> = (i..names.len())
-        .map(|j| format!("\"k{j}\": \"{}\"", names[i]))
-        .collect();
-    format!("{{ {} }}", keys.join(", "))
 }
 
 #[test]
