@@ -55,17 +55,8 @@ struct SettingsFiles {
 
 impl SettingsFiles {
     fn of(env: &Environment) -> SettingsFiles {
-        let system = match env.non_empty(SYSTEM_SETTINGS) {
-            Some(path) => env.resolve(path),
-            None => env.system_config.join("gemini-cli/settings.json"),
-        };
-        let defaults = match env.non_empty(SYSTEM_DEFAULTS) {
-            Some(path) => env.resolve(path),
-            None => system
-                .parent()
-                .unwrap_or(Path::new("/"))
-                .join("system-defaults.json"),
-        };
+        let (system, defaults) =
+            system_settings_paths(env, SYSTEM_SETTINGS, SYSTEM_DEFAULTS, "gemini-cli");
         let home = gemini_home(env);
         // Gemini CLI takes no workspace settings in the home directory.
         let workspace = (env.cwd != home).then(|| env.cwd.join(".gemini/settings.json"));
@@ -79,6 +70,29 @@ impl SettingsFiles {
 }
 
 /// Where Gemini CLI keeps `.gemini`: `GEMINI_CLI_HOME`, else the home.
+/// The system settings file of Gemini CLI or a fork of it, and its system
+/// defaults: the files `settings_var` and `defaults_var` name, else
+/// `<system config>/<dir>/settings.json` and the defaults beside it.
+pub(crate) fn system_settings_paths(
+    env: &Environment,
+    settings_var: &str,
+    defaults_var: &str,
+    dir: &str,
+) -> (PathBuf, PathBuf) {
+    let system = match env.non_empty(settings_var) {
+        Some(path) => env.resolve(path),
+        None => env.system_config.join(dir).join("settings.json"),
+    };
+    let defaults = match env.non_empty(defaults_var) {
+        Some(path) => env.resolve(path),
+        None => system
+            .parent()
+            .unwrap_or(Path::new("/"))
+            .join("system-defaults.json"),
+    };
+    (system, defaults)
+}
+
 fn gemini_home(env: &Environment) -> PathBuf {
     env.non_empty("GEMINI_CLI_HOME")
         .map_or_else(|| env.home.clone(), PathBuf::from)

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::error::UsageError;
 use crate::wrap::dotenv;
 use crate::wrap::environment::Environment;
+use crate::wrap::gemini::system_settings_paths;
 use crate::wrap::opencode::jsonc::parse_object;
 use crate::wrap::opencode::merge::deep_merge;
 
@@ -32,17 +33,8 @@ pub struct QwenSettings {
 
 impl QwenSettings {
     pub fn read(env: &Environment) -> anyhow::Result<QwenSettings> {
-        let system_path = match env.non_empty(SYSTEM_SETTINGS_VAR) {
-            Some(path) => env.resolve(path),
-            None => env.system_config.join("qwen-code/settings.json"),
-        };
-        let defaults_path = match env.non_empty(SYSTEM_DEFAULTS_VAR) {
-            Some(path) => env.resolve(path),
-            None => system_path
-                .parent()
-                .unwrap_or(Path::new("/"))
-                .join("system-defaults.json"),
-        };
+        let (system_path, defaults_path) =
+            system_settings_paths(env, SYSTEM_SETTINGS_VAR, SYSTEM_DEFAULTS_VAR, "qwen-code");
         let qwen_home = qwen_home(env);
         let system = read_object(&system_path)?;
         let mut merged = read_object(&defaults_path)?;
