@@ -103,6 +103,7 @@ fn per_exchange() {
         family: routes::Family::OpenAi,
         method: &method,
         path: "/v1/chat/completions",
+        api: Family::called_by(&method, "/v1/chat/completions"),
     };
     let mut reported = 0;
     for (timed, with_body) in [(false, true), (true, true), (true, false)] {

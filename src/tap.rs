@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use http::{header, HeaderMap, Method, StatusCode};
+use http::{header, HeaderMap, StatusCode};
 
 use bytes::Bytes;
 
@@ -31,10 +31,7 @@ pub fn default_stages() -> Stages {
 
 impl RequestWatcher for UsageTap {
     fn watch(&self, asked: Asked<'_>) -> Option<Box<dyn RequestWatch>> {
-        if asked.method != Method::POST {
-            return None;
-        }
-        let watch = match Family::for_path(asked.path)? {
+        let watch = match asked.api? {
             Family::Gemini => RequestModel::Known(request_model::from_gemini_path(asked.path)),
             _ => RequestModel::Scan(ModelScan::default()),
         };
@@ -72,10 +69,10 @@ impl ResponseStage for UsageTap {
         status: StatusCode,
         headers: &HeaderMap,
     ) -> Option<Box<dyn ResponseWatch>> {
-        if asked.method != Method::POST || !status.is_success() {
+        if !status.is_success() {
             return None;
         }
-        let family = Family::for_path(asked.path)?;
+        let family = asked.api?;
         let text = |name| headers.get(name).and_then(|value| value.to_str().ok());
         // The request's model, for an answer that names none, is the
         // exchange's to add: its body may still be streaming.

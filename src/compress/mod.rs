@@ -25,10 +25,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{header, request, Method};
+use http::{header, request};
 
 use crate::cli::{CompressArgs, CompressLevel};
-use crate::proxy::routes;
 pub use crate::proxy::stages::Level;
 use crate::proxy::stages::{Counting, OnAnswer, Replaced, RequestStage, Stages, ToolTokens};
 use crate::usage::Family;
@@ -127,17 +126,17 @@ impl Compressor {
 }
 
 impl RequestStage for Compressor {
-    fn wants(&self, _family: routes::Family, parts: &request::Parts) -> bool {
-        parts.method == Method::POST
+    fn wants(&self, api: Option<Family>, parts: &request::Parts) -> bool {
+        // `api` is set for POSTs to an LLM route only.
+        api.is_some()
             && self.level(parts) != Level::Off
             // A body it could not re-encode the same way goes untouched.
             && BodyEncoding::of(&parts.headers).is_some()
             && is_json(&parts.headers)
-            && Family::for_path(parts.uri.path()).is_some()
     }
 
-    fn replace(&self, parts: &request::Parts, body: &Bytes) -> Replaced {
-        let Some(family) = Family::for_path(parts.uri.path()) else {
+    fn replace(&self, api: Option<Family>, parts: &request::Parts, body: &Bytes) -> Replaced {
+        let Some(family) = api else {
             return Replaced::default();
         };
         let Some(encoding) = BodyEncoding::of(&parts.headers) else {

@@ -22,12 +22,25 @@ fn stage(level: Level) -> (Compressor, tempfile::TempDir) {
     (Compressor::new(&settings), dir)
 }
 
+/// What the stage says of a request, given the API the proxy reads from it.
+fn wanted(stage: &Compressor, parts: &request::Parts) -> bool {
+    stage.wants(Family::called_by(&parts.method, parts.uri.path()), parts)
+}
+
+fn replace(stage: &Compressor, parts: &request::Parts, body: &Bytes) -> Replaced {
+    stage.replace(
+        Family::called_by(&parts.method, parts.uri.path()),
+        parts,
+        body,
+    )
+}
+
 const JSON: (&str, &str) = ("content-type", "application/json; charset=utf-8");
 
 #[test]
 fn it_wants_json_posts_to_llm_routes_only() {
     let (safe, _dir) = stage(Level::Safe);
-    let wants = |parts: &request::Parts| safe.wants(routes::classify(parts.uri.path()), parts);
+    let wants = |parts: &request::Parts| wanted(&safe, parts);
     for path in [
         "/v1/chat/completions",
         "/v1/responses",
@@ -61,12 +74,12 @@ fn a_requests_level_overrides_the_stages_own() {
     let (safe, _dir) = stage(Level::Safe);
     let mut parts = head("POST", "/v1/chat/completions", &[JSON]);
     parts.extensions.insert(Level::Off);
-    assert!(!safe.wants(routes::Family::OpenAi, &parts));
+    assert!(!wanted(&safe, &parts));
     let (off, _dir) = stage(Level::Off);
     let mut parts = head("POST", "/v1/chat/completions", &[JSON]);
-    assert!(!off.wants(routes::Family::OpenAi, &parts));
+    assert!(!wanted(&off, &parts));
     parts.extensions.insert(Level::Aggressive);
-    assert!(off.wants(routes::Family::OpenAi, &parts));
+    assert!(wanted(&off, &parts));
 }
 
 #[test]
@@ -79,13 +92,13 @@ fn replace_counts_tokens_and_passes_what_it_cannot_read() {
         {"role": "tool", "tool_call_id": "c1", "content": spaced},
     ]})
     .to_string();
-    let replaced = safe.replace(&parts, &Bytes::from(body.clone()));
+    let replaced = replace(&safe, &parts, &Bytes::from(body.clone()));
     let tokens = counted(replaced.counting.unwrap());
     assert!(tokens.after < tokens.before, "{tokens:?}");
     let sent = replaced.body.unwrap();
     assert!(sent.len() < body.len());
     for unreadable in [&b"\xff\xfe not utf-8"[..], b"{\"messages\":3}", b""] {
-        let replaced = safe.replace(&parts, &Bytes::copy_from_slice(unreadable));
+        let replaced = replace(&safe, &parts, &Bytes::copy_from_slice(unreadable));
         assert!(replaced.body.is_none() && replaced.counting.is_none());
     }
 }
@@ -110,7 +123,7 @@ fn a_big_new_output_is_counted_after_the_request_and_known_on_the_next() {
         {"role": "tool", "tool_call_id": "c1", "content": listing},
     ]});
     let body = Bytes::from(body.to_string());
-    let first = safe.replace(&parts, &body);
+    let first = replace(&safe, &parts, &body);
     // A file read is sent as it is, and nothing needed its count.
     assert!(first.body.is_none());
     let Some(Counting::Later(count)) = first.counting else {
@@ -126,7 +139,7 @@ fn a_big_new_output_is_counted_after_the_request_and_known_on_the_next() {
         }
     );
     // The same output on the next turn: its count is remembered.
-    let second = safe.replace(&parts, &body);
+    let second = replace(&safe, &parts, &body);
     assert!(matches!(second.counting, Some(Counting::Known(known)) if known == tokens));
 }
 
@@ -147,7 +160,7 @@ fn a_zstd_body_is_read_and_sent_in_zstd() {
     ]})
     .to_string();
     let encoded = Bytes::from(zstd::bulk::compress(body.as_bytes(), 3).unwrap());
-    let replaced = safe.replace(&parts, &encoded);
+    let replaced = replace(&safe, &parts, &encoded);
     let sent = zstd::stream::decode_all(&replaced.body.unwrap()[..]).unwrap();
     let sent: serde_json::Value = serde_json::from_slice(&sent).unwrap();
     let output = sent["input"][1]["output"].as_str().unwrap();
@@ -155,6 +168,10 @@ fn a_zstd_body_is_read_and_sent_in_zstd() {
     let tokens = counted(replaced.counting.unwrap());
     assert!(tokens.after * 10 < tokens.before, "{tokens:?}");
     // A body that does not decode goes as it came.
-    let broken = safe.replace(&parts, &Bytes::from_static(b"\x28\xb5\x2f\xfd broken"));
+    let broken = replace(
+        &safe,
+        &parts,
+        &Bytes::from_static(b"\x28\xb5\x2f\xfd broken"),
+    );
     assert!(broken.body.is_none() && broken.counting.is_none());
 }

@@ -10,13 +10,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use http::Method;
-
 use crate::ledger::{self, Ledger, Row};
 use crate::proxy::stages::{Done, Recorder, Stages};
 use crate::proxy::stats::Outcome;
 use crate::tap;
-use crate::usage::Family;
 pub use tally::{RunTally, TallyLine};
 
 /// How long shutdown waits for the last rows to be written.
@@ -98,10 +95,7 @@ impl Recorder for LedgerRecorder {
     fn record(&self, done: &Done<'_>) {
         // Errors count as requests too, their usage unknown; anything but
         // an LLM call (model lists, health checks) is not a request to bill.
-        if done.method != Method::POST {
-            return;
-        }
-        let Some(family) = Family::for_path(done.path) else {
+        let Some(family) = done.api else {
             return;
         };
         let duration_ms = u64::try_from(done.duration.as_millis()).unwrap_or(u64::MAX);
@@ -166,10 +160,11 @@ mod tests {
     use crate::usage::Usage;
     use std::time::Duration;
 
-    fn done<'a>(method: &'a Method, path: &'a str, usage: Option<&'a Usage>) -> Done<'a> {
+    fn done<'a>(method: &'a http::Method, path: &'a str, usage: Option<&'a Usage>) -> Done<'a> {
         Done {
             method,
             path,
+            api: crate::usage::Family::called_by(method, path),
             origin: "https://api.groq.com",
             provider: None,
             model: usage.and_then(|usage| usage.model.as_deref()),
@@ -195,10 +190,14 @@ mod tests {
             input_tokens: Some(3),
             ..Usage::default()
         };
-        recorder.record(&done(&Method::GET, "/v1/models", None));
-        recorder.record(&done(&Method::GET, "/v1/chat/completions", None));
-        recorder.record(&done(&Method::POST, "/v1/chat/completions", Some(&usage)));
-        recorder.record(&done(&Method::POST, "/v1/messages", None));
+        recorder.record(&done(&http::Method::GET, "/v1/models", None));
+        recorder.record(&done(&http::Method::GET, "/v1/chat/completions", None));
+        recorder.record(&done(
+            &http::Method::POST,
+            "/v1/chat/completions",
+            Some(&usage),
+        ));
+        recorder.record(&done(&http::Method::POST, "/v1/messages", None));
         assert!(ledger.flush(Duration::from_secs(5)));
         let connection = crate::ledger::open_for_reading(&path).unwrap().unwrap();
         let rows: Vec<(String, String, Option<String>, Option<i64>)> = connection
@@ -241,7 +240,7 @@ mod tests {
             output_tokens: Some(0),
             ..Usage::default()
         };
-        let post = Method::POST;
+        let post = http::Method::POST;
         let mut named = done(&post, "/v1/chat/completions", Some(&usage));
         named.provider = Some("fast");
         stages_for_test.record(&named);

@@ -56,6 +56,14 @@ impl Family {
         }
     }
 
+    /// The API a request with `method` and `path` calls: only a POST calls
+    /// one; any other method reads or lists, and reports no usage.
+    pub fn called_by(method: &http::Method, path: &str) -> Option<Family> {
+        (method == http::Method::POST)
+            .then(|| Family::for_path(path))
+            .flatten()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Family::OpenAiChat => "openai-chat",

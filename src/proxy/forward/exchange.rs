@@ -37,6 +37,8 @@ pub(crate) struct Exchange {
     /// The request stage's ear for the answer's usage, if it wants it.
     pub(super) on_answer: Option<OnAnswer>,
     pub(super) family: Family,
+    /// The LLM API a POST calls, read from its path once for every stage.
+    pub(super) api: Option<crate::usage::Family>,
     pub(super) method: Method,
     /// The client's request target; only its path is ever logged.
     pub(super) uri: Uri,
@@ -59,6 +61,7 @@ impl Exchange {
             tool_tokens: None,
             on_answer: None,
             family: routes::classify(parts.uri.path()),
+            api: crate::usage::Family::called_by(&parts.method, parts.uri.path()),
             method: parts.method.clone(),
             uri: std::mem::take(&mut parts.uri),
             status: 0,
@@ -142,6 +145,7 @@ impl Exchange {
         self.shared.stages.record(&Done {
             method: &self.method,
             path: self.uri.path(),
+            api: self.api,
             origin: self.origin(),
             provider: self.provider.as_deref(),
             model,

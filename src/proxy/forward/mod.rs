@@ -120,10 +120,12 @@ async fn handle(
     // Made at once so that a refusal, too, reads the rest of an upload.
     let body = RequestBody::new(body, exchange.bytes_in.clone());
     let family = exchange.family;
+    let api = exchange.api;
     let asked = Asked {
         family,
         method: &exchange.method,
         path: exchange.uri.path(),
+        api,
     };
     let (body, found) = exchange.shared.stages.watch_request(asked, body);
     exchange.request_found = found;
@@ -135,16 +137,18 @@ async fn handle(
     // The request stage, on the requests it wants. Boxed: most requests
     // have none, and their future would carry its state inline.
     let (mut counting, mut on_answer) = (None, None);
-    let body = match shared.stages.request_for(family, &parts) {
+    let body = match shared.stages.request_for(api, &parts) {
         None => body,
-        Some(stage) => match Box::pin(shared.stages.run_request(stage, &mut parts, body)).await {
-            Ok((body, followups)) => {
-                counting = followups.counting.map(Counting::start);
-                on_answer = followups.on_answer;
-                body
+        Some(stage) => {
+            match Box::pin(shared.stages.run_request(stage, api, &mut parts, body)).await {
+                Ok((body, followups)) => {
+                    counting = followups.counting.map(Counting::start);
+                    on_answer = followups.on_answer;
+                    body
+                }
+                Err(error) => return Ok(exchange.fail(error).map(Either::Right)),
             }
-            Err(error) => return Ok(exchange.fail(error).map(Either::Right)),
-        },
+        }
     };
     // Sent and awaited here, not in a function of its own, and the answer
     // worked on where it lies: every async layer and every move copies the
@@ -184,6 +188,7 @@ async fn handle(
                         family,
                         method: &exchange.method,
                         path: exchange.uri.path(),
+                        api,
                     },
                     response.status(),
                     response.headers(),

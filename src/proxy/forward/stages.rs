@@ -27,7 +27,7 @@ use crate::proxy::routes::Family;
 use crate::proxy::stats::Outcome;
 use crate::proxy::wire::body::{BodyTap, ClientBody, RequestBody};
 use crate::proxy::wire::upload::Upload;
-use crate::usage::Usage;
+use crate::usage::{Family as Api, Usage};
 
 mod followups;
 pub use followups::{Counting, Followups, OnAnswer, PendingCount};
@@ -81,12 +81,12 @@ fn head_of(parts: &request::Parts) -> request::Parts {
 /// Reads a request's whole body and may replace it.
 pub trait RequestStage: Send + Sync {
     /// True when this stage wants the body of the request `parts` heads
-    /// (already readied for its upstream), of the API `family`.
-    fn wants(&self, family: Family, parts: &request::Parts) -> bool;
+    /// (already readied for its upstream), a call of the LLM API `api`.
+    fn wants(&self, api: Option<Api>, parts: &request::Parts) -> bool;
 
     /// What to send instead of `body`, and what the stage counted. A stage
     /// that does not understand the body passes it on.
-    fn replace(&self, parts: &request::Parts, body: &Bytes) -> Replaced;
+    fn replace(&self, api: Option<Api>, parts: &request::Parts, body: &Bytes) -> Replaced;
 }
 
 /// A request stage's answer for one body.
@@ -159,6 +159,8 @@ pub struct Asked<'a> {
     pub method: &'a Method,
     /// The client's path, without its query.
     pub path: &'a str,
+    /// The LLM API a POST calls, read from its path once per exchange.
+    pub api: Option<Api>,
 }
 
 /// Chooses the responses to watch.
@@ -200,6 +202,8 @@ pub struct Done<'a> {
     pub method: &'a Method,
     /// The client's path, without its query.
     pub path: &'a str,
+    /// The LLM API a POST called.
+    pub api: Option<Api>,
     /// `scheme://host[:port]` of the upstream, `(none)` when none was known.
     pub origin: &'a str,
     /// The provider the client named (`X-Headroom-Provider`), if it did.
@@ -277,11 +281,11 @@ impl Stages {
     #[inline]
     pub(super) fn request_for(
         &self,
-        family: Family,
+        api: Option<Api>,
         parts: &request::Parts,
     ) -> Option<&Arc<dyn RequestStage>> {
         let stage = self.request.as_ref()?;
-        stage.wants(family, parts).then_some(stage)
+        stage.wants(api, parts).then_some(stage)
     }
 
     /// `body` with a watch reading it, if the request watcher wants one;
@@ -333,6 +337,7 @@ impl Stages {
     pub(super) async fn run_request(
         &self,
         stage: &Arc<dyn RequestStage>,
+        api: Option<Api>,
         parts: &mut request::Parts,
         mut body: RequestBody,
     ) -> Result<(RequestBody, Followups), ProxyError> {
@@ -353,12 +358,12 @@ impl Stages {
         }
         let whole = whole.freeze();
         let replaced = if whole.len() <= INLINE_BODY_LIMIT {
-            stage.replace(parts, &whole)
+            stage.replace(api, parts, &whole)
         } else {
             // A big body may take the stage milliseconds: off the proxy's
             // one thread, which relays every other exchange meanwhile.
             let (stage, head, body) = (stage.clone(), head_of(parts), whole.clone());
-            tokio::task::spawn_blocking(move || stage.replace(&head, &body))
+            tokio::task::spawn_blocking(move || stage.replace(api, &head, &body))
                 .await
                 .unwrap_or_default()
         };

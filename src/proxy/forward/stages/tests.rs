@@ -16,11 +16,11 @@ use crate::proxy::{start_with, Config, RunningProxy};
 struct Rewrite;
 
 impl RequestStage for Rewrite {
-    fn wants(&self, _family: Family, parts: &request::Parts) -> bool {
+    fn wants(&self, _api: Option<Api>, parts: &request::Parts) -> bool {
         parts.uri.path() == "/v1/chat/completions"
     }
 
-    fn replace(&self, _parts: &request::Parts, body: &Bytes) -> Replaced {
+    fn replace(&self, _api: Option<Api>, _parts: &request::Parts, body: &Bytes) -> Replaced {
         Replaced {
             body: (body.as_ref() == br#"{"a":1}"#)
                 .then(|| Bytes::from_static(br#"{"rewritten":true}"#)),
