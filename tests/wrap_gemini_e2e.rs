@@ -10,7 +10,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::agents::{self, describe};
-use common::mock::{MockUpstream, REPLY};
+use common::mock::MockUpstream;
 use common::opencode::Sandbox;
 use serde_json::json;
 
@@ -63,6 +63,13 @@ fn sandbox(base_url: &str) -> GeminiSandbox {
 }
 
 impl GeminiSandbox {
+    /// `headroom wrap gemini` with a one-shot prompt to gemini-2.5-flash.
+    fn say_hi(&self) -> std::process::Output {
+        let args = ["-m", "gemini-2.5-flash", "-p", "say hi"];
+        let wrap = ["wrap", "gemini", "--"];
+        self.sandbox.run_headroom(&[&wrap[..], &args].concat())
+    }
+
     fn assert_nothing_left(&self) {
         agents::assert_nothing_left(&self.sandbox);
         let runs = self.runtime.path().join("headroom");
@@ -84,21 +91,8 @@ fn a_one_shot_prompt_reaches_the_users_base_url_through_headroom() {
     let mock = MockUpstream::start();
     let home = sandbox(&format!("{}/gemini", mock.url()));
     let before = agents::snapshot(&home.files);
-    let output = home.sandbox.run_headroom(&[
-        "wrap",
-        "gemini",
-        "--",
-        "-m",
-        "gemini-2.5-flash",
-        "-p",
-        "say hi",
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains(REPLY),
-        "{}",
-        describe(&output)
-    );
+    let output = home.say_hi();
+    agents::assert_completed(&output);
     agents::assert_routed_through_headroom(&mock, &output, "x-goog-api-key", KEY);
     let targets: Vec<String> = mock.requests().into_iter().map(|r| r.target).collect();
     assert!(
@@ -134,21 +128,8 @@ fn settings_that_select_the_api_key_need_no_system_file() {
     // refuse a system settings file: none is handed over.
     home.sandbox.env.remove("XDG_RUNTIME_DIR");
     let before = agents::snapshot(&home.files);
-    let output = home.sandbox.run_headroom(&[
-        "wrap",
-        "gemini",
-        "--",
-        "-m",
-        "gemini-2.5-flash",
-        "-p",
-        "say hi",
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains(REPLY),
-        "{}",
-        describe(&output)
-    );
+    let output = home.say_hi();
+    agents::assert_completed(&output);
     agents::assert_routed_through_headroom(&mock, &output, "x-goog-api-key", KEY);
     agents::assert_unchanged(&before);
     home.assert_nothing_left();

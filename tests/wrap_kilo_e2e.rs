@@ -9,8 +9,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::agents::{self, describe};
-use common::mock::{MockUpstream, REPLY};
+use common::agents;
+use common::mock::MockUpstream;
 use common::opencode::Sandbox;
 use serde_json::json;
 
@@ -79,12 +79,7 @@ fn a_one_shot_prompt_reaches_the_users_base_url_through_headroom() {
     );
     let before = agents::snapshot(&[config]);
     let output = run_prompt(&sandbox, "mine/mock-model");
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains(REPLY),
-        "{}",
-        describe(&output)
-    );
+    agents::assert_completed(&output);
     agents::assert_routed_through_headroom(&mock, &output, "authorization", KEY);
     let targets: Vec<String> = mock.requests().into_iter().map(|r| r.target).collect();
     assert!(
@@ -113,12 +108,7 @@ fn the_kilo_gateway_goes_through_headroom_to_kilo_api_url() {
     sandbox.env.insert("KILO_API_KEY".into(), KEY.into());
     // A model of the catalog Kilo ships.
     let output = run_prompt(&sandbox, "kilo/qwen/qwen3.7-max");
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains(REPLY),
-        "{}",
-        describe(&output)
-    );
+    agents::assert_completed(&output);
     // Kilo's account API (`/api/user`) is not LLM traffic and stays
     // direct; every request to the gateway went through headroom.
     let gateway: Vec<_> = mock
