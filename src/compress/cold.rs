@@ -89,11 +89,12 @@ impl Conversations {
     }
 }
 
-/// A conversation's key: its first tool output, as sent, with the id of
-/// the call it answers; the same on every request of the conversation.
-pub fn conversation_key(first_literal: &str, first_call_id: Option<&str>) -> u64 {
+/// A conversation's key: its first tool output (`first`, the memo's key of
+/// it, which already hashes its text) with the id of the call it answers;
+/// the same on every request of the conversation.
+pub fn conversation_key(first: impl Hash, first_call_id: Option<&str>) -> u64 {
     let mut hasher = DefaultHasher::new();
-    first_literal.hash(&mut hasher);
+    first.hash(&mut hasher);
     first_call_id.hash(&mut hasher);
     hasher.finish()
 }

@@ -132,7 +132,7 @@ impl Engine {
             Level::Aggressive => {
                 let stale = outputs.len().saturating_sub(RECENT_OUTPUTS);
                 let first = &outputs[0];
-                let key = conversation_key(first.literal, first.call_id.as_deref());
+                let key = conversation_key(keys[0], first.call_id.as_deref());
                 let cold = self.conversations.cold_elided(key, stale, now);
                 conversation = Some(Conversation {
                     key,
