@@ -75,6 +75,22 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Another connection held a lock this one could not wait for.
+    fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Sqlite { source, .. } if is_busy(source))
+    }
+}
+
+/// Did another connection hold a lock past the wait, or one SQLite does
+/// not wait for?
+pub(super) fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -107,6 +123,21 @@ fn at<T>(path: &Path, result: rusqlite::Result<T>) -> Result<T, StoreError> {
 /// for writing, in WAL mode so that readers and other writers — several
 /// headroom processes at once — do not block one another for long.
 pub(super) fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
+    // Switching a new file to WAL takes the whole database's lock, and
+    // SQLite does not wait for that one: two processes that start together
+    // on a new ledger take turns here instead.
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match try_open_for_writing(path) {
+            Err(error) if error.is_busy() && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            opened => return opened,
+        }
+    }
+}
+
+fn try_open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: path.to_path_buf(),

@@ -253,11 +253,7 @@ impl Writer {
         let Err(error) = store::insert(connection, rows) else {
             return true;
         };
-        let busy = matches!(
-            error.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        );
-        if busy {
+        if store::is_busy(&error) {
             if !std::mem::replace(&mut self.warned_busy, true) {
                 tracing::warn!(
                     rows = rows.len(),
