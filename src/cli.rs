@@ -320,7 +320,9 @@ pub struct WrapOptions {
 headroom starts the proxy on 127.0.0.1 with a free port, reads opencode's config the \
 way opencode does, and hands opencode an OPENCODE_CONFIG_CONTENT overlay in which each \
 active provider's baseURL is the proxy and each request carries X-Headroom-Upstream \
-with the provider's real base URL. No file of yours is written. When opencode exits, \
+with the provider's real base URL; with compression on, the overlay also lets \
+opencode's tools read headroom's spill directory without asking. No file of yours is \
+written. When opencode exits, \
 the proxy stops and headroom exits with opencode's exit code.\n\n\
 Providers a base-URL swap cannot carry (ChatGPT login for openai, github-copilot, \
 amazon-bedrock, google-vertex, azure, cloudflare, gitlab) are left alone; --dry-run \
@@ -478,7 +480,9 @@ Kilo is a fork of opencode and is wrapped the same way: headroom reads Kilo's co
 way Kilo does (~/.config/kilo, kilo.json and opencode.json files, .kilo and .kilocode \
 dirs) and hands Kilo a KILO_CONFIG_CONTENT overlay in which each active provider's \
 baseURL is the proxy and each request carries X-Headroom-Upstream with the provider's \
-real base URL, the Kilo Gateway's included. No file of yours is written. When Kilo \
+real base URL, the Kilo Gateway's included; with compression on, the overlay also lets \
+Kilo's tools read headroom's spill directory without asking. No file of yours is \
+written. When Kilo \
 exits, the proxy stops and headroom exits with Kilo's exit code.\n\n\
 Providers a base-URL swap cannot carry (ChatGPT login for openai, github-copilot, \
 amazon-bedrock, google-vertex, azure, cloudflare, gitlab) are left alone; --dry-run \
