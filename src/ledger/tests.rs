@@ -422,3 +422,40 @@ fn a_batch_lands_as_its_rows_one_by_one_would() {
         assert_eq!(written, dump(&single), "{count} rows");
     }
 }
+
+/// The scheduling policy of each of this process's ledger writer threads,
+/// from `/proc` (5 is SCHED_IDLE).
+#[cfg(target_os = "linux")]
+fn writer_policies() -> Vec<u32> {
+    let mut policies = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let task = task.unwrap().path();
+        let Ok(name) = std::fs::read_to_string(task.join("comm")) else {
+            continue; // a thread that ended meanwhile
+        };
+        if name.trim() != "headroom-ledger" {
+            continue;
+        }
+        let Ok(sched) = std::fs::read_to_string(task.join("sched")) else {
+            continue;
+        };
+        let policy = sched
+            .lines()
+            .find_map(|line| line.strip_prefix("policy"))
+            .and_then(|rest| rest.trim_start_matches([' ', ':']).trim().parse().ok());
+        policies.push(policy.expect("a policy line in /proc/.../sched"));
+    }
+    policies
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_writer_runs_only_when_the_proxy_leaves_the_core_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("usage.db"));
+    // The thread sets its policy first thing; a flush answered means it ran.
+    assert!(ledger.flush(Duration::from_secs(5)));
+    // Other tests' writers may be starting and not there yet: this one is.
+    let policies = writer_policies();
+    assert!(policies.contains(&5), "{policies:?}");
+}
