@@ -18,8 +18,8 @@ fn row(i: i64, now_ms: i64) -> Row {
     let n = i as u64;
     Row {
         time_ms: now_ms - SPAN_MS + i * (SPAN_MS / ROWS),
-        agent: "opencode".into(),
-        run_id: format!("run-{}", i / 500),
+        agent: "opencode",
+        run_id: format!("run-{}", i / 500).into(),
         provider: Some(["anthropic", "openai", "deepseek"][(i % 3) as usize].into()),
         upstream_origin: "https://api.example.com".into(),
         family: Some(Family::Anthropic),

@@ -24,7 +24,7 @@ fn row(time_ms: i64, provider: &str, model: &str, tokens: [u64; 5], cost: Option
     let [input, cache_read, cache_write, output, reasoning] = tokens;
     Row {
         time_ms,
-        agent: "opencode".into(),
+        agent: "opencode",
         run_id: "run-1".into(),
         provider: Some(provider.into()),
         upstream_origin: "https://upstream.example".into(),

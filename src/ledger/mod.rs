@@ -16,6 +16,7 @@ mod writer;
 mod tests;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub use query::{totals, Group, GroupBy, Reading};
 pub use since::Since;
@@ -31,9 +32,9 @@ pub struct Row {
     /// When the request arrived, in Unix milliseconds.
     pub time_ms: i64,
     /// `opencode` under `wrap`, `proxy` when standalone.
-    pub agent: String,
-    /// One per `wrap` run or per proxy process.
-    pub run_id: String,
+    pub agent: &'static str,
+    /// One per `wrap` run or per proxy process, shared by its rows.
+    pub run_id: Arc<str>,
     /// The provider id `wrap` routed the request for, if any.
     pub provider: Option<String>,
     /// `scheme://host[:port]` of the upstream; never its path.

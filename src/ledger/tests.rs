@@ -13,7 +13,7 @@ const NOW: i64 = 1_780_000_000_000;
 fn row(time_ms: i64, model: Option<&str>, run: &str, input: Option<u64>, cost: Option<f64>) -> Row {
     Row {
         time_ms,
-        agent: "opencode".into(),
+        agent: "opencode",
         run_id: run.into(),
         provider: Some("anthropic".into()),
         upstream_origin: "https://api.anthropic.com".into(),

@@ -14,6 +14,7 @@ use crate::ledger::{self, Ledger, Row};
 use crate::proxy::stages::{Done, Recorder, Stages};
 use crate::proxy::stats::Outcome;
 use crate::tap;
+use crate::usage::Usage;
 pub use tally::{RunTally, TallyLine};
 
 /// How long shutdown waits for the last rows to be written.
@@ -75,7 +76,7 @@ pub struct LedgerRecorder {
     ledger: Option<Ledger>,
     tally: Option<Arc<RunTally>>,
     agent: &'static str,
-    run_id: String,
+    run_id: Arc<str>,
     providers: ProviderIds,
 }
 
@@ -99,11 +100,17 @@ impl Recorder for LedgerRecorder {
             return;
         };
         let duration_ms = u64::try_from(done.duration.as_millis()).unwrap_or(u64::MAX);
-        let mut usage = done.usage.cloned().unwrap_or_default();
-        usage.model = done.model.map(str::to_owned);
+        let model = done.model.map(str::to_owned);
+        let usage = match done.usage {
+            Some(usage) => usage.with_model(model),
+            None => Usage {
+                model,
+                ..Usage::default()
+            },
+        };
         let mut row = Row {
             time_ms: unix_ms().saturating_sub(i64::try_from(duration_ms).unwrap_or(i64::MAX)),
-            agent: self.agent.to_string(),
+            agent: self.agent,
             run_id: self.run_id.clone(),
             provider: self.provider(done),
             upstream_origin: done.origin.to_string(),
@@ -146,8 +153,8 @@ fn unix_ms() -> i64 {
 
 /// One per process (a `wrap` run or a `proxy`): its start time and pid,
 /// so runs sort by time and two started in one millisecond still differ.
-fn run_id() -> String {
-    format!("{}-{}", unix_ms(), std::process::id())
+fn run_id() -> Arc<str> {
+    format!("{}-{}", unix_ms(), std::process::id()).into()
 }
 
 #[cfg(test)]

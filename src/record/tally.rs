@@ -144,7 +144,7 @@ mod tests {
     fn row(provider: &str, model: Option<&str>, input: Option<u64>, cost: Option<f64>) -> Row {
         Row {
             time_ms: 0,
-            agent: "opencode".into(),
+            agent: "opencode",
             run_id: "r".into(),
             provider: Some(provider.into()),
             upstream_origin: "https://a.dev".into(),

@@ -48,6 +48,19 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// These figures under another model name.
+    pub fn with_model(&self, model: Option<String>) -> Usage {
+        Usage {
+            model,
+            input_tokens: self.input_tokens,
+            cache_read_tokens: self.cache_read_tokens,
+            cache_write_tokens: self.cache_write_tokens,
+            output_tokens: self.output_tokens,
+            reasoning_tokens: self.reasoning_tokens,
+            complete: self.complete,
+        }
+    }
+
     /// The response reported some token count.
     pub fn reported(&self) -> bool {
         [
