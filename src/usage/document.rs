@@ -23,7 +23,13 @@ impl Picked {
     /// The document's picked members, or nothing when it is not JSON (an
     /// SSE `[DONE]`, a truncated event, an HTML page).
     pub fn parse(document: &[u8]) -> Picked {
-        serde_json::from_slice(document).unwrap_or_default()
+        Picked::whole(document).unwrap_or_default()
+    }
+
+    /// The picked members of `document` when it is one whole JSON value
+    /// (white space aside), else `None`.
+    pub fn whole(document: &[u8]) -> Option<Picked> {
+        serde_json::from_slice(document).ok()
     }
 }
 

@@ -21,6 +21,11 @@ pub(super) struct JsonUnits {
 }
 
 impl JsonUnits {
+    /// Between documents: no container, string or unit open.
+    pub fn at_rest(&self) -> bool {
+        self.depth == 0 && !self.in_string && !self.escaped && self.unit_depth.is_none()
+    }
+
     /// Reads `chunk`, calling `on_unit` with each object it completes.
     pub fn feed(&mut self, chunk: &[u8], on_unit: &mut impl FnMut(&[u8])) {
         // Where the open unit starts in this chunk: 0 when it began in an

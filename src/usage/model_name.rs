@@ -26,6 +26,17 @@ pub fn clean(raw: &str) -> String {
     name
 }
 
+/// `clean` for a name already owned: kept as it is when nothing in it
+/// needs changing, as nearly every name does.
+pub fn cleaned(raw: String) -> String {
+    let plain = |b: u8| b.is_ascii_graphic() || b == b' ';
+    if raw.len() <= MAX_MODEL_NAME && raw.bytes().all(plain) {
+        raw
+    } else {
+        clean(&raw)
+    }
+}
+
 /// Visible ASCII and space, and letters and digits of other scripts: every
 /// model name seen in the wild, and nothing that moves a cursor or hides.
 fn printable(c: char) -> bool {
@@ -45,6 +56,7 @@ mod tests {
             "通义千问-max",
         ] {
             assert_eq!(clean(name), name);
+            assert_eq!(cleaned(name.to_owned()), name);
         }
     }
 
@@ -53,6 +65,7 @@ mod tests {
         assert_eq!(clean("gpt\u{1b}[31m-x"), "gpt?[31m-x");
         assert_eq!(clean("a\nb\tc\u{7f}"), "a?b?c?");
         assert_eq!(clean("evil\u{202e}txt.exe\u{200b}"), "evil?txt.exe?");
+        assert_eq!(cleaned("gpt\u{1b}[31m-x".to_owned()), "gpt?[31m-x");
     }
 
     #[test]
@@ -60,11 +73,13 @@ mod tests {
         let long = "m".repeat(10_000);
         let cut = clean(&long);
         assert_eq!(cut, format!("{}…", "m".repeat(MAX_MODEL_NAME)));
+        assert_eq!(cleaned(long), cut);
         let wide = "é".repeat(MAX_MODEL_NAME);
         let cut = clean(&wide);
         assert!(cut.ends_with('…'), "{cut}");
         assert!(cut.len() <= MAX_MODEL_NAME + '…'.len_utf8());
         let exact = "m".repeat(MAX_MODEL_NAME);
         assert_eq!(clean(&exact), exact);
+        assert_eq!(cleaned(exact.clone()), exact);
     }
 }

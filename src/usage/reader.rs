@@ -65,7 +65,7 @@ impl UsageReader {
                 framer.finish();
                 let counts = framer.tally.counts();
                 usage = Usage {
-                    model: framer.tally.model().map(model_name::clean),
+                    model: framer.tally.take_model().map(model_name::cleaned),
                     input_tokens: counts.input,
                     cache_read_tokens: counts.cache_read,
                     cache_write_tokens: counts.cache_write,
@@ -127,7 +127,11 @@ impl Framer {
         let tally = &mut self.tally;
         match &mut self.framing {
             Framing::Sse(splitter) => splitter.feed(bytes, &mut |data| tally.read(data)),
-            Framing::Json(units) => units.feed(bytes, &mut |unit| tally.read(unit)),
+            Framing::Json(units) => {
+                if !(units.at_rest() && tally.read_if_whole(bytes)) {
+                    units.feed(bytes, &mut |unit| tally.read(unit));
+                }
+            }
             Framing::Undecided | Framing::Ignored => {}
         }
     }

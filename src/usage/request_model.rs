@@ -72,6 +72,14 @@ impl ModelScan {
     pub fn feed(&mut self, chunk: &[u8]) -> bool {
         let room = SCAN_LIMIT - self.scanned;
         let chunk = &chunk[..chunk.len().min(room)];
+        if self.scanned == 0 {
+            if let Some(value) = leading_model(chunk) {
+                self.found = Some(model_name::clean(&String::from_utf8_lossy(value)))
+                    .filter(|name| !name.is_empty());
+                self.state = State::Done;
+                return false;
+            }
+        }
         self.scanned += chunk.len();
         let mut at = 0;
         while at < chunk.len() {
@@ -214,6 +222,18 @@ impl ModelScan {
     }
 }
 
+/// The common case in one look: a body that opens with its `model`, a
+/// string without escapes (`{"model":"gpt-5",...`), whole in the chunk.
+/// `None` sends any other body through the scan, byte by byte.
+fn leading_model(chunk: &[u8]) -> Option<&[u8]> {
+    let rest = chunk.trim_ascii_start().strip_prefix(b"{")?;
+    let rest = rest.trim_ascii_start().strip_prefix(b"\"model\"")?;
+    let rest = rest.trim_ascii_start().strip_prefix(b":")?;
+    let rest = rest.trim_ascii_start().strip_prefix(b"\"")?;
+    let end = memchr2(b'"', b'\\', rest)?;
+    (rest[end] == b'"').then(|| &rest[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +314,9 @@ mod tests {
         let huge = format!(r#"{{"model":"{}"}}"#, "m".repeat(100_000));
         let cut = format!("{}…", "m".repeat(MAX_MODEL_NAME));
         assert_eq!(scanned(&huge), Some(cut));
+        // Cut inside a character: read whole, split or byte by byte alike.
+        let wide = format!(r#"{{"model":"a{}"}}"#, "é".repeat(MAX_MODEL_NAME));
+        assert!(scanned(&wide).is_some_and(|name| name.ends_with('…')));
     }
 
     #[test]

@@ -60,8 +60,9 @@ impl Tally {
         }
     }
 
-    pub fn model(&self) -> Option<&str> {
-        self.model.as_deref()
+    /// The model the documents named, taken out.
+    pub fn take_model(&mut self) -> Option<String> {
+        self.model.take()
     }
 
     /// Takes in one document of the response (a body, an event's data, an
@@ -80,6 +81,32 @@ impl Tally {
         }
     }
 
+    /// Reads `chunk` when it is one whole document that can tell something
+    /// new, as a JSON answer usually arrives: parsed once, with no scan for
+    /// where documents start and end. False when it is anything else (part
+    /// of a document, several, not JSON, nothing new): the caller then
+    /// splits it into documents, and reads them with [`Tally::read`].
+    pub fn read_if_whole(&mut self, chunk: &[u8]) -> bool {
+        let document = chunk.trim_ascii();
+        let object = document.starts_with(b"{") && document.ends_with(b"}");
+        if !object || document.len() > MAX_DOCUMENT_BYTES {
+            return false;
+        }
+        let usage = names_usage(document);
+        if !usage && (self.model.is_some() || !names_model(document)) {
+            return false;
+        }
+        let Some(picked) = Picked::whole(document) else {
+            return false;
+        };
+        if usage {
+            // This is now the latest of Gemini's running totals.
+            self.last_running_total.clear();
+        }
+        self.take(picked);
+        true
+    }
+
     /// The response ended (or was cut): reads what was kept for the end.
     pub fn finish(&mut self) {
         let last = std::mem::take(&mut self.last_running_total);
@@ -89,7 +116,11 @@ impl Tally {
     }
 
     fn parse(&mut self, document: &[u8]) {
-        let picked = Picked::parse(document);
+        self.take(Picked::parse(document));
+    }
+
+    /// Folds in what one document reported.
+    fn take(&mut self, picked: Picked) {
         let nested = picked.nested.as_deref();
         let model = picked
             .model

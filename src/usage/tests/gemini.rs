@@ -102,3 +102,25 @@ fn a_model_without_thoughts_reports_zero_reasoning() {
         )
     );
 }
+
+/// Objects one after another, some whole in their chunk (read at once) and
+/// some not (split into documents): the last running total wins either way.
+#[test]
+fn the_last_running_total_wins_whole_in_its_chunk_or_not() {
+    let [first, middle, last] = CHUNKS;
+    let want = usage("gemini-2.5-flash", STREAMED);
+    let middle_then_rest = format!("{middle}\n{{\"candidates\": []");
+    let orders: [&[&str]; 3] = [
+        &[first, middle, last],
+        &[&format!("{first}\n{middle}"), last],
+        &[first, &middle_then_rest, "}\n", last],
+    ];
+    for chunks in orders {
+        let bytes: Vec<&[u8]> = chunks.iter().map(|chunk| chunk.as_bytes()).collect();
+        assert_eq!(
+            read_chunks(Gemini, JSON, None, &bytes, true),
+            want,
+            "{chunks:?}"
+        );
+    }
+}
