@@ -349,14 +349,7 @@ impl Stages {
         let Some(length) = within else {
             return Ok((body, Followups::default()));
         };
-        let mut whole = BytesMut::with_capacity(length);
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| ProxyError::bad_request_body())?;
-            if let Ok(data) = frame.into_data() {
-                whole.extend_from_slice(&data);
-            }
-        }
-        let whole = whole.freeze();
+        let whole = read_whole(&mut body, length).await?;
         let replaced = if whole.len() <= INLINE_BODY_LIMIT {
             stage.replace(api, parts, &whole)
         } else {
@@ -380,6 +373,30 @@ impl Stages {
         };
         Ok((body, followups))
     }
+}
+
+/// The body of `length` bytes, in one piece: as it came when it came in
+/// one frame (a JSON request, most often), else joined.
+async fn read_whole(body: &mut RequestBody, length: usize) -> Result<Bytes, ProxyError> {
+    let mut first = Bytes::new();
+    let mut joined: Option<BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ProxyError::bad_request_body())?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        match &mut joined {
+            None if first.is_empty() => first = data,
+            None => {
+                let mut all = BytesMut::with_capacity(length.max(first.len() + data.len()));
+                all.extend_from_slice(&first);
+                all.extend_from_slice(&data);
+                joined = Some(all);
+            }
+            Some(all) => all.extend_from_slice(&data),
+        }
+    }
+    Ok(joined.map_or(first, BytesMut::freeze))
 }
 
 #[cfg(test)]

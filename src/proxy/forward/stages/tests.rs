@@ -154,6 +154,39 @@ async fn a_request_stage_replaces_the_body_the_upstream_gets() {
     proxy.shutdown().await;
 }
 
+/// A body that arrives in pieces reaches the stage joined, whole.
+#[tokio::test]
+async fn a_request_stage_reads_a_body_sent_in_pieces_whole() {
+    let upstream = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_addr = upstream.local_addr().unwrap();
+    let received = tokio::spawn(async move {
+        let (mut stream, _) = upstream.accept().await.unwrap();
+        let seen = read_request(&mut stream).await;
+        let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+        stream.write_all(answer.as_bytes()).await.unwrap();
+        seen
+    });
+    let proxy = proxy_with(Stages::default().with_request(Arc::new(Rewrite))).await;
+    let mut client = TcpStream::connect(proxy.local_addr()).await.unwrap();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nx-headroom-upstream: http://{upstream_addr}\r\n\
+         content-length: 7\r\nconnection: close\r\n\r\n"
+    );
+    for piece in [head.as_str(), "{\"a\"", ":1}"] {
+        client.write_all(piece.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let mut answer = Vec::new();
+    timeout(Duration::from_secs(5), client.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.ends_with(b"\r\n\r\nok"), "{answer:?}");
+    let seen = received.await.unwrap();
+    assert!(seen.ends_with("\r\n\r\n{\"rewritten\":true}"), "{seen}");
+    proxy.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_response_stage_sees_each_chunk_as_the_client_gets_it() {
     let upstream = TcpListener::bind("127.0.0.1:0").await.unwrap();
