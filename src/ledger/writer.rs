@@ -141,8 +141,10 @@ impl Ledger {
 /// wakes: a batch of inserts must never delay a relayed event. Under the
 /// lowest nice value alone the scheduler let a batch finish its slice
 /// first, and a relayed burst's p99 read 2.7x nginx's in the bench. Where
-/// SCHED_IDLE is refused, the lowest nice value; a failure of both changes
-/// nothing but the order in which the scheduler picks threads.
+/// SCHED_IDLE is refused, the lowest nice value, which on Linux is the
+/// calling thread's own (elsewhere it would lower the whole proxy, so it
+/// is left alone). A failure changes nothing but the order in which the
+/// scheduler picks threads.
 fn yield_to_requests() {
     #[cfg(target_os = "linux")]
     {
@@ -151,12 +153,10 @@ fn yield_to_requests() {
             ThreadPriority, ThreadSchedulePolicy,
         };
         let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
-        if set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle).is_ok() {
-            return;
+        if set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle).is_err() {
+            let _ = rustix::process::setpriority_process(None, 19);
         }
     }
-    // On Linux the priority is the calling thread's own.
-    let _ = rustix::process::setpriority_process(None, 19);
 }
 
 fn write_rows(path: &Path, receiver: Receiver<Message>) {
