@@ -141,9 +141,9 @@ async fn handle(
         None => body,
         Some(stage) => {
             match Box::pin(shared.stages.run_request(stage, api, &mut parts, body)).await {
-                Ok((body, followups)) => {
-                    counting = followups.counting.map(Counting::start);
-                    on_answer = followups.on_answer;
+                Ok((body, rest)) => {
+                    counting = rest.counting.map(Counting::start);
+                    on_answer = rest.on_answer;
                     body
                 }
                 Err(error) => return Ok(exchange.fail(error).map(Either::Right)),

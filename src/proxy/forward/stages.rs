@@ -30,7 +30,7 @@ use crate::proxy::wire::upload::Upload;
 use crate::usage::{Family as Api, Usage};
 
 mod followups;
-pub use followups::{Counting, Followups, OnAnswer, PendingCount};
+pub use followups::{Counting, OnAnswer, PendingCount};
 
 /// Largest request body a request stage reads whole, unless told otherwise;
 /// a larger one, or one of unknown length, goes upstream untouched.
@@ -332,25 +332,26 @@ impl Stages {
 
     /// Runs `stage` on the request: reads its body whole when its length is
     /// known and within the limit, and gives the body to send, with the
-    /// `content-length` in `parts` set to match, and what the stage counted.
-    /// Any other body goes on as it came, still streaming.
+    /// `content-length` in `parts` set to match, and the rest of the stage's
+    /// answer (its body taken out). Any other body goes on as it came,
+    /// still streaming.
     pub(super) async fn run_request(
         &self,
         stage: &Arc<dyn RequestStage>,
         api: Option<Api>,
         parts: &mut request::Parts,
         mut body: RequestBody,
-    ) -> Result<(RequestBody, Followups), ProxyError> {
+    ) -> Result<(RequestBody, Replaced), ProxyError> {
         let within = body
             .size_hint()
             .exact()
             .and_then(|length| usize::try_from(length).ok())
             .filter(|length| *length <= self.request_body_limit);
         let Some(length) = within else {
-            return Ok((body, Followups::default()));
+            return Ok((body, Replaced::default()));
         };
         let whole = read_whole(&mut body, length).await?;
-        let replaced = if whole.len() <= INLINE_BODY_LIMIT {
+        let mut replaced = if whole.len() <= INLINE_BODY_LIMIT {
             stage.replace(api, parts, &whole)
         } else {
             // A big body may take the stage milliseconds: off the proxy's
@@ -360,18 +361,14 @@ impl Stages {
                 .await
                 .unwrap_or_default()
         };
-        let sent = replaced.body.unwrap_or(whole);
+        let sent = replaced.body.take().unwrap_or(whole);
         parts
             .headers
             .insert(header::CONTENT_LENGTH, HeaderValue::from(sent.len()));
         // The client's bytes were counted as they were read; the new body
         // counts apart from them.
         let body = RequestBody::new(ClientBody::Http1(Upload::whole(sent)), Arc::default());
-        let followups = Followups {
-            counting: replaced.counting,
-            on_answer: replaced.on_answer,
-        };
-        Ok((body, followups))
+        Ok((body, replaced))
     }
 }
 

@@ -26,13 +26,6 @@ impl std::fmt::Debug for OnAnswer {
     }
 }
 
-/// What a request stage left for the rest of the exchange.
-#[derive(Debug, Default)]
-pub struct Followups {
-    pub counting: Option<Counting>,
-    pub on_answer: Option<OnAnswer>,
-}
-
 /// A stage's token counts: known at once, or work (milliseconds for a big
 /// new tool output) that the proxy does while the request is upstream
 /// rather than before it is sent.
