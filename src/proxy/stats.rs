@@ -166,9 +166,10 @@ impl Stats {
             None => {
                 // Clients name the upstreams of a standalone proxy: past a
                 // bound, new ones share one entry, so memory stays bounded.
-                let origin = match entries.len() < MAX_ORIGINS {
-                    true => sample.origin,
-                    false => OTHER_ORIGINS,
+                let origin = if entries.len() < MAX_ORIGINS {
+                    sample.origin
+                } else {
+                    OTHER_ORIGINS
                 };
                 let families = entries.entry(origin.to_owned()).or_default();
                 families[family].add(&sample, class, latency_us);
