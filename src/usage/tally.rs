@@ -70,15 +70,25 @@ impl Tally {
     /// which carry a token or two of text: only those that can tell
     /// something new are parsed.
     pub fn read(&mut self, document: &[u8]) {
-        let usage = names_usage(document);
+        let Some(usage) = self.news_in(document) else {
+            return;
+        };
         if usage && self.family == Family::Gemini {
             self.last_running_total.clear();
             if !push_bounded(&mut self.last_running_total, document, MAX_DOCUMENT_BYTES) {
                 self.last_running_total = Vec::new();
             }
-        } else if usage || (self.model.is_none() && names_model(document)) {
+        } else {
             self.parse(document);
         }
+    }
+
+    /// Can `document` tell something new, by a look at its bytes? `None`
+    /// when not; else whether it names a usage (or only the model, still
+    /// unknown).
+    fn news_in(&self, document: &[u8]) -> Option<bool> {
+        let usage = names_usage(document);
+        (usage || (self.model.is_none() && names_model(document))).then_some(usage)
     }
 
     /// Reads `chunk` when it is one whole document that can tell something
@@ -92,10 +102,9 @@ impl Tally {
         if !object || document.len() > MAX_DOCUMENT_BYTES {
             return false;
         }
-        let usage = names_usage(document);
-        if !usage && (self.model.is_some() || !names_model(document)) {
+        let Some(usage) = self.news_in(document) else {
             return false;
-        }
+        };
         let Some(picked) = Picked::whole(document) else {
             return false;
         };
