@@ -74,8 +74,7 @@ impl ModelScan {
         let chunk = &chunk[..chunk.len().min(room)];
         if self.scanned == 0 {
             if let Some(value) = leading_model(chunk) {
-                self.found = Some(model_name::clean(&String::from_utf8_lossy(value)))
-                    .filter(|name| !name.is_empty());
+                self.found = name_of(value);
                 self.state = State::Done;
                 return false;
             }
@@ -198,8 +197,7 @@ impl ModelScan {
                 }
             }
             (false, b'"') => {
-                self.found = Some(model_name::clean(&String::from_utf8_lossy(&self.value)))
-                    .filter(|name| !name.is_empty());
+                self.found = name_of(&self.value);
                 return State::Done;
             }
             (true, b'"' | b'\\' | b'/') => (byte, 0),
@@ -212,7 +210,7 @@ impl ModelScan {
         self.value.push(kept);
         // Past the bound, the name is cut: what follows cannot matter.
         if self.value.len() > MAX_MODEL_NAME {
-            self.found = Some(model_name::clean(&String::from_utf8_lossy(&self.value)));
+            self.found = name_of(&self.value);
             return State::Done;
         }
         State::InValue {
@@ -220,6 +218,11 @@ impl ModelScan {
             skip,
         }
     }
+}
+
+/// The model a string value's bytes name, cleaned; `None` when empty.
+fn name_of(value: &[u8]) -> Option<String> {
+    Some(model_name::clean(&String::from_utf8_lossy(value))).filter(|name| !name.is_empty())
 }
 
 /// The common case in one look: a body that opens with its `model`, a
