@@ -107,6 +107,7 @@ fn launch(spec: &AgentSpec, run: AgentRun) -> anyhow::Result<u8> {
         setup: setup.as_ref(),
         binary: &binary,
         log_file: &log_file,
+        compression: &compression,
     };
     proxied.run()
 }
@@ -119,6 +120,7 @@ struct ProxiedRun<'a> {
     setup: &'a dyn Setup,
     binary: &'a Path,
     log_file: &'a Path,
+    compression: &'a compress::Settings,
 }
 
 impl ProxiedRun<'_> {
@@ -132,6 +134,7 @@ impl ProxiedRun<'_> {
             setup,
             binary,
             log_file,
+            compression,
         } = *self;
         let options = &run.options;
         let providers = record::ProviderIds::default();
@@ -154,7 +157,7 @@ impl ProxiedRun<'_> {
                 spec.name,
                 providers.clone(),
             );
-            let stages = compress::install(stages, &compress::Settings::from_args(&options.compress));
+            let stages = compress::install(stages, compression);
             let proxy = proxy::start_with(proxy_config, stages).await?;
             let origin = format!("http://{}", proxy.local_addr());
             let dir = private_dir::reserve(env);
