@@ -69,7 +69,6 @@ impl SettingsFiles {
     }
 }
 
-/// Where Gemini CLI keeps `.gemini`: `GEMINI_CLI_HOME`, else the home.
 /// The system settings file of Gemini CLI or a fork of it, and its system
 /// defaults: the files `settings_var` and `defaults_var` name, else
 /// `<system config>/<dir>/settings.json` and the defaults beside it.
@@ -93,6 +92,7 @@ pub(crate) fn system_settings_paths(
     (system, defaults)
 }
 
+/// Where Gemini CLI keeps `.gemini`: `GEMINI_CLI_HOME`, else the home.
 fn gemini_home(env: &Environment) -> PathBuf {
     env.non_empty("GEMINI_CLI_HOME")
         .map_or_else(|| env.home.clone(), PathBuf::from)
