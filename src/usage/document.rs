@@ -1,8 +1,10 @@
 //! One JSON document of a response (a whole body, one SSE event's data, one
 //! element of a streamed JSON array), reduced to the members that can carry
-//! usage. Everything else is skipped while serde parses, never built.
+//! usage. Everything else is skipped as the document is parsed, never
+//! built: by hand when it is plain JSON (see `plain`), else by serde.
 
 use super::figures::{UsageMember, UsageSeed};
+use super::plain;
 use memchr::memmem::Finder;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -12,7 +14,7 @@ use std::sync::LazyLock;
 /// The members read from a document: `model` or `modelVersion`, `usage` or
 /// `usageMetadata`, and the same two inside `message` (Anthropic's
 /// `message_start`) or `response` (the Responses API's events).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) struct Picked {
     pub model: Option<String>,
     pub usage: Option<UsageMember>,
@@ -27,9 +29,10 @@ impl Picked {
     }
 
     /// The picked members of `document` when it is one whole JSON value
-    /// (white space aside), else `None`.
+    /// (white space aside), else `None`. Plain JSON is read by hand; serde
+    /// reads the rest.
     pub fn whole(document: &[u8]) -> Option<Picked> {
-        serde_json::from_slice(document).ok()
+        plain::pick(document).or_else(|| serde_json::from_slice(document).ok())
     }
 }
 

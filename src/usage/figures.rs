@@ -112,6 +112,14 @@ impl Figures {
         self.counts[member as usize]
     }
 
+    /// Where the count of a usage object's member `name` goes, and the name
+    /// of the count inside it when it is an object of counts.
+    pub fn slot(&mut self, name: &[u8]) -> Option<(&mut Count, Option<&'static str>)> {
+        let index = NAMES.iter().position(|known| known.as_bytes() == name)?;
+        let inner = PATHS[index].1.map(|inner| inner[0]);
+        Some((&mut self.counts[index], inner))
+    }
+
     fn of(object: &Value) -> Figures {
         let mut figures = Figures::default();
         for (count, (name, inner)) in figures.counts.iter_mut().zip(PATHS) {
