@@ -1,8 +1,9 @@
 //! What reading usage costs per SSE event: each family's typical text-delta
 //! events fed to a `UsageReader` one frame at a time, as the proxy relays
 //! them, with the usage event at the end of each stream; then the tap's fixed
-//! cost per exchange, on a JSON answer. Prints ns per event and per
-//! exchange; nothing here fails a run.
+//! cost per exchange, on a JSON answer; then whole JSON answers of an
+//! agent's sizes. Prints ns per event, per exchange and per answer; nothing
+//! here fails a run.
 //!
 //! Run with `cargo bench --bench usage` (a few seconds).
 
@@ -85,6 +86,7 @@ fn main() {
         assert!(reported > 0, "{}: no usage read", case.name);
     }
     per_exchange();
+    whole_answers();
 }
 
 /// What the tap adds to one exchange besides its events: choosing to watch,
@@ -129,4 +131,42 @@ fn per_exchange() {
         }
     }
     assert_eq!(reported, 2 * EXCHANGES, "the tap read no usage");
+}
+
+/// Reading whole JSON answers of an agent's sizes: a few hundred bytes, a
+/// long text with escapes every few words, a long text that is not ASCII.
+fn whole_answers() {
+    const READS: usize = 20_000;
+    let text = r#"Here is the change:\n\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n"#;
+    let escaped = format!(
+        r#"{{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"{}"}}],"stop_reason":"end_turn","usage":{{"input_tokens":12,"cache_creation_input_tokens":1530,"cache_read_input_tokens":20480,"output_tokens":388}}}}"#,
+        text.repeat(250)
+    );
+    let accented = format!(
+        r#"{{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4.1","choices":[{{"index":0,"message":{{"role":"assistant","content":"{}"}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306}}}}"#,
+        "Voilà le résumé — déjà prêt ✓ ".repeat(300)
+    );
+    let short = r#"{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"mock-1","choices":[{"index":0,"message":{"role":"assistant","content":"pong"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}"#;
+    let answers = [
+        (
+            "the proxy bench's answer",
+            Family::OpenAiChat,
+            short.to_owned(),
+        ),
+        ("Anthropic text, escapes", Family::Anthropic, escaped),
+        ("OpenAI text, not ASCII", Family::OpenAiChat, accented),
+    ];
+    for (name, family, body) in answers {
+        let mut reported = 0;
+        let started = Instant::now();
+        for _ in 0..READS {
+            let mut reader = UsageReader::new(family, Some("application/json"), None, None);
+            reader.feed(black_box(body.as_bytes()));
+            reported += usize::from(reader.finish(true).reported());
+        }
+        let per_answer = started.elapsed().as_nanos() as f64 / READS as f64;
+        let bytes = body.len();
+        println!("  whole JSON answer, {name:<26} {per_answer:>8.0} ns ({bytes} B)");
+        assert_eq!(reported, READS, "{name}: no usage read");
+    }
 }
