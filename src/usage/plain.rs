@@ -170,45 +170,40 @@ impl<'a> Cursor<'a> {
     /// Reads an object, calling `member` with each member's name; it must
     /// read the member's value.
     fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        self.enter()?;
-        self.white_space();
-        if self.peek()? == b'}' {
-            self.at += 1;
-        } else {
-            loop {
-                self.white_space();
-                let name = self.name()?;
-                self.white_space();
-                self.eat(b':')?;
-                self.white_space();
-                member(self, name)?;
-                self.white_space();
-                match self.next()? {
-                    b',' => {}
-                    b'}' => break,
-                    _ => return None,
-                }
-            }
-        }
-        self.depth -= 1;
-        Some(())
+        self.container(b'{', b'}', |cursor| {
+            let name = cursor.name()?;
+            cursor.white_space();
+            cursor.eat(b':')?;
+            cursor.white_space();
+            member(cursor, name)
+        })
     }
 
     fn array(&mut self) -> Option<()> {
-        self.eat(b'[')?;
+        self.container(b'[', b']', Self::skip)
+    }
+
+    /// Reads a container between the brackets `open` and `close`, calling
+    /// `item` to read each of its comma-separated items.
+    fn container(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
         self.enter()?;
         self.white_space();
-        if self.peek()? == b']' {
+        if self.peek()? == close {
             self.at += 1;
         } else {
             loop {
                 self.white_space();
-                self.skip()?;
+                item(self)?;
                 self.white_space();
                 match self.next()? {
                     b',' => {}
-                    b']' => break,
+                    byte if byte == close => break,
                     _ => return None,
                 }
             }
