@@ -8,9 +8,9 @@
 //! (serde_json's raw-value token), no number with an exponent or longer
 //! than 18 characters (serde rejects one out of f64's range), nothing
 //! nested deeper than 64, valid UTF-8 wherever serde reads a string's text
-//! (see `Cursor::strict`). On anything else,
-//! malformed input included, this gives up and serde reads the document:
-//! every answer is serde's, only sooner.
+//! (see `Cursor::strict`). On anything else, malformed input included,
+//! this gives up and serde reads the document: every answer is serde's,
+//! only sooner.
 
 use super::document::Picked;
 use super::figures::{Count, Figures, UsageMember};
