@@ -67,11 +67,23 @@ fn names_a_value(rest: &[u8]) -> bool {
 }
 
 /// Which member a key names.
-enum Key {
+pub(super) enum Key {
     Model,
     Usage,
     Nested,
     Other,
+}
+
+impl Key {
+    /// What a member's name picks, for serde and the plain reader alike.
+    pub(super) fn of(name: &[u8]) -> Key {
+        match name {
+            b"model" | b"modelVersion" => Key::Model,
+            b"usage" | b"usageMetadata" => Key::Usage,
+            b"message" | b"response" => Key::Nested,
+            _ => Key::Other,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Key {
@@ -90,12 +102,7 @@ impl Visitor<'_> for KeyVisitor {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-        Ok(match key {
-            "model" | "modelVersion" => Key::Model,
-            "usage" | "usageMetadata" => Key::Usage,
-            "message" | "response" => Key::Nested,
-            _ => Key::Other,
-        })
+        Ok(Key::of(key.as_bytes()))
     }
 }
 

@@ -12,7 +12,7 @@
 //! this gives up and serde reads the document: every answer is serde's,
 //! only sooner.
 
-use super::document::Picked;
+use super::document::{Key, Picked};
 use super::figures::{Count, Figures, UsageMember};
 
 const MAX_DEPTH: u32 = 64;
@@ -75,19 +75,17 @@ impl<'a> Cursor<'a> {
     fn picked(&mut self, outer: bool) -> Option<Picked> {
         let mut picked = Picked::default();
         self.object(|cursor, name| {
-            match name {
-                b"model" | b"modelVersion" => {
+            match Key::of(name) {
+                Key::Model => {
                     // Only a string names the model; another value leaves
                     // an earlier one standing.
                     if let Some(model) = cursor.model()? {
                         picked.model = Some(model);
                     }
                 }
-                b"usage" | b"usageMetadata" => picked.usage = Some(cursor.usage()?),
-                b"message" | b"response" if outer => {
-                    picked.nested = Some(Box::new(cursor.nested()?));
-                }
-                _ => cursor.skip_leniently()?,
+                Key::Usage => picked.usage = Some(cursor.usage()?),
+                Key::Nested if outer => picked.nested = Some(Box::new(cursor.nested()?)),
+                Key::Nested | Key::Other => cursor.skip_leniently()?,
             }
             Some(())
         })?;
