@@ -34,8 +34,8 @@ enum State {
     AfterKey,
     /// After the `:`: waiting for the value's opening quote.
     BeforeValue,
-    /// In the value; `skip` counts the hex digits of a `\u` escape left.
-    InValue { escaped: bool, skip: u8 },
+    /// In the value, whose bytes are kept as they come, escapes included.
+    InValue { escaped: bool },
     /// Found, or not to be found.
     Done,
 }
@@ -146,15 +146,12 @@ impl ModelScan {
                 _ => State::Done,
             },
             State::BeforeValue => match byte {
-                b'"' => State::InValue {
-                    escaped: false,
-                    skip: 0,
-                },
+                b'"' => State::InValue { escaped: false },
                 b' ' | b'\t' | b'\r' | b'\n' => State::BeforeValue,
                 // A `model` that is not a string names no model.
                 _ => State::Done,
             },
-            State::InValue { escaped, skip } => self.in_value(byte, escaped, skip),
+            State::InValue { escaped } => self.in_value(byte, escaped),
             State::Done => State::Done,
         };
     }
@@ -182,47 +179,72 @@ impl ModelScan {
         State::Between
     }
 
-    fn in_value(&mut self, byte: u8, escaped: bool, skip: u8) -> State {
-        if skip > 0 {
-            return State::InValue {
-                escaped: false,
-                skip: skip - 1,
-            };
-        }
-        let (kept, skip) = match (escaped, byte) {
-            (false, b'\\') => {
-                return State::InValue {
-                    escaped: true,
-                    skip: 0,
-                }
-            }
-            (false, b'"') => {
-                self.found = name_of(&self.value);
-                return State::Done;
-            }
-            (true, b'"' | b'\\' | b'/') => (byte, 0),
-            // `\uXXXX`: its four digits are skipped, and it stands as `?`,
-            // as any other escaped character does (they are controls).
-            (true, b'u') => (b'?', 4),
-            (true, _) => (b'?', 0),
-            (false, _) => (byte, 0),
-        };
-        self.value.push(kept);
-        // Past the bound, the name is cut: what follows cannot matter.
-        if self.value.len() > MAX_MODEL_NAME {
+    fn in_value(&mut self, byte: u8, escaped: bool) -> State {
+        if !escaped && byte == b'"' {
             self.found = name_of(&self.value);
             return State::Done;
         }
+        self.value.push(byte);
+        // Past the bound, the name is cut: what follows cannot matter.
+        if self.value.len() > MAX_ESCAPED_NAME {
+            self.found = name_of(without_partial_escape(&self.value));
+            return State::Done;
+        }
         State::InValue {
-            escaped: false,
-            skip,
+            escaped: !escaped && byte == b'\\',
         }
     }
 }
 
-/// The model a string value's bytes name, cleaned; `None` when empty.
+/// The most of a value kept: enough for a name of `MAX_MODEL_NAME` bytes
+/// written wholly in `\uXXXX` escapes (six bytes for as few as one).
+const MAX_ESCAPED_NAME: usize = 6 * MAX_MODEL_NAME + 6;
+
+/// The model a string value's bytes (escapes as sent) name, cleaned;
+/// `None` when empty. Escapes are read as JSON reads them; a value they
+/// do not make a JSON string of (a lone surrogate, bytes that are not
+/// UTF-8) keeps its text as sent, escapes and all.
 fn name_of(value: &[u8]) -> Option<String> {
-    Some(model_name::clean(&String::from_utf8_lossy(value))).filter(|name| !name.is_empty())
+    let text = if value.contains(&b'\\') {
+        let mut quoted = Vec::with_capacity(value.len() + 2);
+        quoted.push(b'"');
+        quoted.extend_from_slice(value);
+        quoted.push(b'"');
+        serde_json::from_slice::<String>(&quoted)
+            .unwrap_or_else(|_| String::from_utf8_lossy(value).into_owned())
+    } else {
+        String::from_utf8_lossy(value).into_owned()
+    };
+    Some(model_name::clean(&text)).filter(|name| !name.is_empty())
+}
+
+/// `value` without an escape its cut left unfinished (`\`, `\u00`).
+fn without_partial_escape(value: &[u8]) -> &[u8] {
+    let tail_start = value.len().saturating_sub(6);
+    let Some(slash) = value[tail_start..].iter().rposition(|&b| b == b'\\') else {
+        return value;
+    };
+    let slash = tail_start + slash;
+    // An escaped backslash ends its escape at once.
+    let backslashes = value[..=slash]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count();
+    if backslashes % 2 == 0 {
+        return value;
+    }
+    let escape = &value[slash..];
+    let finished = match escape.get(1) {
+        Some(b'u') => escape.len() == 6,
+        Some(_) => true,
+        None => false,
+    };
+    if finished {
+        value
+    } else {
+        &value[..slash]
+    }
 }
 
 /// The common case in one look: a body that opens with its `model`, a
@@ -277,7 +299,12 @@ mod tests {
             (r#"{"models":"x","mode":"y","model":"z"}"#, Some("z")),
             (r#"{"model":"a\/b\"c"}"#, Some("a/b\"c")),
             (r#"{"model":"x\u001b[31m"}"#, Some("x?[31m")),
-            (r#"{"model":"caf\u00e9-é"}"#, Some("caf?-é")),
+            (r#"{"model":"caf\u00e9-é"}"#, Some("café-é")),
+            // As Python's json.dumps writes a name that is not ASCII.
+            (r#"{"model":"\u901a\u4e49-max"}"#, Some("通义-max")),
+            (r#"{"model":"\ud83d\ude00"}"#, Some("?")),
+            // Escapes JSON cannot read leave the text as sent.
+            (r#"{"model":"lone-\ud83d"}"#, Some(r"lone-\ud83d")),
             (
                 r#"{"messages":[{"content":"a \"model\": \\\"x\\ \u0022 long text"}],"model":"after"}"#,
                 Some("after"),
@@ -320,6 +347,30 @@ mod tests {
         // Cut inside a character: read whole, split or byte by byte alike.
         let wide = format!(r#"{{"model":"a{}"}}"#, "é".repeat(MAX_MODEL_NAME));
         assert!(scanned(&wide).is_some_and(|name| name.ends_with('…')));
+        // A name of escapes is read to the bound, and cut there.
+        let escaped = format!(r#"{{"model":"{}"}}"#, r"\u00e9".repeat(MAX_MODEL_NAME));
+        let cut = format!("{}…", "é".repeat(MAX_MODEL_NAME / 2));
+        assert_eq!(scanned(&escaped), Some(cut));
+    }
+
+    #[test]
+    fn a_cut_leaves_no_escape_unfinished() {
+        for (value, kept) in [
+            (r"ab\u00e9", r"ab\u00e9"),
+            (r"ab\u00e", "ab"),
+            (r"ab\u", "ab"),
+            (r"ab\", "ab"),
+            (r"ab\\", r"ab\\"),
+            (r"ab\\\", r"ab\\"),
+            (r#"ab\""#, r#"ab\""#),
+            ("abcdefgh", "abcdefgh"),
+        ] {
+            assert_eq!(
+                without_partial_escape(value.as_bytes()),
+                kept.as_bytes(),
+                "{value}"
+            );
+        }
     }
 
     #[test]
