@@ -26,11 +26,17 @@ pub(super) enum Count {
     Number(u64),
 }
 
+/// The largest count taken for one: no prompt or answer comes near a
+/// trillion tokens, so a larger figure is garbage, not usage. Under it,
+/// the ledger's sums stay within SQLite's 64-bit integers for millions of
+/// rows, and a row's sum of three counts within a `u64`.
+pub(super) const MAX_COUNT: u64 = 1 << 40;
+
 impl Count {
     pub fn number(self) -> Option<u64> {
         match self {
-            Count::Number(n) => Some(n),
-            Count::Absent | Count::Other => None,
+            Count::Number(n) if n <= MAX_COUNT => Some(n),
+            Count::Number(_) | Count::Absent | Count::Other => None,
         }
     }
 
@@ -40,7 +46,7 @@ impl Count {
         match self {
             Count::Absent => Some(0),
             Count::Other => None,
-            Count::Number(n) => Some(n),
+            Count::Number(_) => self.number(),
         }
     }
 

@@ -93,13 +93,22 @@ fn api_errors_read_as_unknown() {
     }
 }
 
-/// Counts that add up past u64 saturate rather than wrap or panic.
+/// A count no answer could hold is garbage, read as unknown; the largest
+/// taken add up without overflow.
 #[test]
-fn huge_counts_saturate() {
-    let body = format!(
-        r#"{{"model":"claude-x","usage":{{"input_tokens":{max},"cache_read_input_tokens":{max},"cache_creation_input_tokens":1,"output_tokens":1}}}}"#,
-        max = u64::MAX
+fn counts_past_the_largest_read_as_unknown() {
+    let body = |input: u64, cache_read: u64| {
+        format!(
+            r#"{{"model":"claude-x","usage":{{"input_tokens":{input},"cache_read_input_tokens":{cache_read},"cache_creation_input_tokens":1,"output_tokens":1}}}}"#
+        )
+    };
+    let read = |body: String| read_every_way(Family::Anthropic, JSON, None, body.as_bytes());
+    let largest = super::super::figures::MAX_COUNT;
+    assert_eq!(read(body(u64::MAX, 1)).input_tokens, None);
+    assert_eq!(read(body(largest + 1, 1)).input_tokens, None);
+    assert_eq!(read(body(1, largest + 1)).cache_read_tokens, None);
+    assert_eq!(
+        read(body(largest, largest)).input_tokens,
+        Some(2 * largest + 1)
     );
-    let read = read_chunks(Family::Anthropic, JSON, None, &[body.as_bytes()], true);
-    assert_eq!(read.input_tokens, Some(u64::MAX));
 }
