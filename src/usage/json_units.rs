@@ -18,12 +18,19 @@ pub(super) struct JsonUnits {
     unit_depth: Option<u32>,
     unit: Vec<u8>,
     unit_too_long: bool,
+    /// A unit was too large to keep, and went unread.
+    skipped: bool,
 }
 
 impl JsonUnits {
     /// Between documents: no container, string or unit open.
     pub fn at_rest(&self) -> bool {
         self.depth == 0 && !self.in_string && !self.escaped && self.unit_depth.is_none()
+    }
+
+    /// Was a unit too large to read? Its usage, if it had any, is unknown.
+    pub fn skipped(&self) -> bool {
+        self.skipped
     }
 
     /// Reads `chunk`, calling `on_unit` with each object it completes.
@@ -78,10 +85,14 @@ impl JsonUnits {
                             // The whole unit is in this chunk: read in place.
                             if tail.len() <= MAX_DOCUMENT_BYTES {
                                 on_unit(tail);
+                            } else {
+                                self.skipped = true;
                             }
                         } else {
                             self.keep(tail);
-                            if !self.unit_too_long {
+                            if self.unit_too_long {
+                                self.skipped = true;
+                            } else {
                                 on_unit(&self.unit);
                             }
                         }

@@ -52,9 +52,11 @@ impl UsageReader {
         }
     }
 
-    /// The usage read; `complete` is false when the body was cut short.
+    /// The usage read; `complete` is false when the body was cut short,
+    /// or a document in it was too large to read.
     pub fn finish(mut self, complete: bool) -> Usage {
         let mut usage = Usage::default();
+        let mut skipped = false;
         if let Some(decoder) = &mut self.decoder {
             if self.unreadable.is_none() {
                 if let Err(why) = decoder.flush() {
@@ -63,6 +65,7 @@ impl UsageReader {
             }
             if let Some(framer) = decoder.sink() {
                 framer.finish();
+                skipped = framer.skipped;
                 let counts = framer.tally.counts();
                 usage = Usage {
                     model: framer.tally.take_model().map(model_name::cleaned),
@@ -76,7 +79,7 @@ impl UsageReader {
             }
         }
         usage.model = usage.model.or(self.request_model);
-        usage.complete = complete && self.unreadable.is_none();
+        usage.complete = complete && self.unreadable.is_none() && !skipped;
         usage
     }
 }
@@ -86,6 +89,8 @@ impl UsageReader {
 struct Framer {
     framing: Framing,
     tally: Tally,
+    /// A document was too large to read: what it reported is unknown.
+    skipped: bool,
 }
 
 enum Framing {
@@ -110,6 +115,7 @@ impl Framer {
         Framer {
             framing,
             tally: Tally::new(family),
+            skipped: false,
         }
     }
 
@@ -139,8 +145,13 @@ impl Framer {
     /// The body ended (or was cut): reads what is pending, then nothing more.
     fn finish(&mut self) {
         let tally = &mut self.tally;
-        if let Framing::Sse(splitter) = &mut self.framing {
-            splitter.finish(&mut |data| tally.read(data));
+        match &mut self.framing {
+            Framing::Sse(splitter) => {
+                splitter.finish(&mut |data| tally.read(data));
+                self.skipped = splitter.skipped();
+            }
+            Framing::Json(units) => self.skipped = units.skipped(),
+            Framing::Undecided | Framing::Ignored => {}
         }
         tally.finish();
         self.framing = Framing::Ignored;

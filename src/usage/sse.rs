@@ -19,6 +19,8 @@ pub(super) struct SseSplitter {
     /// The last chunk ended in `\r`: a `\n` starting the next one belongs to
     /// the same line end.
     after_cr: bool,
+    /// An event was too large to keep, and went unread.
+    skipped: bool,
 }
 
 impl SseSplitter {
@@ -135,8 +137,14 @@ impl SseSplitter {
         }
     }
 
+    /// Was an event too large to read? Its usage, if it had any, is unknown.
+    pub fn skipped(&self) -> bool {
+        self.skipped
+    }
+
     fn skip_event(&mut self) {
         self.event_too_long = true;
+        self.skipped = true;
         self.data = Vec::new();
     }
 

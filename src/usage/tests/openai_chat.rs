@@ -103,7 +103,8 @@ fn the_request_model_stands_in_when_the_response_names_none() {
 }
 
 /// An event larger than the reader keeps is skipped; the usage after it is
-/// still read.
+/// still read, and the reading is incomplete: what the skipped event said
+/// is unknown.
 #[test]
 fn an_oversized_event_is_skipped() {
     let huge = "x".repeat(super::super::bounded::MAX_DOCUMENT_BYTES + 1);
@@ -119,6 +120,24 @@ fn an_oversized_event_is_skipped() {
     let read = read_chunks(OpenAiChat, SSE, None, &chunks, true);
     assert_eq!(
         read,
-        usage("request-model", [Some(3), None, None, Some(4), None])
+        Usage {
+            complete: false,
+            ..usage("request-model", [Some(3), None, None, Some(4), None])
+        }
     );
+}
+
+/// A JSON answer larger than the reader keeps (an image model's inline
+/// data) is unread: its usage is unknown, and the reading incomplete.
+#[test]
+fn an_oversized_answer_is_unknown_and_incomplete() {
+    let huge = "A".repeat(super::super::bounded::MAX_DOCUMENT_BYTES);
+    let body = format!(
+        r#"{{"model":"gpt-4.1","choices":[{{"message":{{"content":"{huge}"}}}}],"usage":{{"prompt_tokens":9,"completion_tokens":1}}}}"#
+    );
+    let whole = read_chunks(OpenAiChat, JSON, None, &[body.as_bytes()], true);
+    let chunks: Vec<&[u8]> = body.as_bytes().chunks(16 << 10).collect();
+    let split = read_chunks(OpenAiChat, JSON, None, &chunks, true);
+    assert_eq!(whole, unknown(false));
+    assert_eq!(split, unknown(false));
 }
