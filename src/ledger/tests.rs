@@ -459,3 +459,49 @@ fn the_writer_runs_only_when_the_proxy_leaves_the_core_idle() {
     let policies = writer_policies();
     assert!(policies.contains(&5), "{policies:?}");
 }
+
+/// Rows a ledger at `path` holds.
+fn count_rows(path: &Path) -> i64 {
+    let connection = rusqlite::Connection::open(path).unwrap();
+    connection
+        .query_row("SELECT COUNT(*) FROM requests", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_ledger_that_cannot_be_opened_at_first_is_written_once_it_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    // A directory where the file should be: the open fails, even as root.
+    std::fs::create_dir(&path).unwrap();
+    let ledger = Ledger::open(&path);
+    ledger.record(row(NOW, Some("lost"), "r", Some(1), None));
+    assert!(ledger.flush(Duration::from_secs(10)));
+    std::fs::remove_dir(&path).unwrap();
+    std::thread::sleep(super::writer::RETRY_AFTER + Duration::from_millis(100));
+    ledger.record(row(NOW, Some("kept"), "r", Some(1), None));
+    assert!(ledger.flush(Duration::from_secs(10)));
+    assert_eq!(count_rows(&path), 1);
+}
+
+#[test]
+fn a_batch_that_cannot_be_written_loses_that_batch_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    write(&path, vec![row(NOW, Some("first"), "r", Some(1), None)]);
+    // A real SQLite error that is not a lock, on one model's rows.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON requests WHEN NEW.model = 'refused' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .unwrap();
+    let ledger = Ledger::open(&path);
+    ledger.record(row(NOW, Some("refused"), "r", Some(1), None));
+    assert!(ledger.flush(Duration::from_secs(10)));
+    std::thread::sleep(super::writer::RETRY_AFTER + Duration::from_millis(100));
+    ledger.record(row(NOW, Some("after"), "r", Some(1), None));
+    assert!(ledger.flush(Duration::from_secs(10)));
+    assert_eq!(count_rows(&path), 2);
+}

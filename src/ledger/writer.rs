@@ -1,10 +1,11 @@
 //! The handle the proxy records rows through, and the thread that writes
 //! them. Recording never waits: a row goes into a bounded queue, or is
 //! dropped and counted when the queue is full. A database that cannot be
-//! opened or written costs one warning in the log; the requests go on.
+//! opened or written costs the rows of that while and one warning in the
+//! log; the requests go on, and the writer tries it again.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -51,9 +52,9 @@ struct Shared {
 }
 
 impl Ledger {
-    /// Starts the writer for the database at `path`. Always succeeds: when
-    /// the file cannot be opened (locked, corrupt, unwritable), the writer
-    /// logs why and every row is discarded.
+    /// Starts the writer for the database at `path`. Always succeeds: while
+    /// the file cannot be opened or written (locked, corrupt, unwritable),
+    /// the writer logs why once and discards rows until it can.
     pub fn open(path: &Path) -> Ledger {
         let (sender, receiver) = mpsc::sync_channel(QUEUE);
         let path = path.to_path_buf();
@@ -161,17 +162,10 @@ fn yield_to_requests() {
 
 fn write_rows(path: &Path, receiver: Receiver<Message>) {
     yield_to_requests();
-    let mut connection = match store::open_for_writing(path) {
-        Ok(connection) => connection,
-        Err(error) => {
-            tracing::warn!("{error}; usage is not recorded");
-            return;
-        }
-    };
     // Parsing the catalog takes milliseconds: do it now, not when the
     // first row arrives.
     prices::catalog();
-    let mut writer = Writer::default();
+    let mut writer = Writer::new(path);
     let mut prices = PriceMemo::default();
     let mut rows = Vec::with_capacity(BATCH);
     let mut acks = Vec::new();
@@ -190,9 +184,7 @@ fn write_rows(path: &Path, receiver: Receiver<Message>) {
             }
             next = receiver.try_recv().ok();
             if next.is_none() || rows.len() == BATCH || !acks.is_empty() {
-                if !writer.write(path, &mut connection, &rows) {
-                    return;
-                }
+                writer.write(&rows);
                 rows.clear();
                 for ack in acks.drain(..) {
                     let _ = ack.send(());
@@ -251,36 +243,102 @@ impl PriceMemo {
     }
 }
 
-#[derive(Default)]
+/// How long after a failure to open or write the database the writer
+/// tries it again, when rows come. Each try costs an open on the writer's
+/// own thread; the rows in between are lost, as they would be for good
+/// if the writer gave up.
+pub(super) const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The database as the writer holds it: opened when the first batch
+/// comes, and opened again after any failure, so that a lock held at
+/// start, a full disk or a file replaced under it costs the rows of that
+/// while, not the rest of the process's.
 struct Writer {
-    warned_busy: bool,
+    path: PathBuf,
+    connection: Option<Connection>,
+    retry_at: Instant,
+    /// Rows lost since the last batch written, told when one is again.
+    lost: u64,
+    /// This spell of failures was told already.
+    warned: bool,
 }
 
 impl Writer {
-    /// Writes a batch; false when the database is beyond use (corrupt,
-    /// read-only, disk gone) and the writer should stop. A lock held past
-    /// the busy timeout loses this batch only.
-    fn write(&mut self, path: &Path, connection: &mut Connection, rows: &[Row]) -> bool {
+    fn new(path: &Path) -> Writer {
+        Writer {
+            path: path.to_path_buf(),
+            connection: None,
+            retry_at: Instant::now(),
+            lost: 0,
+            warned: false,
+        }
+    }
+
+    /// Writes a batch, or counts it lost and says why once for the spell.
+    fn write(&mut self, rows: &[Row]) {
         if rows.is_empty() {
-            return true;
+            return;
         }
-        let Err(error) = store::insert(connection, rows) else {
-            return true;
+        let written = match self.connection() {
+            Ok(connection) => store::insert(connection, rows).map_err(|error| {
+                // A lock past the busy timeout is another process's
+                // moment; anything else may be this connection's.
+                if !store::is_busy(&error) {
+                    self.close();
+                }
+                format!(
+                    "could not write to the usage ledger {}: {error}",
+                    self.path.display()
+                )
+            }),
+            Err(why) => Err(why),
         };
-        if store::is_busy(&error) {
-            if !std::mem::replace(&mut self.warned_busy, true) {
-                tracing::warn!(
-                    rows = rows.len(),
-                    "usage ledger {} is locked by another process; dropped these rows",
-                    path.display()
-                );
-            }
-            return true;
+        match written {
+            Ok(()) => self.written(),
+            Err(why) => self.failed(rows.len(), &why),
         }
-        tracing::warn!(
-            "could not write to the usage ledger {}: {error}; usage is no longer recorded",
-            path.display()
-        );
-        false
+    }
+
+    /// The open database, opening it when it is due.
+    fn connection(&mut self) -> Result<&mut Connection, String> {
+        let connection = match self.connection.take() {
+            Some(connection) => connection,
+            None if Instant::now() < self.retry_at => {
+                return Err(format!("the usage ledger {} failed", self.path.display()));
+            }
+            None => match store::open_for_writing(&self.path) {
+                Ok(connection) => connection,
+                Err(error) => {
+                    self.close();
+                    return Err(error.to_string());
+                }
+            },
+        };
+        Ok(self.connection.insert(connection))
+    }
+
+    fn close(&mut self) {
+        self.connection = None;
+        self.retry_at = Instant::now() + RETRY_AFTER;
+    }
+
+    fn written(&mut self) {
+        if std::mem::take(&mut self.warned) {
+            tracing::info!(
+                lost = std::mem::take(&mut self.lost),
+                "usage ledger {} is written again",
+                self.path.display()
+            );
+        }
+    }
+
+    fn failed(&mut self, rows: usize, why: &str) {
+        self.lost += rows as u64;
+        if !std::mem::replace(&mut self.warned, true) {
+            tracing::warn!(
+                rows,
+                "{why}; usage is not recorded until it can be written again"
+            );
+        }
     }
 }
