@@ -11,7 +11,7 @@ pub fn tokens(n: u64) -> String {
 }
 
 /// A cost in dollars, `-` when unknown, with a `+` when it leaves out
-/// `unpriced` requests of models without a price.
+/// `unpriced` requests of unknown cost.
 pub fn dollars(cost: Option<f64>, unpriced: u64) -> String {
     let mark = if unpriced > 0 { "+" } else { "" };
     match cost {

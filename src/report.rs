@@ -133,7 +133,7 @@ pub fn table(by: Option<GroupBy>, groups: &[Group], total: &str, colour: bool) -
     let unpriced: u64 = groups.iter().map(|g| g.unpriced_requests).sum();
     if unpriced > 0 {
         text.push_str(&format!(
-            "+ the cost leaves out {unpriced} request(s) of models without a price\n"
+            "+ the cost leaves out {unpriced} request(s) without a price or reported usage\n"
         ));
     }
     text

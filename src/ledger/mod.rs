@@ -53,6 +53,18 @@ pub struct Row {
     pub tool_tokens: Option<ToolTokens>,
 }
 
+impl Row {
+    /// Does the cost leave this request out though it may have cost
+    /// something? It has no cost, and either reported tokens (a model
+    /// without a price, or usage too partial to price) or succeeded
+    /// without reporting any (a stream cut before its usage, an answer
+    /// too large to read). A failed request that reported nothing is
+    /// billed nothing.
+    pub fn cost_unknown(&self) -> bool {
+        self.cost_usd.is_none() && (self.status < 400 || self.usage.reported())
+    }
+}
+
 /// `$XDG_STATE_HOME/headroom/usage.db`, XDG's default (`~/.local/state`)
 /// otherwise; `None` when neither the variable nor `HOME` is set.
 pub fn default_path() -> Option<PathBuf> {

@@ -70,8 +70,8 @@ pub struct Group {
     pub reasoning_tokens: u64,
     /// The sum of the priced requests' costs; `None` when none was priced.
     pub cost_usd: Option<f64>,
-    /// Requests that reported tokens but have no cost (a model without a
-    /// price): `cost_usd` leaves them out.
+    /// Requests `cost_usd` leaves out that may have cost something (see
+    /// [`Row::cost_unknown`](super::Row::cost_unknown)).
     pub unpriced_requests: u64,
 }
 
@@ -89,6 +89,31 @@ pub fn totals(
         Some(since) => since.start_ms(connection, now_ms)?,
         None => i64::MIN,
     };
+    let mut statement = connection.prepare(&totals_sql(reading))?;
+    let bind = |row: &rusqlite::Row<'_>| {
+        Ok(Group {
+            key: row.get(0)?,
+            requests: row.get(1)?,
+            input_tokens: tokens(row.get(2)?),
+            cache_read_tokens: tokens(row.get(3)?),
+            cache_write_tokens: tokens(row.get(4)?),
+            output_tokens: tokens(row.get(5)?),
+            reasoning_tokens: tokens(row.get(6)?),
+            cost_usd: row.get(7)?,
+            unpriced_requests: row.get::<_, Option<u64>>(8)?.unwrap_or(0),
+        })
+    };
+    let groups: Vec<Group> = match &reading.run {
+        Some(run) => statement.query_map(rusqlite::params![start_ms, run], bind)?,
+        None => statement.query_map([start_ms], bind)?,
+    }
+    .collect::<rusqlite::Result<_>>()?;
+    // An aggregate without GROUP BY answers one row even over no rows.
+    Ok(groups.into_iter().filter(|g| g.requests > 0).collect())
+}
+
+/// The query for `reading`: `?1` is the window's start, `?2` the run.
+pub(super) fn totals_sql(reading: &Reading) -> String {
     let (key, group) = match reading.by {
         Some(by) => (
             by.column(),
@@ -103,37 +128,23 @@ pub fn totals(
     } else {
         ""
     };
-    // A cost is stored only with tokens (see store::insert), so the
-    // requests that reported tokens but have no cost are a difference of
-    // counts, cheaper than a test per row.
-    let sql = format!(
+    // TOTAL, a float, never fails on an overflow as SUM does: a ledger
+    // written before counts were bounded may hold absurd ones. The last
+    // column is Row::cost_unknown.
+    format!(
         "SELECT {key} AS key, COUNT(*), \
-         COALESCE(SUM(input_tokens), 0) AS input, COALESCE(SUM(cache_read_tokens), 0), \
-         COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0) AS output, \
-         COALESCE(SUM(reasoning_tokens), 0), SUM(cost_usd), \
-         COUNT(COALESCE(input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, \
-             reasoning_tokens)) - COUNT(cost_usd) \
+         TOTAL(input_tokens) AS input, TOTAL(cache_read_tokens), \
+         TOTAL(cache_write_tokens), TOTAL(output_tokens) AS output, \
+         TOTAL(reasoning_tokens), SUM(cost_usd), \
+         SUM(cost_usd IS NULL AND (status < 400 OR COALESCE(input_tokens, \
+             cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens) \
+             IS NOT NULL)) \
          FROM requests WHERE time_ms >= ?1{run}{group}"
-    );
-    let mut statement = connection.prepare(&sql)?;
-    let bind = |row: &rusqlite::Row<'_>| {
-        Ok(Group {
-            key: row.get(0)?,
-            requests: row.get(1)?,
-            input_tokens: row.get(2)?,
-            cache_read_tokens: row.get(3)?,
-            cache_write_tokens: row.get(4)?,
-            output_tokens: row.get(5)?,
-            reasoning_tokens: row.get(6)?,
-            cost_usd: row.get(7)?,
-            unpriced_requests: row.get(8)?,
-        })
-    };
-    let groups: Vec<Group> = match &reading.run {
-        Some(run) => statement.query_map(rusqlite::params![start_ms, run], bind)?,
-        None => statement.query_map([start_ms], bind)?,
-    }
-    .collect::<rusqlite::Result<_>>()?;
-    // An aggregate without GROUP BY answers one row even over no rows.
-    Ok(groups.into_iter().filter(|g| g.requests > 0).collect())
+    )
+}
+
+/// A token sum as TOTAL gives it: exact below 2^53, which no real ledger
+/// reaches; past `u64` it saturates.
+fn tokens(total: f64) -> u64 {
+    total as u64
 }

@@ -10,16 +10,14 @@ use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 use super::Row;
 
 /// The schema this headroom writes and reads (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// How long a writer waits for another process's lock before giving up a
 /// batch. The wait happens on the ledger's own thread, never a request's.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Two covering indexes, so that totals read an index and never the
-/// table: by time for a short window (today, the default), by model then
-/// time for `--by model`, whose groups then come in index order without
-/// a sort. The third serves `--run`.
+/// The table, and the index that serves `--run`; `TOTALS_INDEXES` the
+/// others.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY,
@@ -42,15 +40,28 @@ CREATE TABLE IF NOT EXISTS requests (
     tool_tokens_before INTEGER,
     tool_tokens_after INTEGER
 );
+CREATE INDEX IF NOT EXISTS requests_by_run ON requests (run_id, time_ms);
+";
+
+/// Two covering indexes, so that totals read an index and never the
+/// table: by time for a short window (today, the default), by model then
+/// time for `--by model`, whose groups then come in index order without
+/// a sort. The status tells which requests the cost leaves out.
+const TOTALS_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS requests_by_time ON requests (
     time_ms, model, input_tokens, cache_read_tokens, cache_write_tokens,
-    output_tokens, reasoning_tokens, cost_usd
+    output_tokens, reasoning_tokens, cost_usd, status
 );
 CREATE INDEX IF NOT EXISTS requests_by_model ON requests (
     model, time_ms, input_tokens, cache_read_tokens, cache_write_tokens,
-    output_tokens, reasoning_tokens, cost_usd
+    output_tokens, reasoning_tokens, cost_usd, status
 );
-CREATE INDEX IF NOT EXISTS requests_by_run ON requests (run_id, time_ms);
+";
+
+/// From schema 2: the covering indexes hold the status.
+const SCHEMA_2_TO_3: &str = "
+DROP INDEX requests_by_time;
+DROP INDEX requests_by_model;
 ";
 
 /// From schema 1: the tokens of each request's tool outputs before and
@@ -176,11 +187,14 @@ fn migrate(path: &Path, connection: &mut Connection) -> Result<(), StoreError> {
         });
     }
     if version < SCHEMA_VERSION {
-        let steps = match version {
-            1 => SCHEMA_1_TO_2,
-            _ => SCHEMA,
+        let steps: &[&str] = match version {
+            1 => &[SCHEMA_1_TO_2, SCHEMA_2_TO_3, TOTALS_INDEXES],
+            2 => &[SCHEMA_2_TO_3, TOTALS_INDEXES],
+            _ => &[SCHEMA, TOTALS_INDEXES],
         };
-        at(path, transaction.execute_batch(steps))?;
+        for step in steps {
+            at(path, transaction.execute_batch(step))?;
+        }
         at(
             path,
             transaction.pragma_update(None, "user_version", SCHEMA_VERSION),
@@ -204,7 +218,8 @@ pub fn open_for_reading(path: &Path) -> Result<Option<Connection>, StoreError> {
     at(path, connection.busy_timeout(BUSY_TIMEOUT))?;
     match at(path, schema_version(&connection))? {
         0 => Ok(None),
-        // Schema 1 lacks only columns `usage` does not read.
+        // Schema 1 lacks only columns `usage` does not read, and 2 only
+        // the status in its covering indexes.
         1..=SCHEMA_VERSION => Ok(Some(connection)),
         version => Err(StoreError::NewerSchema {
             path: path.to_path_buf(),

@@ -44,8 +44,8 @@ pub struct TallyLine {
     pub output_tokens: u64,
     /// The sum of the priced requests' costs; `None` when none was priced.
     pub cost_usd: Option<f64>,
-    /// Requests that reported tokens but have no price: the cost leaves
-    /// them out.
+    /// Requests the cost leaves out that may have cost something (see
+    /// [`Row::cost_unknown`]).
     pub unpriced_requests: u64,
 }
 
@@ -109,11 +109,10 @@ impl TallyLine {
         sum(&mut self.input_tokens, usage.input_tokens);
         sum(&mut self.cache_read_tokens, usage.cache_read_tokens);
         sum(&mut self.output_tokens, usage.output_tokens);
-        match row.cost_usd {
-            Some(cost) => *self.cost_usd.get_or_insert(0.0) += cost,
-            None if usage.reported() => self.unpriced_requests += 1,
-            None => {}
+        if let Some(cost) = row.cost_usd {
+            *self.cost_usd.get_or_insert(0.0) += cost;
         }
+        self.unpriced_requests += u64::from(row.cost_unknown());
     }
 
     /// The sum of `lines`, keyless.
@@ -174,8 +173,12 @@ mod tests {
             &mut row("anthropic", Some("claude"), Some(20), Some(0.25)),
             false,
         );
-        tally.add(&mut row("anthropic", Some("claude"), None, None), true);
+        let mut refused = row("anthropic", Some("claude"), None, None);
+        refused.status = 429;
+        tally.add(&mut refused, true);
         tally.add(&mut row("groq", Some("llama"), Some(4), None), false);
+        // Cut before its usage: it cost something, no one knows what.
+        tally.add(&mut row("groq", Some("llama"), None, None), true);
         let lines = tally.lines();
         assert_eq!(lines.len(), 2);
         let claude = &lines[0];
@@ -191,13 +194,13 @@ mod tests {
         );
         assert_eq!((claude.cost_usd, claude.unpriced_requests), (Some(0.75), 0));
         let llama = &lines[1];
-        assert_eq!((llama.cost_usd, llama.unpriced_requests), (None, 1));
+        assert_eq!((llama.cost_usd, llama.unpriced_requests), (None, 2));
         let total = TallyLine::total(&lines);
         assert_eq!(
             (total.requests, total.errors, total.input_tokens),
-            (4, 1, 34)
+            (5, 2, 34)
         );
-        assert_eq!((total.cost_usd, total.unpriced_requests), (Some(0.75), 1));
+        assert_eq!((total.cost_usd, total.unpriced_requests), (Some(0.75), 2));
     }
 
     #[test]

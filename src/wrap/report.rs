@@ -172,7 +172,7 @@ fn summary_lines(stats: &Snapshot, lines: &[TallyLine], log_file: &Path) -> Vec<
         text.push(table_line("total", "", &total));
         if total.unpriced_requests > 0 {
             text.push(format!(
-                "  + the cost leaves out {} of models without a price",
+                "  + the cost leaves out {} without a price or reported usage",
                 count(total.unpriced_requests, "request")
             ));
         }
@@ -348,7 +348,7 @@ mod tests {
                 "  local-llama… qwen3-coder              2       6     0%      12        -+    0",
                 "  -            (unknown)                1       0      -       0         -    1",
                 "  total                                 7    3.4M    26%   27991    $0.80+    2",
-                "  + the cost leaves out 2 requests of models without a price",
+                "  + the cost leaves out 2 requests without a price or reported usage",
                 "headroom: log: /s/wrap.log",
             ]
         );
