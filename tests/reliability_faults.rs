@@ -193,6 +193,83 @@ async fn an_upstream_closing_mid_stream_ends_the_clients_stream_without_a_fake_d
     assert_still_serving(&client, &proxy, &mock).await;
 }
 
+/// An upstream that sends its head and part of its body in one write and
+/// closes at once, so that the proxy reads the data and the close together:
+/// a `content-length` not reached, or a chunk cut in its middle.
+fn cut_at_once_upstream(framing: &'static str) -> RawUpstream {
+    RawUpstream::start(move |mut stream| {
+        if raw::read_request(&mut stream).is_none() {
+            return;
+        }
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n";
+        let answer = match framing {
+            "chunked" => {
+                format!("{head}transfer-encoding: chunked\r\n\r\n1000\r\n{PARTIAL_EVENTS}")
+            }
+            _ => format!("{head}content-length: 4096\r\n\r\n{PARTIAL_EVENTS}"),
+        };
+        let _ = stream.write_all(answer.as_bytes());
+    })
+}
+
+/// The data of a chunked body as far as its chunks are whole, and whether
+/// the last chunk came.
+fn chunked_data(mut body: &[u8]) -> (Vec<u8>, bool) {
+    let mut data = Vec::new();
+    while let Some(line_end) = body.windows(2).position(|pair| pair == b"\r\n") {
+        let size = std::str::from_utf8(&body[..line_end])
+            .ok()
+            .and_then(|line| usize::from_str_radix(line, 16).ok());
+        let Some(size) = size else { break };
+        if size == 0 {
+            return (data, true);
+        }
+        let Some(chunk) = body.get(line_end + 2..line_end + 2 + size) else {
+            break;
+        };
+        data.extend_from_slice(chunk);
+        body = body.get(line_end + 4 + size..).unwrap_or_default();
+    }
+    (data, false)
+}
+
+/// Tries per path and framing, since the race this guards against is lost
+/// only some of the time.
+const CUT_ATTEMPTS: usize = 10;
+
+#[tokio::test]
+async fn an_upstream_closing_right_after_part_of_its_body_still_delivers_that_part() {
+    let proxy = ProxyProcess::start(&[]);
+    for framing in ["length", "chunked"] {
+        let upstream = cut_at_once_upstream(framing);
+        for path in ["/v1/chat/completions", "/other"] {
+            let request = format!(
+                "POST {path} HTTP/1.1\r\nhost: proxy\r\nx-headroom-upstream: {}\r\ncontent-length: 2\r\n\r\n{{}}",
+                upstream.url()
+            );
+            for attempt in 1..=CUT_ATTEMPTS {
+                let reply = raw::exchange(proxy.addr, request.as_bytes(), Duration::from_secs(5));
+                let what = format!("{framing} {path}, try {attempt}: {:?}", reply.text());
+                assert_eq!(reply.status(), Some(200), "{what}");
+                assert!(
+                    reply.closed,
+                    "the proxy kept a cut answer's connection: {what}"
+                );
+                let text = reply.text();
+                let (head, body) = text.split_once("\r\n\r\n").expect("a whole head");
+                if framing == "chunked" {
+                    let (data, ended) = chunked_data(body.as_bytes());
+                    assert_eq!(String::from_utf8_lossy(&data), PARTIAL_EVENTS, "{what}");
+                    assert!(!ended, "a cut answer ended as if complete: {what}");
+                } else {
+                    assert!(head.contains("content-length: 4096"), "{what}");
+                    assert_eq!(body, PARTIAL_EVENTS, "{what}");
+                }
+            }
+        }
+    }
+}
+
 /// Raw answers an HTTP parser must refuse, keyed by request path.
 fn malformed_answer(path: &str) -> Vec<u8> {
     match path {

@@ -255,15 +255,13 @@ impl<H: Handler> Connection<H> {
         if let Some(switched) = switched {
             return tunnel(written, switched);
         }
-        if written.is_err() {
-            // The client left, or the answer broke off: either way the
-            // connection cannot say more.
-            return Ending::ClientGone;
-        }
-        if keep_alive && self.take_back_inbound().await {
-            Ending::KeepAlive
-        } else {
-            Ending::Close
+        match written {
+            // The client left: the connection cannot say more.
+            Err(_) => Ending::ClientGone,
+            // Only the close tells the client that the answer is short.
+            Ok(Sent::Cut) => Ending::Close,
+            Ok(Sent::Whole) if keep_alive && self.take_back_inbound().await => Ending::KeepAlive,
+            Ok(Sent::Whole) => Ending::Close,
         }
     }
 
@@ -331,7 +329,8 @@ impl<H: Handler> Connection<H> {
         false
     }
 
-    /// Writes the answer: its head, then its body framed for this client.
+    /// Writes the answer: its head, then its body framed for this client;
+    /// an error when the client cannot be written to.
     /// Taken by reference: the response is the size of a small page, and
     /// each move would copy it.
     async fn respond<B>(
@@ -340,7 +339,7 @@ impl<H: Handler> Connection<H> {
         method: &Method,
         version: Version,
         keep_alive: bool,
-    ) -> io::Result<()>
+    ) -> io::Result<Sent>
     where
         B: Body<Data = Bytes> + Unpin,
     {
@@ -364,7 +363,7 @@ impl<H: Handler> Connection<H> {
         // (emptied, the map is kept for another head).
         fields::recycle(std::mem::take(response.headers_mut()));
         if outgoing == Outgoing::NoBody {
-            return self.out.flush().await;
+            return self.out.flush().await.map(|()| Sent::Whole);
         }
         let body = response.body_mut();
         let mut framer = Framer::new(outgoing);
@@ -372,12 +371,14 @@ impl<H: Handler> Connection<H> {
     }
 
     /// Moves the body to the client as far as it goes without waiting.
+    /// What came before a break is written all the same: the client gets
+    /// every byte the upstream sent, then the close.
     fn poll_send_body<B>(
         &mut self,
         cx: &mut Context<'_>,
         mut body: Pin<&mut B>,
         framer: &mut Framer,
-    ) -> Poll<io::Result<()>>
+    ) -> Poll<io::Result<Sent>>
     where
         B: Body<Data = Bytes>,
     {
@@ -390,14 +391,12 @@ impl<H: Handler> Connection<H> {
                 match body.as_mut().poll_frame(cx) {
                     Poll::Ready(Some(Ok(frame))) => {
                         if let Ok(data) = frame.into_data() {
-                            framer.frame(data, &mut self.out)?;
+                            framer.frame(data, &mut self.out);
                         }
                     }
                     // The answer ends unfinished: no fake success.
-                    Poll::Ready(Some(Err(_))) => {
-                        return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()))
-                    }
-                    Poll::Ready(None) => framer.end(&mut self.out)?,
+                    Poll::Ready(Some(Err(_))) => framer.cut(),
+                    Poll::Ready(None) => framer.end(&mut self.out),
                     Poll::Pending => {
                         body_waits = true;
                         break;
@@ -406,7 +405,8 @@ impl<H: Handler> Connection<H> {
             }
             ready!(self.out.poll_flush(cx))?;
             if framer.ended {
-                return Poll::Ready(Ok(()));
+                let sent = if framer.cut { Sent::Cut } else { Sent::Whole };
+                return Poll::Ready(Ok(sent));
             }
             if body_waits {
                 return Poll::Pending;
@@ -479,6 +479,13 @@ impl<H: Handler> Connection<H> {
     }
 }
 
+/// What of an answer was written to the client.
+enum Sent {
+    Whole,
+    /// The body broke off; what came of it was written.
+    Cut,
+}
+
 /// How an exchange leaves the connection.
 enum Ending {
     KeepAlive,
@@ -492,7 +499,7 @@ enum Ending {
 
 /// Once the 101 that switches protocols is `written`, the connection
 /// becomes a tunnel to the upstream `switched` holds.
-fn tunnel(written: io::Result<()>, switched: Switched) -> Ending {
+fn tunnel(written: io::Result<Sent>, switched: Switched) -> Ending {
     if written.is_err() {
         switched
             .exchange

@@ -23,6 +23,10 @@ pub(super) struct Framer {
     /// For a length: what is still to come.
     pub(super) remaining: u64,
     pub(super) ended: bool,
+    /// The body broke off, or broke its framing: what came before is
+    /// still written, then the connection closes, which is how the client
+    /// learns that the answer is short.
+    pub(super) cut: bool,
 }
 
 impl Framer {
@@ -35,12 +39,13 @@ impl Framer {
             outgoing,
             remaining,
             ended: false,
+            cut: false,
         }
     }
 
-    pub(super) fn frame(&mut self, data: Bytes, out: &mut Output) -> io::Result<()> {
+    pub(super) fn frame(&mut self, data: Bytes, out: &mut Output) {
         if data.is_empty() {
-            return Ok(());
+            return;
         }
         match self.outgoing {
             Outgoing::Chunked => {
@@ -50,31 +55,35 @@ impl Framer {
             }
             Outgoing::Length(_) => {
                 let len = data.len() as u64;
+                // Longer than its content-length: the rest would be read
+                // as the next response.
                 if len > self.remaining {
-                    return Err(io::Error::other(
-                        "the body is longer than its content-length",
-                    ));
+                    self.cut();
+                    return;
                 }
                 self.remaining -= len;
                 out.push(data);
             }
             Outgoing::UntilClose | Outgoing::NoBody => out.push(data),
         }
-        Ok(())
     }
 
-    pub(super) fn end(&mut self, out: &mut Output) -> io::Result<()> {
-        self.ended = true;
+    pub(super) fn end(&mut self, out: &mut Output) {
         match self.outgoing {
             Outgoing::Chunked => out.stage(b"0\r\n\r\n"),
             Outgoing::Length(_) if self.remaining > 0 => {
-                return Err(io::Error::other(
-                    "the body is shorter than its content-length",
-                ))
+                self.cut();
+                return;
             }
             _ => {}
         }
-        Ok(())
+        self.ended = true;
+    }
+
+    /// Ends the body short: no closing chunk, nothing that looks complete.
+    pub(super) fn cut(&mut self) {
+        self.ended = true;
+        self.cut = true;
     }
 }
 
