@@ -111,7 +111,11 @@ impl std::fmt::Display for StoreError {
                 path.display()
             ),
             StoreError::Sqlite { path, source } => {
-                write!(f, "could not use the usage ledger {}: {source}", path.display())
+                write!(f, "could not use the usage ledger {}: {source}", path.display())?;
+                match remedy(path, source) {
+                    Some(remedy) => write!(f, " ({remedy})"),
+                    None => Ok(()),
+                }
             }
             StoreError::Io { path, source } => {
                 write!(f, "could not use the usage ledger {}: {source}", path.display())
@@ -121,6 +125,22 @@ impl std::fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+/// What the user can do about `error` on the file at `path`, when the
+/// cause is plain.
+fn remedy(path: &Path, error: &rusqlite::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseCorrupt, NotADatabase, PermissionDenied};
+    match error.sqlite_error_code()? {
+        NotADatabase | DatabaseCorrupt => {
+            Some("move the file aside, and headroom starts a new ledger in its place")
+        }
+        CannotOpen if path.is_dir() => Some("it is a directory: move it aside"),
+        CannotOpen | PermissionDenied => {
+            Some("check the permissions of the file and its directory")
+        }
+        _ => None,
+    }
+}
 
 /// `result` with the database's path attached.
 fn at<T>(path: &Path, result: rusqlite::Result<T>) -> Result<T, StoreError> {
@@ -213,10 +233,16 @@ pub fn open_for_reading(path: &Path) -> Result<Option<Connection>, StoreError> {
     if !path.exists() {
         return Ok(None);
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = at(path, Connection::open_with_flags(path, flags))?;
-    at(path, connection.busy_timeout(BUSY_TIMEOUT))?;
-    match at(path, schema_version(&connection))? {
+    let opened = match open_to_read(path, Sharing::Shared) {
+        // Reading a WAL database alongside writers needs its shared-memory
+        // file, which a reader who may not write the file or directory
+        // (another user's ledger, a read-only copy) cannot use: no writer
+        // can be at work there either, so the file is read as it stands.
+        Err(error) if cannot_share(&error) => open_to_read(path, Sharing::Immutable),
+        opened => opened,
+    };
+    let (connection, version) = at(path, opened)?;
+    match version {
         0 => Ok(None),
         // Schema 1 lacks only columns `usage` does not read, and 2 only
         // the status in its covering indexes.
@@ -226,6 +252,58 @@ pub fn open_for_reading(path: &Path) -> Result<Option<Connection>, StoreError> {
             version,
         }),
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sharing {
+    /// Alongside writers, through WAL's shared memory. Opened for writing
+    /// (never creating) though only read: the last connection to close
+    /// removes the WAL's files, which a read-only one would leave behind,
+    /// owned by whoever read.
+    Shared,
+    /// Read-only, as a file no one writes: no locks, no shared memory.
+    Immutable,
+}
+
+/// A connection that reads `path`, and its schema's version.
+fn open_to_read(path: &Path, sharing: Sharing) -> rusqlite::Result<(Connection, i64)> {
+    let connection = match sharing {
+        Sharing::Shared => Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?,
+        Sharing::Immutable => Connection::open_with_flags(
+            immutable_uri(path),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?,
+    };
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    let version = schema_version(&connection)?;
+    Ok((connection, version))
+}
+
+/// Did a connection fail for want of WAL's shared memory?
+fn cannot_share(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly)
+    )
+}
+
+/// `file:PATH?immutable=1`, the path's bytes that a URI gives a meaning
+/// to, or that are not ASCII, escaped.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for &byte in path.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'%' | b'?' | b'#' | 0x80.. => uri.push_str(&format!("%{byte:02X}")),
+            _ => uri.push(char::from(byte)),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// Rows one `INSERT` statement carries when a batch has that many: each
@@ -311,4 +389,41 @@ fn bind(statement: &mut Statement<'_>, before: usize, row: &Row) -> rusqlite::Re
         statement.raw_bind_parameter(before + at + 1, value)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn an_immutable_read_finds_a_file_whose_name_a_uri_would_mangle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a?b#c%20d é.db");
+        let connection = Connection::open(&path).unwrap();
+        connection.pragma_update(None, "user_version", 7).unwrap();
+        drop(connection);
+        let (_, version) = open_to_read(&path, Sharing::Immutable).unwrap();
+        assert_eq!(version, 7);
+    }
+
+    #[test]
+    fn a_plain_cause_comes_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_database = dir.path().join("noise.db");
+        std::fs::write(&not_a_database, vec![0x5a; 8192]).unwrap();
+        let error = open_for_reading(&not_a_database).unwrap_err().to_string();
+        assert!(
+            error.ends_with("(move the file aside, and headroom starts a new ledger in its place)"),
+            "{error}"
+        );
+        let directory = dir.path().join("dir.db");
+        std::fs::create_dir(&directory).unwrap();
+        let error = open_for_reading(&directory).unwrap_err().to_string();
+        assert!(
+            error.ends_with("(it is a directory: move it aside)"),
+            "{error}"
+        );
+    }
 }
