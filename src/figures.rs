@@ -1,6 +1,8 @@
 //! How token counts and costs are written for people, the same in
 //! `headroom usage` and in `wrap`'s exit summary.
 
+use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
+
 /// Exact below a million, then M and G with one decimal.
 pub fn tokens(n: u64) -> String {
     match n {
@@ -21,14 +23,30 @@ pub fn dollars(cost: Option<f64>, unpriced: u64) -> String {
     }
 }
 
-/// `text` cut to fit a column of `width` characters, leaving one space
-/// before the next: a longer one ends with `…`.
-pub fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() < width {
-        return text.to_string();
+/// `text` in a column `width` terminal cells wide, leaving one cell
+/// before the next: padded with spaces, or cut and ended with `…`.
+pub fn cell(text: &str, width: usize) -> String {
+    if text.width() < width {
+        return pad(text, width);
     }
-    let kept: String = text.chars().take(width.saturating_sub(2)).collect();
-    format!("{kept}…")
+    let room = width.saturating_sub(2);
+    let mut kept = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        used += c.width().unwrap_or(0);
+        if used > room {
+            break;
+        }
+        kept.push(c);
+    }
+    pad(&format!("{kept}…"), width)
+}
+
+/// `text` followed by spaces up to `width` terminal cells. Cells are
+/// display width, not characters: a CJK character takes two.
+pub fn pad(text: &str, width: usize) -> String {
+    let spaces = width.saturating_sub(text.width());
+    format!("{text}{}", " ".repeat(spaces))
 }
 
 #[cfg(test)]
@@ -45,7 +63,19 @@ mod tests {
         assert_eq!(dollars(Some(0.004), 0), "<$0.01");
         assert_eq!(dollars(Some(0.0), 0), "$0.00");
         assert_eq!(dollars(Some(1.234), 1), "$1.23+");
-        assert_eq!(fit("short", 10), "short");
-        assert_eq!(fit("exactly-10", 10), "exactly-…");
+        assert_eq!(cell("short", 10), "short     ");
+        assert_eq!(cell("exactly-10", 10), "exactly-… ");
+    }
+
+    #[test]
+    fn wide_characters_take_two_cells() {
+        assert_eq!(cell("通义千问", 10), "通义千问  ");
+        assert_eq!(cell("通义千问-3", 10), "通义千问… ");
+        // A wide character that would cross the cut is left out whole.
+        assert_eq!(cell("a通义千问-", 10), "a通义千…  ");
+        let name = "通义千问-qwen3-coder-480b-a35b-instruct-max";
+        for width in 2..30 {
+            assert_eq!(cell(name, width).width(), width, "{width}");
+        }
     }
 }

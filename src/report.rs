@@ -125,7 +125,7 @@ pub fn table(by: Option<GroupBy>, groups: &[Group], total: &str, colour: bool) -
             None => total,
             Some(_) => group.key.as_deref().unwrap_or(unknown),
         };
-        text.push_str(&line(&fit(key), group));
+        text.push_str(&line(key, group));
     }
     if groups.len() > 1 {
         text.push_str(&line("total", &sum(groups)));
@@ -141,7 +141,8 @@ pub fn table(by: Option<GroupBy>, groups: &[Group], total: &str, colour: bool) -
 
 fn line(key: &str, group: &Group) -> String {
     format!(
-        "{key:<KEY_WIDTH$}{:>6}{:>8}{:>8}{:>8}{:>8}{:>8}{:>10}\n",
+        "{}{:>6}{:>8}{:>8}{:>8}{:>8}{:>8}{:>10}\n",
+        figures::cell(key, KEY_WIDTH),
         group.requests,
         count(group.input_tokens),
         count(group.cache_read_tokens),
@@ -150,11 +151,6 @@ fn line(key: &str, group: &Group) -> String {
         count(group.reasoning_tokens),
         cost(group),
     )
-}
-
-/// A key cut to its column, leaving one space before the next.
-fn fit(key: &str) -> String {
-    figures::fit(key, KEY_WIDTH)
 }
 
 fn count(n: u64) -> String {
@@ -178,5 +174,40 @@ fn sum(groups: &[Group]) -> Group {
         reasoning_tokens: total(|g| g.reasoning_tokens),
         cost_usd: (!costs.is_empty()).then(|| costs.iter().sum()),
         unpriced_requests: total(|g| g.unpriced_requests),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use unicode_width::UnicodeWidthStr as _;
+
+    use super::*;
+
+    fn group(key: &str, tokens: u64, cost: f64) -> Group {
+        Group {
+            key: Some(key.to_string()),
+            requests: 3,
+            input_tokens: tokens,
+            cache_read_tokens: tokens,
+            cache_write_tokens: tokens,
+            output_tokens: tokens,
+            reasoning_tokens: tokens,
+            cost_usd: Some(cost),
+            unpriced_requests: 0,
+        }
+    }
+
+    #[test]
+    fn wide_names_keep_the_columns_in_line() {
+        let groups = [
+            group("通义千问-qwen3-coder-plus-max", 1_250_000, 1.5),
+            group("通义千问", 42, 0.25),
+            group("claude-sonnet-4-5", 7, 0.0),
+        ];
+        let text = table(Some(GroupBy::Model), &groups, "", false);
+        let widths: Vec<usize> = text.lines().map(|line| line.width()).collect();
+        assert_eq!(widths, [78; 5], "{text}");
+        assert!(text.contains("\n通义千问-qwen3-coder…      3"), "{text}");
+        assert!(text.contains("\n通义千问                   3"), "{text}");
     }
 }

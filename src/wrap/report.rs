@@ -95,13 +95,15 @@ fn dry_run_lines(plan: &DryRun) -> anyhow::Result<Vec<String>> {
     ));
     for routed in &launch.routed {
         lines.push(format!(
-            "  {:<24} {}  via {}",
-            routed.id, routed.upstream, routed.base_url
+            "  {} {}  via {}",
+            figures::pad(&routed.id, 24),
+            routed.upstream,
+            routed.base_url
         ));
     }
     lines.push(format!("Left alone ({}):", launch.left_alone.len()));
     for left in &launch.left_alone {
-        lines.push(format!("  {:<24} {}", left.id, left.reason));
+        lines.push(format!("  {} {}", figures::pad(&left.id, 24), left.reason));
     }
     for detail in &launch.details {
         lines.push(format!("{}:", detail.title));
@@ -200,9 +202,9 @@ fn compression_line(counted: &CompressionSnapshot) -> Option<String> {
 
 fn table_line(provider: &str, model: &str, line: &TallyLine) -> String {
     format!(
-        "  {:<PROVIDER_WIDTH$}{:<MODEL_WIDTH$}{:>5}{:>8}{:>7}{:>8}{:>10}{:>5}",
-        figures::fit(provider, PROVIDER_WIDTH),
-        figures::fit(model, MODEL_WIDTH),
+        "  {}{}{:>5}{:>8}{:>7}{:>8}{:>10}{:>5}",
+        figures::cell(provider, PROVIDER_WIDTH),
+        figures::cell(model, MODEL_WIDTH),
         line.requests,
         figures::tokens(line.input_tokens),
         cached_share(line),
@@ -254,6 +256,8 @@ fn count(n: u64, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use unicode_width::UnicodeWidthStr as _;
+
     use super::*;
     use crate::proxy::routes::Family;
     use crate::proxy::stats::Latency;
@@ -353,8 +357,35 @@ mod tests {
             ]
         );
         for line in &text[..text.len() - 1] {
-            assert!(line.chars().count() < 80, "{} columns: {line}", line.len());
+            assert!(line.width() < 80, "{} columns: {line}", line.width());
         }
+    }
+
+    #[test]
+    fn wide_names_keep_the_columns_in_line() {
+        let stats = stats(vec![traffic(
+            "https://dashscope.aliyuncs.com",
+            Family::OpenAi,
+            2,
+            0,
+        )]);
+        let lines = [
+            tallied(
+                Some("阿里云百炼"),
+                Some("通义千问-qwen3-max"),
+                [1, 0, 10, 0, 5],
+            ),
+            tallied(Some("dashscope"), Some("通义千问"), [1, 0, 10, 0, 5]),
+        ];
+        let text = summary_lines(&stats, &lines, Path::new("/s/wrap.log"));
+        assert_eq!(
+            text[2..5],
+            [
+                "  阿里云百炼   通义千问-qwen3-max       1      10     0%       5         -    0",
+                "  dashscope    通义千问                 1      10     0%       5         -    0",
+                "  total                                 2      20     0%      10         -    0",
+            ]
+        );
     }
 
     #[test]
