@@ -210,4 +210,17 @@ mod tests {
         assert!(text.contains("\n通义千问-qwen3-coder…      3"), "{text}");
         assert!(text.contains("\n通义千问                   3"), "{text}");
     }
+
+    #[test]
+    fn extreme_figures_keep_a_space_between_columns() {
+        let groups = [
+            group("a", u64::MAX / 2, 1e20),
+            group("b", 999_999_999, 123_456.0),
+        ];
+        let text = table(Some(GroupBy::Model), &groups, "", false);
+        for line in text.lines() {
+            assert_eq!(line.split_whitespace().count(), 8, "{text}");
+            assert_eq!(line.width(), 78, "{text}");
+        }
+    }
 }
