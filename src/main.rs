@@ -17,6 +17,7 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(code) => code,
+        Err(error) if stdout_closed(&error) => ExitCode::SUCCESS,
         Err(error) => {
             let message = format!("{error:#}").replace('\n', " ");
             eprintln!("headroom: error: {message}");
@@ -56,6 +57,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A reader that closed stdout early (`| head`) has had all it wanted:
+/// the program ends quietly, as Unix tools do. Rust ignores SIGPIPE, so
+/// the write that finds the pipe closed fails with EPIPE instead; JSON
+/// written through serde carries it inside a serde_json::Error.
+fn stdout_closed(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let kind = match cause.downcast_ref::<serde_json::Error>() {
+            Some(json) => json.io_error_kind(),
+            None => cause.downcast_ref::<std::io::Error>().map(|io| io.kind()),
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Usage and config mistakes exit 2, a missing agent 127, the rest 1.
