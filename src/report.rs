@@ -62,10 +62,8 @@ fn window(reading: &Reading) -> String {
     let since = match reading.since {
         None if reading.run.is_some() => String::new(),
         None | Some(ledger::Since::Today) => "today".to_string(),
-        Some(ledger::Since::HoursAgo(hours)) if hours % 24 == 0 => {
-            format!("in the last {} days", hours / 24)
-        }
-        Some(ledger::Since::HoursAgo(hours)) => format!("in the last {hours} hours"),
+        Some(ledger::Since::HoursAgo(hours)) if hours % 24 == 0 => last(hours / 24, "day"),
+        Some(ledger::Since::HoursAgo(hours)) => last(hours, "hour"),
         Some(ledger::Since::Date { year, month, day }) => {
             format!("since {year:04}-{month:02}-{day:02}")
         }
@@ -74,6 +72,14 @@ fn window(reading: &Reading) -> String {
         Some(run) if since.is_empty() => format!("for run {run}"),
         Some(run) => format!("for run {run} {since}"),
         None => since,
+    }
+}
+
+/// `in the last 7 days`, or `in the last day` for one.
+fn last(count: u32, unit: &str) -> String {
+    match count {
+        1 => format!("in the last {unit}"),
+        _ => format!("in the last {count} {unit}s"),
     }
 }
 
@@ -179,6 +185,7 @@ fn sum(groups: &[Group]) -> Group {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use unicode_width::UnicodeWidthStr as _;
 
     use super::*;
@@ -209,6 +216,22 @@ mod tests {
         assert_eq!(widths, [78; 5], "{text}");
         assert!(text.contains("\n通义千问-qwen3-coder…      3"), "{text}");
         assert!(text.contains("\n通义千问                   3"), "{text}");
+    }
+
+    #[test]
+    fn a_window_of_one_is_singular() {
+        let label = |since: &str| {
+            window(&Reading {
+                by: None,
+                since: Some(ledger::Since::parse(since).unwrap()),
+                run: None,
+            })
+        };
+        assert_eq!(label("1d"), "in the last day");
+        assert_eq!(label("24h"), "in the last day");
+        assert_eq!(label("1h"), "in the last hour");
+        assert_eq!(label("7d"), "in the last 7 days");
+        assert_eq!(label("36h"), "in the last 36 hours");
     }
 
     #[test]

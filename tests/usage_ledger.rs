@@ -258,10 +258,19 @@ fn the_default_ledger_is_in_the_state_directory() {
 #[test]
 fn a_bad_since_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let output = usage(&dir.path().join("usage.db"), &["--since", "last week"]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--since"), "{stderr}");
+    for (since, why) in [
+        ("last week", "is not a span or a day"),
+        ("0d", "a span must be at least 1"),
+        ("999999999d", "is too large a span"),
+        ("9999-12-31", "is in the future"),
+    ] {
+        let output = usage(&dir.path().join("usage.db"), &["--since", since]);
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(first.contains("--since"), "{stderr}");
+        assert!(first.contains(why), "{stderr}");
+    }
 }
 
 #[test]

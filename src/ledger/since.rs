@@ -14,22 +14,29 @@ pub enum Since {
 }
 
 impl Since {
-    /// `today`, `Nd`, `Nh` or `YYYY-MM-DD`.
+    /// `today`, `Nd`, `Nh` or `YYYY-MM-DD`, a day not after today.
     pub fn parse(raw: &str) -> Result<Since, String> {
+        Since::parse_on(raw, local_today())
+    }
+
+    /// [`Since::parse`] with `today` as the local day, when it is known.
+    pub(super) fn parse_on(raw: &str, today: Option<Day>) -> Result<Since, String> {
         let raw = raw.trim();
-        let bad =
-            || format!("'{raw}' is not a span or a day (use e.g. 7d, 24h, today or 2025-06-01)");
         if raw.eq_ignore_ascii_case("today") {
             return Ok(Since::Today);
         }
-        if let Some(days) = raw.strip_suffix('d') {
-            let days: u32 = days.parse().map_err(|_| bad())?;
-            return hours(days.checked_mul(24).ok_or_else(bad)?).ok_or_else(bad);
+        for (unit, hours_each) in [('d', 24), ('h', 1)] {
+            if let Some(count) = raw.strip_suffix(unit) {
+                return span(raw, count, unit, hours_each);
+            }
         }
-        if let Some(count) = raw.strip_suffix('h') {
-            return hours(count.parse().map_err(|_| bad())?).ok_or_else(bad);
+        let (year, month, day) = date(raw).ok_or_else(|| not_a_span_or_day(raw))?;
+        match today {
+            Some((y, m, d)) if (year, month, day) > (y, m, d) => Err(format!(
+                "'{raw}' is in the future (today is {y:04}-{m:02}-{d:02})"
+            )),
+            _ => Ok(Since::Date { year, month, day }),
         }
-        date(raw).ok_or_else(bad)
     }
 
     /// The window's start in Unix milliseconds, `now_ms` being now. Local
@@ -59,15 +66,44 @@ impl Since {
     }
 }
 
-fn hours(count: u32) -> Option<Since> {
-    (count > 0).then_some(Since::HoursAgo(count))
+/// `count` `unit`s of `hours_each` hours back from now, `raw` being the
+/// whole value for the messages.
+fn span(raw: &str, count: &str, unit: char, hours_each: u32) -> Result<Since, String> {
+    if !all_digits(count) {
+        return Err(not_a_span_or_day(raw));
+    }
+    let too_large = || {
+        let most = u32::MAX / hours_each;
+        format!("'{raw}' is too large a span: at most {most}{unit}")
+    };
+    let count: u32 = count.parse().map_err(|_| too_large())?;
+    match count.checked_mul(hours_each) {
+        Some(0) => Err(format!(
+            "'{raw}' is an empty span: a span must be at least 1"
+        )),
+        Some(hours) => Ok(Since::HoursAgo(hours)),
+        None => Err(too_large()),
+    }
 }
 
+fn not_a_span_or_day(raw: &str) -> String {
+    format!("'{raw}' is not a span or a day (use e.g. 7d, 24h, today or 2025-06-01)")
+}
+
+/// Some ASCII digits and nothing else: `str::parse` would also take a `+`.
+fn all_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A calendar day: year, month, day.
+pub(super) type Day = (u16, u8, u8);
+
 /// `YYYY-MM-DD`, a day that exists.
-fn date(raw: &str) -> Option<Since> {
+fn date(raw: &str) -> Option<Day> {
     let mut parts = raw.splitn(3, '-');
     let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
-    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+    let digits = |part: &str, len: usize| part.len() == len && all_digits(part);
+    if !(digits(year, 4) && digits(month, 2) && digits(day, 2)) {
         return None;
     }
     let year: u16 = year.parse().ok()?;
@@ -83,5 +119,15 @@ fn date(raw: &str) -> Option<Since> {
     };
     (1..=days_in_month)
         .contains(&day)
-        .then_some(Since::Date { year, month, day })
+        .then_some((year, month, day))
+}
+
+/// Today's local date, as [`Since::start_ms`] reads local time (SQLite's,
+/// so `TZ` applies); `None` if SQLite cannot say.
+fn local_today() -> Option<Day> {
+    let connection = Connection::open_in_memory().ok()?;
+    let today: String = connection
+        .query_row("SELECT date('now', 'localtime')", [], |row| row.get(0))
+        .ok()?;
+    date(&today)
 }

@@ -74,9 +74,59 @@ fn since_accepts_spans_and_real_days_only() {
         "2025-13-01",
         "2025-6-1",
         "99999999999d",
+        "+7d",
+        "+24h",
+        "2026-+1-01",
+        "+202-01-01",
+        "2026-01-+1",
+        "٢٠٢٦-01-01",
+        "9999-12-31",
     ] {
         assert!(Since::parse(bad).is_err(), "{bad} was accepted");
     }
+}
+
+#[test]
+fn since_says_what_is_wrong_with_a_span_or_day() {
+    let today = Some((2026, 5, 28));
+    let error = |raw: &str| Since::parse_on(raw, today).unwrap_err();
+    assert_eq!(
+        error("+7d"),
+        "'+7d' is not a span or a day (use e.g. 7d, 24h, today or 2025-06-01)"
+    );
+    assert_eq!(
+        error("0d"),
+        "'0d' is an empty span: a span must be at least 1"
+    );
+    assert_eq!(
+        error("0h"),
+        "'0h' is an empty span: a span must be at least 1"
+    );
+    assert_eq!(
+        error("999999999d"),
+        "'999999999d' is too large a span: at most 178956970d"
+    );
+    assert_eq!(
+        error("99999999999h"),
+        "'99999999999h' is too large a span: at most 4294967295h"
+    );
+    assert_eq!(
+        error("2026-05-29"),
+        "'2026-05-29' is in the future (today is 2026-05-28)"
+    );
+    assert_eq!(
+        Since::parse_on("2026-05-28", today),
+        Ok(Since::Date {
+            year: 2026,
+            month: 5,
+            day: 28
+        })
+    );
+    assert_eq!(
+        Since::parse_on("178956970d", today),
+        Ok(Since::HoursAgo(u32::MAX / 24 * 24))
+    );
+    assert_eq!(Since::parse_on("1h", today), Ok(Since::HoursAgo(1)));
 }
 
 #[test]
