@@ -49,8 +49,8 @@ trailing /v1 or /v1beta segment; the request's path and query are appended. So \
 https://openrouter.ai/api/v1 + /v1/chat/completions goes to \
 https://openrouter.ai/api/v1/chat/completions.\n\n\
 X-Headroom-* headers never reach the provider; authentication headers pass \
-through untouched, so the proxy holds no keys. GET /health and GET /stats are \
-answered by the proxy itself.",
+through untouched, so the proxy holds no keys. GET /health, GET /stats (JSON) and \
+GET /metrics (Prometheus text) are answered by the proxy itself.",
     after_help = "Example:\n  headroom proxy --port 8787 &\n  curl http://127.0.0.1:8787/v1/chat/completions \\\n    -H 'X-Headroom-Upstream: https://api.deepseek.com' \\\n    -H \"Authorization: Bearer $DEEPSEEK_API_KEY\" \\\n    -H 'Content-Type: application/json' \\\n    -d '{\"model\":\"deepseek-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'\n\n\
 Environment: OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL, GEMINI_TARGET_API_URL \
 (defaults), HTTPS_PROXY, HTTP_PROXY, NO_PROXY (upstream hop), SSL_CERT_FILE, \

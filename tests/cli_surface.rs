@@ -246,6 +246,10 @@ fn help_snapshots() {
         "/v1beta",
         "OPENAI_TARGET_API_URL",
         "Example",
+        // Every path the proxy answers itself (proxy::forward::local).
+        "GET /health",
+        "GET /stats",
+        "GET /metrics",
     ] {
         assert!(proxy_help.contains(needed), "proxy --help lacks {needed}");
     }
