@@ -14,7 +14,7 @@ pub fn run(args: UsageArgs) -> anyhow::Result<()> {
     let path = match args.db {
         Some(path) => path,
         None => ledger::default_path()
-            .context("no place for the usage ledger: neither XDG_STATE_HOME nor HOME is set")?,
+            .context("no place for the usage ledger: neither XDG_STATE_HOME (an absolute path) nor HOME is set")?,
     };
     let reading = Reading {
         by: args.by,

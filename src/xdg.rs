@@ -6,15 +6,51 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// `$VAR/headroom`, else `$HOME/<fallback>/headroom` as XDG's default;
-/// `None` when neither variable is set (an empty value counts as unset).
+/// `None` when neither variable is set (an empty or relative `$VAR`
+/// counts as unset).
 pub fn headroom_dir(var: &str, fallback: &str) -> Option<PathBuf> {
-    let base = match non_empty(var) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(non_empty("HOME")?).join(fallback),
-    };
+    let base = base_dir(non_empty(var), non_empty("HOME"), fallback)?;
     Some(base.join("headroom"))
+}
+
+/// `value` when it is an absolute path, else `home/fallback`: the base
+/// directory spec makes a relative value invalid, to be ignored, since it
+/// would name a different directory from each working directory.
+fn base_dir(value: Option<OsString>, home: Option<OsString>, fallback: &str) -> Option<PathBuf> {
+    match value.map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => Some(dir),
+        _ => Some(PathBuf::from(home?).join(fallback)),
+    }
 }
 
 fn non_empty(var: &str) -> Option<OsString> {
     std::env::var_os(var).filter(|value| !value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn base(value: Option<&str>, home: Option<&str>) -> Option<PathBuf> {
+        base_dir(
+            value.map(OsString::from),
+            home.map(OsString::from),
+            ".local/state",
+        )
+    }
+
+    #[test]
+    fn a_relative_value_is_ignored_for_the_default() {
+        let home = Some("/home/u");
+        let default = Some(Path::new("/home/u/.local/state").to_path_buf());
+        assert_eq!(base(Some("/var/state"), home), Some("/var/state".into()));
+        assert_eq!(base(Some("state"), home), default);
+        assert_eq!(base(Some("./state"), home), default);
+        assert_eq!(base(Some("../state"), home), default);
+        assert_eq!(base(None, home), default);
+        assert_eq!(base(Some("state"), None), None);
+        assert_eq!(base(Some("/var/state"), None), Some("/var/state".into()));
+    }
 }

@@ -256,6 +256,30 @@ fn the_default_ledger_is_in_the_state_directory() {
 }
 
 #[test]
+fn a_relative_state_directory_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let cwd = dir.path().join("cwd");
+    let at = |path: &Path, input| {
+        seed(
+            &path.join("headroom/usage.db"),
+            vec![row(now_ms(), "p", "m", [input, 0, 0, 1, 0], None)],
+        );
+    };
+    at(&home.join(".local/state"), 7);
+    at(&cwd.join("state"), 99);
+    let output = Command::new(BIN)
+        .args(["usage", "--json"])
+        .env("HOME", &home)
+        .env("XDG_STATE_HOME", "state")
+        .current_dir(&cwd)
+        .output()
+        .unwrap();
+    let rows: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(rows[0]["input_tokens"], 7, "read a relative XDG_STATE_HOME");
+}
+
+#[test]
 fn a_bad_since_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     for (since, why) in [

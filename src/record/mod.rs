@@ -27,7 +27,9 @@ pub fn open_ledger(no_ledger: bool) -> Option<Ledger> {
         return None;
     }
     let Some(path) = ledger::default_path() else {
-        tracing::warn!("usage ledger off: neither XDG_STATE_HOME nor HOME is set");
+        tracing::warn!(
+            "usage ledger off: neither XDG_STATE_HOME (an absolute path) nor HOME is set"
+        );
         return None;
     };
     Some(Ledger::open(&path))

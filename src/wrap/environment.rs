@@ -54,10 +54,22 @@ impl Environment {
             .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
     }
 
-    /// An XDG base directory: `$VAR` if set, else `$HOME/<fallback>`.
+    /// An XDG base directory for headroom's own files: `$VAR` if it is an
+    /// absolute path, else `$HOME/<fallback>`. The spec makes a relative
+    /// value invalid, to be ignored, as `crate::xdg` does.
     pub(crate) fn xdg_dir(&self, var: &str, fallback: &str) -> PathBuf {
+        match self.non_empty(var).map(Path::new) {
+            Some(dir) if dir.is_absolute() => dir.to_path_buf(),
+            _ => self.home.join(fallback),
+        }
+    }
+
+    /// An XDG base directory where opencode and Kilo look: their
+    /// `xdg-basedir` takes any value, a relative one from the working
+    /// directory, so the files read for them must be those too.
+    pub(crate) fn agent_xdg_dir(&self, var: &str, fallback: &str) -> PathBuf {
         match self.non_empty(var) {
-            Some(dir) => PathBuf::from(dir),
+            Some(dir) => self.resolve(dir),
             None => self.home.join(fallback),
         }
     }
@@ -155,5 +167,24 @@ mod tests {
         );
         env.vars.insert("XDG_CONFIG_HOME".into(), "/x".into());
         assert_eq!(env.xdg_dir("XDG_CONFIG_HOME", ".config"), Path::new("/x"));
+        assert_eq!(
+            env.agent_xdg_dir("XDG_CONFIG_HOME", ".config"),
+            Path::new("/x")
+        );
+    }
+
+    #[test]
+    fn a_relative_xdg_dir_is_ignored_for_headroom_but_not_for_the_agent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = testing::env_in(dir.path());
+        env.vars.insert("XDG_STATE_HOME".into(), "state".into());
+        assert_eq!(
+            env.xdg_dir("XDG_STATE_HOME", ".local/state"),
+            env.home.join(".local/state")
+        );
+        assert_eq!(
+            env.agent_xdg_dir("XDG_STATE_HOME", ".local/state"),
+            env.cwd.join("state")
+        );
     }
 }

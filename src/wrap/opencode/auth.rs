@@ -33,7 +33,7 @@ pub(crate) fn load(env: &Environment, names: &ConfigNames) -> BTreeMap<String, A
         Some(inline) => inline.to_string(),
         None => {
             let path = env
-                .xdg_dir("XDG_DATA_HOME", ".local/share")
+                .agent_xdg_dir("XDG_DATA_HOME", ".local/share")
                 .join(names.app_dir)
                 .join("auth.json");
             std::fs::read_to_string(path).unwrap_or_default()

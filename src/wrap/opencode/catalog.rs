@@ -48,7 +48,7 @@ impl Catalog {
     /// The agent's own cache if it parses, else the built-in catalog.
     pub fn load(env: &Environment, names: &ConfigNames) -> Catalog {
         let path = env
-            .xdg_dir("XDG_CACHE_HOME", ".cache")
+            .agent_xdg_dir("XDG_CACHE_HOME", ".cache")
             .join(names.app_dir)
             .join("models.json");
         std::fs::read(path)

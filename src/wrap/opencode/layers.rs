@@ -104,7 +104,7 @@ pub fn managed_configs(env: &Environment, names: &ConfigNames) -> Vec<PathBuf> {
 /// Every candidate layer, lowest precedence first.
 fn layers(env: &Environment, names: &ConfigNames) -> Vec<Layer> {
     let global = env
-        .xdg_dir("XDG_CONFIG_HOME", ".config")
+        .agent_xdg_dir("XDG_CONFIG_HOME", ".config")
         .join(names.app_dir);
     let mut files: Vec<PathBuf> = names
         .global_files
