@@ -638,3 +638,31 @@ fn claudes_dry_run_masks_the_users_own_header_values() {
     );
     assert!(stdout.contains("--settings"), "{stdout}");
 }
+
+#[test]
+fn a_broken_price_file_is_told_on_the_terminal_not_only_in_the_log() {
+    let (sandbox, _bin_dir) = sandbox_with_fake();
+    let prices = sandbox
+        .root
+        .path()
+        .join("home/.config/headroom/prices.json");
+    std::fs::create_dir_all(prices.parent().unwrap()).unwrap();
+    std::fs::write(
+        &prices,
+        r#"{"providers": {"gw": {"m": {"input": -5, "output": 1}}}}"#,
+    )
+    .unwrap();
+    let output = sandbox.run_headroom(&["wrap", "opencode", "--quiet"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let expected = format!(
+        "headroom: warning: ignoring the price file {}: -5 is not a price",
+        prices.display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    assert!(
+        stderr.ends_with("; the built-in prices apply\n"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

@@ -41,10 +41,42 @@ const MAKERS: &[&str] = &[
 /// Prices in USD per million tokens.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Rates {
+    #[serde(deserialize_with = "rate")]
     pub input: f64,
+    #[serde(deserialize_with = "rate")]
     pub output: f64,
+    #[serde(default, deserialize_with = "some_rate")]
     pub cache_read: Option<f64>,
+    #[serde(default, deserialize_with = "some_rate")]
     pub cache_write: Option<f64>,
+}
+
+/// The highest price taken, in USD per million tokens: a thousand times
+/// the dearest model's, so that only a slip (a price per token written per
+/// million, an exponent) is refused.
+const MAX_RATE: f64 = 1e6;
+
+/// A price, which is a number from 0 to `MAX_RATE`: a negative one would
+/// make a bill smaller, and an absurd one its sum infinite.
+fn rate<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    checked_rate(f64::deserialize(deserializer)?)
+}
+
+/// A price, or none (`null`, or the member left out).
+fn some_rate<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+    Option::<f64>::deserialize(deserializer)?
+        .map(checked_rate)
+        .transpose()
+}
+
+fn checked_rate<E: serde::de::Error>(rate: f64) -> Result<f64, E> {
+    if (0.0..=MAX_RATE).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(E::custom(format_args!(
+            "{rate} is not a price: USD per million tokens, from 0 to {MAX_RATE}"
+        )))
+    }
 }
 
 /// One model's entry in the catalog.
@@ -53,6 +85,7 @@ pub struct Price {
     #[serde(flatten)]
     pub rates: Rates,
     /// The price of reasoning tokens, where it is not the output price.
+    #[serde(default, deserialize_with = "some_rate")]
     pub reasoning: Option<f64>,
     /// The prices once the prompt is over 200,000 tokens.
     pub above_200k: Option<Rates>,
@@ -238,6 +271,18 @@ fn priced(tokens: u64, rate: Option<f64>) -> Option<f64> {
         (_, Some(rate)) => Some(tokens as f64 * rate),
         (_, None) => None,
     }
+}
+
+/// Why the user's price file (if any) will be ignored, in one line; `None`
+/// when there is none or it is good. For a warning where the log is not
+/// on the user's screen (`wrap`).
+pub fn user_file_problem() -> Option<String> {
+    let path = user_file_path()?;
+    let error = read_user_file(&path).err()?;
+    Some(format!(
+        "ignoring the price file {}: {error}; the built-in prices apply",
+        path.display()
+    ))
 }
 
 /// The user's file, `None` when there is none.

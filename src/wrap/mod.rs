@@ -184,6 +184,10 @@ impl ProxiedRun<'_> {
                     spec.binary
                 );
             }
+            // The log, where the catalog says so too, is not on the screen.
+            if let Some(problem) = crate::usage::prices::user_file_problem() {
+                eprintln!("headroom: warning: {problem}");
+            }
             let command = command::build(binary, &run.args, env, &launch);
             let status = child::run(command).await;
             let stats = proxy.stats();

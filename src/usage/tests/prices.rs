@@ -211,6 +211,26 @@ fn a_broken_or_missing_user_file_leaves_the_builtin_catalog() {
 }
 
 #[test]
+fn a_user_file_with_what_is_not_a_price_is_ignored_whole() {
+    for rate in ["-5", "1e308", "1000001", "\"two\""] {
+        let text = format!(
+            r#"{{"providers": {{"gw": {{"ok": {{"input": 1, "output": 2}}, "bad": {{"input": 1, "output": 2, "cache_read": {rate}}}}}}}}}"#
+        );
+        let file = user_file(&text);
+        let catalog = Catalog::load(Some(file.path()));
+        assert_eq!(catalog.len(), builtin().len(), "{rate}");
+        assert_eq!(catalog.price("ok", Some("gw")), None, "{rate}");
+    }
+    // Zero, and a price left out or null, are prices a file may give.
+    let file = user_file(
+        r#"{"providers": {"gw": {"free": {"input": 0, "output": 0, "cache_read": null}}}}"#,
+    );
+    let catalog = Catalog::load(Some(file.path()));
+    let free = catalog.price("free", Some("gw")).map(|p| p.rates.clone());
+    assert_eq!(free.map(|r| (r.input, r.cache_read)), Some((0.0, None)));
+}
+
+#[test]
 fn a_provider_the_catalog_does_not_know_gets_the_makers_price() {
     let catalog = builtin();
     let custom = catalog.price("gpt-5", Some("my-gateway"));
