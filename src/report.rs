@@ -26,11 +26,8 @@ pub fn run(args: UsageArgs) -> anyhow::Result<()> {
         if args.json {
             writeln!(out, "[]")?;
         } else {
-            writeln!(
-                out,
-                "No usage recorded yet (no ledger at {}).",
-                path.display()
-            )?;
+            let what = if path.exists() { "an empty ledger" } else { "no ledger" };
+            writeln!(out, "No usage recorded yet ({what} at {}).", path.display())?;
         }
         return Ok(());
     };

@@ -232,6 +232,15 @@ fn an_empty_ledger_says_so() {
         )
     );
     assert_eq!(stdout(&usage(&missing, &["--json"])), "[]\n");
+    std::fs::write(&missing, b"").unwrap();
+    assert_eq!(
+        stdout(&usage(&missing, &[])),
+        format!(
+            "No usage recorded yet (an empty ledger at {}).\n",
+            missing.display()
+        )
+    );
+    std::fs::remove_file(&missing).unwrap();
     seed(&missing, vec![row(1_000, "p", "m", [1, 0, 0, 1, 0], None)]);
     assert_eq!(
         stdout(&usage(&missing, &["--since", "7d"])),
