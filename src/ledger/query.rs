@@ -100,7 +100,7 @@ pub fn totals(
             output_tokens: tokens(row.get(5)?),
             reasoning_tokens: tokens(row.get(6)?),
             cost_usd: row.get(7)?,
-            unpriced_requests: row.get::<_, Option<u64>>(8)?.unwrap_or(0),
+            unpriced_requests: row.get(8)?,
         })
     };
     let groups: Vec<Group> = match &reading.run {
@@ -130,15 +130,19 @@ pub(super) fn totals_sql(reading: &Reading) -> String {
     };
     // TOTAL, a float, never fails on an overflow as SUM does: a ledger
     // written before counts were bounded may hold absurd ones. The last
-    // column is Row::cost_unknown.
+    // column counts Row::cost_unknown: of the requests without a cost,
+    // those that are not failures that reported nothing (a cost is stored
+    // only with tokens). A CASE that a status below 400 settles at once is
+    // the cheapest form of it.
     format!(
         "SELECT {key} AS key, COUNT(*), \
          TOTAL(input_tokens) AS input, TOTAL(cache_read_tokens), \
          TOTAL(cache_write_tokens), TOTAL(output_tokens) AS output, \
          TOTAL(reasoning_tokens), SUM(cost_usd), \
-         SUM(cost_usd IS NULL AND (status < 400 OR COALESCE(input_tokens, \
-             cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens) \
-             IS NOT NULL)) \
+         COUNT(*) - COUNT(cost_usd) - COUNT(CASE WHEN status >= 400 \
+             AND input_tokens IS NULL AND cache_read_tokens IS NULL \
+             AND cache_write_tokens IS NULL AND output_tokens IS NULL \
+             AND reasoning_tokens IS NULL THEN 1 END) \
          FROM requests WHERE time_ms >= ?1{run}{group}"
     )
 }
