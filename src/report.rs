@@ -26,7 +26,11 @@ pub fn run(args: UsageArgs) -> anyhow::Result<()> {
         if args.json {
             writeln!(out, "[]")?;
         } else {
-            let what = if path.exists() { "an empty ledger" } else { "no ledger" };
+            let what = if path.exists() {
+                "an empty ledger"
+            } else {
+                "no ledger"
+            };
             writeln!(out, "No usage recorded yet ({what} at {}).", path.display())?;
         }
         return Ok(());

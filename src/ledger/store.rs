@@ -129,8 +129,13 @@ impl std::error::Error for StoreError {}
 /// What the user can do about `error` on the file at `path`, when the
 /// cause is plain.
 fn remedy(path: &Path, error: &rusqlite::Error) -> Option<&'static str> {
-    use rusqlite::ErrorCode::{CannotOpen, DatabaseCorrupt, NotADatabase, PermissionDenied};
+    use rusqlite::ErrorCode::{
+        CannotOpen, DatabaseBusy, DatabaseCorrupt, DatabaseLocked, NotADatabase, PermissionDenied,
+    };
     match error.sqlite_error_code()? {
+        // Another process's long write: a first one migrating a large
+        // ledger to a new schema.
+        DatabaseBusy | DatabaseLocked => Some("another headroom is writing it: try again shortly"),
         NotADatabase | DatabaseCorrupt => {
             Some("move the file aside, and headroom starts a new ledger in its place")
         }
