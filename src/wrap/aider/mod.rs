@@ -8,6 +8,7 @@
 //! over the environment; then headroom adds an env file of its own, which
 //! aider loads after theirs.
 
+mod expansion;
 mod settings;
 
 use std::path::Path;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
+use super::expansion::expanded_values;
 use crate::error::UsageError;
 use crate::wrap::dotenv;
 use crate::wrap::environment::Environment;
@@ -148,6 +149,10 @@ impl AiderSettings {
 /// A config file's top-level keys.
 type Config = (String, yaml_rust2::yaml::Hash);
 
+/// The most values a config file may hold once its aliases are expanded:
+/// a real one has tens.
+const MAX_CONFIG_VALUES: u64 = 100_000;
+
 /// `--config` (or `AIDER_CONFIG`), then `.aider.conf.yml` in the working
 /// directory, the git root and home: those that exist, first wins.
 fn config_files(
@@ -172,8 +177,16 @@ fn config_files(
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let docs = YamlLoader::load_from_str(&text)
-            .map_err(|e| UsageError::new(format!("{}: not valid YAML: {e}", path.display())))?;
+        let not_yaml = |e| UsageError::new(format!("{}: not valid YAML: {e}", path.display()));
+        // Loading copies each alias's value: bounded first.
+        if expanded_values(&text).map_err(not_yaml)? > MAX_CONFIG_VALUES {
+            return Err(UsageError::new(format!(
+                "{}: its YAML aliases expand to over {MAX_CONFIG_VALUES} values, which no aider config needs; remove the aliases",
+                path.display()
+            ))
+            .into());
+        }
+        let docs = YamlLoader::load_from_str(&text).map_err(not_yaml)?;
         let hash = match docs.into_iter().next() {
             Some(Yaml::Hash(hash)) => hash,
             _ => continue,

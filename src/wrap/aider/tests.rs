@@ -265,3 +265,31 @@ fn a_config_that_is_not_yaml_is_an_error_naming_it() {
     let error = AiderSettings::read(&env, &[]).unwrap_err().to_string();
     assert!(error.contains(".aider.conf.yml: not valid YAML"), "{error}");
 }
+
+/// Aliases of aliases, nine deep: a few hundred bytes that the loader
+/// would expand to 9^9 values.
+fn alias_bomb() -> String {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..9 {
+        let refs = vec![format!("*a{}", level - 1); 9].join(", ");
+        text.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+    }
+    text
+}
+
+#[test]
+fn a_config_whose_aliases_would_fill_memory_is_refused_unread() {
+    let root = tempfile::tempdir().unwrap();
+    let env = env_in(root.path());
+    write(&env.cwd.join(".aider.conf.yml"), &alias_bomb());
+    let started = std::time::Instant::now();
+    let error = AiderSettings::read(&env, &[]).unwrap_err().to_string();
+    assert!(error.contains("its YAML aliases expand to over"), "{error}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Aliases a real config might use are read as before.
+    write(
+        &env.cwd.join(".aider.conf.yml"),
+        "base: &base https://gw.example/v1\nopenai-api-base: *base\n",
+    );
+    assert_eq!(upstream(&env, &[], "openai"), "https://gw.example/v1");
+}
