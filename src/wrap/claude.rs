@@ -140,7 +140,21 @@ struct ClaudeSetup {
 }
 
 fn read_setup(context: &Context) -> anyhow::Result<Box<dyn Setup>> {
-    Ok(Box::new(setup(context.env)))
+    let mut setup = setup(context.env);
+    if setup.unroutable.is_none() && names_settings(context.args) {
+        setup.unroutable = Some(
+            "--settings among Claude Code's arguments replaces headroom's (Claude Code keeps the last), so its requests would not reach the proxy; put those settings in .claude/settings.local.json instead".into(),
+        );
+    }
+    Ok(Box::new(setup))
+}
+
+/// Do the user's arguments give Claude Code settings of their own?
+fn names_settings(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .filter_map(|arg| arg.to_str())
+        .take_while(|&arg| arg != "--")
+        .any(|arg| arg == "--settings" || arg.starts_with("--settings="))
 }
 
 fn setup(env: &Environment) -> ClaudeSetup {
@@ -384,6 +398,35 @@ mod tests {
             r#"{"env": {"ANTHROPIC_BASE_URL": "https://corp.dev"}}"#,
         );
         assert!(setup(&env).unroutable.unwrap().contains("managed"));
+    }
+
+    #[test]
+    fn settings_among_the_arguments_are_unroutable() {
+        let root = tempfile::tempdir().unwrap();
+        let env = env_in(root.path());
+        let unroutable = |args: &[&str]| {
+            let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            let context = Context {
+                env: &env,
+                only: &[],
+                skip: &[],
+                args: &args,
+                spill_dir: None,
+            };
+            read_setup(&context).unwrap().unroutable()
+        };
+        assert_eq!(unroutable(&["-p", "hi"]), None);
+        assert_eq!(unroutable(&["-p", "--", "--settings"]), None);
+        for args in [
+            &["--settings", "s.json"][..],
+            &["-p", "hi", "--settings={}"],
+        ] {
+            let why = unroutable(args).unwrap_or_default();
+            assert!(
+                why.starts_with("--settings among Claude Code's arguments"),
+                "{why}"
+            );
+        }
     }
 
     #[test]

@@ -76,6 +76,13 @@ impl CodexConfig {
                 .into())
             }
         };
+        // Chosen after headroom's own choice, it would win over it.
+        let selected = match provider_chosen_in_args(args) {
+            Some(words) => Selected::Unroutable(format!(
+                "{words} among Codex's arguments chooses a provider after headroom's, so its requests would not reach the proxy; choose it in config.toml or a profile (-p) instead"
+            )),
+            None => selected,
+        };
         Ok(CodexConfig {
             provider_id,
             profile,
@@ -119,6 +126,26 @@ fn profile_in_args(args: &[OsString]) -> Option<String> {
             found = Some(name.to_string());
         } else if *word == "--profile" || *word == "-p" {
             found = words.get(i + 1).map(|name| name.to_string());
+        }
+    }
+    found
+}
+
+/// The words among the user's arguments to Codex that choose its model
+/// provider: `-c model_provider=ID` (or `--config`, joined by `=` or not)
+/// or `--oss`.
+fn provider_chosen_in_args(args: &[OsString]) -> Option<String> {
+    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    let chooses = |value: &str| value.trim_start().starts_with("model_provider=");
+    let mut found = None;
+    for (i, word) in words.iter().take_while(|&&w| w != "--").enumerate() {
+        let next = words.get(i + 1).copied().unwrap_or_default();
+        if *word == "--oss" {
+            found = Some(word.to_string());
+        } else if (*word == "-c" || *word == "--config") && chooses(next) {
+            found = Some(format!("{word} {next}"));
+        } else if word.strip_prefix("--config=").is_some_and(chooses) {
+            found = Some(word.to_string());
         }
     }
     found

@@ -176,3 +176,37 @@ fn local_built_ins_are_unroutable_and_unknown_or_broken_config_is_an_error() {
     assert!(err.contains("not valid TOML"), "{err}");
     assert!(!err.contains('\n'), "{err}");
 }
+
+#[test]
+fn a_provider_chosen_among_the_arguments_is_unroutable_naming_them() {
+    let root = tempfile::tempdir().unwrap();
+    let env = env_in(root.path());
+    write(
+        &env.home.join(".codex/config.toml"),
+        "model_provider = \"a\"\n[model_providers.a]\nbase_url = \"https://a.dev/v1\"\n",
+    );
+    assert_eq!(read(&env, &["exec", "hi"]).unroutable, None);
+    for (args, named) in [
+        (
+            &["exec", "-c", "model_provider=other", "hi"][..],
+            "-c model_provider=other",
+        ),
+        (
+            &["--config", " model_provider=\"b\""],
+            "--config  model_provider=\"b\"",
+        ),
+        (&["--config=model_provider=b"], "--config=model_provider=b"),
+        (&["exec", "--oss"], "--oss"),
+    ] {
+        let why = read(&env, args).unroutable.unwrap_or_default();
+        assert!(
+            why.starts_with(&format!("{named} among Codex's arguments")),
+            "{args:?}: {why}"
+        );
+    }
+    // Other settings, and words after `--`, choose nothing.
+    assert_eq!(
+        read(&env, &["-c", "model=gpt-5", "exec", "--", "--oss"]).unroutable,
+        None
+    );
+}
