@@ -666,3 +666,84 @@ fn a_broken_price_file_is_told_on_the_terminal_not_only_in_the_log() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+/// `headroom wrap ARGS --dry-run`, then with `--json`: both outputs.
+fn dry_runs(sandbox: &Sandbox, agent: &str) -> [String; 2] {
+    [&["--dry-run"][..], &["--dry-run", "--json"]].map(|flags| {
+        let args: Vec<&str> = ["wrap", agent].iter().chain(flags).copied().collect();
+        let output = sandbox.run_headroom(&args);
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    })
+}
+
+#[test]
+fn every_agents_dry_run_masks_the_password_and_query_values_of_its_upstream() {
+    let mut sandbox = Sandbox::new();
+    sandbox.env.insert(
+        "ANTHROPIC_BASE_URL".into(),
+        "https://user:s3cretpw@gw.example/v1".into(),
+    );
+    for out in dry_runs(&sandbox, "claude") {
+        assert!(!out.contains("s3cretpw"), "{out}");
+        assert!(out.contains("https://user:***@gw.example/v1"), "{out}");
+    }
+    let settings = sandbox.project().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        r#"{"env": {"ANTHROPIC_BASE_URL": "https://gw.example/v1?key=SECRETKEY"}}"#,
+    )
+    .unwrap();
+    for out in dry_runs(&sandbox, "claude") {
+        assert!(!out.contains("SECRETKEY"), "{out}");
+        assert!(out.contains("https://gw.example/v1?key=***"), "{out}");
+    }
+
+    sandbox.env.insert("GEMINI_API_KEY".into(), "k".into());
+    sandbox.env.insert(
+        "GOOGLE_GEMINI_BASE_URL".into(),
+        "https://user:PW123@gw.example/v1beta".into(),
+    );
+    let codex_home = sandbox.root.path().join("codex");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    std::fs::write(
+        codex_home.join("config.toml"),
+        "model_provider = \"corp\"\n[model_providers.corp]\nbase_url = \"https://user:PW123@gw.example/v1\"\n",
+    )
+    .unwrap();
+    sandbox
+        .env
+        .insert("CODEX_HOME".into(), codex_home.display().to_string());
+    for agent in ["gemini", "codex"] {
+        for out in dry_runs(&sandbox, agent) {
+            assert!(!out.contains("PW123"), "{agent}: {out}");
+            assert!(
+                out.contains("https://user:***@gw.example/v1"),
+                "{agent}: {out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_mcp_servers_environment_and_url_query_are_masked_but_reach_the_child() {
+    let (mut sandbox, bin_dir) = sandbox_with_fake();
+    let content = json!({"mcp": {
+        "gh": {"type": "local", "command": ["gh-mcp"], "environment": {"GITHUB_PAT": "ghp_SECRET"}},
+        "docs": {"type": "remote", "url": "https://mcp.example/x?token=MCPTOK"},
+    }});
+    sandbox
+        .env
+        .insert("OPENCODE_CONFIG_CONTENT".into(), content.to_string());
+    for out in dry_runs(&sandbox, "opencode") {
+        assert!(!out.contains("ghp_SECRET"), "{out}");
+        assert!(!out.contains("MCPTOK"), "{out}");
+        assert!(out.contains("https://mcp.example/x?token=***"), "{out}");
+    }
+
+    let output = sandbox.run_headroom(&["wrap", "opencode", "--quiet"]);
+    assert!(output.status.success(), "{output:?}");
+    let (_, given) = recorded(&bin_dir);
+    assert_eq!(given["mcp"], content["mcp"]);
+}

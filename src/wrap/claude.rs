@@ -371,6 +371,28 @@ mod tests {
     }
 
     #[test]
+    fn a_password_or_query_in_the_base_url_reaches_the_child_but_not_the_dry_run() {
+        let root = tempfile::tempdir().unwrap();
+        let mut env = env_in(root.path());
+        env.vars.insert(
+            BASE_URL.into(),
+            "https://user:s3cretpw@gw.example/v1?key=SECRETKEY".into(),
+        );
+        let launch = setup(&env)
+            .launch("http://127.0.0.1:9", Path::new("/d"))
+            .unwrap();
+        let (real, shown) = settings_arg(&launch);
+        assert_eq!(
+            real["env"][CUSTOM_HEADERS],
+            "X-Headroom-Upstream: https://user:s3cretpw@gw.example/v1?key=SECRETKEY"
+        );
+        assert_eq!(
+            shown["env"][CUSTOM_HEADERS],
+            "X-Headroom-Upstream: https://user:***@gw.example/v1?key=***"
+        );
+    }
+
+    #[test]
     fn clouds_managed_overrides_and_nesting_are_unroutable() {
         let root = tempfile::tempdir().unwrap();
         let mut env = env_in(root.path());

@@ -14,6 +14,7 @@ use crate::proxy::upstream::Upstream;
 use crate::record::TallyLine;
 
 use super::agent::{Launch, Routed};
+use super::mask;
 
 /// Everything a dry run shows.
 pub struct DryRun<'a> {
@@ -39,6 +40,19 @@ impl DryRun<'_> {
             .collect()
     }
 
+    /// The routed providers with the secrets in their URLs masked.
+    fn routed(&self) -> Vec<Routed> {
+        self.launch
+            .routed
+            .iter()
+            .map(|routed| Routed {
+                upstream: mask::url(&routed.upstream),
+                base_url: mask::url(&routed.base_url),
+                ..routed.clone()
+            })
+            .collect()
+    }
+
     fn to_json(&self) -> Value {
         let launch = self.launch;
         let mut out = Map::new();
@@ -46,10 +60,10 @@ impl DryRun<'_> {
         if let Some(why) = &self.unroutable {
             out.insert("unroutable".into(), json!(why));
         }
-        out.insert("routed".into(), json!(launch.routed));
+        out.insert("routed".into(), json!(self.routed()));
         out.insert("left_alone".into(), json!(launch.left_alone));
         for detail in &launch.details {
-            out.insert(detail.key.into(), detail.value.clone());
+            out.insert(detail.key.into(), mask::urls(&detail.value));
         }
         out.insert("command".into(), json!(self.command()));
         let env: Map<String, Value> = launch
@@ -89,11 +103,9 @@ fn dry_run_lines(plan: &DryRun) -> anyhow::Result<Vec<String>> {
         lines.push(format!("Not routable: {why}"));
         lines.push("(--allow-unrouted launches it without headroom)".into());
     }
-    lines.push(format!(
-        "Routed through headroom ({}):",
-        launch.routed.len()
-    ));
-    for routed in &launch.routed {
+    let routed = plan.routed();
+    lines.push(format!("Routed through headroom ({}):", routed.len()));
+    for routed in &routed {
         lines.push(format!(
             "  {} {}  via {}",
             figures::pad(&routed.id, 24),
@@ -107,7 +119,7 @@ fn dry_run_lines(plan: &DryRun) -> anyhow::Result<Vec<String>> {
     }
     for detail in &launch.details {
         lines.push(format!("{}:", detail.title));
-        lines.push(serde_json::to_string_pretty(&detail.value)?);
+        lines.push(serde_json::to_string_pretty(&mask::urls(&detail.value))?);
     }
     lines.push("Command:".into());
     let words: Vec<String> = plan.command().iter().map(|w| shell_quote(w)).collect();
@@ -261,7 +273,7 @@ mod tests {
     use super::*;
     use crate::proxy::routes::Family;
     use crate::proxy::stats::Latency;
-    use crate::wrap::agent::{LeftAlone, OverlayFile, Shown};
+    use crate::wrap::agent::{Detail, LeftAlone, OverlayFile, Shown};
 
     fn routed(id: &str, upstream: &str) -> Routed {
         Routed {
@@ -446,7 +458,7 @@ mod tests {
     #[test]
     fn a_dry_run_shows_the_exact_command_env_and_files_with_secrets_masked() {
         let launch = Launch {
-            routed: vec![routed("anthropic", "https://api.anthropic.com")],
+            routed: vec![routed("anthropic", "https://u:secret@gw.dev/v1?key=secret")],
             left_alone: vec![LeftAlone::new("x", "why not")],
             env: vec![("TOKENS".into(), Shown::masked("a: secret", "a: ***"))],
             env_removed: vec!["GONE".into()],
@@ -458,7 +470,11 @@ mod tests {
                 name: "f.json".into(),
                 contents: Shown::masked("secret", "***"),
             }],
-            details: Vec::new(),
+            details: vec![Detail {
+                key: "overlay",
+                title: "Overlay".into(),
+                value: json!({"h": "https://gw.dev?token=secret"}),
+            }],
         };
         let user_args = [OsString::from("-p"), OsString::from("say hi")];
         let plan = DryRun {
@@ -471,6 +487,14 @@ mod tests {
         };
         let text = dry_run_lines(&plan).unwrap().join("\n");
         assert!(!text.contains("secret"), "{text}");
+        assert!(
+            text.contains("anthropic                https://u:***@gw.dev/v1?key=***  via"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"h\": \"https://gw.dev?token=***\""),
+            "{text}"
+        );
         assert!(
             text.contains("  /bin/claude --settings '{\"k\":\"***\"}' -p 'say hi'"),
             "{text}"
@@ -486,5 +510,10 @@ mod tests {
         assert_eq!(json["env"]["TOKENS"], "a: ***");
         assert_eq!(json["files"][0]["path"], "/run/headroom/wrap-RUN/f.json");
         assert_eq!(json["routed"][0]["id"], "anthropic");
+        assert_eq!(
+            json["routed"][0]["upstream"],
+            "https://u:***@gw.dev/v1?key=***"
+        );
+        assert_eq!(json["overlay"]["h"], "https://gw.dev?token=***");
     }
 }

@@ -3,8 +3,10 @@
 
 use toml::{Table, Value};
 
-use crate::wrap::agent::UPSTREAM_HEADER;
 use crate::wrap::mask;
+
+/// The provider's key for the query parameters Codex adds to every URL.
+const QUERY_PARAMS: &str = "query_params";
 
 /// `{ key = value, ... }` on one line.
 pub fn table(table: &Table) -> String {
@@ -49,7 +51,9 @@ pub fn key(k: &str) -> String {
     }
 }
 
-/// `table` with secret-looking values and foreign header values masked.
+/// `table` with secret-looking values, foreign header values and the
+/// values of the query Codex adds to the URL masked, and every URL masked
+/// by [`mask::url`].
 pub fn masked(table: &Table) -> Table {
     table
         .iter()
@@ -59,24 +63,37 @@ pub fn masked(table: &Table) -> Table {
                     Value::Table(headers) => Value::Table(
                         headers
                             .iter()
-                            .map(|(name, inner)| {
-                                let keep = name.eq_ignore_ascii_case(UPSTREAM_HEADER);
-                                (name.clone(), if keep { inner.clone() } else { hidden() })
-                            })
+                            .map(|(name, inner)| (name.clone(), header(name, inner)))
                             .collect(),
                     ),
                     _ => hidden(),
                 }
             } else if mask::is_secret_key(k) {
                 hidden()
-            } else if let Value::Table(inner) = v {
-                Value::Table(masked(inner))
+            } else if k == QUERY_PARAMS {
+                match v {
+                    Value::Table(params) => {
+                        Value::Table(params.keys().map(|name| (name.clone(), hidden())).collect())
+                    }
+                    _ => hidden(),
+                }
             } else {
-                v.clone()
+                match v {
+                    Value::Table(inner) => Value::Table(masked(inner)),
+                    Value::String(text) => Value::String(mask::url(text)),
+                    other => other.clone(),
+                }
             };
             (k.clone(), shown)
         })
         .collect()
+}
+
+fn header(name: &str, value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(mask::header_value(name, text)),
+        _ => hidden(),
+    }
 }
 
 fn hidden() -> Value {
@@ -112,7 +129,9 @@ mod tests {
         let parsed: Table = r#"
             env_key = "CORP_KEY"
             experimental_bearer_token = "tok"
-            http_headers = { "X-Headroom-Upstream" = "https://a.dev", "X-Auth" = "s" }
+            base_url = "https://u:pw@gw.dev/v1"
+            query_params = { code = "fn-secret" }
+            http_headers = { "X-Headroom-Upstream" = "https://u:pw@gw.dev/v1", "X-Auth" = "s" }
         "#
         .parse()
         .unwrap();
@@ -124,7 +143,15 @@ mod tests {
         );
         assert!(shown.contains(r#"X-Auth = "***""#), "{shown}");
         assert!(
-            shown.contains(r#"X-Headroom-Upstream = "https://a.dev""#),
+            shown.contains(r#"X-Headroom-Upstream = "https://u:***@gw.dev/v1""#),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(r#"base_url = "https://u:***@gw.dev/v1""#),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(r#"query_params = { code = "***" }"#),
             "{shown}"
         );
     }

@@ -129,6 +129,31 @@ http_headers = { "X-Team" = "t-secret" }
 }
 
 #[test]
+fn a_password_in_the_base_url_reaches_the_child_but_not_the_dry_run() {
+    let root = tempfile::tempdir().unwrap();
+    let env = env_in(root.path());
+    write(
+        &env.home.join(".codex/config.toml"),
+        r#"
+model_provider = "corp"
+[model_providers.corp]
+base_url = "https://user:PW123@gw.corp.dev/v1"
+"#,
+    );
+    let launch = read(&env, &[]).launch(PROXY, Path::new("/d")).unwrap();
+    assert_eq!(
+        defined(&launch)["http_headers"]["X-Headroom-Upstream"].as_str(),
+        Some("https://user:PW123@gw.corp.dev/v1")
+    );
+    let (_, shown) = overrides(&launch).pop().unwrap();
+    assert!(!shown.contains("PW123"), "{shown}");
+    assert!(
+        shown.contains(r#"X-Headroom-Upstream = "https://user:***@gw.corp.dev/v1""#),
+        "{shown}"
+    );
+}
+
+#[test]
 fn a_profile_from_config_or_arguments_chooses_the_provider() {
     let root = tempfile::tempdir().unwrap();
     let env = env_in(root.path());

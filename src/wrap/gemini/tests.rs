@@ -139,6 +139,24 @@ fn the_users_custom_headers_are_kept_and_masked() {
 }
 
 #[test]
+fn a_password_in_the_base_url_reaches_the_child_but_not_the_dry_run() {
+    let root = tempfile::tempdir().unwrap();
+    let mut env = with_key(root.path());
+    env.vars
+        .insert(BASE_URL.into(), "https://u:PW123@gw.example/v1beta".into());
+    let launch = launch(&setup(&env, true));
+    let headers = var(&launch, CUSTOM_HEADERS).unwrap();
+    assert_eq!(
+        headers.real,
+        "X-Headroom-Upstream: https://u:PW123@gw.example/v1beta"
+    );
+    assert_eq!(
+        headers.shown,
+        "X-Headroom-Upstream: https://u:***@gw.example/v1beta"
+    );
+}
+
+#[test]
 fn google_login_vertex_enforced_types_and_nesting_are_unroutable() {
     let root = tempfile::tempdir().unwrap();
     let mut env = with_key(root.path());
