@@ -747,3 +747,17 @@ fn an_mcp_servers_environment_and_url_query_are_masked_but_reach_the_child() {
     let (_, given) = recorded(&bin_dir);
     assert_eq!(given["mcp"], content["mcp"]);
 }
+
+#[test]
+fn the_provider_header_shows_its_id_in_the_overlay_and_the_environment_alike() {
+    let (sandbox, _) = sandbox_with_fake();
+    let [text, json] = dry_runs(&sandbox, "opencode");
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    let overlay = &plan["overlay"]["provider"]["opencode"]["options"]["headers"];
+    assert_eq!(overlay["X-Headroom-Provider"], "opencode", "{plan}");
+    let content: Value =
+        serde_json::from_str(plan["env"]["OPENCODE_CONFIG_CONTENT"].as_str().unwrap()).unwrap();
+    let env = &content["provider"]["opencode"]["options"]["headers"];
+    assert_eq!(env["X-Headroom-Provider"], "opencode", "{plan}");
+    assert!(!text.contains("***"), "{text}");
+}

@@ -11,6 +11,9 @@ use super::environment::Environment;
 /// The header that tells the proxy where a request really goes.
 pub const UPSTREAM_HEADER: &str = "X-Headroom-Upstream";
 
+/// The header that names the provider a request is counted under.
+pub const PROVIDER_HEADER: &str = "X-Headroom-Provider";
+
 /// The base URL an agent gets for the proxy at `proxy_origin` when its
 /// real base is `upstream`: the proxy plus the version segment the proxy
 /// strips from `upstream` (`/v1`, `/v1beta`, or none), so that the agent's

@@ -1,11 +1,11 @@
 //! Masks the secrets a dry run would otherwise print: keys, tokens, the
 //! values of headers the user configured and of an MCP server's
 //! environment, and a URL's password and query values. headroom's own
-//! header is shown.
+//! headers are shown.
 
 use serde_json::Value;
 
-use super::agent::UPSTREAM_HEADER;
+use super::agent::{PROVIDER_HEADER, UPSTREAM_HEADER};
 
 /// What a masked value is shown as.
 pub const MASK: &str = "***";
@@ -131,10 +131,13 @@ pub fn header_lines(text: &str, separator: char) -> String {
 }
 
 /// How a dry run shows header `name`'s `value`: headroom's upstream as a
-/// [`url`], any other header masked.
+/// [`url`], headroom's provider id as is (an id, not a secret), any other
+/// header masked.
 pub fn header_value(name: &str, value: &str) -> String {
     if name.eq_ignore_ascii_case(UPSTREAM_HEADER) {
         url(value)
+    } else if name.eq_ignore_ascii_case(PROVIDER_HEADER) {
+        value.to_string()
     } else {
         MASK.to_string()
     }
@@ -233,7 +236,11 @@ mod tests {
             "provider": {"p": {"options": {
                 "apiKey": "sk-secret",
                 "baseURL": "http://127.0.0.1:1/v1",
-                "headers": {"X-Headroom-Upstream": "https://a.dev", "X-Gateway-Auth": "g"},
+                "headers": {
+                    "X-Headroom-Upstream": "https://a.dev",
+                    "X-Headroom-Provider": "p",
+                    "X-Gateway-Auth": "g",
+                },
             }}},
             "env_key": "OPENAI_API_KEY",
             "experimental_bearer_token": "t",
@@ -245,7 +252,11 @@ mod tests {
                 "provider": {"p": {"options": {
                     "apiKey": "***",
                     "baseURL": "http://127.0.0.1:1/v1",
-                    "headers": {"X-Headroom-Upstream": "https://a.dev", "X-Gateway-Auth": "***"},
+                    "headers": {
+                        "X-Headroom-Upstream": "https://a.dev",
+                        "X-Headroom-Provider": "p",
+                        "X-Gateway-Auth": "***",
+                    },
                 }}},
                 "env_key": "OPENAI_API_KEY",
                 "experimental_bearer_token": "***",

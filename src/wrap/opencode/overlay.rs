@@ -18,8 +18,7 @@ use super::jsonc::parse_object;
 use super::merge::deep_merge;
 use super::plan::Routed;
 
-pub(crate) use crate::wrap::agent::UPSTREAM_HEADER;
-pub(crate) const PROVIDER_HEADER: &str = "X-Headroom-Provider";
+pub(crate) use crate::wrap::agent::{PROVIDER_HEADER, UPSTREAM_HEADER};
 
 pub(crate) fn build(routed: &[Routed]) -> Value {
     let providers: Map<String, Value> = routed
