@@ -13,7 +13,7 @@ use crate::cli::{Cli, Command, FromEnv, WrapArgs};
 /// Parses `words` (program name first), recording in each subcommand's
 /// arguments the flags that an environment variable supplied.
 pub fn parse(words: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
-    let mut command = Cli::command();
+    let mut command = agents_without_empty_vars(Cli::command());
     let matches = command.try_get_matches_from_mut(words)?;
     let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
     let from_env = FromEnv::new(flags_from_env(&command, &matches));
@@ -25,6 +25,37 @@ pub fn parse(words: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Err
         Command::Wrap(_) | Command::Usage(_) | Command::Completions(_) | Command::Man(_) => {}
     }
     Ok(cli)
+}
+
+/// `command` with each agent's variables that are set but empty taken as
+/// unset (`HEADROOM_CLAUDE_BIN=`), as `headroom wrap`'s listing takes them:
+/// clap would refuse the empty value, naming the flag and not the variable.
+fn agents_without_empty_vars(command: clap::Command) -> clap::Command {
+    command.mut_subcommand("wrap", |wrap| {
+        let agents: Vec<String> = wrap
+            .get_subcommands()
+            .map(|agent| agent.get_name().to_string())
+            .collect();
+        agents.iter().fold(wrap, |wrap, agent| {
+            wrap.mut_subcommand(agent, without_empty_vars)
+        })
+    })
+}
+
+/// `command` with no variable behind the arguments whose variable is empty.
+fn without_empty_vars(command: clap::Command) -> clap::Command {
+    let empty: Vec<String> = command
+        .get_arguments()
+        .filter(|arg| {
+            arg.get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|value| value.is_empty())
+        })
+        .map(|arg| arg.get_id().to_string())
+        .collect();
+    empty.iter().fold(command, |command, id| {
+        command.mut_arg(id, |arg| arg.env(None))
+    })
 }
 
 /// `(--flag, VARIABLE)` for every flag, down the chosen subcommands, whose

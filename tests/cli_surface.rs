@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -388,6 +389,41 @@ fn a_missing_agent_exits_127_naming_the_three_ways() {
     let bin = not_executable.to_str().unwrap();
     let output = sandbox.run_headroom(&["wrap", "opencode", "--opencode-bin", bin]);
     assert_one_line_error(&output, 127, "is not an executable file");
+}
+
+#[test]
+fn an_empty_bin_variable_counts_as_unset_for_every_agent() {
+    let sandbox = common::opencode::Sandbox::new();
+    let listing = sandbox.run_headroom(&["wrap", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+    let bin_dir = sandbox.root.path().join("bin");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert!(rows.len() > 1, "{rows:?}");
+    for row in rows {
+        let agent = row["agent"].as_str().unwrap();
+        let stand_in = bin_dir.join(agent);
+        std::fs::write(&stand_in, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let output = sandbox
+            .headroom(&["wrap", agent, "--dry-run", "--json"])
+            .env(format!("HEADROOM_{}_BIN", agent.to_uppercase()), "")
+            .env("PATH", &bin_dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{agent}: {stderr}");
+        let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(plan["command"][0], stand_in.to_str().unwrap(), "{agent}");
+    }
+
+    let output = sandbox
+        .headroom(&["wrap", "claude"])
+        .env("HEADROOM_CLAUDE_BIN", "")
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, 127, "headroom: error: claude not found on PATH");
 }
 
 #[test]
