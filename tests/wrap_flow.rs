@@ -761,3 +761,25 @@ fn the_provider_header_shows_its_id_in_the_overlay_and_the_environment_alike() {
     assert_eq!(env["X-Headroom-Provider"], "opencode", "{plan}");
     assert!(!text.contains("***"), "{text}");
 }
+
+#[test]
+fn dry_run_shows_the_directory_and_no_proxy_every_child_gets() {
+    let (mut sandbox, bin_dir) = sandbox_with_fake();
+    sandbox
+        .env
+        .insert("NO_PROXY".into(), "corp.internal".into());
+    let [text, json] = dry_runs(&sandbox, "opencode");
+    let plan: Value = serde_json::from_str(&json).unwrap();
+
+    let output = sandbox.run_headroom(&["wrap", "opencode", "--quiet"]);
+    assert!(output.status.success(), "{output:?}");
+    let (given, _) = recorded(&bin_dir);
+    for name in ["PWD", "NO_PROXY", "no_proxy"] {
+        let value = given
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}=")))
+            .unwrap();
+        assert_eq!(plan["env"][name], value, "{name}: {plan}");
+        assert!(text.contains(&format!("\n  {name}={value}\n")), "{text}");
+    }
+}

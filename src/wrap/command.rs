@@ -10,7 +10,8 @@ use super::environment::Environment;
 const LOOPBACK_HOSTS: &str = "127.0.0.1,localhost";
 
 /// `binary`, the launch's arguments then the user's, in the user's
-/// directory, with the launch's environment changes.
+/// directory, with the launch's environment changes and then
+/// [`every_childs_env`].
 pub fn build(
     binary: &Path,
     user_args: &[OsString],
@@ -21,20 +22,27 @@ pub fn build(
     command
         .args(launch.args.iter().map(|arg| &arg.real))
         .args(user_args)
-        .current_dir(&env.cwd)
-        // Agents such as opencode find their project from $PWD, not from
-        // their working directory.
-        .env("PWD", &env.cwd);
+        .current_dir(&env.cwd);
     for name in &launch.env_removed {
         command.env_remove(name);
     }
     for (name, value) in &launch.env {
         command.env(name, &value.real);
     }
-    for name in ["NO_PROXY", "no_proxy"] {
-        command.env(name, with_loopback(env.var(name)));
-    }
+    command.envs(every_childs_env(env));
     command
+}
+
+/// The variables every child gets, whatever its agent; a dry run shows
+/// them from here too.
+pub fn every_childs_env(env: &Environment) -> Vec<(&'static str, OsString)> {
+    // Agents such as opencode find their project from $PWD, not from
+    // their working directory.
+    let mut vars = vec![("PWD", env.cwd.clone().into_os_string())];
+    for name in ["NO_PROXY", "no_proxy"] {
+        vars.push((name, with_loopback(env.var(name)).into()));
+    }
+    vars
 }
 
 pub fn with_loopback(no_proxy: Option<&str>) -> String {
@@ -46,7 +54,24 @@ pub fn with_loopback(no_proxy: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::wrap::environment::testing::env_in;
+
+    #[test]
+    fn every_child_gets_its_directory_and_loopback_without_a_proxy() {
+        let root = tempfile::tempdir().unwrap();
+        let mut env = env_in(root.path());
+        env.vars.insert("no_proxy".into(), "corp.internal".into());
+        assert_eq!(
+            every_childs_env(&env),
+            [
+                ("PWD", env.cwd.clone().into_os_string()),
+                ("NO_PROXY", "127.0.0.1,localhost".into()),
+                ("no_proxy", "corp.internal,127.0.0.1,localhost".into()),
+            ]
+        );
+    }
 
     #[test]
     fn loopback_is_added_to_no_proxy() {

@@ -254,6 +254,7 @@ fn dry_run(
     let launch = setup.launch(&origin, &dir)?;
     let binary =
         binary::find(spec, run.bin.as_deref(), env).unwrap_or_else(|_| PathBuf::from(spec.binary));
+    let every_childs_env = command::every_childs_env(env);
     let plan = report::DryRun {
         agent: spec.name,
         unroutable: setup.unroutable(),
@@ -261,6 +262,7 @@ fn dry_run(
         user_args: &run.args,
         dir: &dir,
         launch: &launch,
+        every_childs_env: &every_childs_env,
     };
     report::dry_run(&plan, run.options.json)?;
     Ok(0)

@@ -26,6 +26,8 @@ pub struct DryRun<'a> {
     /// The private directory overlay files would be written into.
     pub dir: &'a Path,
     pub launch: &'a Launch,
+    /// What every child gets beside the launch's own variables.
+    pub every_childs_env: &'a [(&'static str, OsString)],
 }
 
 impl DryRun<'_> {
@@ -38,6 +40,20 @@ impl DryRun<'_> {
                     .map(|arg| arg.to_string_lossy().into_owned()),
             )
             .collect()
+    }
+
+    /// The variables the child gets, in the order it gets them.
+    fn env(&self) -> Vec<(String, String)> {
+        let launch = self
+            .launch
+            .env
+            .iter()
+            .map(|(name, value)| (name.clone(), value.shown.clone()));
+        let every_child = self
+            .every_childs_env
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string_lossy().into_owned()));
+        launch.chain(every_child).collect()
     }
 
     /// The routed providers with the secrets in their URLs masked.
@@ -66,10 +82,10 @@ impl DryRun<'_> {
             out.insert(detail.key.into(), mask::urls(&detail.value));
         }
         out.insert("command".into(), json!(self.command()));
-        let env: Map<String, Value> = launch
-            .env
-            .iter()
-            .map(|(name, value)| (name.clone(), json!(value.shown)))
+        let env: Map<String, Value> = self
+            .env()
+            .into_iter()
+            .map(|(name, value)| (name, json!(value)))
             .collect();
         out.insert("env".into(), Value::Object(env));
         out.insert("env_removed".into(), json!(launch.env_removed));
@@ -125,8 +141,8 @@ fn dry_run_lines(plan: &DryRun) -> anyhow::Result<Vec<String>> {
     let words: Vec<String> = plan.command().iter().map(|w| shell_quote(w)).collect();
     lines.push(format!("  {}", words.join(" ")));
     lines.push("Environment:".into());
-    for (name, value) in &launch.env {
-        lines.push(format!("  {name}={}", shell_quote(&value.shown)));
+    for (name, value) in plan.env() {
+        lines.push(format!("  {name}={}", shell_quote(&value)));
     }
     for name in &launch.env_removed {
         lines.push(format!("  unset {name}"));
@@ -484,6 +500,7 @@ mod tests {
             user_args: &user_args,
             dir: Path::new("/run/headroom/wrap-RUN"),
             launch: &launch,
+            every_childs_env: &[("NO_PROXY", "127.0.0.1,localhost".into())],
         };
         let text = dry_run_lines(&plan).unwrap().join("\n");
         assert!(!text.contains("secret"), "{text}");
@@ -499,7 +516,10 @@ mod tests {
             text.contains("  /bin/claude --settings '{\"k\":\"***\"}' -p 'say hi'"),
             "{text}"
         );
-        assert!(text.contains("  TOKENS='a: ***'\n  unset GONE"), "{text}");
+        assert!(
+            text.contains("  TOKENS='a: ***'\n  NO_PROXY=127.0.0.1,localhost\n  unset GONE"),
+            "{text}"
+        );
         assert!(
             text.contains("File /run/headroom/wrap-RUN/f.json:\n***"),
             "{text}"
@@ -508,6 +528,7 @@ mod tests {
         assert!(!json.to_string().contains("secret"), "{json}");
         assert_eq!(json["command"][3], "-p");
         assert_eq!(json["env"]["TOKENS"], "a: ***");
+        assert_eq!(json["env"]["NO_PROXY"], "127.0.0.1,localhost");
         assert_eq!(json["files"][0]["path"], "/run/headroom/wrap-RUN/f.json");
         assert_eq!(json["routed"][0]["id"], "anthropic");
         assert_eq!(
