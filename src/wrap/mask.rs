@@ -60,7 +60,7 @@ pub fn urls(value: &Value) -> Value {
     }
 }
 
-/// `text` with its password (the userinfo after `:`) and the values of its
+/// `text` with its password (or a user alone, often a token) and the values of its
 /// query masked, when it is a URL (`scheme://...`); else `text` as is. The
 /// rest stays, so the user still sees where it points.
 pub fn url(text: &str) -> String {
@@ -92,13 +92,14 @@ fn is_scheme(scheme: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
 }
 
-/// `user:password@host` as `user:***@host`. A password may hold `@`, so
-/// the host starts after the last one.
+/// `user:password@host` as `user:***@host`, and `user@host` as `***@host`:
+/// a user alone is often a token. A password may hold `@`, so the host
+/// starts after the last one.
 fn without_password(authority: &str) -> String {
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
             Some((user, _)) => format!("{user}:{MASK}@{host}"),
-            None => authority.to_string(),
+            None => format!("{MASK}@{host}"),
         },
         None => authority.to_string(),
     }
@@ -296,7 +297,10 @@ mod tests {
                 "http://u:p@ss@h:8080?t=1#top",
                 "http://u:***@h:8080?t=***#top",
             ),
-            ("https://user@gw.example/v1", "https://user@gw.example/v1"),
+            (
+                "https://ghp_token@gw.example/v1",
+                "https://***@gw.example/v1",
+            ),
             ("https://gw.example/a:b@c", "https://gw.example/a:b@c"),
             ("http://127.0.0.1:PORT/v1", "http://127.0.0.1:PORT/v1"),
             ("not a url: a:b@c?d=e", "not a url: a:b@c?d=e"),
