@@ -74,11 +74,12 @@ pub fn outputs(body: &str, family: Family) -> Vec<Output<'_>> {
     }
 }
 
-/// Outputs and calls gathered while walking a body.
+/// Outputs and calls gathered while walking a body, in its order.
 struct Found<'a> {
     body: &'a str,
     outputs: Vec<(Option<String>, &'a RawValue, Option<Call<'a>>)>,
-    calls: Vec<(String, Call<'a>)>,
+    /// Each call with its id and the number of outputs found before it.
+    calls: Vec<(String, Call<'a>, usize)>,
 }
 
 impl<'a> Found<'a> {
@@ -95,7 +96,7 @@ impl<'a> Found<'a> {
             name: name.to_owned(),
             arguments,
         };
-        self.calls.push((id.to_owned(), call));
+        self.calls.push((id.to_owned(), call, self.outputs.len()));
     }
 
     /// A tool output whose text is `content`: a string, or an array of text
@@ -126,20 +127,15 @@ impl<'a> Found<'a> {
         let mut outputs: Vec<Output<'a>> = self
             .outputs
             .into_iter()
-            .filter_map(|(call_id, raw, call)| {
+            .enumerate()
+            .filter_map(|(index, (call_id, raw, call))| {
                 let literal = raw.get();
                 let start = (literal.as_ptr() as usize).checked_sub(base)?;
                 let span = start..start + literal.len();
                 if self.body.get(span.clone()) != Some(literal) || !literal.starts_with('"') {
                     return None;
                 }
-                let call = call.or_else(|| {
-                    let id = call_id.as_deref()?;
-                    calls
-                        .iter()
-                        .find(|(known, _)| known == id)
-                        .map(|(_, c)| c.clone())
-                });
+                let call = call.or_else(|| answered(&calls, call_id.as_deref()?, index));
                 Some(Output {
                     literal,
                     span,
@@ -152,6 +148,18 @@ impl<'a> Found<'a> {
         outputs.sort_by_key(|output| output.span.start);
         outputs
     }
+}
+
+/// The call the output found `index`-th answers: the last call with its id
+/// before it, as a client that reuses ids means it (a file read must never
+/// be taken for the command run under the same id earlier); else the first
+/// with its id, for a body that puts an output before its call.
+fn answered<'a>(calls: &[(String, Call<'a>, usize)], id: &str, index: usize) -> Option<Call<'a>> {
+    let with_id = || calls.iter().filter(|(known, _, _)| known == id);
+    with_id()
+        .rfind(|(_, _, outputs_before)| *outputs_before <= index)
+        .or_else(|| with_id().next())
+        .map(|(_, call, _)| call.clone())
 }
 
 #[derive(Deserialize)]

@@ -107,3 +107,35 @@ fn a_body_that_is_not_what_the_route_expects_has_no_outputs() {
         }
     }
 }
+
+/// A client that reuses call ids means the call just before each output:
+/// a read must never be taken for the command run under the same id.
+#[test]
+fn a_reused_call_id_answers_the_nearest_call_before_it() {
+    let chat = r#"{"model":"m","messages":[
+        {"role":"assistant","content":"","tool_calls":[{"id":"c0","type":"function","function":{"name":"bash","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"c0","content":"ran"},
+        {"role":"assistant","content":"","tool_calls":[{"id":"c0","type":"function","function":{"name":"read","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"c0","content":"file"}
+    ]}"#;
+    assert_eq!(
+        found(chat, Family::OpenAiChat),
+        [one("ran", "c0", "bash"), one("file", "c0", "read")]
+    );
+    let anthropic = r#"{"model":"m","messages":[
+        {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{}}]},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ran"}]},
+        {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Read","input":{}}]},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"file"}]}
+    ]}"#;
+    assert_eq!(
+        found(anthropic, Family::Anthropic),
+        [one("ran", "t1", "Bash"), one("file", "t1", "Read")]
+    );
+    // An output before any call with its id still finds that call.
+    let early = r#"{"model":"m","messages":[
+        {"role":"tool","tool_call_id":"c9","content":"out"},
+        {"role":"assistant","content":"","tool_calls":[{"id":"c9","type":"function","function":{"name":"bash","arguments":"{}"}}]}
+    ]}"#;
+    assert_eq!(found(early, Family::OpenAiChat), [one("out", "c9", "bash")]);
+}
