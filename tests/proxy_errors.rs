@@ -493,3 +493,23 @@ async fn one_json_log_event_per_request_and_no_secret_at_trace_level() {
         "duration_ms {duration} is finer than a microsecond"
     );
 }
+
+/// An LLM request's body is read whole for the compression stage: one that
+/// stops coming ends with the idle timeout, as on its way upstream, rather
+/// than holding the connection for as long as the client keeps it open.
+#[test]
+fn a_body_that_stops_coming_on_an_llm_route_gets_408_after_the_idle_timeout() {
+    let mock = MockUpstream::start();
+    let proxy = ProxyProcess::start(&["--idle-timeout", "300ms", "--openai-upstream", &mock.url()]);
+    let started = Instant::now();
+    // Read until a second of quiet: the answer, not the drain after it.
+    let answer = raw::exchange(
+        proxy.addr,
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":\"x\",",
+        Duration::from_secs(1),
+    )
+    .text();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("client_body_timeout"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+}

@@ -72,6 +72,19 @@ impl ProxyError {
         }
     }
 
+    /// A request body that stopped coming for the idle timeout, while the
+    /// proxy read it whole for a stage.
+    pub fn request_body_timeout(idle: std::time::Duration) -> ProxyError {
+        ProxyError {
+            status: StatusCode::REQUEST_TIMEOUT,
+            class: "client_body_timeout",
+            message: format!(
+                "the request body stopped coming for {}s (--idle-timeout): send it whole, or raise the timeout",
+                idle.as_secs()
+            ),
+        }
+    }
+
     pub fn forbidden_upstream(origin: impl std::fmt::Display) -> ProxyError {
         ProxyError {
             status: StatusCode::FORBIDDEN,

@@ -140,7 +140,14 @@ async fn handle(
     let body = match shared.stages.request_for(api, &parts) {
         None => body,
         Some(stage) => {
-            match Box::pin(shared.stages.run_request(stage, api, &mut parts, body)).await {
+            let idle = shared.client.idle_timeout();
+            match Box::pin(
+                shared
+                    .stages
+                    .run_request(stage, api, &mut parts, body, idle),
+            )
+            .await
+            {
                 Ok((body, rest)) => {
                     counting = rest.counting.map(Counting::start);
                     on_answer = rest.on_answer;

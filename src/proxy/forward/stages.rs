@@ -334,13 +334,15 @@ impl Stages {
     /// known and within the limit, and gives the body to send, with the
     /// `content-length` in `parts` set to match, and the rest of the stage's
     /// answer (its body taken out). Any other body goes on as it came,
-    /// still streaming.
+    /// still streaming. A body that stops coming for `idle` is an error, as
+    /// it would be on its way upstream.
     pub(super) async fn run_request(
         &self,
         stage: &Arc<dyn RequestStage>,
         api: Option<Api>,
         parts: &mut request::Parts,
         mut body: RequestBody,
+        idle: Duration,
     ) -> Result<(RequestBody, Replaced), ProxyError> {
         let within = body
             .size_hint()
@@ -350,7 +352,7 @@ impl Stages {
         let Some(length) = within else {
             return Ok((body, Replaced::default()));
         };
-        let whole = read_whole(&mut body, length).await?;
+        let whole = read_whole(&mut body, length, idle).await?;
         let mut replaced = if whole.len() <= INLINE_BODY_LIMIT {
             stage.replace(api, parts, &whole)
         } else {
@@ -374,10 +376,17 @@ impl Stages {
 
 /// The body of `length` bytes, in one piece: as it came when it came in
 /// one frame (a JSON request, most often), else joined.
-async fn read_whole(body: &mut RequestBody, length: usize) -> Result<Bytes, ProxyError> {
+async fn read_whole(
+    body: &mut RequestBody,
+    length: usize,
+    idle: Duration,
+) -> Result<Bytes, ProxyError> {
     let mut first = Bytes::new();
     let mut joined: Option<BytesMut> = None;
-    while let Some(frame) = body.frame().await {
+    while let Some(frame) = tokio::time::timeout(idle, body.frame())
+        .await
+        .map_err(|_| ProxyError::request_body_timeout(idle))?
+    {
         let frame = frame.map_err(|_| ProxyError::bad_request_body())?;
         let Ok(data) = frame.into_data() else {
             continue;
