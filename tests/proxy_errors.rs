@@ -513,3 +513,27 @@ fn a_body_that_stops_coming_on_an_llm_route_gets_408_after_the_idle_timeout() {
     assert!(answer.contains("client_body_timeout"), "{answer}");
     assert!(started.elapsed() < Duration::from_secs(4));
 }
+
+/// An outgoing proxy headroom cannot use would otherwise be dropped in
+/// silence, and every upstream reached directly.
+#[test]
+fn an_outgoing_proxy_that_is_not_an_http_one_stops_the_start() {
+    for (name, value) in [
+        ("HTTPS_PROXY", "socks5://127.0.0.1:1080"),
+        ("http_proxy", "garbage with space"),
+    ] {
+        let output = Command::new(BIN)
+            .args(["proxy", "--port", "0"])
+            .env(name, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with(&format!("headroom: error: {name} ")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("http://HOST:PORT"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}

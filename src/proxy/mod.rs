@@ -90,6 +90,7 @@ pub async fn start_with(config: Config, stages: stages::Stages) -> anyhow::Resul
         ))
         .into());
     }
+    client::check_outgoing_proxies()?;
     let listener = TcpListener::bind(config.listen).await.map_err(|error| {
         let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
             " (choose another --port, or --port 0 for a free one)"

@@ -179,15 +179,7 @@ impl UpstreamConnector {
 
 /// `None` when no proxy variable is set, so the common case skips matching.
 fn proxy_matcher_from_env() -> Option<Matcher> {
-    const VARS: [&str; 6] = [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ];
-    let any_set = VARS
+    let any_set = super::outgoing::PROXY_VARS
         .iter()
         .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
     any_set.then(Matcher::from_env)

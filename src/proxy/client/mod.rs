@@ -25,6 +25,7 @@ mod connect;
 mod direct;
 mod failure;
 mod idle;
+mod outgoing;
 mod replay;
 mod tls_failure;
 
@@ -42,6 +43,7 @@ pub use connect::ReachedItself;
 pub use failure::{
     is_connect_error, is_connect_timeout, is_idle_timeout, reached_itself, root_cause,
 };
+pub use outgoing::check_outgoing_proxies;
 pub use tls_failure::explain as explain_tls_failure;
 
 /// A response body from hyper's client or from the direct HTTP/1.1 path.
