@@ -783,3 +783,16 @@ fn dry_run_shows_the_directory_and_no_proxy_every_child_gets() {
         assert!(text.contains(&format!("\n  {name}={value}\n")), "{text}");
     }
 }
+
+#[test]
+fn an_agent_whose_interpreter_is_missing_is_told_apart_from_a_missing_agent() {
+    let (sandbox, bin_dir) = sandbox_with("#!/nonexistent/interpreter\n");
+    let output = sandbox.run_headroom(&["wrap", "opencode", "--quiet"]);
+    assert_eq!(output.status.code(), Some(127));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "headroom: error: could not start {}: its interpreter",
+        bin_dir.join("opencode").display()
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
+}

@@ -284,7 +284,14 @@ fn spawn_error(error: anyhow::Error, binary: &Path) -> anyhow::Error {
         .downcast_ref::<std::io::Error>()
         .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound);
     if not_found {
-        return AgentNotFound(format!("could not start {}: not found", binary.display())).into();
+        // exec says "not found" also for a script whose interpreter is
+        // missing, though the script is there.
+        let what = if binary.is_file() {
+            "its interpreter (the program its #! line names, or an ELF loader) was not found"
+        } else {
+            "not found"
+        };
+        return AgentNotFound(format!("could not start {}: {what}", binary.display())).into();
     }
     error.context(format!("could not start {}", binary.display()))
 }
