@@ -1,7 +1,8 @@
 //! Connections to upstreams: TCP with a connect timeout, through
 //! `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` when they are set, with an idle
 //! timeout on every byte, and never onto the proxy's own listener
-//! (`ReachedItself`).
+//! (`ReachedItself`). `WithinConnectTimeout` stretches the connect timeout
+//! over a TLS handshake on top.
 
 use std::future::Future;
 use std::io;
@@ -24,8 +25,8 @@ use super::idle::IdleTimer;
 use super::replay::OpenedAt;
 use crate::proxy::error::BoxError;
 
-/// Error returned when the TCP connection (and any proxy tunnel) is not
-/// established within the connect timeout.
+/// Error returned when the TCP connection (and any proxy tunnel and TLS
+/// handshake) is not established within the connect timeout.
 #[derive(Debug)]
 pub struct ConnectTimeout;
 
@@ -150,6 +151,15 @@ impl UpstreamConnector {
         }
     }
 
+    /// `connector`, which wraps this one, bounded by the same connect
+    /// timeout from its start to its end.
+    pub(super) fn bound<C>(&self, connector: C) -> WithinConnectTimeout<C> {
+        WithinConnectTimeout {
+            inner: connector,
+            timeout: self.connect_timeout,
+        }
+    }
+
     pub(super) fn intercept(
         &self,
         dst: &Uri,
@@ -218,6 +228,40 @@ impl Service<Uri> for UpstreamConnector {
                 let io = to_proxy.call(proxy.uri().clone()).await?;
                 Ok::<_, BoxError>(UpstreamStream::new(io, true, idle_timeout))
             }
+        }))
+    }
+}
+
+/// A connector that fails with `ConnectTimeout` when `inner` has not
+/// connected within the timeout. It bounds the TLS handshake that a TLS
+/// connector adds on top of `UpstreamConnector`: a peer that accepts and
+/// never answers the handshake would otherwise hold the request until the
+/// idle timeout.
+#[derive(Clone)]
+pub struct WithinConnectTimeout<C> {
+    inner: C,
+    timeout: Duration,
+}
+
+impl<C> Service<Uri> for WithinConnectTimeout<C>
+where
+    C: Service<Uri>,
+    C::Error: Into<BoxError>,
+    C::Response: 'static,
+    C::Future: Send + 'static,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let connecting = self.inner.call(dst);
+        Box::pin(within_connect_timeout(self.timeout, async move {
+            connecting.await.map_err(Into::into)
         }))
     }
 }

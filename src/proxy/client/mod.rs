@@ -34,7 +34,7 @@ use crate::proxy::upstream::Upstream;
 use crate::proxy::wire::body::RequestBody;
 use crate::proxy::wire::io::{Io, Prefixed};
 use crate::proxy::wire::upgrade::UpgradeRequested;
-use connect::UpstreamConnector;
+use connect::{UpstreamConnector, WithinConnectTimeout};
 use direct::{DirectBody, DirectClient};
 use idle::{IdleBody, RequestIdle};
 use replay::ReplayBody;
@@ -53,7 +53,7 @@ pub use tls_failure::explain as explain_tls_failure;
 pub type UpstreamResponseBody = Either<Box<IdleBody>, DirectBody>;
 
 type HttpClient = Client<UpstreamConnector, ReplayBody>;
-type HttpsClient = Client<HttpsConnector<UpstreamConnector>, ReplayBody>;
+type HttpsClient = Client<WithinConnectTimeout<HttpsConnector<UpstreamConnector>>, ReplayBody>;
 
 /// How long an idle pooled connection is kept: under the keep-alive
 /// timeouts of the front ends most often before an HTTPS API (an AWS load
@@ -168,7 +168,7 @@ impl UpstreamClient {
                 .wrap_connector(self.connector.clone()),
             false => builder.wrap_connector(self.connector.clone()),
         };
-        Ok(client_builder().build(https))
+        Ok(client_builder().build(self.connector.bound(https)))
     }
 }
 
