@@ -615,6 +615,34 @@ fn smuggling_shaped_requests_are_refused_and_never_forwarded() {
     assert_eq!(reply.status, 200);
 }
 
+/// The JSON body of a raw reply.
+fn reply_json(reply: &raw::RawReply) -> serde_json::Value {
+    let text = reply.text();
+    let (_, body) = text.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[test]
+fn a_refused_head_takes_the_error_shape_of_its_paths_api() {
+    let t = target();
+    let conflicting = "Host: x\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}x";
+    for path in ["/v1/messages", "/v1beta/models/g:generateContent"] {
+        let bytes = format!("POST {path} HTTP/1.1\r\n{conflicting}");
+        let reply = raw::exchange(t.proxy.addr, bytes.as_bytes(), Duration::from_secs(2));
+        assert_eq!(reply.status(), Some(400), "{path}: {}", reply.text());
+        let body = reply_json(&reply);
+        if path == "/v1/messages" {
+            assert_eq!(body["type"], "error", "{body}");
+            assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
+        } else {
+            // Gemini's clients read OpenAI's shape.
+            assert_eq!(body["error"]["code"], "bad_request", "{body}");
+        }
+        assert!(body["error"]["message"].is_string(), "{path}: {body}");
+    }
+    assert!(t.mock.requests().is_empty());
+}
+
 #[test]
 fn content_length_with_chunked_is_reframed_not_desynchronised() {
     // RFC 9112 6.3: with both, Transfer-Encoding wins; an intermediary

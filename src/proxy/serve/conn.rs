@@ -20,7 +20,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use super::output::{Framer, Output};
-use super::request::{parse_request, RequestHead, MAX_HEAD};
+use super::request::{parse_request, Refusal, RequestHead, MAX_HEAD};
 use super::response::{encode_head, Outgoing, CONTINUE};
 use super::signal::{StopWait, Watch};
 use super::tunnel::Switched;
@@ -77,7 +77,7 @@ pub struct Connection<H> {
 #[allow(clippy::large_enum_variant)]
 enum Next {
     Head(RequestHead),
-    Refused(ProxyError),
+    Refused(Refusal),
     Http2,
     /// The client closed, or the proxy is stopping.
     Closed,
@@ -201,10 +201,13 @@ impl<H: Handler> Connection<H> {
                 () = expired => {
                     return match idle {
                         true => Next::Closed,
-                        false => Next::Refused(ProxyError::unreadable_head(
-                            http::StatusCode::REQUEST_TIMEOUT,
-                            "the request head did not arrive in time",
-                        )),
+                        false => Next::Refused(Refusal {
+                            error: ProxyError::unreadable_head(
+                                http::StatusCode::REQUEST_TIMEOUT,
+                                "the request head did not arrive in time",
+                            ),
+                            family: Family::OpenAi,
+                        }),
                     }
                 }
             }
@@ -445,10 +448,11 @@ impl<H: Handler> Connection<H> {
             .unwrap_or(false)
     }
 
-    /// Answers a head that cannot be served, then closes.
-    async fn refuse(&mut self, error: ProxyError) {
+    /// Answers a head that cannot be served, in the error shape of its
+    /// path's API, then closes.
+    async fn refuse(&mut self, Refusal { error, family }: Refusal) {
         tracing::debug!(status = error.status.as_u16(), reason = %error, "refused a request head");
-        let mut answer = error.to_response(Family::OpenAi);
+        let mut answer = error.to_response(family);
         if self
             .respond(&mut answer, &Method::GET, Version::HTTP_11, false)
             .await

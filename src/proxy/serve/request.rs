@@ -13,6 +13,7 @@ use http::{request, Method, Request, StatusCode, Uri, Version};
 
 use crate::proxy::error::ProxyError;
 use crate::proxy::headers::{is_control, list_items, Controls};
+use crate::proxy::routes::{classify, Family};
 use crate::proxy::wire::fields::{
     last_coding_is_chunked, place_in, BadField, ContentLength, PlacedFields, Present,
 };
@@ -38,6 +39,15 @@ pub struct RequestHead {
     pub upgrade: bool,
 }
 
+/// A head that cannot be served, with the API family its path names, so
+/// that the refusal takes the error shape that API's clients read. OpenAI's
+/// when the request line was not read.
+#[derive(Debug)]
+pub struct Refusal {
+    pub error: ProxyError,
+    pub family: Family,
+}
+
 fn bad(reason: &str) -> ProxyError {
     ProxyError::unreadable_head(StatusCode::BAD_REQUEST, reason)
 }
@@ -51,7 +61,14 @@ fn too_large(reason: &str) -> ProxyError {
 /// skipped, as RFC 9112 section 2.2 allows. A head that cannot be served is
 /// an error to answer, after which the connection closes: where the next
 /// request would start is unknown.
-pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyError> {
+pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Refusal> {
+    let mut family = Family::OpenAi;
+    parse_head(buf, &mut family).map_err(|error| Refusal { error, family })
+}
+
+/// `parse_request`, noting in `family` the family of the path as soon as
+/// the request line is read: a refusal found later still knows it.
+fn parse_head(buf: &mut BytesMut, family: &mut Family) -> Result<Option<RequestHead>, ProxyError> {
     let blank = buf
         .iter()
         .take_while(|b| matches!(b, b'\r' | b'\n'))
@@ -64,7 +81,11 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
     // The limit holds for a head read whole as for one still arriving,
     // however the client's writes split it.
     let too_long = || too_large("the request head is larger than 64 KiB");
-    let len = match parsed.parse_with_uninit_headers(buf, &mut fields) {
+    let parsing = parsed.parse_with_uninit_headers(buf, &mut fields);
+    if let Some(target) = parsed.path {
+        *family = family_of(target);
+    }
+    let len = match parsing {
         Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => return Err(too_long()),
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(too_long()),
@@ -131,6 +152,19 @@ pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, ProxyErr
         expects_continue,
         upgrade,
     }))
+}
+
+/// The API family of a request target's path, in origin form
+/// (`/v1/messages?x`) or absolute form (`http://host/v1/messages`).
+fn family_of(target: &str) -> Family {
+    let path = match target.starts_with('/') {
+        true => target,
+        false => target
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
+            .unwrap_or("/"),
+    };
+    classify(path.split('?').next().unwrap_or(path))
 }
 
 /// Leaves Host and the control fields out of `placed`, so that neither
@@ -202,7 +236,7 @@ mod tests {
     use crate::proxy::wire::upgrade::UpgradeRequested;
 
     fn parse(wire: &str) -> Result<Option<RequestHead>, ProxyError> {
-        parse_request(&mut BytesMut::from(wire))
+        parse_request(&mut BytesMut::from(wire)).map_err(|refusal| refusal.error)
     }
 
     fn head(wire: &str) -> RequestHead {
@@ -363,5 +397,39 @@ mod tests {
             assert_eq!(refusal.status, 431);
             assert_eq!(refusal.message, "the request head is larger than 64 KiB");
         }
+    }
+
+    #[test]
+    fn a_refusal_knows_the_family_of_the_path_it_read() {
+        let family = |wire: &str| match parse_request(&mut BytesMut::from(wire)) {
+            Err(refusal) => refusal.family,
+            Ok(_) => panic!("taken: {wire}"),
+        };
+        let conflicting = "Host: x\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n";
+        let many: String = (0..=MAX_FIELDS).map(|i| format!("x-{i}: 1\r\n")).collect();
+        let huge = format!("x-big: {}", "a".repeat(MAX_HEAD));
+        for rest in [
+            conflicting,
+            "transfer-encoding: identity\r\n\r\n",
+            &many,
+            &huge,
+        ] {
+            for (target, want) in [
+                ("/v1/messages", Family::Anthropic),
+                ("/v1/messages?beta=true", Family::Anthropic),
+                ("http://h:1/v1/messages", Family::Anthropic),
+                ("/v1beta/models/g:generateContent", Family::Gemini),
+                ("/v1beta?x", Family::Gemini),
+                ("/v1/chat/completions", Family::OpenAi),
+                ("http://h:1", Family::OpenAi),
+            ] {
+                let wire = format!("POST {target} HTTP/1.1\r\n{rest}");
+                assert_eq!(family(&wire), want, "{target}");
+            }
+        }
+        assert_eq!(
+            family("GET\x01 /v1/messages HTTP/1.1\r\n\r\n"),
+            Family::OpenAi
+        );
     }
 }
