@@ -4,6 +4,8 @@
 //! looked for in the body's first 64 KiB as the body streams past, one byte
 //! at a time, keeping only the name.
 
+use std::borrow::Cow;
+
 use memchr::memchr2;
 
 use super::model_name::{self, MAX_MODEL_NAME};
@@ -205,15 +207,17 @@ const MAX_ESCAPED_NAME: usize = 6 * MAX_MODEL_NAME + 6;
 /// do not make a JSON string of (a lone surrogate, bytes that are not
 /// UTF-8) keeps its text as sent, escapes and all.
 fn name_of(value: &[u8]) -> Option<String> {
-    let text = if value.contains(&b'\\') {
-        let mut quoted = Vec::with_capacity(value.len() + 2);
-        quoted.push(b'"');
-        quoted.extend_from_slice(value);
-        quoted.push(b'"');
-        serde_json::from_slice::<String>(&quoted)
-            .unwrap_or_else(|_| String::from_utf8_lossy(value).into_owned())
-    } else {
-        String::from_utf8_lossy(value).into_owned()
+    let as_sent = || String::from_utf8_lossy(value);
+    // Nearly every name has no escape: read in place, without a copy.
+    let text = match memchr::memchr(b'\\', value) {
+        None => as_sent(),
+        Some(_) => {
+            let mut quoted = Vec::with_capacity(value.len() + 2);
+            quoted.push(b'"');
+            quoted.extend_from_slice(value);
+            quoted.push(b'"');
+            serde_json::from_slice::<String>(&quoted).map_or_else(|_| as_sent(), Cow::Owned)
+        }
     };
     Some(model_name::clean(&text)).filter(|name| !name.is_empty())
 }

@@ -164,7 +164,7 @@ fn family_of(target: &str) -> Family {
             .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
             .unwrap_or("/"),
     };
-    classify(path.split('?').next().unwrap_or(path))
+    classify(&path[..path.find('?').unwrap_or(path.len())])
 }
 
 /// Leaves Host and the control fields out of `placed`, so that neither
