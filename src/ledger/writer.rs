@@ -166,6 +166,9 @@ fn write_rows(path: &Path, receiver: Receiver<Message>) {
     // first row arrives.
     prices::catalog();
     let mut writer = Writer::new(path);
+    // Opened now, as the proxy starts, not when the first row comes:
+    // creating a new ledger's schema is a moment's work of its own.
+    writer.open();
     let mut prices = PriceMemo::default();
     let mut rows = Vec::with_capacity(BATCH);
     let mut acks = Vec::new();
@@ -296,6 +299,13 @@ impl Writer {
         match written {
             Ok(()) => self.written(),
             Err(why) => self.failed(rows.len(), &why),
+        }
+    }
+
+    /// Opens the database now, saying why not if it cannot be.
+    fn open(&mut self) {
+        if let Err(why) = self.connection() {
+            self.failed(0, &why);
         }
     }
 
