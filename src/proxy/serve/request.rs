@@ -157,12 +157,13 @@ fn parse_head(buf: &mut BytesMut, family: &mut Family) -> Result<Option<RequestH
 /// The API family of a request target's path, in origin form
 /// (`/v1/messages?x`) or absolute form (`http://host/v1/messages`).
 fn family_of(target: &str) -> Family {
-    let path = match target.starts_with('/') {
-        true => target,
-        false => target
+    let path = if target.starts_with('/') {
+        target
+    } else {
+        target
             .split_once("://")
             .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
-            .unwrap_or("/"),
+            .unwrap_or("/")
     };
     classify(&path[..path.find('?').unwrap_or(path.len())])
 }
