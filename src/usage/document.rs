@@ -3,7 +3,8 @@
 //! usage. Everything else is skipped as the document is parsed, never
 //! built: by hand when it is plain JSON (see `plain`), else by serde.
 
-use super::figures::{UsageMember, UsageSeed};
+use super::figures::UsageSeed;
+use super::picked::{Key, Picked};
 use super::plain;
 use memchr::memmem::Finder;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -11,29 +12,17 @@ use serde_json::Value;
 use std::fmt;
 use std::sync::LazyLock;
 
-/// The members read from a document: `model` or `modelVersion`, `usage` or
-/// `usageMetadata`, and the same two inside `message` (Anthropic's
-/// `message_start`) or `response` (the Responses API's events).
-#[derive(Debug, Default, PartialEq)]
-pub(super) struct Picked {
-    pub model: Option<String>,
-    pub usage: Option<UsageMember>,
-    pub nested: Option<Box<Picked>>,
+/// The document's picked members, or nothing when it is not JSON (an SSE
+/// `[DONE]`, a truncated event, an HTML page).
+pub(super) fn read(document: &[u8]) -> Picked {
+    read_whole(document).unwrap_or_default()
 }
 
-impl Picked {
-    /// The document's picked members, or nothing when it is not JSON (an
-    /// SSE `[DONE]`, a truncated event, an HTML page).
-    pub fn parse(document: &[u8]) -> Picked {
-        Picked::whole(document).unwrap_or_default()
-    }
-
-    /// The picked members of `document` when it is one whole JSON value
-    /// (white space aside), else `None`. Plain JSON is read by hand; serde
-    /// reads the rest.
-    pub fn whole(document: &[u8]) -> Option<Picked> {
-        plain::pick(document).or_else(|| serde_json::from_slice(document).ok())
-    }
+/// The picked members of `document` when it is one whole JSON value (white
+/// space aside), else `None`. Plain JSON is read by hand; serde reads the
+/// rest.
+pub(super) fn read_whole(document: &[u8]) -> Option<Picked> {
+    plain::pick(document).or_else(|| serde_json::from_slice(document).ok())
 }
 
 static USAGE_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"usage"));
@@ -64,26 +53,6 @@ fn names_a_value(rest: &[u8]) -> bool {
         return false;
     };
     !rest.trim_ascii_start().starts_with(b"null")
-}
-
-/// Which member a key names.
-pub(super) enum Key {
-    Model,
-    Usage,
-    Nested,
-    Other,
-}
-
-impl Key {
-    /// What a member's name picks, for serde and the plain reader alike.
-    pub(super) fn of(name: &[u8]) -> Key {
-        match name {
-            b"model" | b"modelVersion" => Key::Model,
-            b"usage" | b"usageMetadata" => Key::Usage,
-            b"message" | b"response" => Key::Nested,
-            _ => Key::Other,
-        }
-    }
 }
 
 impl<'de> Deserialize<'de> for Key {
@@ -189,13 +158,14 @@ impl<'de> Visitor<'de> for PickedVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::usage::figures::UsageMember;
 
     #[test]
     fn picks_top_level_and_nested_members_only() {
         let doc = br#"{"type":"message_start","message":{"id":"m","model":"claude-x",
             "content":[{"usage":1}],"usage":{"input_tokens":3},"message":{"model":"deep"}},
             "choices":[{"model":"not-this"}]}"#;
-        let picked = Picked::parse(doc);
+        let picked = read(doc);
         assert_eq!(picked.model, None);
         assert!(picked.usage.is_none());
         let nested = picked.nested.as_deref();
@@ -219,7 +189,7 @@ mod tests {
             b"{\"usage\":{\"prompt_tokens\":1}",
             b"",
         ] {
-            let picked = Picked::parse(doc);
+            let picked = read(doc);
             let nested = picked.nested.as_deref();
             assert!(picked.model.is_none(), "{doc:?}");
             assert!(nested.is_none_or(|n| n.model.is_none() && n.usage.is_none()));

@@ -14,6 +14,7 @@ mod family;
 mod figures;
 mod json_units;
 pub mod model_name;
+mod picked;
 mod plain;
 pub mod prices;
 mod reader;

@@ -12,8 +12,8 @@
 //! this gives up and serde reads the document: every answer is serde's,
 //! only sooner.
 
-use super::document::{Key, Picked};
 use super::figures::{Count, Figures, UsageMember};
+use super::picked::{Key, Picked};
 
 const MAX_DEPTH: u32 = 64;
 

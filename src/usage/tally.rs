@@ -2,8 +2,9 @@
 //! and turned into the ledger's one meaning for each figure at the end.
 
 use super::bounded::{push_bounded, MAX_DOCUMENT_BYTES};
-use super::document::{names_model, names_usage, Picked};
+use super::document::{self, names_model, names_usage};
 use super::figures::Member::*;
+use super::picked::Picked;
 use super::Family;
 
 /// Counts in the provider's own meaning (Anthropic's `input` excludes cached
@@ -105,7 +106,7 @@ impl Tally {
         let Some(usage) = self.news_in(document) else {
             return false;
         };
-        let Some(picked) = Picked::whole(document) else {
+        let Some(picked) = document::read_whole(document) else {
             return false;
         };
         if usage {
@@ -125,7 +126,7 @@ impl Tally {
     }
 
     fn parse(&mut self, document: &[u8]) {
-        self.take(Picked::parse(document));
+        self.take(document::read(document));
     }
 
     /// Folds in what one document reported.
