@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::forward::stages::ToolTokens;
 use super::lock::lock;
 use super::routes::Family;
 use crate::usage::Usage;
@@ -33,6 +32,14 @@ pub enum Outcome {
     Completed,
     /// headroom or the exchange failed; the class names why.
     Failed(&'static str),
+}
+
+/// Tokens of a request's tool outputs as the client sent them and as they
+/// were sent upstream.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ToolTokens {
+    pub before: u64,
+    pub after: u64,
 }
 
 /// What one request adds to the counters.

@@ -30,6 +30,7 @@ use crate::proxy::wire::upload::Upload;
 use crate::usage::{Family as Api, Usage};
 
 mod followups;
+pub use crate::proxy::stats::ToolTokens;
 pub use followups::{Counting, OnAnswer, PendingCount};
 
 /// Largest request body a request stage reads whole, unless told otherwise;
@@ -98,14 +99,6 @@ pub struct Replaced {
     pub counting: Option<Counting>,
     /// Told what the answer's usage reported, when the stage wants to know.
     pub on_answer: Option<OnAnswer>,
-}
-
-/// Tokens of a request's tool outputs as the client sent them and as they
-/// were sent upstream.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct ToolTokens {
-    pub before: u64,
-    pub after: u64,
 }
 
 /// Chooses the request bodies to watch as they pass.
