@@ -35,5 +35,5 @@ pub use layers::{load, managed_configs, UserConfig};
 pub(crate) use merge::deep_merge;
 pub use names::{ConfigNames, OwnSdk, OPENCODE};
 pub use overlay::config_content;
-pub use plan::{plan, LeftAlone, Plan, Routed};
+pub use plan::{plan, Plan};
 pub use selection::{InactiveSelection, Selection};

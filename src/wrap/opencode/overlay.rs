@@ -16,7 +16,7 @@ use crate::proxy::headers::provider_id;
 use super::error::ConfigError;
 use super::jsonc::parse_object;
 use super::merge::deep_merge;
-use super::plan::Routed;
+use crate::wrap::agent::Routed;
 
 pub(crate) use crate::wrap::agent::{PROVIDER_HEADER, UPSTREAM_HEADER};
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::proxy::points_at;
 use crate::proxy::upstream::{Origin, Upstream};
-pub use crate::wrap::agent::{LeftAlone, Routed};
+use crate::wrap::agent::{LeftAlone, Routed};
 
 use super::active::active_providers;
 use super::base_url::real_base;

@@ -6,7 +6,7 @@ use std::fmt;
 use super::active::active_providers;
 use super::environment::Environment;
 use super::layers::UserConfig;
-use super::plan::LeftAlone;
+use crate::wrap::agent::LeftAlone;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
