@@ -206,8 +206,37 @@ mod tests {
         assert_eq!(idle, "", "an idle connection is closed, not answered");
         assert!(started.elapsed() >= head_timeout);
 
-        let in_time = answer_to(addr, b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n").await;
+        let in_time = answer_to(
+            addr,
+            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         assert!(in_time.starts_with("HTTP/1.1 200 "), "{in_time}");
+        proxy.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_request_without_one_host_gets_a_json_400_and_the_close() {
+        let proxy = start(Config::loopback_ephemeral()).await.unwrap();
+        let addr = proxy.local_addr();
+        let no_host = answer_to(addr, b"GET /health HTTP/1.1\r\n\r\n").await;
+        assert!(no_host.starts_with("HTTP/1.1 400 "), "{no_host}");
+        assert!(no_host.contains("connection: close\r\n"), "{no_host}");
+        assert!(no_host.contains("no Host header"), "{no_host}");
+        let two =
+            b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nHost: y\r\ncontent-length: 2\r\n\r\n{}";
+        let two_hosts = answer_to(addr, two).await;
+        assert!(two_hosts.starts_with("HTTP/1.1 400 "), "{two_hosts}");
+        let body = two_hosts
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, body)| body);
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            json["type"], "error",
+            "Anthropic's shape on its path: {json}"
+        );
+        let old = answer_to(addr, b"GET /health HTTP/1.0\r\n\r\n").await;
+        assert!(old.starts_with("HTTP/1.1 200 "), "{old}");
         proxy.shutdown().await;
     }
 
@@ -215,7 +244,10 @@ mod tests {
     async fn without_a_deadline_a_slow_head_is_served() {
         let proxy = start(Config::loopback_ephemeral()).await.unwrap();
         let mut stream = TcpStream::connect(proxy.local_addr()).await.unwrap();
-        stream.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
         stream
             .write_all(b"Connection: close\r\n\r\n")
@@ -230,7 +262,7 @@ mod tests {
     async fn shutdown_does_not_wait_for_a_client_that_keeps_its_side_open() {
         let proxy = start(Config::loopback_ephemeral()).await.unwrap();
         let mut stream = TcpStream::connect(proxy.local_addr()).await.unwrap();
-        let request = b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n";
+        let request = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
         stream.write_all(request).await.unwrap();
         let answer = read_answer(&mut stream).await;
         assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");

@@ -112,7 +112,8 @@ fn parse_head(buf: &mut BytesMut, family: &mut Family) -> Result<Option<RequestH
     };
     let mut placed =
         PlacedFields::note(parsed.headers, buf, len, HeadKind::Request).map_err(malformed)?;
-    let controls = leave_out_host_and_controls(&mut placed);
+    let (controls, hosts) = leave_out_host_and_controls(&mut placed);
+    check_host(version, hosts)?;
     let present = placed.present();
     let length = placed.content_length();
     let (mut headers, head) = placed.take(buf).map_err(malformed)?;
@@ -171,17 +172,36 @@ fn family_of(target: &str) -> Family {
 /// Leaves Host and the control fields out of `placed`, so that neither
 /// goes into the header map: Host names this proxy (the upstream hop sets
 /// its own), and control fields are for it alone. Returns the controls,
-/// with where their values lie.
-fn leave_out_host_and_controls(placed: &mut PlacedFields) -> Controls<Range<usize>> {
+/// with where their values lie, and how many Host fields there were.
+fn leave_out_host_and_controls(placed: &mut PlacedFields) -> (Controls<Range<usize>>, usize) {
     let mut controls = Controls::default();
+    let mut hosts = 0;
     placed.leave_out(|name, place| {
         let control = is_control(name);
         if control {
             controls.note(name, place.clone());
         }
-        control || name == header::HOST
+        let host = name == header::HOST;
+        hosts += usize::from(host);
+        control || host
     });
-    controls
+    (controls, hosts)
+}
+
+/// RFC 9112 section 3.2: an HTTP/1.1 request names its host exactly once,
+/// and no request names it twice. Such a request is refused, not guessed
+/// at: servers and caches behind the upstream may each pick another Host.
+fn check_host(version: Version, hosts: usize) -> Result<(), ProxyError> {
+    match hosts {
+        1 => Ok(()),
+        0 if version == Version::HTTP_10 => Ok(()),
+        0 => Err(bad(
+            "the request has no Host header, which HTTP/1.1 requires: send one naming the proxy's host and port",
+        )),
+        _ => Err(bad(
+            "the request has more than one Host header: send exactly one",
+        )),
+    }
 }
 
 /// The options a request's `Connection` header lists, read in one pass.
@@ -298,18 +318,41 @@ mod tests {
             controls.upstream,
             Some(HeaderValue::from_static("http://a.example/v1"))
         );
-        let single = head("GET / HTTP/1.1\r\nx-headroom-upstream: http://a\r\n\r\n").controls;
+        let single =
+            head("GET / HTTP/1.1\r\nHost: p\r\nx-headroom-upstream: http://a\r\n\r\n").controls;
         assert_eq!((single.count, single.upstream_repeated), (1, false));
         let none = head("GET / HTTP/1.1\r\nHost: p\r\n\r\n").controls;
         assert_eq!((none.count, none.upstream), (0, None));
     }
 
     #[test]
+    fn an_http_11_request_names_its_host_once_and_none_twice() {
+        let refusal = |wire: &str| parse(wire).err().map(|e| (e.status.as_u16(), e.message));
+        let (status, message) = refusal("GET /v1/models HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(status, 400);
+        assert!(message.contains("no Host header"), "{message}");
+        for twice in [
+            "GET /v1/models HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+            "GET /v1/models HTTP/1.0\r\nHost: a\r\nHOST: b\r\n\r\n",
+        ] {
+            let (status, message) = refusal(twice).unwrap();
+            assert_eq!(status, 400, "{twice:?}");
+            assert!(message.contains("more than one Host"), "{message}");
+        }
+        assert!(head("GET /v1/models HTTP/1.0\r\n\r\n")
+            .parts
+            .headers
+            .is_empty());
+        assert!(parse("GET /v1/models HTTP/1.1\r\nhost: a\r\n\r\n").is_ok());
+    }
+
+    #[test]
     fn the_connection_is_kept_as_the_version_and_connection_header_say() {
-        assert!(!head("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive);
+        assert!(!head("GET / HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n").keep_alive);
         assert!(!head("GET / HTTP/1.0\r\n\r\n").keep_alive);
         assert!(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
-        let expect = "POST / HTTP/1.1\r\nExpect: 100-Continue\r\ncontent-length: 1\r\n\r\n";
+        let expect =
+            "POST / HTTP/1.1\r\nHost: p\r\nExpect: 100-Continue\r\ncontent-length: 1\r\n\r\n";
         assert!(head(expect).expects_continue);
         assert!(!head("POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expects_continue);
     }
@@ -324,7 +367,7 @@ mod tests {
             asked.flatten().map(|asked| asked.0)
         };
         let asked =
-            "GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n";
+            "GET / HTTP/1.1\r\nHost: p\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n";
         assert_eq!(
             protocol(asked),
             Some(http::HeaderValue::from_static("websocket"))
@@ -332,9 +375,9 @@ mod tests {
         assert!(head(asked).keep_alive);
         for unasked in [
             "GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
-            "GET / HTTP/1.1\r\nConnection: keep-alive\r\nUpgrade: websocket\r\n\r\n",
-            "GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n",
-            "GET / HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\nUpgrade: h2c\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: p\r\nConnection: keep-alive\r\nUpgrade: websocket\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: p\r\nConnection: upgrade\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: p\r\nConnection: upgrade\r\nUpgrade: websocket\r\nUpgrade: h2c\r\n\r\n",
         ] {
             assert_eq!(protocol(unasked), None, "{unasked:?}");
         }
@@ -342,12 +385,14 @@ mod tests {
 
     #[test]
     fn chunked_wins_over_a_length_and_spends_the_connection() {
-        let both =
-            head("POST / HTTP/1.1\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n");
+        let both = head(
+            "POST / HTTP/1.1\r\nHost: p\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n",
+        );
         assert!(matches!(both.framing, Framing::Chunked(_)));
         assert!(!both.parts.headers.contains_key("content-length"));
         assert!(!both.keep_alive);
-        let chunked = head("POST / HTTP/1.1\r\ntransfer-encoding: gzip, chunked\r\n\r\n");
+        let chunked =
+            head("POST / HTTP/1.1\r\nHost: p\r\ntransfer-encoding: gzip, chunked\r\n\r\n");
         assert!(matches!(chunked.framing, Framing::Chunked(_)));
         assert!(chunked.keep_alive);
     }
