@@ -69,6 +69,19 @@ pub struct Connection<H> {
     head_timeout: Option<Duration>,
     /// Watches the client's socket while an answer is pending or streaming.
     watch: Watch,
+    /// Where a client that waits for `100 Continue` is.
+    continuing: Option<Continue>,
+}
+
+/// A client that sent `Expect: 100-continue` and waits to be asked for
+/// its body.
+enum Continue {
+    /// Until the forwarder first reads the body (`Upload::tell_first_read`).
+    Unasked(oneshot::Receiver<()>),
+    /// The body was dropped unread: the client is never asked for it.
+    Never,
+    /// Asked: the `100 Continue` is staged and being written.
+    Writing,
 }
 
 /// How waiting for a request head ended.
@@ -100,6 +113,7 @@ impl<H: Handler> Connection<H> {
             stop,
             head_timeout,
             watch: Watch::new(),
+            continuing: None,
         }
     }
 
@@ -232,14 +246,13 @@ impl<H: Handler> Connection<H> {
         {
             parts.extensions.insert(asked);
         }
-        let Some(body) = self.lend_body(framing) else {
+        let Some(mut body) = self.lend_body(framing) else {
             return Ending::ClientGone;
         };
-        if expects_continue && !body.is_end_stream() {
-            self.out.stage(CONTINUE);
-            if self.out.flush().await.is_err() {
-                return Ending::ClientGone;
-            }
+        if expects_continue && body.needs_client() {
+            let (first_read, asked) = oneshot::channel();
+            body.tell_first_read(first_read);
+            self.continuing = Some(Continue::Unasked(asked));
         }
         let request = Request::from_parts(parts, ClientBody::Http1(body));
         // Pinned where it is made: passed by value, the handler's future
@@ -250,8 +263,14 @@ impl<H: Handler> Connection<H> {
             return Ending::ClientGone;
         };
         let switched = H::switched(&mut response);
+        // A client never asked for its body may still send it, or not:
+        // where its next request would begin is unknown.
+        let unasked = matches!(
+            self.continuing.take(),
+            Some(Continue::Unasked(_) | Continue::Never)
+        );
         // A 101 keeps the connection: the tunnel takes it over.
-        let keep_alive = switched.is_some() || keep_alive && !*self.stop.borrow();
+        let keep_alive = switched.is_some() || keep_alive && !unasked && !*self.stop.borrow();
         let written = self
             .respond(&mut response, &method, version, keep_alive)
             .await;
@@ -294,12 +313,39 @@ impl<H: Handler> Connection<H> {
             if let Poll::Ready(done) = work.as_mut().poll(cx) {
                 return Poll::Ready(Some(done));
             }
-            if self.poll_client_left(cx) {
+            if self.poll_continue(cx).is_err() || self.poll_client_left(cx) {
                 return Poll::Ready(None);
             }
             Poll::Pending
         })
         .await
+    }
+
+    /// Writes `100 Continue` once the forwarder first reads the body of a
+    /// client that waits for it. It reads a body only once its head has
+    /// passed every check, so a refused request's upload is never asked
+    /// for. An error when the client cannot be written to.
+    fn poll_continue(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        match &mut self.continuing {
+            None | Some(Continue::Never) => return Ok(()),
+            Some(Continue::Unasked(asked)) => match Pin::new(asked).poll(cx) {
+                Poll::Pending => return Ok(()),
+                Poll::Ready(Err(_)) => {
+                    self.continuing = Some(Continue::Never);
+                    return Ok(());
+                }
+                Poll::Ready(Ok(())) => {
+                    self.out.stage(CONTINUE);
+                    self.continuing = Some(Continue::Writing);
+                }
+            },
+            Some(Continue::Writing) => {}
+        }
+        if let Poll::Ready(written) = self.out.poll_flush(cx) {
+            written?;
+            self.continuing = None;
+        }
+        Ok(())
     }
 
     /// True once the client has closed its side (or reset it). Reads
@@ -467,6 +513,11 @@ impl<H: Handler> Connection<H> {
     async fn linger(&mut self) {
         if self.out.flush().await.is_err() || self.out.shutdown().await.is_err() {
             return;
+        }
+        if self.inbound.is_none() {
+            // A body dropped unread has sent the read side home.
+            let mut returning = self.returning.take();
+            self.inbound = returning.as_mut().and_then(|home| home.try_recv().ok());
         }
         let Some(inbound) = self.inbound.as_mut() else {
             return;

@@ -241,6 +241,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refused_request_gets_its_error_without_100_continue_and_the_close() {
+        let proxy = start(Config::loopback_ephemeral()).await.unwrap();
+        let head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\
+            X-Headroom-Upstream: api.example.com\r\nExpect: 100-continue\r\n\
+            Content-Length: 4096\r\n\r\n";
+        let answer = answer_to(proxy.local_addr(), head).await;
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+        assert!(answer.contains("bad_upstream_header"), "{answer}");
+        assert!(answer.contains("connection: close\r\n"), "{answer}");
+        proxy.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn without_a_deadline_a_slow_head_is_served() {
         let proxy = start(Config::loopback_ephemeral()).await.unwrap();
         let mut stream = TcpStream::connect(proxy.local_addr()).await.unwrap();

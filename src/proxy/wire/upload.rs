@@ -108,6 +108,9 @@ pub struct Upload {
     /// The body has a `content-length`; a chunked body's size stays
     /// unknown even once read, so that it is sent on chunked.
     sized: bool,
+    /// Told when the body is first read, for a client that waits for
+    /// `100 Continue` before it sends the body.
+    on_first_read: Option<oneshot::Sender<()>>,
 }
 
 impl Upload {
@@ -120,6 +123,7 @@ impl Upload {
             inbound: Some(inbound),
             home: Some(home),
             sized,
+            on_first_read: None,
         };
         if upload.is_end_stream() {
             upload.send_home();
@@ -134,7 +138,20 @@ impl Upload {
             inbound: None,
             home: None,
             sized: true,
+            on_first_read: None,
         }
+    }
+
+    /// Has the body tell `first_read` when it is first read: a request is
+    /// read only once it has passed every check of its head, so that is
+    /// when a client waiting for `100 Continue` is asked for the body.
+    pub fn tell_first_read(&mut self, first_read: oneshot::Sender<()>) {
+        self.on_first_read = Some(first_read);
+    }
+
+    /// The rest of the body is still to come from the client.
+    pub fn needs_client(&self) -> bool {
+        self.inbound.is_some()
     }
 
     fn send_home(&mut self) {
@@ -161,6 +178,10 @@ impl Body for Upload {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         if let Some(data) = self.read.take() {
             return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        if let Some(first_read) = self.on_first_read.take() {
+            // The connection may be gone already; then nobody waits.
+            let _ = first_read.send(());
         }
         let Some(inbound) = self.inbound.as_mut() else {
             return Poll::Ready(None);
