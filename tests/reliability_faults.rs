@@ -340,6 +340,40 @@ async fn a_malformed_upstream_response_gives_502() {
     }
 }
 
+/// A transfer coding other than chunked would be dropped with the rest of
+/// `transfer-encoding` as the client's hop is framed anew, leaving the
+/// client a body still coded and unlabelled: a 502 says so instead.
+#[tokio::test]
+async fn an_upstream_transfer_coding_other_than_chunked_gives_502() {
+    let mock = MockUpstream::start();
+    let coded = RawUpstream::start(|mut stream| {
+        let Some(head) = raw::read_request(&mut stream) else {
+            return;
+        };
+        let answer: &[u8] = match raw::target(&head) {
+            "/v1/gzip-chunked" => {
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n5\r\n\x1f\x8b\x08\0\0\r\n0\r\n\r\n"
+            }
+            _ => b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n\x1f\x8b\x08\0\0",
+        };
+        let _ = stream.write_all(answer);
+        let _ = stream.flush();
+    });
+    let proxy = ProxyProcess::start(&[]);
+    let client = client();
+    let target = coded.url();
+    let headers = [("X-Headroom-Upstream", target.as_str())];
+    for path in ["/v1/gzip-chunked", "/v1/gzip"] {
+        let reply = send(&client, request("GET", &proxy.url(path), &headers, "")).await;
+        eprintln!("{path}: {} {}", reply.status, reply.text());
+        assert_eq!(reply.status, 502, "{path}: {}", reply.text());
+        assert_eq!(reply.headers["x-headroom-error"], "upstream_protocol");
+        let message = reply.json()["error"]["message"].to_string();
+        assert!(message.contains("transfer coding"), "{message}");
+        assert_still_serving(&client, &proxy, &mock).await;
+    }
+}
+
 /// Asks for an SSE stream the mock holds open, over a raw connection, and
 /// returns the connection once the first event has arrived.
 fn open_held_stream(proxy: &ProxyProcess, upstream: &str) -> TcpStream {

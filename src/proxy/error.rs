@@ -63,6 +63,16 @@ impl ProxyError {
         }
     }
 
+    /// A request body with a transfer coding other than chunked, which
+    /// the proxy cannot pass on (RFC 9112 section 6.1).
+    pub fn unsupported_transfer_coding() -> ProxyError {
+        ProxyError {
+            status: StatusCode::NOT_IMPLEMENTED,
+            class: "unsupported_transfer_coding",
+            message: "the request body has a transfer coding other than chunked, which the proxy does not support: send it with chunked alone or with a content-length".to_string(),
+        }
+    }
+
     pub fn bad_request_body() -> ProxyError {
         ProxyError {
             status: StatusCode::BAD_REQUEST,
@@ -218,6 +228,8 @@ impl ProxyError {
     fn anthropic_type(&self) -> &'static str {
         match self.status {
             StatusCode::FORBIDDEN => "permission_error",
+            // The one 5xx the client made and can fix.
+            StatusCode::NOT_IMPLEMENTED => "invalid_request_error",
             status if status.is_client_error() => "invalid_request_error",
             _ => "api_error",
         }
@@ -226,6 +238,7 @@ impl ProxyError {
     fn openai_type(&self) -> &'static str {
         match self.status {
             StatusCode::FORBIDDEN => "permission_error",
+            StatusCode::NOT_IMPLEMENTED => "invalid_request_error",
             status if status.is_client_error() => "invalid_request_error",
             _ => "upstream_error",
         }

@@ -144,7 +144,9 @@ pub fn prepare_request(headers: &mut HeaderMap) -> usize {
         headers.remove(header::HOST);
     }
     let before = headers.len();
-    remove_hop_by_hop(headers);
+    if has_hop_by_hop(headers) {
+        remove_hop_by_hop(headers);
+    }
     before - headers.len()
 }
 
@@ -153,17 +155,68 @@ pub fn is_control(name: &HeaderName) -> bool {
     name.as_str().starts_with(CONTROL_PREFIX)
 }
 
-/// Prepares an upstream response's headers for the client, in place.
-pub fn prepare_response(headers: &mut HeaderMap) {
+/// Prepares an upstream response's headers for the client, in place. An
+/// error when the body has a transfer coding other than chunked: it would
+/// go with the rest of `transfer-encoding` as the client's hop is framed
+/// anew, and the client would get the body still coded, unlabelled.
+pub fn prepare_response(headers: &mut HeaderMap) -> Result<(), &'static str> {
+    if !has_hop_by_hop(headers) {
+        return Ok(());
+    }
+    let codings = match transfer_codings(headers) {
+        TransferCodings::None | TransferCodings::Chunked => Ok(()),
+        _ => Err(
+            "its answer has a transfer coding other than chunked, which the proxy cannot pass on",
+        ),
+    };
     remove_hop_by_hop(headers);
+    codings
+}
+
+/// What a message's `transfer-encoding` lists (RFC 9112 section 6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferCodings {
+    None,
+    /// `chunked` alone.
+    Chunked,
+    /// `chunked` last, once, after other codings (`gzip, chunked`).
+    OthersThenChunked,
+    /// Not `chunked` last, or `chunked` more than once: the body's end is
+    /// not where the chunks say.
+    NotChunkedLast,
+}
+
+/// The transfer codings `headers` list. Empty list items are skipped, as
+/// RFC 9110 section 5.6.1 asks; a value that is not text is a coding the
+/// proxy does not know.
+pub fn transfer_codings(headers: &HeaderMap) -> TransferCodings {
+    let (mut chunked, mut others, mut chunked_last) = (0, false, false);
+    for value in headers.get_all(header::TRANSFER_ENCODING) {
+        let Ok(value) = value.to_str() else {
+            (others, chunked_last) = (true, false);
+            continue;
+        };
+        for coding in value.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            chunked_last = coding.eq_ignore_ascii_case("chunked");
+            chunked += usize::from(chunked_last);
+            others |= !chunked_last;
+        }
+    }
+    match (chunked, others, chunked_last) {
+        (0, false, _) => TransferCodings::None,
+        (1, false, _) => TransferCodings::Chunked,
+        (1, true, true) => TransferCodings::OthersThenChunked,
+        _ => TransferCodings::NotChunkedLast,
+    }
+}
+
+/// Most messages carry no hop-by-hop field; one pass over their names
+/// costs less than a removal of each listed name.
+fn has_hop_by_hop(headers: &HeaderMap) -> bool {
+    headers.keys().any(|name| HOP_BY_HOP.contains(name))
 }
 
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    // Most messages carry none; one pass over their names costs less than
-    // a removal of each listed name.
-    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
-        return;
-    }
     let listed: Vec<HeaderName> = list_items(headers, header::CONNECTION)
         .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
         .collect();
@@ -320,7 +373,7 @@ mod tests {
             ("transfer-encoding", "chunked"),
             ("connection", "close"),
         ]);
-        prepare_response(&mut headers);
+        assert_eq!(prepare_response(&mut headers), Ok(()));
         assert_eq!(headers.len(), 2);
         assert!(headers.contains_key("content-encoding"));
 
@@ -330,7 +383,49 @@ mod tests {
             ("x-request-id", "req_1"),
         ]);
         let mut headers = plain.clone();
-        prepare_response(&mut headers);
+        assert_eq!(prepare_response(&mut headers), Ok(()));
         assert_eq!(headers, plain);
+    }
+
+    #[test]
+    fn a_response_coded_other_than_chunked_is_refused() {
+        for coding in ["gzip, chunked", "gzip", "chunked, chunked"] {
+            let mut headers = map(&[("transfer-encoding", coding), ("x-a", "1")]);
+            assert!(prepare_response(&mut headers).is_err(), "{coding}");
+            assert!(!headers.contains_key("transfer-encoding"), "{coding}");
+        }
+    }
+
+    #[test]
+    fn transfer_codings_are_read_over_every_field() {
+        let codings = |values: &[&'static str]| {
+            let pairs: Vec<_> = values.iter().map(|v| ("transfer-encoding", *v)).collect();
+            transfer_codings(&map(&pairs))
+        };
+        assert_eq!(codings(&[]), TransferCodings::None);
+        assert_eq!(codings(&["Chunked"]), TransferCodings::Chunked);
+        assert_eq!(codings(&[" , chunked"]), TransferCodings::Chunked);
+        assert_eq!(
+            codings(&["gzip, chunked"]),
+            TransferCodings::OthersThenChunked
+        );
+        assert_eq!(
+            codings(&["gzip", "chunked"]),
+            TransferCodings::OthersThenChunked
+        );
+        for not_last in [
+            &["gzip"][..],
+            &["chunked, gzip"],
+            &["chunked", "gzip"],
+            &["chunked, chunked"],
+            &["xchunked"],
+            &["identity"],
+        ] {
+            assert_eq!(
+                codings(not_last),
+                TransferCodings::NotChunkedLast,
+                "{not_last:?}"
+            );
+        }
     }
 }

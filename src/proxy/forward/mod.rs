@@ -174,8 +174,8 @@ async fn handle(
                 Ok(connection) => switched = Some(connection),
                 Err(error) => sent = Err(error),
             }
-        } else {
-            headers::prepare_response(response.headers_mut());
+        } else if let Err(coding) = headers::prepare_response(response.headers_mut()) {
+            sent = Err(ProxyError::bad_response(upstream.origin_str(), coding));
         }
     }
     if let Some(counting) = counting {
@@ -275,7 +275,8 @@ async fn switch_upstream(
     let Some(protocol) = protocol.filter(|_| upgrade_asked) else {
         return Err(refused("it switched protocols unasked"));
     };
-    headers::prepare_response(response.headers_mut());
+    // A 101 has no body, so its codings do not matter.
+    let _ = headers::prepare_response(response.headers_mut());
     name_upgrade(response.headers_mut(), protocol);
     upstream_side(response)
         .await

@@ -12,11 +12,9 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{request, Method, Request, StatusCode, Uri, Version};
 
 use crate::proxy::error::ProxyError;
-use crate::proxy::headers::{is_control, list_items, Controls};
+use crate::proxy::headers::{is_control, list_items, transfer_codings, Controls, TransferCodings};
 use crate::proxy::routes::{classify, Family};
-use crate::proxy::wire::fields::{
-    last_coding_is_chunked, place_in, BadField, ContentLength, PlacedFields, Present,
-};
+use crate::proxy::wire::fields::{place_in, BadField, ContentLength, PlacedFields, Present};
 use crate::proxy::wire::framing::Framing;
 use crate::proxy::wire::names::HeadKind;
 
@@ -224,7 +222,7 @@ impl ConnectionOptions {
     }
 }
 
-/// RFC 9112 section 6.3 for requests: chunked last, or a length, or no
+/// RFC 9112 section 6.3 for requests: chunked alone, or a length, or no
 /// body. `true` beside the framing when a `content-length` was dropped
 /// for `transfer-encoding`: such a message may have been built to be read
 /// two ways, so its connection carries nothing after it.
@@ -238,10 +236,19 @@ fn body_framing(
         if version == Version::HTTP_10 {
             return Err(bad("transfer-encoding is not allowed in HTTP/1.0"));
         }
-        if !last_coding_is_chunked(headers) {
-            return Err(bad(
-                "the request body's last transfer-coding is not chunked",
-            ));
+        match transfer_codings(headers) {
+            TransferCodings::Chunked => {}
+            // The body goes on de-chunked, without its `transfer-encoding`:
+            // another coding would be lost, and the upstream would read the
+            // coded body as plain (RFC 9112 section 6.1).
+            TransferCodings::OthersThenChunked => {
+                return Err(ProxyError::unsupported_transfer_coding())
+            }
+            _ => {
+                return Err(bad(
+                    "the request body's transfer-encoding must end with chunked, given once",
+                ))
+            }
         }
         let reframed = headers.remove(header::CONTENT_LENGTH).is_some();
         return Ok((Framing::chunked(), reframed));
@@ -391,10 +398,29 @@ mod tests {
         assert!(matches!(both.framing, Framing::Chunked(_)));
         assert!(!both.parts.headers.contains_key("content-length"));
         assert!(!both.keep_alive);
-        let chunked =
-            head("POST / HTTP/1.1\r\nHost: p\r\ntransfer-encoding: gzip, chunked\r\n\r\n");
+        let chunked = head("POST / HTTP/1.1\r\nHost: p\r\ntransfer-encoding: , Chunked\r\n\r\n");
         assert!(matches!(chunked.framing, Framing::Chunked(_)));
         assert!(chunked.keep_alive);
+    }
+
+    #[test]
+    fn a_transfer_coding_other_than_chunked_is_not_implemented() {
+        for codings in ["gzip, chunked", "gzip\r\ntransfer-encoding: chunked"] {
+            let wire = format!(
+                "POST /v1/messages HTTP/1.1\r\nHost: p\r\ntransfer-encoding: {codings}\r\n\r\n"
+            );
+            let refusal = parse_request(&mut BytesMut::from(wire.as_str())).err();
+            let refusal = refusal.unwrap_or_else(|| panic!("taken: {codings:?}"));
+            assert_eq!(refusal.error.status, StatusCode::NOT_IMPLEMENTED);
+            assert_eq!(refusal.family, Family::Anthropic);
+            assert!(
+                refusal.error.message.contains("chunked"),
+                "{}",
+                refusal.error.message
+            );
+        }
+        let twice = "POST / HTTP/1.1\r\nHost: p\r\ntransfer-encoding: chunked, chunked\r\n\r\n";
+        assert_eq!(parse(twice).err().map(|e| e.status.as_u16()), Some(400));
     }
 
     #[test]
