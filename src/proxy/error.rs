@@ -73,6 +73,15 @@ impl ProxyError {
         }
     }
 
+    /// A request for `*` with a method other than OPTIONS.
+    pub fn asterisk_target() -> ProxyError {
+        ProxyError {
+            status: StatusCode::BAD_REQUEST,
+            class: "bad_request",
+            message: "the request target * is for OPTIONS only: send a path, such as /v1/chat/completions".to_string(),
+        }
+    }
+
     pub fn bad_request_body() -> ProxyError {
         ProxyError {
             status: StatusCode::BAD_REQUEST,

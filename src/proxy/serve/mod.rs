@@ -254,6 +254,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn options_asterisk_is_answered_here_and_no_other_method_may_ask_for_it() {
+        // An upstream nothing listens on: a forwarded request fails at once.
+        let closed = crate::proxy::upstream::Upstream::parse("http://127.0.0.1:9").unwrap();
+        let config = Config {
+            defaults: crate::proxy::Defaults {
+                openai: closed.clone(),
+                anthropic: closed.clone(),
+                gemini: closed,
+            },
+            ..Config::loopback_ephemeral()
+        };
+        let proxy = start(config).await.unwrap();
+        let addr = proxy.local_addr();
+        let options = answer_to(
+            addr,
+            b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(options.starts_with("HTTP/1.1 200 "), "{options}");
+        assert!(options.contains("\r\nallow: GET, HEAD, POST"), "{options}");
+        assert!(options.contains("\r\ncontent-length: 0\r\n"), "{options}");
+        assert!(options.ends_with("\r\n\r\n"), "a body came: {options}");
+        let get = answer_to(
+            addr,
+            b"GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(get.starts_with("HTTP/1.1 400 "), "{get}");
+        assert!(get.contains("is for OPTIONS only"), "{get}");
+        proxy.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn without_a_deadline_a_slow_head_is_served() {
         let proxy = start(Config::loopback_ephemeral()).await.unwrap();
         let mut stream = TcpStream::connect(proxy.local_addr()).await.unwrap();
