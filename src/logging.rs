@@ -4,9 +4,12 @@
 //! (with `=` or `,`) is taken as written.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context as _;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{LogFormat, LOG_LEVELS};
@@ -75,4 +78,49 @@ pub fn init_file(filter: EnvFilter, path: &Path) -> anyhow::Result<()> {
         .with_writer(std::sync::Mutex::new(file))
         .try_init();
     Ok(())
+}
+
+/// The line that says where `headroom proxy` listens, which scripts and
+/// tests read the address from: written whatever the log level, so it is
+/// not a tracing event a filter could drop. In the JSON format it is
+/// shaped as tracing's own JSON lines are, so that every line of the
+/// stream parses and a reader finds the sentence under `fields.message`.
+pub fn listening_line(format: LogFormat, addr: SocketAddr) -> String {
+    let url = format!("http://{addr}");
+    let banner = format!("headroom proxy listening on {url}");
+    match format {
+        LogFormat::Text => banner,
+        LogFormat::Json => {
+            let mut timestamp = String::new();
+            // Writing to a String cannot fail.
+            let _ = SystemTime.format_time(&mut Writer::new(&mut timestamp));
+            serde_json::json!({
+                "timestamp": timestamp,
+                "level": "INFO",
+                "fields": { "message": banner, "address": url },
+                "target": "headroom::standalone",
+            })
+            .to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listening_line_takes_the_logs_format() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8787));
+        let text = listening_line(LogFormat::Text, addr);
+        assert_eq!(text, "headroom proxy listening on http://127.0.0.1:8787");
+        let json = listening_line(LogFormat::Json, addr);
+        let line: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(line["fields"]["message"], text.as_str(), "{json}");
+        assert_eq!(line["fields"]["address"], "http://127.0.0.1:8787");
+        assert_eq!(line["level"], "INFO");
+        let timestamp = line["timestamp"].as_str().unwrap_or_default();
+        assert!(timestamp.ends_with('Z'), "{json}");
+        assert!(!json.contains('\n'), "one line: {json}");
+    }
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use crate::cli::ProxyArgs;
 use crate::compress;
 use crate::error::UsageError;
+use crate::logging;
 use crate::proxy::upstream::{Origin, Upstream};
 use crate::proxy::{self, Allowed, Config, Defaults};
 use crate::record;
@@ -16,7 +17,8 @@ pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let stages = compress::install(stages, &compress::Settings::from_args(&args.compress));
     let proxy = proxy::start_with(config, stages).await?;
     // Scripts and tests read the real address from this line.
-    eprintln!("headroom proxy listening on http://{}", proxy.local_addr());
+    let listening = logging::listening_line(args.log.log_format, proxy.local_addr());
+    eprintln!("{listening}");
     wait_for_shutdown_signal().await?;
     tracing::info!("shutting down");
     proxy.shutdown().await;

@@ -494,6 +494,35 @@ async fn one_json_log_event_per_request_and_no_secret_at_trace_level() {
     );
 }
 
+/// With `--log-format json`, a reader parses each line of stderr as JSON:
+/// the line that says where the proxy listens is one too.
+#[test]
+fn with_json_logs_every_line_is_json_the_listening_line_included() {
+    let proxy = ProxyProcess::start(&["--log-format", "json"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reply = runtime.block_on(send(
+        &client(),
+        request(
+            "GET",
+            &proxy.url("/v1/models"),
+            &[("X-Headroom-Upstream", "bad")],
+            "",
+        ),
+    ));
+    assert_eq!(reply.status, 400);
+    common::wait_until(Duration::from_secs(5), "a request log event", || {
+        proxy.log().contains("\"target\":\"headroom::request\"")
+    });
+    let log = proxy.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let listening = format!("headroom proxy listening on http://{}", proxy.addr);
+    assert_eq!(lines[0]["fields"]["message"], listening.as_str(), "{log}");
+    assert_eq!(lines[0]["level"], "INFO", "{log}");
+}
+
 /// An LLM request's body is read whole for the compression stage: one that
 /// stops coming ends with the idle timeout, as on its way upstream, rather
 /// than holding the connection for as long as the client keeps it open.

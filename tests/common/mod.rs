@@ -112,8 +112,11 @@ impl ProxyProcess {
         let log_writer = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // The address ends the text line, and a quote ends it
+                // in the JSON one.
                 if let Some(url) = line.split("listening on http://").nth(1) {
-                    let _ = addr_tx.send(url.trim().parse::<SocketAddr>());
+                    let addr = url.split(['"', ' ']).next().unwrap_or_default();
+                    let _ = addr_tx.send(addr.parse::<SocketAddr>());
                 }
                 let mut log = log_writer.lock().unwrap();
                 log.push_str(&line);
