@@ -667,6 +667,51 @@ fn a_broken_price_file_is_told_on_the_terminal_not_only_in_the_log() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
+#[test]
+fn a_dry_run_that_cannot_be_routed_shows_only_the_unrouted_launch() {
+    let mut sandbox = Sandbox::new();
+    let codex_home = sandbox.root.path().join("codex");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    std::fs::write(
+        codex_home.join("config.toml"),
+        "model_provider = \"corp\"\n[model_providers.corp]\nbase_url = \"https://gw.example/v1\"\n",
+    )
+    .unwrap();
+    sandbox
+        .env
+        .insert("CODEX_HOME".into(), codex_home.display().to_string());
+    for (agent, args) in [
+        ("claude", &["--settings", "mine.json", "-p", "hi"][..]),
+        ("codex", &["-c", "model_provider=other", "exec", "hi"]),
+        ("codex", &["--oss", "exec", "hi"]),
+    ] {
+        let dry_run = |flags: &[&str]| {
+            let words: Vec<&str> = ["wrap", agent]
+                .iter()
+                .chain(flags)
+                .chain(["--"].iter())
+                .chain(args)
+                .copied()
+                .collect();
+            let output = sandbox.run_headroom(&words);
+            assert!(output.status.success(), "{output:?}");
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        };
+        let text = dry_run(&["--dry-run"]);
+        assert!(
+            text.starts_with("Not routable: "),
+            "{agent} {args:?}: {text}"
+        );
+        assert!(!text.contains("Routed"), "{agent} {args:?}: {text}");
+        assert!(!text.contains("127.0.0.1:PORT"), "{agent} {args:?}: {text}");
+        let plan: Value = serde_json::from_str(&dry_run(&["--dry-run", "--json"])).unwrap();
+        assert!(plan["unroutable"].is_string(), "{plan}");
+        assert_eq!(plan["routed"], json!([]), "{plan}");
+        let command = plan["command"].as_array().unwrap();
+        assert_eq!(command[1..], json!(args).as_array().unwrap()[..], "{plan}");
+    }
+}
+
 /// `headroom wrap ARGS --dry-run`, then with `--json`: both outputs.
 fn dry_runs(sandbox: &Sandbox, agent: &str) -> [String; 2] {
     [&["--dry-run"][..], &["--dry-run", "--json"]].map(|flags| {
@@ -677,51 +722,40 @@ fn dry_runs(sandbox: &Sandbox, agent: &str) -> [String; 2] {
     })
 }
 
+/// A base URL with a password or a query cannot be routed (the proxy
+/// refuses such an upstream): every agent's dry run says why, without
+/// showing the secret.
 #[test]
-fn every_agents_dry_run_masks_the_password_and_query_values_of_its_upstream() {
+fn every_agents_dry_run_of_a_base_url_with_a_password_or_query_hides_it() {
     let mut sandbox = Sandbox::new();
-    sandbox.env.insert(
-        "ANTHROPIC_BASE_URL".into(),
-        "https://user:s3cretpw@gw.example/v1".into(),
-    );
-    for out in dry_runs(&sandbox, "claude") {
-        assert!(!out.contains("s3cretpw"), "{out}");
-        assert!(out.contains("https://user:***@gw.example/v1"), "{out}");
-    }
-    let settings = sandbox.project().join(".claude/settings.json");
-    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
-    std::fs::write(
-        &settings,
-        r#"{"env": {"ANTHROPIC_BASE_URL": "https://gw.example/v1?key=SECRETKEY"}}"#,
-    )
-    .unwrap();
-    for out in dry_runs(&sandbox, "claude") {
-        assert!(!out.contains("SECRETKEY"), "{out}");
-        assert!(out.contains("https://gw.example/v1?key=***"), "{out}");
-    }
-
     sandbox.env.insert("GEMINI_API_KEY".into(), "k".into());
-    sandbox.env.insert(
-        "GOOGLE_GEMINI_BASE_URL".into(),
-        "https://user:PW123@gw.example/v1beta".into(),
-    );
     let codex_home = sandbox.root.path().join("codex");
     std::fs::create_dir_all(&codex_home).unwrap();
-    std::fs::write(
-        codex_home.join("config.toml"),
-        "model_provider = \"corp\"\n[model_providers.corp]\nbase_url = \"https://user:PW123@gw.example/v1\"\n",
-    )
-    .unwrap();
     sandbox
         .env
         .insert("CODEX_HOME".into(), codex_home.display().to_string());
-    for agent in ["gemini", "codex"] {
-        for out in dry_runs(&sandbox, agent) {
-            assert!(!out.contains("PW123"), "{agent}: {out}");
-            assert!(
-                out.contains("https://user:***@gw.example/v1"),
-                "{agent}: {out}"
-            );
+    for (base, why) in [
+        ("https://user:s3cret@gw.example/v1", "userinfo"),
+        ("https://gw.example/v1?key=s3cret", "query"),
+    ] {
+        sandbox.env.insert("ANTHROPIC_BASE_URL".into(), base.into());
+        sandbox
+            .env
+            .insert("GOOGLE_GEMINI_BASE_URL".into(), base.into());
+        std::fs::write(
+            codex_home.join("config.toml"),
+            format!("model_provider = \"corp\"\n[model_providers.corp]\nbase_url = \"{base}\"\n"),
+        )
+        .unwrap();
+        for agent in ["claude", "gemini", "codex"] {
+            let [text, json] = dry_runs(&sandbox, agent);
+            for out in [&text, &json] {
+                assert!(!out.contains("s3cret"), "{agent}: {out}");
+            }
+            assert!(text.starts_with("Not routable: "), "{agent}: {text}");
+            assert!(text.contains(why), "{agent}: {text}");
+            let plan: Value = serde_json::from_str(&json).unwrap();
+            assert!(plan["unroutable"].is_string(), "{agent}: {plan}");
         }
     }
 }

@@ -251,13 +251,19 @@ fn dry_run(
         port => format!("http://127.0.0.1:{port}"),
     };
     let dir = private_dir::base(env).join("wrap-RUN");
-    let launch = setup.launch(&origin, &dir)?;
+    let unroutable = setup.unroutable();
+    // A setup that cannot be routed is launched, if at all, with nothing
+    // of headroom's (`--allow-unrouted`): the plan shows that launch.
+    let launch = match unroutable {
+        Some(_) => Launch::default(),
+        None => setup.launch(&origin, &dir)?,
+    };
     let binary =
         binary::find(spec, run.bin.as_deref(), env).unwrap_or_else(|_| PathBuf::from(spec.binary));
     let every_childs_env = command::every_childs_env(env);
     let plan = report::DryRun {
         agent: spec.name,
-        unroutable: setup.unroutable(),
+        unroutable,
         binary: &binary,
         user_args: &run.args,
         dir: &dir,

@@ -19,7 +19,8 @@ use super::mask;
 /// Everything a dry run shows.
 pub struct DryRun<'a> {
     pub agent: &'static str,
-    /// Why nothing can be routed, when nothing can.
+    /// Why nothing can be routed, when nothing can; `launch` is then the
+    /// unrouted one `--allow-unrouted` would make.
     pub unroutable: Option<String>,
     pub binary: &'a Path,
     pub user_args: &'a [OsString],
@@ -114,25 +115,13 @@ pub fn dry_run(plan: &DryRun, json: bool) -> anyhow::Result<()> {
 
 fn dry_run_lines(plan: &DryRun) -> anyhow::Result<Vec<String>> {
     let launch = plan.launch;
-    let mut lines = Vec::new();
-    if let Some(why) = &plan.unroutable {
-        lines.push(format!("Not routable: {why}"));
-        lines.push("(--allow-unrouted launches it without headroom)".into());
-    }
-    let routed = plan.routed();
-    lines.push(format!("Routed through headroom ({}):", routed.len()));
-    for routed in &routed {
-        lines.push(format!(
-            "  {} {}  via {}",
-            figures::pad(&routed.id, 24),
-            routed.upstream,
-            routed.base_url
-        ));
-    }
-    lines.push(format!("Left alone ({}):", launch.left_alone.len()));
-    for left in &launch.left_alone {
-        lines.push(format!("  {} {}", figures::pad(&left.id, 24), left.reason));
-    }
+    let mut lines = match &plan.unroutable {
+        Some(why) => vec![
+            format!("Not routable: {why}"),
+            "With --allow-unrouted, headroom launches it without the proxy:".into(),
+        ],
+        None => routing_lines(plan),
+    };
     for detail in &launch.details {
         lines.push(format!("{}:", detail.title));
         lines.push(serde_json::to_string_pretty(&mask::urls(&detail.value))?);
@@ -152,6 +141,26 @@ fn dry_run_lines(plan: &DryRun) -> anyhow::Result<Vec<String>> {
         lines.push(file.contents.shown.clone());
     }
     Ok(lines)
+}
+
+/// What is routed through the proxy and what is left alone, and why.
+fn routing_lines(plan: &DryRun) -> Vec<String> {
+    let routed = plan.routed();
+    let left_alone = &plan.launch.left_alone;
+    let mut lines = vec![format!("Routed through headroom ({}):", routed.len())];
+    for routed in &routed {
+        lines.push(format!(
+            "  {} {}  via {}",
+            figures::pad(&routed.id, 24),
+            routed.upstream,
+            routed.base_url
+        ));
+    }
+    lines.push(format!("Left alone ({}):", left_alone.len()));
+    for left in left_alone {
+        lines.push(format!("  {} {}", figures::pad(&left.id, 24), left.reason));
+    }
+    lines
 }
 
 /// `word` as a POSIX shell reads it back: bare when that is safe.
