@@ -3,7 +3,7 @@
 //! environment it hands opencode, see `wrap::Environment`.)
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `$VAR/headroom`, else `$HOME/<fallback>/headroom` as XDG's default;
 /// `None` when neither variable is set (an empty or relative `$VAR`
@@ -27,6 +27,14 @@ fn non_empty(var: &str) -> Option<OsString> {
     std::env::var_os(var).filter(|value| !value.is_empty())
 }
 
+/// The nearest of `dir` and its parents that is there but is no directory
+/// (a dangling link counts): what keeps `dir` from being created, which
+/// the error of creating it, a bare "File exists", does not name.
+pub fn file_in_the_way(dir: &Path) -> Option<&Path> {
+    dir.ancestors()
+        .find(|ancestor| std::fs::symlink_metadata(ancestor).is_ok() && !ancestor.is_dir())
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -39,6 +47,17 @@ mod tests {
             home.map(OsString::from),
             ".local/state",
         )
+    }
+
+    #[test]
+    fn the_file_in_the_way_of_a_directory_is_the_nearest_one() {
+        let root = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = root.path().join("file");
+        std::fs::write(&file, "").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(file_in_the_way(&file), Some(file.as_path()));
+        assert_eq!(file_in_the_way(&file.join("a/b")), Some(file.as_path()));
+        assert_eq!(file_in_the_way(&root.path().join("missing/a")), None);
+        assert_eq!(file_in_the_way(root.path()), None);
     }
 
     #[test]

@@ -229,13 +229,7 @@ fn prepare(
     let run_dir = if launch.files.is_empty() {
         None
     } else {
-        let created = RunDir::create(dir, &launch.files).map_err(|e| {
-            e.context(format!(
-                "could not write overlay files into {}",
-                dir.display()
-            ))
-        })?;
-        Some(created)
+        Some(RunDir::create(dir, &launch.files)?)
     };
     Ok((launch, run_dir))
 }

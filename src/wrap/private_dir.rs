@@ -11,10 +11,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use anyhow::Context as _;
 use rustix::fs::{flock, FlockOperation};
 
 use super::agent::OverlayFile;
 use super::environment::Environment;
+use crate::xdg;
 
 /// Every run directory's name starts with this.
 const PREFIX: &str = "wrap-";
@@ -53,13 +55,15 @@ pub struct RunDir {
 impl RunDir {
     /// Creates `path` (from [`reserve`]), only the user's, and writes `files`.
     pub fn create(path: &Path, files: &[OverlayFile]) -> anyhow::Result<RunDir> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        if let Some(parent) = path.parent() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)?;
+        if let Some(base) = path.parent() {
+            create_base(base)?;
         }
+        RunDir::populate(path, files)
+            .with_context(|| format!("could not write overlay files into {}", path.display()))
+    }
+
+    fn populate(path: &Path, files: &[OverlayFile]) -> io::Result<RunDir> {
+        use std::os::unix::fs::DirBuilderExt as _;
         std::fs::DirBuilder::new().mode(0o700).create(path)?;
         let run = RunDir {
             path: path.to_path_buf(),
@@ -78,6 +82,24 @@ impl Drop for RunDir {
             tracing::warn!(dir = %self.path.display(), error = %e, "could not remove the run's directory");
         }
     }
+}
+
+/// Creates `base`, where every run's directory goes, only the user's.
+fn create_base(base: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    // Said plainly: creating it would fail with a bare "File exists".
+    if let Some(file) = xdg::file_in_the_way(base) {
+        anyhow::bail!(
+            "cannot create {} for the run's private files: {} is not a directory; move it away or remove it",
+            base.display(),
+            file.display()
+        );
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(base)
+        .with_context(|| format!("could not create {}", base.display()))
 }
 
 /// Removes the run directories under `base` whose run is gone.
@@ -182,6 +204,41 @@ mod tests {
         assert!(!dead.exists());
         assert!(starting.exists(), "a run that is just starting was removed");
         assert!(other.exists());
+    }
+
+    #[test]
+    fn a_file_where_the_runs_go_is_named_with_what_to_do() {
+        let root = tempfile::tempdir().unwrap();
+        let mut env = env_in(root.path());
+        let message = |env: &Environment| match RunDir::create(&reserve(env), &[]) {
+            Ok(_) => panic!("a run directory was created"),
+            Err(error) => format!("{error:#}"),
+        };
+        // Under the state directory, a parent is in the way.
+        let state = env.home.join(".local/state/headroom");
+        std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+        std::fs::write(&state, "").unwrap();
+        assert_eq!(
+            message(&env),
+            format!(
+                "cannot create {} for the run's private files: {} is not a directory; move it away or remove it",
+                state.join("run").display(),
+                state.display()
+            )
+        );
+        let runtime = root.path().join("run-user");
+        std::fs::create_dir_all(&runtime).unwrap();
+        std::fs::write(runtime.join("headroom"), "").unwrap();
+        env.vars
+            .insert("XDG_RUNTIME_DIR".into(), runtime.display().to_string());
+        let base = runtime.join("headroom");
+        assert_eq!(
+            message(&env),
+            format!(
+                "cannot create {0} for the run's private files: {0} is not a directory; move it away or remove it",
+                base.display()
+            )
+        );
     }
 
     #[test]
