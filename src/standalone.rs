@@ -12,9 +12,11 @@ use crate::record;
 
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let config = config(&args)?;
+    let compression = compress::Settings::from_args(&args.compress);
+    compression.check_spill_dir()?;
     let ledger = record::open_ledger(args.no_ledger);
     let stages = record::stages(ledger.as_ref(), None, "proxy", Default::default());
-    let stages = compress::install(stages, &compress::Settings::from_args(&args.compress));
+    let stages = compress::install(stages, &compression);
     let proxy = proxy::start_with(config, stages).await?;
     // Scripts and tests read the real address from this line.
     let listening = logging::listening_line(args.log.log_format, proxy.local_addr());

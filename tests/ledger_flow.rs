@@ -168,7 +168,7 @@ async fn no_ledger_writes_no_database() {
     assert_eq!(got.status, 200);
     assert!(proxy.stop_with("TERM").success(), "{}", proxy.log());
     assert!(
-        !state.path().join("headroom").exists(),
+        !state.path().join("headroom/usage.db").exists(),
         "a ledger was written"
     );
     assert_eq!(usage_json(state.path(), "model"), Vec::<Value>::new());

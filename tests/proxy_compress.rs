@@ -211,6 +211,29 @@ fn the_level_flag_takes_only_its_values() {
     assert!(stderr.contains("off, safe, aggressive"), "{stderr}");
 }
 
+/// Found only at the first cut, such a directory would leave every cut
+/// output uncut.
+#[test]
+fn a_spill_dir_that_cannot_be_made_stops_the_start_unless_compression_is_off() {
+    let temp = tempfile::tempdir().unwrap();
+    let file = temp.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap();
+    for dir in [file.to_string(), format!("{file}/spill")] {
+        let (code, stderr) =
+            ProxyProcess::refused_at_start(&["--no-ledger", "--port", "0", "--spill-dir", &dir]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert_eq!(
+            stderr,
+            format!("headroom: error: the spill directory {dir} cannot be used: {file} is not a directory; give --spill-dir a directory you can write, or pass --compress off\n")
+        );
+    }
+    let made = temp.path().join("new/spill");
+    let _proxy = ProxyProcess::start(&["--spill-dir", made.to_str().unwrap()]);
+    assert!(made.is_dir());
+    let _off = ProxyProcess::start(&["--compress", "off", "--spill-dir", file]);
+}
+
 /// A mock, a proxy in front of it, and the temporary spill dir it uses.
 fn proxy_spilling_to_a_temporary_dir() -> (MockUpstream, ProxyProcess, tempfile::TempDir) {
     let mock = MockUpstream::start();

@@ -712,6 +712,42 @@ fn a_dry_run_that_cannot_be_routed_shows_only_the_unrouted_launch() {
     }
 }
 
+#[test]
+fn a_spill_dir_that_cannot_be_made_stops_wrap_before_the_agent_starts() {
+    let (sandbox, bin_dir) = sandbox_with_fake();
+    let file = sandbox.root.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let spill_dir = file.join("spill");
+    let spill = spill_dir.to_str().unwrap();
+    let output = sandbox.run_headroom(&["wrap", "opencode", "--spill-dir", spill]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "headroom: error: the spill directory {spill} cannot be used: {} is not a directory; give --spill-dir a directory you can write, or pass --compress off\n",
+            file.display()
+        )
+    );
+    assert!(
+        !bin_dir.join("record.txt").exists(),
+        "opencode was launched"
+    );
+    let off = sandbox.run_headroom(&[
+        "wrap",
+        "opencode",
+        "--compress",
+        "off",
+        "--spill-dir",
+        spill,
+    ]);
+    assert!(off.status.success(), "{off:?}");
+    assert!(
+        bin_dir.join("record.txt").exists(),
+        "opencode was not launched"
+    );
+}
+
 /// `headroom wrap ARGS --dry-run`, then with `--json`: both outputs.
 fn dry_runs(sandbox: &Sandbox, agent: &str) -> [String; 2] {
     [&["--dry-run"][..], &["--dry-run", "--json"]].map(|flags| {

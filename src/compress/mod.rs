@@ -28,6 +28,7 @@ use bytes::Bytes;
 use http::{header, request};
 
 use crate::cli::{CompressArgs, CompressLevel};
+use crate::error::UsageError;
 pub use crate::proxy::stages::Level;
 use crate::proxy::stages::{Counting, OnAnswer, Replaced, RequestStage, Stages, ToolTokens};
 use crate::usage::Family;
@@ -56,6 +57,22 @@ impl Settings {
             spill_dir: args.spill_dir.clone().unwrap_or_else(default_spill_dir),
             spill_retention: args.spill_retention,
         }
+    }
+
+    /// Refuses, with compression on, a spill directory that cannot be
+    /// created or written: a start-up mistake, like a bad flag.
+    pub fn check_spill_dir(&self) -> Result<(), UsageError> {
+        if self.level == Level::Off {
+            return Ok(());
+        }
+        SpillDir::new(self.spill_dir.clone())
+            .check()
+            .map_err(|why| {
+                UsageError::new(format!(
+                    "the spill directory {} cannot be used: {why}; give --spill-dir a directory you can write, or pass --compress off",
+                    self.spill_dir.display()
+                ))
+            })
     }
 }
 

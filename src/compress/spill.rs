@@ -46,6 +46,20 @@ impl SpillDir {
         Ok(path)
     }
 
+    /// Creates the directory when it is missing and writes a file into it,
+    /// removed at once: a directory no cut could be kept in is found at
+    /// start, not by cuts that then go uncut. Says why not, when not.
+    pub fn check(&self) -> Result<(), String> {
+        // Creating it would fail with a bare "File exists".
+        if let Some(file) = crate::xdg::file_in_the_way(&self.dir) {
+            return Err(format!("{} is not a directory", file.display()));
+        }
+        create_private_dir(&self.dir)
+            .and_then(|()| tempfile::NamedTempFile::new_in(&self.dir))
+            .map(drop)
+            .map_err(|error| error.to_string())
+    }
+
     /// Removes spill files last written more than `age` ago. Errors are
     /// ignored: a file left behind costs disk, not correctness.
     pub fn prune(&self, age: Duration) -> usize {
@@ -102,5 +116,22 @@ mod tests {
         assert_eq!(fs::read_dir(spill.dir()).map(|d| d.count()).ok(), Some(2));
         assert_eq!(spill.prune(Duration::from_secs(3600)), 0);
         assert_eq!(spill.prune(Duration::ZERO), 2);
+    }
+
+    #[test]
+    fn a_dir_a_file_is_in_the_way_of_fails_the_check_naming_the_file() {
+        let temp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let missing = SpillDir::new(temp.path().join("a/spill"));
+        assert_eq!(missing.check(), Ok(()));
+        assert!(missing.dir().is_dir());
+        assert_eq!(fs::read_dir(missing.dir()).map(|d| d.count()).ok(), Some(0));
+        let file = temp.path().join("file");
+        fs::write(&file, "").unwrap_or_else(|e| panic!("{e}"));
+        for dir in [file.clone(), file.join("spill")] {
+            assert_eq!(
+                SpillDir::new(dir).check(),
+                Err(format!("{} is not a directory", file.display()))
+            );
+        }
     }
 }

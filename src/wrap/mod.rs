@@ -99,6 +99,7 @@ fn launch(spec: &AgentSpec, run: AgentRun) -> anyhow::Result<u8> {
         );
         return launch_unrouted(&binary, &run, &env);
     }
+    compression.check_spill_dir()?;
     private_dir::remove_stale(&private_dir::base(&env));
     let proxied = ProxiedRun {
         spec,

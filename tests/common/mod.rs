@@ -99,6 +99,14 @@ impl ProxyProcess {
         // whoever runs the tests, nor as files a leak check would count.
         if !env.iter().any(|(name, _)| *name == "XDG_STATE_HOME") {
             command.arg("--no-ledger");
+            // Spill files likewise: the proxy makes its spill directory
+            // as it starts.
+            if !args.contains(&"--spill-dir") {
+                command.args([
+                    "--spill-dir",
+                    concat!(env!("CARGO_TARGET_TMPDIR"), "/spill"),
+                ]);
+            }
         }
         let mut child = command
             .stdin(Stdio::null())
