@@ -116,16 +116,12 @@ fn read_table(path: &Path) -> anyhow::Result<Table> {
 /// `--profile NAME`, `--profile=NAME` or `-p NAME` among the user's
 /// arguments to Codex.
 fn profile_in_args(args: &[OsString]) -> Option<String> {
-    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
     let mut found = None;
-    for (i, word) in words.iter().enumerate() {
-        if *word == "--" {
-            break;
-        }
+    for (word, next) in words_before_dashes(args) {
         if let Some(name) = word.strip_prefix("--profile=") {
             found = Some(name.to_string());
-        } else if *word == "--profile" || *word == "-p" {
-            found = words.get(i + 1).map(|name| name.to_string());
+        } else if word == "--profile" || word == "-p" {
+            found = next.map(str::to_string);
         }
     }
     found
@@ -135,20 +131,32 @@ fn profile_in_args(args: &[OsString]) -> Option<String> {
 /// provider: `-c model_provider=ID` (or `--config`, joined by `=` or not)
 /// or `--oss`.
 fn provider_chosen_in_args(args: &[OsString]) -> Option<String> {
-    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
     let chooses = |value: &str| value.trim_start().starts_with("model_provider=");
     let mut found = None;
-    for (i, word) in words.iter().take_while(|&&w| w != "--").enumerate() {
-        let next = words.get(i + 1).copied().unwrap_or_default();
-        if *word == "--oss" {
+    for (word, next) in words_before_dashes(args) {
+        let next = next.unwrap_or_default();
+        if word == "--oss" {
             found = Some(word.to_string());
-        } else if (*word == "-c" || *word == "--config") && chooses(next) {
+        } else if (word == "-c" || word == "--config") && chooses(next) {
             found = Some(format!("{word} {next}"));
         } else if word.strip_prefix("--config=").is_some_and(chooses) {
             found = Some(word.to_string());
         }
     }
     found
+}
+
+/// The user's arguments to Codex up to `--`, after which they are no
+/// flags of Codex's, each with the word after it, its value when it is a
+/// flag that takes one. A word that is not UTF-8 is none headroom looks
+/// for, and is left out.
+fn words_before_dashes(args: &[OsString]) -> impl Iterator<Item = (&str, Option<&str>)> {
+    let mut words = args.iter().filter_map(|arg| arg.to_str()).peekable();
+    std::iter::from_fn(move || {
+        let word = words.next()?;
+        Some((word, words.peek().copied()))
+    })
+    .take_while(|&(word, _)| word != "--")
 }
 
 #[derive(Deserialize)]
