@@ -282,23 +282,29 @@ impl Writer {
         if rows.is_empty() {
             return;
         }
-        let written = match self.connection() {
-            Ok(connection) => store::insert(connection, rows).map_err(|error| {
+        match self.insert(rows) {
+            Ok(()) => self.written(),
+            Err(why) => self.failed(rows.len(), &why),
+        }
+    }
+
+    /// Inserts a batch through the open database, closing it when the
+    /// failure may be the connection's.
+    fn insert(&mut self, rows: &[Row]) -> Result<(), String> {
+        let connection = self.connection()?;
+        match store::insert(connection, rows) {
+            Ok(()) => Ok(()),
+            Err(error) => {
                 // A lock past the busy timeout is another process's
                 // moment; anything else may be this connection's.
                 if !store::is_busy(&error) {
                     self.close();
                 }
-                format!(
+                Err(format!(
                     "could not write to the usage ledger {}: {error}",
                     self.path.display()
-                )
-            }),
-            Err(why) => Err(why),
-        };
-        match written {
-            Ok(()) => self.written(),
-            Err(why) => self.failed(rows.len(), &why),
+                ))
+            }
         }
     }
 
