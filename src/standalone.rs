@@ -13,7 +13,9 @@ use crate::record;
 pub async fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let config = config(&args)?;
     let compression = compress::Settings::from_args(&args.compress);
-    compression.check_spill_dir()?;
+    if let Some(warning) = compression.check_spill_dir()? {
+        tracing::warn!("{warning}");
+    }
     let ledger = record::open_ledger(args.no_ledger);
     let stages = record::stages(ledger.as_ref(), None, "proxy", Default::default());
     let stages = compress::install(stages, &compression);

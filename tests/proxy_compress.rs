@@ -234,6 +234,21 @@ fn a_spill_dir_that_cannot_be_made_stops_the_start_unless_compression_is_off() {
     let _off = ProxyProcess::start(&["--compress", "off", "--spill-dir", file]);
 }
 
+/// The default spill directory is not the user's choice: one that cannot
+/// be made costs only the cuts, so the proxy says so and serves.
+#[test]
+fn a_default_spill_dir_that_cannot_be_made_is_a_warning() {
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(state.path().join("headroom"), "").unwrap();
+    let state_home = state.path().to_str().unwrap();
+    let proxy = ProxyProcess::start_with_env(&[], &[("XDG_STATE_HOME", state_home)]);
+    let log = proxy.log();
+    let warning = format!(
+        "the spill directory {state_home}/headroom/spill cannot be used: {state_home}/headroom is not a directory; long tool outputs are sent uncut"
+    );
+    assert!(log.contains(&warning), "{log}");
+}
+
 /// A mock, a proxy in front of it, and the temporary spill dir it uses.
 fn proxy_spilling_to_a_temporary_dir() -> (MockUpstream, ProxyProcess, tempfile::TempDir) {
     let mock = MockUpstream::start();

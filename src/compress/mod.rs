@@ -42,6 +42,8 @@ pub use spill::SpillDir;
 pub struct Settings {
     pub level: Level,
     pub spill_dir: PathBuf,
+    /// The user named the spill directory (`--spill-dir`).
+    pub spill_dir_named: bool,
     /// Spill files older than this are removed when the stage starts.
     pub spill_retention: Duration,
 }
@@ -55,24 +57,31 @@ impl Settings {
                 CompressLevel::Aggressive => Level::Aggressive,
             },
             spill_dir: args.spill_dir.clone().unwrap_or_else(default_spill_dir),
+            spill_dir_named: args.spill_dir.is_some(),
             spill_retention: args.spill_retention,
         }
     }
 
-    /// Refuses, with compression on, a spill directory that cannot be
-    /// created or written: a start-up mistake, like a bad flag.
-    pub fn check_spill_dir(&self) -> Result<(), UsageError> {
+    /// Checks, with compression on, that the spill directory can be created
+    /// and written. One the user named is refused, like a bad flag; the
+    /// default one only costs the cuts (an output that cannot be spilled is
+    /// sent uncut), so it is a warning to show, and the start goes on.
+    pub fn check_spill_dir(&self) -> Result<Option<String>, UsageError> {
         if self.level == Level::Off {
-            return Ok(());
+            return Ok(None);
         }
-        SpillDir::new(self.spill_dir.clone())
-            .check()
-            .map_err(|why| {
-                UsageError::new(format!(
-                    "the spill directory {} cannot be used: {why}; give --spill-dir a directory you can write, or pass --compress off",
-                    self.spill_dir.display()
-                ))
-            })
+        let Err(why) = SpillDir::new(self.spill_dir.clone()).check() else {
+            return Ok(None);
+        };
+        let dir = self.spill_dir.display();
+        if self.spill_dir_named {
+            return Err(UsageError::new(format!(
+                "the spill directory {dir} cannot be used: {why}; give --spill-dir a directory you can write, or pass --compress off"
+            )));
+        }
+        Ok(Some(format!(
+            "the spill directory {dir} cannot be used: {why}; long tool outputs are sent uncut (give --spill-dir a directory you can write)"
+        )))
     }
 }
 

@@ -17,6 +17,7 @@ fn stage(level: Level) -> (Compressor, tempfile::TempDir) {
     let settings = Settings {
         level,
         spill_dir: dir.path().join("spill"),
+        spill_dir_named: true,
         spill_retention: Duration::from_secs(3600),
     };
     (Compressor::new(&settings), dir)
@@ -174,4 +175,26 @@ fn a_zstd_body_is_read_and_sent_in_zstd() {
         &Bytes::from_static(b"\x28\xb5\x2f\xfd broken"),
     );
     assert!(broken.body.is_none() && broken.counting.is_none());
+}
+
+#[test]
+fn a_named_spill_dir_that_cannot_be_made_is_refused_and_the_default_one_warned_of() {
+    let temp = tempfile::tempdir().unwrap();
+    let file = temp.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let mut settings = Settings {
+        level: Level::Safe,
+        spill_dir: file.join("spill"),
+        spill_dir_named: true,
+        spill_retention: Duration::from_secs(3600),
+    };
+    assert!(settings.check_spill_dir().is_err());
+    settings.spill_dir_named = false;
+    let warning = settings.check_spill_dir().ok().flatten();
+    assert!(warning.is_some_and(|w| w.contains("sent uncut")));
+    settings.level = Level::Off;
+    assert_eq!(settings.check_spill_dir().ok(), Some(None));
+    settings.spill_dir = temp.path().join("spill");
+    settings.level = Level::Safe;
+    assert_eq!(settings.check_spill_dir().ok(), Some(None));
 }

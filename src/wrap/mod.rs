@@ -99,7 +99,9 @@ fn launch(spec: &AgentSpec, run: AgentRun) -> anyhow::Result<u8> {
         );
         return launch_unrouted(&binary, &run, &env);
     }
-    compression.check_spill_dir()?;
+    if let Some(warning) = compression.check_spill_dir()? {
+        eprintln!("headroom: warning: {warning}");
+    }
     private_dir::remove_stale(&private_dir::base(&env));
     let proxied = ProxiedRun {
         spec,
