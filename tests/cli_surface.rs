@@ -211,8 +211,12 @@ fn man_pages_render_without_warnings() {
 }
 
 fn headroom(args: &[&str]) -> Output {
+    // Whatever a command writes of its state (a ledger, a spill directory)
+    // goes here, not into the home of whoever runs the tests.
+    let state = tempfile::tempdir().unwrap();
     Command::new(BIN)
         .args(args)
+        .env("XDG_STATE_HOME", state.path())
         .env_remove("HEADROOM_OPENCODE_BIN")
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
@@ -428,8 +432,12 @@ fn an_empty_bin_variable_counts_as_unset_for_every_agent() {
 
 #[test]
 fn a_bad_value_from_the_environment_names_the_variable() {
+    let state = tempfile::tempdir().unwrap();
     let mut command = Command::new(BIN);
-    command.args(["proxy", "--port", "0"]).env("NO_COLOR", "1");
+    command
+        .args(["proxy", "--port", "0"])
+        .env("NO_COLOR", "1")
+        .env("XDG_STATE_HOME", state.path());
     let from_var = command
         .env("OPENAI_TARGET_API_URL", "ftp://x")
         .output()

@@ -275,8 +275,10 @@ async fn a_connect_that_hangs_gives_504_connect_timeout() {
 
 #[test]
 fn binding_beyond_loopback_needs_an_allow_list() {
+    let state = tempfile::tempdir().unwrap();
     let output = Command::new(BIN)
         .args(["proxy", "--host", "0.0.0.0", "--port", "0"])
+        .env("XDG_STATE_HOME", state.path())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -551,9 +553,11 @@ fn an_outgoing_proxy_that_is_not_an_http_one_stops_the_start() {
         ("HTTPS_PROXY", "socks5://127.0.0.1:1080"),
         ("http_proxy", "garbage with space"),
     ] {
+        let state = tempfile::tempdir().unwrap();
         let output = Command::new(BIN)
             .args(["proxy", "--port", "0"])
             .env(name, value)
+            .env("XDG_STATE_HOME", state.path())
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{name}");

@@ -152,9 +152,12 @@ impl ProxyProcess {
     /// test if it is still running after 10 s (it would serve forever).
     /// Gives its exit code and stderr.
     pub fn refused_at_start(args: &[&str]) -> (Option<i32>, String) {
+        // Anything it makes before it stops goes here, not into a home.
+        let state = tempfile::tempdir().unwrap();
         let mut proxy = Command::new(BIN)
             .arg("proxy")
             .args(args)
+            .env("XDG_STATE_HOME", state.path())
             .env_remove("OPENAI_TARGET_API_URL")
             .env_remove("ANTHROPIC_TARGET_API_URL")
             .env_remove("GEMINI_TARGET_API_URL")
