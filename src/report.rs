@@ -41,6 +41,13 @@ pub fn run(args: UsageArgs) -> anyhow::Result<()> {
         writeln!(out, "{}", json_rows(reading.by, &groups))?;
     } else if groups.is_empty() {
         writeln!(out, "No requests recorded {}.", window(&reading))?;
+        if reading.run.is_some() {
+            // A mistyped id reads the same as a run without requests.
+            writeln!(
+                out,
+                "`headroom usage --by run --since 30d` lists the runs of the last 30 days."
+            )?;
+        }
     } else {
         let total = window(&reading);
         out.write_all(table(reading.by, &groups, &total, stdout_wants_colour()).as_bytes())?;

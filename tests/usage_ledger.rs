@@ -246,6 +246,11 @@ fn an_empty_ledger_says_so() {
         stdout(&usage(&missing, &["--since", "7d"])),
         "No requests recorded in the last 7 days.\n"
     );
+    assert_eq!(
+        stdout(&usage(&missing, &["--run", "no-such-run"])),
+        "No requests recorded for run no-such-run.\n\
+         `headroom usage --by run --since 30d` lists the runs of the last 30 days.\n"
+    );
 }
 
 #[test]
