@@ -90,19 +90,40 @@ pub fn listening_line(format: LogFormat, addr: SocketAddr) -> String {
     let banner = format!("headroom proxy listening on {url}");
     match format {
         LogFormat::Text => banner,
-        LogFormat::Json => {
-            let mut timestamp = String::new();
-            // Writing to a String cannot fail.
-            let _ = SystemTime.format_time(&mut Writer::new(&mut timestamp));
-            serde_json::json!({
-                "timestamp": timestamp,
-                "level": "INFO",
-                "fields": { "message": banner, "address": url },
-                "target": "headroom::standalone",
-            })
-            .to_string()
-        }
+        LogFormat::Json => json_line(
+            "INFO",
+            "headroom::standalone",
+            serde_json::json!({ "message": banner, "address": url }),
+        ),
     }
+}
+
+/// The line for an error that ends the program. Under the JSON format it
+/// is a line like the others, so that a reader parsing the stream does
+/// not meet the one line that breaks it when something has gone wrong.
+pub fn fatal_line(format: LogFormat, message: &str) -> String {
+    match format {
+        LogFormat::Text => format!("headroom: error: {message}"),
+        LogFormat::Json => json_line(
+            "ERROR",
+            "headroom",
+            serde_json::json!({ "message": message }),
+        ),
+    }
+}
+
+/// One line shaped as tracing's JSON formatter writes its events.
+fn json_line(level: &str, target: &str, fields: serde_json::Value) -> String {
+    let mut timestamp = String::new();
+    // Writing to a String cannot fail.
+    let _ = SystemTime.format_time(&mut Writer::new(&mut timestamp));
+    serde_json::json!({
+        "timestamp": timestamp,
+        "level": level,
+        "fields": fields,
+        "target": target,
+    })
+    .to_string()
 }
 
 #[cfg(test)]
@@ -121,6 +142,19 @@ mod tests {
         assert_eq!(line["level"], "INFO");
         let timestamp = line["timestamp"].as_str().unwrap_or_default();
         assert!(timestamp.ends_with('Z'), "{json}");
+        assert!(!json.contains('\n'), "one line: {json}");
+    }
+
+    #[test]
+    fn the_fatal_line_takes_the_logs_format() {
+        let message = "could not listen\non 127.0.0.1:1";
+        let text = fatal_line(LogFormat::Text, message);
+        assert_eq!(text, format!("headroom: error: {message}"));
+        let json = fatal_line(LogFormat::Json, message);
+        let line: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(line["fields"]["message"], message, "{json}");
+        assert_eq!(line["level"], "ERROR", "{json}");
+        assert_eq!(line["target"], "headroom", "{json}");
         assert!(!json.contains('\n'), "one line: {json}");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use headroom::cli::{Cli, Command};
+use headroom::cli::{Cli, Command, LogFormat};
 use headroom::error::UsageError;
 use headroom::wrap::AgentNotFound;
 use headroom::{generate, logging, parse, report, standalone};
@@ -15,12 +15,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return clap_exit(error, &words),
     };
+    let log_format = log_format(&cli);
     match run(cli) {
         Ok(code) => code,
         Err(error) if stdout_closed(&error) => ExitCode::SUCCESS,
         Err(error) => {
             let message = format!("{error:#}").replace('\n', " ");
-            eprintln!("headroom: error: {message}");
+            eprintln!("{}", logging::fatal_line(log_format, &message));
             ExitCode::from(exit_code(&error))
         }
     }
@@ -56,6 +57,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             generate::write_man_pages(&args.dir)?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The format of the command's log lines, which its last error takes too.
+fn log_format(cli: &Cli) -> LogFormat {
+    match &cli.command {
+        Command::Proxy(args) => args.log.log_format,
+        _ => LogFormat::Text,
     }
 }
 

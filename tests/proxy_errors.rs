@@ -525,6 +525,30 @@ fn with_json_logs_every_line_is_json_the_listening_line_included() {
     assert_eq!(lines[0]["level"], "INFO", "{log}");
 }
 
+/// With `--log-format json`, the error that stops the start is a JSON line
+/// too, and the exit code is the one the text format gives.
+#[test]
+fn with_json_logs_a_fatal_error_is_a_json_line() {
+    let port = free_port().to_string();
+    let upstream = format!("http://127.0.0.1:{port}");
+    let (code, stderr) = ProxyProcess::refused_at_start(&[
+        "--log-format",
+        "json",
+        "--port",
+        &port,
+        "--openai-upstream",
+        &upstream,
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let line: serde_json::Value =
+        serde_json::from_str(&stderr).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(line["level"], "ERROR", "{stderr}");
+    let message = line["fields"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("would loop"), "{stderr}");
+    assert!(line["timestamp"].is_string(), "{stderr}");
+}
+
 /// An LLM request's body is read whole for the compression stage: one that
 /// stops coming ends with the idle timeout, as on its way upstream, rather
 /// than holding the connection for as long as the client keeps it open.
