@@ -216,7 +216,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_request_without_one_host_gets_a_json_400_and_the_close() {
+    async fn a_request_without_one_valid_host_gets_a_json_400_and_the_close() {
         let proxy = start(Config::loopback_ephemeral()).await.unwrap();
         let addr = proxy.local_addr();
         let no_host = answer_to(addr, b"GET /health HTTP/1.1\r\n\r\n").await;
@@ -235,6 +235,13 @@ mod tests {
             json["type"], "error",
             "Anthropic's shape on its path: {json}"
         );
+        for host in ["a b", "user@x", "x/y", "x:80x"] {
+            let wire = format!("GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            let answer = answer_to(addr, wire.as_bytes()).await;
+            assert!(answer.starts_with("HTTP/1.1 400 "), "{host:?}: {answer}");
+            assert!(answer.contains("\"bad_request\""), "{answer}");
+            assert!(answer.contains("connection: close\r\n"), "{answer}");
+        }
         let old = answer_to(addr, b"GET /health HTTP/1.0\r\n\r\n").await;
         assert!(old.starts_with("HTTP/1.1 200 "), "{old}");
         proxy.shutdown().await;

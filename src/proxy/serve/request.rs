@@ -16,6 +16,7 @@ use crate::proxy::headers::{is_control, list_items, transfer_codings, Controls, 
 use crate::proxy::routes::{classify, Family};
 use crate::proxy::wire::fields::{place_in, BadField, ContentLength, PlacedFields, Present};
 use crate::proxy::wire::framing::Framing;
+use crate::proxy::wire::host::is_valid_host;
 use crate::proxy::wire::names::HeadKind;
 
 /// Largest request head taken, request line and fields together.
@@ -111,7 +112,7 @@ fn parse_head(buf: &mut BytesMut, family: &mut Family) -> Result<Option<RequestH
     let mut placed =
         PlacedFields::note(parsed.headers, buf, len, HeadKind::Request).map_err(malformed)?;
     let (controls, hosts) = leave_out_host_and_controls(&mut placed);
-    check_host(version, hosts)?;
+    check_host(version, hosts, buf)?;
     let present = placed.present();
     let length = placed.content_length();
     let (mut headers, head) = placed.take(buf).map_err(malformed)?;
@@ -170,33 +171,51 @@ fn family_of(target: &str) -> Family {
 /// Leaves Host and the control fields out of `placed`, so that neither
 /// goes into the header map: Host names this proxy (the upstream hop sets
 /// its own), and control fields are for it alone. Returns the controls,
-/// with where their values lie, and how many Host fields there were.
-fn leave_out_host_and_controls(placed: &mut PlacedFields) -> (Controls<Range<usize>>, usize) {
+/// with where their values lie, and the Host fields there were.
+fn leave_out_host_and_controls(placed: &mut PlacedFields) -> (Controls<Range<usize>>, Hosts) {
     let mut controls = Controls::default();
-    let mut hosts = 0;
+    let mut hosts = Hosts::None;
     placed.leave_out(|name, place| {
         let control = is_control(name);
         if control {
             controls.note(name, place.clone());
         }
         let host = name == header::HOST;
-        hosts += usize::from(host);
+        if host {
+            hosts = match hosts {
+                Hosts::None => Hosts::One(place.clone()),
+                _ => Hosts::Many,
+            };
+        }
         control || host
     });
     (controls, hosts)
 }
 
+/// The Host fields of a head: none, one with where its value lies, or
+/// more.
+enum Hosts {
+    None,
+    One(Range<usize>),
+    Many,
+}
+
 /// RFC 9112 section 3.2: an HTTP/1.1 request names its host exactly once,
-/// and no request names it twice. Such a request is refused, not guessed
-/// at: servers and caches behind the upstream may each pick another Host.
-fn check_host(version: Version, hosts: usize) -> Result<(), ProxyError> {
+/// no request names it twice, and the value is a host and optional port.
+/// Such a request is refused, not guessed at: servers and caches behind
+/// the upstream may each pick another Host, or read a malformed one their
+/// own way.
+fn check_host(version: Version, hosts: Hosts, head: &[u8]) -> Result<(), ProxyError> {
     match hosts {
-        1 => Ok(()),
-        0 if version == Version::HTTP_10 => Ok(()),
-        0 => Err(bad(
+        Hosts::One(place) if head.get(place.clone()).is_some_and(is_valid_host) => Ok(()),
+        Hosts::One(_) => Err(bad(
+            "the request's Host header is not a host and optional port: send one naming the proxy's host and port",
+        )),
+        Hosts::None if version == Version::HTTP_10 => Ok(()),
+        Hosts::None => Err(bad(
             "the request has no Host header, which HTTP/1.1 requires: send one naming the proxy's host and port",
         )),
-        _ => Err(bad(
+        Hosts::Many => Err(bad(
             "the request has more than one Host header: send exactly one",
         )),
     }
@@ -351,6 +370,22 @@ mod tests {
             .headers
             .is_empty());
         assert!(parse("GET /v1/models HTTP/1.1\r\nhost: a\r\n\r\n").is_ok());
+    }
+
+    #[test]
+    fn a_host_that_is_not_a_host_and_port_is_refused() {
+        for host in ["a b", "a/b", "user@a", "a:port", "a:70000", "[::1"] {
+            let wire = format!("GET /v1/models HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            let Err(error) = parse(&wire) else {
+                panic!("taken: {host:?}");
+            };
+            assert_eq!(error.status, StatusCode::BAD_REQUEST, "{host:?}");
+            assert!(error.message.contains("Host header"), "{}", error.message);
+        }
+        for host in ["127.0.0.1:8787", "[::1]:8787", "localhost", ""] {
+            let wire = format!("GET /v1/models HTTP/1.0\r\nHost: {host}\r\n\r\n");
+            assert!(parse(&wire).is_ok(), "{host:?}");
+        }
     }
 
     #[test]
