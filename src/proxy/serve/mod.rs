@@ -260,9 +260,9 @@ mod tests {
         proxy.shutdown().await;
     }
 
-    #[tokio::test]
-    async fn options_asterisk_is_answered_here_and_no_other_method_may_ask_for_it() {
-        // An upstream nothing listens on: a forwarded request fails at once.
+    /// A proxy whose default upstreams nothing listens on: a request it
+    /// forwards fails at once, so an answer of its own stands out.
+    async fn start_forwarding_nowhere() -> crate::proxy::RunningProxy {
         let closed = crate::proxy::upstream::Upstream::parse("http://127.0.0.1:9").unwrap();
         let config = Config {
             defaults: crate::proxy::Defaults {
@@ -272,7 +272,12 @@ mod tests {
             },
             ..Config::loopback_ephemeral()
         };
-        let proxy = start(config).await.unwrap();
+        start(config).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn options_asterisk_is_answered_here_and_no_other_method_may_ask_for_it() {
+        let proxy = start_forwarding_nowhere().await;
         let addr = proxy.local_addr();
         let options = answer_to(
             addr,
@@ -290,6 +295,52 @@ mod tests {
         .await;
         assert!(get.starts_with("HTTP/1.1 400 "), "{get}");
         assert!(get.contains("is for OPTIONS only"), "{get}");
+        proxy.shutdown().await;
+    }
+
+    /// Sends `method` with `:path` `*` over HTTP/2 with prior knowledge,
+    /// and returns the answer's head and body.
+    async fn asterisk_over_http2(
+        addr: SocketAddr,
+        method: http::Method,
+    ) -> (http::response::Parts, Bytes) {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (mut client, connection) = h2::client::handshake(stream).await.unwrap();
+        tokio::spawn(connection);
+        let uri = http::Uri::builder()
+            .scheme("http")
+            .authority(addr.to_string())
+            .path_and_query("*")
+            .build()
+            .unwrap();
+        let request = Request::builder().method(method).uri(uri).body(()).unwrap();
+        let (response, _) = client.send_request(request, true).unwrap();
+        let (parts, mut body) = response.await.unwrap().into_parts();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.data().await {
+            bytes.extend_from_slice(&chunk.unwrap());
+        }
+        (parts, Bytes::from(bytes))
+    }
+
+    /// HTTP/2 carries the asterisk-form target as a `:path` of `*` (RFC
+    /// 9113 section 8.3.1), which hyper passes on: it is answered here as
+    /// over HTTP/1.1, never forwarded.
+    #[tokio::test]
+    async fn options_asterisk_over_http2_is_answered_here() {
+        let proxy = start_forwarding_nowhere().await;
+        let addr = proxy.local_addr();
+        let (options, body) = asterisk_over_http2(addr, http::Method::OPTIONS).await;
+        assert_eq!(options.status, 200);
+        assert_eq!(
+            options.headers["allow"],
+            "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+        );
+        assert!(body.is_empty(), "a body came: {body:?}");
+        let (get, body) = asterisk_over_http2(addr, http::Method::GET).await;
+        assert_eq!(get.status, 400);
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("is for OPTIONS only"), "{body}");
         proxy.shutdown().await;
     }
 
