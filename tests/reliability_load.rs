@@ -68,7 +68,7 @@ fn cases() -> Vec<Case> {
 /// Request `i` of the run: its case, and whether it names its upstream in
 /// `X-Headroom-Upstream` (every other one) or relies on the default.
 fn plan(i: usize, cases: usize) -> (usize, bool) {
-    ((i / 2) % cases, i % 2 == 0)
+    ((i / 2) % cases, i.is_multiple_of(2))
 }
 
 struct Load {

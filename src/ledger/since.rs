@@ -109,7 +109,7 @@ fn date(raw: &str) -> Option<Day> {
     let year: u16 = year.parse().ok()?;
     let month: u8 = month.parse().ok()?;
     let day: u8 = day.parse().ok()?;
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days_in_month = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
