@@ -53,7 +53,7 @@ through untouched, so the proxy holds no keys. GET /health, GET /stats (JSON) an
 GET /metrics (Prometheus text) are answered by the proxy itself.",
     after_help = "Example:\n  headroom proxy --port 8787 &\n  curl http://127.0.0.1:8787/v1/chat/completions \\\n    -H 'X-Headroom-Upstream: https://api.deepseek.com' \\\n    -H \"Authorization: Bearer $DEEPSEEK_API_KEY\" \\\n    -H 'Content-Type: application/json' \\\n    -d '{\"model\":\"deepseek-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'\n\n\
 Environment: OPENAI_TARGET_API_URL, ANTHROPIC_TARGET_API_URL, GEMINI_TARGET_API_URL \
-(defaults), HTTPS_PROXY, HTTP_PROXY, NO_PROXY (upstream hop), SSL_CERT_FILE, \
+(defaults), HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY (upstream hop), SSL_CERT_FILE, \
 SSL_CERT_DIR (trusted roots), RUST_LOG (log level), NO_COLOR."
 )]
 pub struct ProxyArgs {
