@@ -113,7 +113,10 @@ fn the_child_gets_the_overlay_its_args_and_exit_code() {
         text.contains("NO_PROXY=corp.internal,127.0.0.1,localhost\n"),
         "{text}"
     );
-    assert!(text.contains("no_proxy=127.0.0.1,localhost\n"), "{text}");
+    assert!(
+        text.contains("no_proxy=corp.internal,127.0.0.1,localhost\n"),
+        "{text}"
+    );
 
     assert_eq!(overlay["theme"], "mine");
     let deepseek = &overlay["provider"]["deepseek"]["options"];

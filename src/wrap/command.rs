@@ -39,10 +39,21 @@ pub fn every_childs_env(env: &Environment) -> Vec<(&'static str, OsString)> {
     // Agents such as opencode find their project from $PWD, not from
     // their working directory.
     let mut vars = vec![("PWD", env.cwd.clone().into_os_string())];
-    for name in ["NO_PROXY", "no_proxy"] {
-        vars.push((name, with_loopback(env.var(name)).into()));
+    // A client reads one spelling and ignores the other once it is set
+    // (Bun, opencode's runtime, reads no_proxy first; Go and reqwest read
+    // NO_PROXY first), so each starts from the user's hosts in whichever
+    // spelling they were given: setting the other with loopback alone would
+    // send those hosts through the user's proxy.
+    for (name, other) in [("NO_PROXY", "no_proxy"), ("no_proxy", "NO_PROXY")] {
+        let hosts = user_hosts(env, name).or_else(|| user_hosts(env, other));
+        vars.push((name, with_loopback(hosts).into()));
     }
     vars
+}
+
+/// The hosts the user's `name` lists, when it lists any.
+fn user_hosts<'a>(env: &'a Environment, name: &str) -> Option<&'a str> {
+    env.var(name).map(str::trim).filter(|v| !v.is_empty())
 }
 
 pub fn with_loopback(no_proxy: Option<&str>) -> String {
@@ -67,10 +78,38 @@ mod tests {
             every_childs_env(&env),
             [
                 ("PWD", env.cwd.clone().into_os_string()),
-                ("NO_PROXY", "127.0.0.1,localhost".into()),
+                ("NO_PROXY", "corp.internal,127.0.0.1,localhost".into()),
                 ("no_proxy", "corp.internal,127.0.0.1,localhost".into()),
             ]
         );
+    }
+
+    #[test]
+    fn each_spelling_keeps_the_hosts_the_user_gave_either() {
+        let root = tempfile::tempdir().unwrap();
+        let no_proxy = |upper: Option<&str>, lower: Option<&str>| {
+            let mut env = env_in(root.path());
+            for (name, value) in [("NO_PROXY", upper), ("no_proxy", lower)] {
+                if let Some(value) = value {
+                    env.vars.insert(name.into(), value.into());
+                }
+            }
+            let vars = every_childs_env(&env);
+            let value = |name: &str| {
+                let found = vars.iter().find(|(n, _)| *n == name).unwrap();
+                found.1.to_string_lossy().into_owned()
+            };
+            [value("NO_PROXY"), value("no_proxy")]
+        };
+        let corp = "corp.internal,127.0.0.1,localhost";
+        assert_eq!(no_proxy(Some("corp.internal"), None), [corp, corp]);
+        assert_eq!(no_proxy(Some("corp.internal"), Some(" ")), [corp, corp]);
+        assert_eq!(
+            no_proxy(Some("a.corp"), Some("b.corp")),
+            ["a.corp,127.0.0.1,localhost", "b.corp,127.0.0.1,localhost"]
+        );
+        let loopback = "127.0.0.1,localhost";
+        assert_eq!(no_proxy(None, None), [loopback, loopback]);
     }
 
     #[test]
