@@ -92,12 +92,22 @@ pub fn pad(text: &str, width: usize) -> String {
     format!("{text}{}", " ".repeat(spaces))
 }
 
+/// `1 request`, `2 requests`: a count with its noun.
+pub fn count(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn counts_costs_and_cut_text() {
+        assert_eq!(count(1, "request"), "1 request");
+        assert_eq!(count(4, "request"), "4 requests");
         assert_eq!(tokens(999_999), "999999");
         assert_eq!(tokens(1_249_999), "1.2M");
         assert_eq!(tokens(1_250_000), "1.3M");

@@ -147,7 +147,8 @@ pub fn table(by: Option<GroupBy>, groups: &[Group], total: &str, colour: bool) -
     let unpriced: u64 = groups.iter().map(|g| g.unpriced_requests).sum();
     if unpriced > 0 {
         text.push_str(&format!(
-            "+ the cost leaves out {unpriced} request(s) without a price or reported usage\n"
+            "+ the cost leaves out {} without a price or reported usage\n",
+            figures::count(unpriced, "request")
         ));
     }
     text

@@ -204,7 +204,7 @@ deepseek                   1    2.5M       0       0      40      12        -+
 anthropic                  2    2000    1600     150     500       0     $0.02
 openai                     1      10       0       0       5       5     $1.00
 total                      4    2.5M    1600     150     545      17    $1.02+
-+ the cost leaves out 1 request(s) without a price or reported usage
++ the cost leaves out 1 request without a price or reported usage
 ";
     assert_eq!(table, expected);
     assert!(table.lines().all(|line| line.chars().count() <= 80));
@@ -214,7 +214,7 @@ total                      4    2.5M    1600     150     545      17    $1.02+
     let expected = "\
 TOTAL                   REQS   INPUT CACHE-R CACHE-W  OUTPUT  REASON      COST
 in the last 2 days         3    2.5M    1600     150     540      12    $0.02+
-+ the cost leaves out 1 request(s) without a price or reported usage
++ the cost leaves out 1 request without a price or reported usage
 ";
     assert_eq!(total, expected);
 }

@@ -194,8 +194,8 @@ fn summary_lines(stats: &Snapshot, lines: &[TallyLine], log_file: &Path) -> Vec<
     let all_errors: u64 = stats.upstreams.iter().map(errors).sum();
     let mut text = vec![format!(
         "headroom: forwarded through the proxy: {}, {}",
-        count(requests, "request"),
-        count(all_errors, "error")
+        figures::count(requests, "request"),
+        figures::count(all_errors, "error")
     )];
     if !lines.is_empty() {
         text.push(format!(
@@ -212,7 +212,7 @@ fn summary_lines(stats: &Snapshot, lines: &[TallyLine], log_file: &Path) -> Vec<
         if total.unpriced_requests > 0 {
             text.push(format!(
                 "  + the cost leaves out {} without a price or reported usage",
-                count(total.unpriced_requests, "request")
+                figures::count(total.unpriced_requests, "request")
             ));
         }
     }
@@ -233,7 +233,7 @@ fn compression_line(counted: &CompressionSnapshot) -> Option<String> {
     Some(format!(
         "headroom: compression saved {} tokens of tool output, {share:.0}% (in {})",
         figures::tokens(saved),
-        count(counted.requests, "request")
+        figures::count(counted.requests, "request")
     ))
 }
 
@@ -281,13 +281,6 @@ fn providers_by_origin(routed: &[Routed]) -> BTreeMap<String, Vec<&str>> {
         }
     }
     by_origin
-}
-
-fn count(n: u64, noun: &str) -> String {
-    match n {
-        1 => format!("1 {noun}"),
-        n => format!("{n} {noun}s"),
-    }
 }
 
 #[cfg(test)]
