@@ -26,13 +26,8 @@ fn options() -> ParseOptions {
 /// Parses `text` (named `path` in errors). Text holding no value at all
 /// (empty, or only comments) is an empty object.
 pub(crate) fn parse_object(text: &str, path: &str) -> Result<Map<String, Value>, ConfigError> {
-    let value: Value =
-        jsonc_parser::parse_to_serde_value(text, &options()).map_err(|e| ConfigError {
-            path: path.to_string(),
-            line: e.line_display(),
-            column: e.column_display(),
-            message: e.kind().to_string(),
-        })?;
+    let value: Value = jsonc_parser::parse_to_serde_value(text, &options())
+        .map_err(|error| syntax_error(&error, text, path))?;
     match value {
         Value::Object(map) => Ok(map),
         Value::Null if is_blank(text) => Ok(Map::new()),
@@ -43,6 +38,25 @@ pub(crate) fn parse_object(text: &str, path: &str) -> Result<Map<String, Value>,
         }
     }
 }
+
+/// The parser's error, where it says it lies; but text that ends where a
+/// value should be is placed at its end, where the parser names the start
+/// of the value around it (often 1:1, the opening brace).
+fn syntax_error(error: &jsonc_parser::errors::ParseError, text: &str, path: &str) -> ConfigError {
+    let message = error.kind().to_string();
+    if message == UNEXPECTED_END {
+        return ConfigError::at(path, text, text.len(), message);
+    }
+    ConfigError {
+        path: path.to_string(),
+        line: error.line_display(),
+        column: error.column_display(),
+        message,
+    }
+}
+
+/// What the parser says of text that ends too soon.
+const UNEXPECTED_END: &str = "unexpected end of input";
 
 /// True when `text` holds nothing but whitespace and comments.
 fn is_blank(text: &str) -> bool {
@@ -138,6 +152,14 @@ mod tests {
             err.to_string().starts_with("/p/opencode.json:3:8: "),
             "{err}"
         );
+    }
+
+    #[test]
+    fn text_that_ends_where_a_value_should_be_is_placed_at_its_end() {
+        let err = parse_object("{\n  \"a\":\n", "/p/opencode.json").unwrap_err();
+        assert_eq!((err.line, err.column), (3, 1), "{err}");
+        let err = parse_object("{\"a\": {\"b\":", "x").unwrap_err();
+        assert_eq!((err.line, err.column), (1, 12), "{err}");
     }
 
     #[test]
