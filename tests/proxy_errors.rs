@@ -594,3 +594,42 @@ fn an_outgoing_proxy_that_is_not_an_http_one_stops_the_start() {
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 }
+
+/// A head refused before it became a request still counts: an operator
+/// watching `/stats` or `/metrics` sees a client that sends malformed
+/// requests.
+#[tokio::test]
+async fn a_refused_request_head_is_counted_in_the_stats_and_metrics() {
+    let proxy = ProxyProcess::start(&[]);
+    let answer = raw_exchange(proxy.addr, b"GET /v1/models HTTP/1.1\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    let answer = raw_exchange(
+        proxy.addr,
+        b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 501 "), "{answer}");
+
+    let client = client();
+    let stats = send(&client, request("GET", &proxy.url("/stats"), &[], ""))
+        .await
+        .json();
+    let entries = stats["upstreams"].as_array().unwrap();
+    let none = |family: &str| {
+        entries
+            .iter()
+            .find(|e| e["origin"] == "(none)" && e["family"] == family)
+            .unwrap_or_else(|| panic!("no (none) {family} in {stats}"))
+    };
+    assert_eq!(none("openai")["errors"]["bad_request"], 1, "{stats}");
+    assert_eq!(
+        none("anthropic")["errors"]["unsupported_transfer_coding"],
+        1,
+        "{stats}"
+    );
+    let metrics = send(&client, request("GET", &proxy.url("/metrics"), &[], "")).await;
+    let metrics = String::from_utf8_lossy(&metrics.body).into_owned();
+    assert!(
+        metrics.contains("headroom_errors_total{class=\"bad_request\"} 1\n"),
+        "{metrics}"
+    );
+}

@@ -172,6 +172,24 @@ impl Exchange {
     }
 }
 
+/// Counts a request head refused before it became a request: in the
+/// stats, as a failure with no upstream, but not in the log's request
+/// lines or the ledger, which have no method or path to name.
+pub(super) fn count_refused_head(stats: &stats::Stats, error: &ProxyError, family: Family) {
+    stats.record(Sample {
+        origin: NO_UPSTREAM,
+        family,
+        status: error.status.as_u16(),
+        outcome: Outcome::Failed(error.class),
+        bytes_in: 0,
+        bytes_out: 0,
+        latency: Duration::ZERO,
+        duration: Duration::ZERO,
+        usage: None,
+        tool_tokens: None,
+    });
+}
+
 thread_local! {
     /// Byte counters of exchanges done with, for the next ones: a counter
     /// is shared with the request body, so it is an allocation of its own.

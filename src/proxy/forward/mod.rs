@@ -97,6 +97,10 @@ impl Handler for Shared {
             exchange: Box::new(exchange),
         })
     }
+
+    fn refused(&self, error: &ProxyError, family: Family) {
+        exchange::count_refused_head(&self.stats, error, family);
+    }
 }
 
 impl Record for Exchange {

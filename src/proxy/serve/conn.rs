@@ -498,6 +498,7 @@ impl<H: Handler> Connection<H> {
     /// path's API, then closes.
     async fn refuse(&mut self, Refusal { error, family }: Refusal) {
         tracing::debug!(status = error.status.as_u16(), reason = %error, "refused a request head");
+        self.handler.refused(&error, family);
         let mut answer = error.to_response(family);
         if self
             .respond(&mut answer, &Method::GET, Version::HTTP_11, false)

@@ -33,8 +33,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 
 use crate::proxy::clock;
-use crate::proxy::error::BoxError;
+use crate::proxy::error::{BoxError, ProxyError};
 use crate::proxy::headers::Controls;
+use crate::proxy::routes::Family;
 use crate::proxy::wire::body::ClientBody;
 use crate::proxy::wire::io::Prefixed;
 use conn::{Connection, Opening};
@@ -57,6 +58,10 @@ pub trait Handler: Send + Sync + 'static {
     /// For an answer that switched protocols: the upstream's side of the
     /// connection, and the record its tunnel closes.
     fn switched(response: &mut Response<Self::Body>) -> Option<Switched>;
+
+    /// A request head refused before it became a request (malformed, too
+    /// large, too slow), answered with `error` in `family`'s shape.
+    fn refused(&self, error: &ProxyError, family: Family);
 }
 
 /// Pause after a failed accept (for example out of file descriptors), so the
