@@ -64,6 +64,11 @@ pub trait Handler: Send + Sync + 'static {
     fn refused(&self, error: &ProxyError, family: Family);
 }
 
+/// What hyper may hold of one HTTP/2 answer that its client does not
+/// read, as an HTTP/1.1 connection holds (`conn::FLUSH_AT`): hyper's
+/// default, 400 KiB, lets one connection of 200 unread streams hold 80 MiB.
+const HTTP2_SEND_BUFFER: usize = 64 * 1024;
+
 /// Pause after a failed accept (for example out of file descriptors), so the
 /// loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -144,6 +149,7 @@ async fn serve_http2<H: Handler>(
     });
     let connection = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())
+        .max_send_buf_size(HTTP2_SEND_BUFFER)
         .serve_connection(TokioIo::new(io), service);
     let mut connection = pin!(connection);
     let stopped = tokio::select! {
@@ -386,5 +392,112 @@ mod tests {
             stopping.elapsed()
         );
         drop(stream);
+    }
+
+    /// An answer that never ends, counting what is taken of it.
+    struct Endless(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Body for Endless {
+        type Data = Bytes;
+        type Error = BoxError;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+            static CHUNK: [u8; 16 * 1024] = [b'x'; 16 * 1024];
+            self.0
+                .fetch_add(CHUNK.len(), std::sync::atomic::Ordering::Relaxed);
+            let data = http_body::Frame::data(Bytes::from_static(&CHUNK));
+            std::task::Poll::Ready(Some(Ok(data)))
+        }
+    }
+
+    /// Answers every request with an `Endless` body.
+    struct Firehose(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Handler for Firehose {
+        type Body = Endless;
+
+        fn handle(
+            self: Arc<Self>,
+            _: Request<ClientBody>,
+            _: Controls,
+        ) -> impl Future<Output = Result<Response<Endless>, Infallible>> + Send + 'static {
+            std::future::ready(Ok(Response::new(Endless(self.0.clone()))))
+        }
+
+        fn switched(_: &mut Response<Endless>) -> Option<Switched> {
+            None
+        }
+
+        fn refused(&self, _: &ProxyError, _: Family) {}
+    }
+
+    fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let mut frame = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+        frame.extend_from_slice(&[kind, flags]);
+        frame.extend_from_slice(&stream.to_be_bytes());
+        frame.extend_from_slice(payload);
+        frame
+    }
+
+    /// An HTTP/2 client that opens many streams, grants them every byte of
+    /// flow control and reads none: what the proxy takes of the answers
+    /// is what hyper buffers, per stream, plus what the socket holds.
+    #[tokio::test]
+    async fn an_http2_client_that_reads_nothing_holds_little_per_stream() {
+        const STREAMS: u32 = 100;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pulled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (stop, stopped) = oneshot::channel();
+        let deadlines = Deadlines {
+            drain: Duration::from_secs(1),
+            head: None,
+        };
+        let server = tokio::spawn(serve(
+            listener,
+            Arc::new(Firehose(pulled.clone())),
+            stopped,
+            deadlines,
+        ));
+
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(addr).await.unwrap();
+        let mut opening = conn::HTTP2_PREFACE.to_vec();
+        let window = (i32::MAX as u32).to_be_bytes();
+        let mut settings = vec![0, 4];
+        settings.extend_from_slice(&window);
+        opening.extend(h2_frame(4, 0, 0, &settings));
+        let grown = (i32::MAX as u32 - 65_535).to_be_bytes();
+        opening.extend(h2_frame(8, 0, 0, &grown));
+        // GET http://x/ from HPACK's static table, then END_STREAM and
+        // END_HEADERS.
+        let head = [0x82, 0x86, 0x84, 0x01, 0x01, b'x'];
+        for id in 0..STREAMS {
+            opening.extend(h2_frame(1, 0x5, 2 * id + 1, &head));
+        }
+        stream.write_all(&opening).await.unwrap();
+
+        // Waits until the proxy stops taking more, however slow the machine.
+        let mut seen = 0;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = pulled.load(std::sync::atomic::Ordering::Relaxed);
+            if now == seen && now > 0 {
+                break;
+            }
+            seen = now;
+        }
+        let per_stream = 64 * 1024 + 16 * 1024;
+        let socket_room = 12 * 1024 * 1024;
+        let bound = STREAMS as usize * per_stream + socket_room;
+        assert!(seen > 0, "no answer began");
+        assert!(seen < bound, "{seen} bytes taken, over {bound}");
+        drop(stream);
+        stop.send(()).unwrap();
+        server.await.unwrap();
     }
 }
