@@ -74,7 +74,19 @@ impl ProxyProcess {
     /// Starts `headroom proxy --port PORT ARGS`, for a test that must know
     /// the port before the proxy starts.
     pub fn start_on(port: u16, args: &[&str], env: &[(&str, &str)]) -> ProxyProcess {
-        let mut command = Command::new(BIN);
+        Self::spawn(Command::new(BIN), port, args, env)
+    }
+
+    /// Starts `headroom proxy --port 0 ARGS` allowed at most `limit` open
+    /// file descriptors (`ulimit -n`).
+    pub fn start_with_fd_limit(limit: u32, args: &[&str]) -> ProxyProcess {
+        let mut command = Command::new("sh");
+        let script = r#"ulimit -n "$1" && shift && exec "$@""#;
+        command.args(["-c", script, "sh", &limit.to_string(), BIN]);
+        Self::spawn(command, 0, args, &[])
+    }
+
+    fn spawn(mut command: Command, port: u16, args: &[&str], env: &[(&str, &str)]) -> ProxyProcess {
         command
             .args(["proxy", "--port", &port.to_string()])
             .args(args);

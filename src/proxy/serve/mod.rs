@@ -91,15 +91,26 @@ pub async fn serve<H: Handler>(
     // Every connection holds a receiver: the channel tells them to stop,
     // and closes when the last of them has ended.
     let (stopping, _) = watch::channel(false);
+    // Out of file descriptors, accept fails at every try until some close,
+    // for as long as a client cares to hold them: warned once per spell.
+    let mut failing = false;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
+                    if failing {
+                        failing = false;
+                        tracing::info!("accepting connections again");
+                    }
                     let connection = serve_connection(stream, handler.clone(), stopping.subscribe(), deadlines.head);
                     tokio::spawn(clock::in_turns(connection));
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "accept failed");
+                    match failing {
+                        false => tracing::warn!(%error, retry_every = ?ACCEPT_BACKOFF, "accept failed"),
+                        true => tracing::debug!(%error, "accept failed"),
+                    }
+                    failing = true;
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
                 }
             },
