@@ -106,9 +106,10 @@ pub async fn serve<H: Handler>(
                     tokio::spawn(clock::in_turns(connection));
                 }
                 Err(error) => {
-                    match failing {
-                        false => tracing::warn!(%error, retry_every = ?ACCEPT_BACKOFF, "accept failed"),
-                        true => tracing::debug!(%error, "accept failed"),
+                    if failing {
+                        tracing::debug!(%error, "accept failed");
+                    } else {
+                        tracing::warn!(%error, retry_every = ?ACCEPT_BACKOFF, "accept failed");
                     }
                     failing = true;
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
