@@ -8,12 +8,10 @@ use http::header::{self, HeaderMap};
 use http::{request, response, Method, Response, StatusCode, Version};
 
 pub use super::fields::HeadError;
-use super::fields::{
-    encode_fields, has_token, last_coding_is_chunked, BadField, ContentLength, PlacedFields,
-    Present,
-};
+use super::fields::{encode_fields, has_token, BadField, ContentLength, PlacedFields, Present};
 use super::framing::Framing;
 use super::names::HeadKind;
+use crate::proxy::headers::{transfer_codings, TransferCodings};
 
 /// Largest response head taken, status line and fields together.
 const MAX_HEAD: usize = 64 * 1024;
@@ -158,10 +156,9 @@ fn body_framing(
     }
     if present.transfer_encoding {
         headers.remove(header::CONTENT_LENGTH);
-        return Ok(if last_coding_is_chunked(headers) {
-            Framing::chunked()
-        } else {
-            Framing::UntilClose
+        return Ok(match transfer_codings(headers) {
+            TransferCodings::Chunked | TransferCodings::OthersThenChunked => Framing::chunked(),
+            TransferCodings::None | TransferCodings::NotChunkedLast => Framing::UntilClose,
         });
     }
     Ok(length?.map_or(Framing::UntilClose, Framing::Length))
