@@ -61,13 +61,6 @@ fn too_large(reason: &str) -> ProxyError {
 /// an error to answer, after which the connection closes: where the next
 /// request would start is unknown.
 pub fn parse_request(buf: &mut BytesMut) -> Result<Option<RequestHead>, Refusal> {
-    let mut family = Family::OpenAi;
-    parse_head(buf, &mut family).map_err(|error| Refusal { error, family })
-}
-
-/// `parse_request`, noting in `family` the family of the path as soon as
-/// the request line is read: a refusal found later still knows it.
-fn parse_head(buf: &mut BytesMut, family: &mut Family) -> Result<Option<RequestHead>, ProxyError> {
     let blank = buf
         .iter()
         .take_while(|b| matches!(b, b'\r' | b'\n'))
@@ -81,23 +74,29 @@ fn parse_head(buf: &mut BytesMut, family: &mut Family) -> Result<Option<RequestH
     // however the client's writes split it.
     let too_long = || too_large("the request head is larger than 64 KiB");
     let parsing = parsed.parse_with_uninit_headers(buf, &mut fields);
-    if let Some(target) = parsed.path {
-        *family = family_of(target);
-    }
+    // A refusal is answered in the shape of its path's API: the path is
+    // read for that only when there is one.
+    let target = parsed.path;
+    let refuse = |error| Refusal {
+        error,
+        family: family_of(target),
+    };
     let len = match parsing {
-        Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => return Err(too_long()),
+        Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => return Err(refuse(too_long())),
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(too_long()),
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(refuse(too_long())),
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(too_large("the request has more than 100 header fields"))
+            return Err(refuse(too_large(
+                "the request has more than 100 header fields",
+            )))
         }
-        Err(_) => return Err(bad("the request head is malformed")),
+        Err(_) => return Err(refuse(bad("the request head is malformed"))),
     };
     let method = Method::from_bytes(parsed.method.unwrap_or_default().as_bytes())
-        .map_err(|_| bad("the request method is malformed"))?;
+        .map_err(|_| refuse(bad("the request method is malformed")))?;
     let target_place = place_in(
-        parsed.path.unwrap_or_default().as_bytes(),
+        target.unwrap_or_default().as_bytes(),
         buf.as_ptr() as usize,
         len,
     );
@@ -109,21 +108,31 @@ fn parse_head(buf: &mut BytesMut, family: &mut Family) -> Result<Option<RequestH
         BadField::Name(_) => bad("a header name is malformed"),
         BadField::Value(_) => bad("a header value is malformed"),
     };
-    let mut placed =
-        PlacedFields::note(parsed.headers, buf, len, HeadKind::Request).map_err(malformed)?;
+    let mut placed = PlacedFields::note(parsed.headers, buf, len, HeadKind::Request)
+        .map_err(|field| refuse(malformed(field)))?;
     let (controls, hosts) = leave_out_host_and_controls(&mut placed);
-    check_host(version, hosts, buf)?;
+    check_host(version, hosts, buf).map_err(refuse)?;
     let present = placed.present();
     let length = placed.content_length();
-    let (mut headers, head) = placed.take(buf).map_err(malformed)?;
+    let head = placed.split_head(buf);
+    // The target now lies in `head`, where a later refusal reads it.
+    let refuse = |error| Refusal {
+        error,
+        family: family_of(target_place.clone().and_then(|place| text_at(&head, place))),
+    };
+    let mut headers = placed
+        .take(&head)
+        .map_err(|field| refuse(malformed(field)))?;
     let controls = controls
         .try_map(|place| HeaderValue::from_maybe_shared(head.slice(place)))
-        .map_err(|_| bad("a header value is malformed"))?;
+        .map_err(|_| refuse(bad("a header value is malformed")))?;
     // A slice of the head, not a copy: the upstream's URI shares it too.
     let uri = target_place
+        .clone()
         .and_then(|place| Uri::from_maybe_shared(head.slice(place)).ok())
-        .ok_or_else(|| bad("the request target is malformed"))?;
-    let (framing, reframed) = body_framing(version, &mut headers, present, length)?;
+        .ok_or_else(|| refuse(bad("the request target is malformed")))?;
+    let (framing, reframed) =
+        body_framing(version, &mut headers, present, length).map_err(refuse)?;
     let options = match present.connection {
         true => ConnectionOptions::of(&headers),
         false => ConnectionOptions::default(),
@@ -154,9 +163,18 @@ fn parse_head(buf: &mut BytesMut, family: &mut Family) -> Result<Option<RequestH
     }))
 }
 
+/// The text of `head` at `place`, when it is text.
+fn text_at(head: &[u8], place: Range<usize>) -> Option<&str> {
+    std::str::from_utf8(head.get(place)?).ok()
+}
+
 /// The API family of a request target's path, in origin form
-/// (`/v1/messages?x`) or absolute form (`http://host/v1/messages`).
-fn family_of(target: &str) -> Family {
+/// (`/v1/messages?x`) or absolute form (`http://host/v1/messages`);
+/// OpenAI's when the target was not read.
+fn family_of(target: Option<&str>) -> Family {
+    let Some(target) = target else {
+        return Family::OpenAi;
+    };
     let path = if target.starts_with('/') {
         target
     } else {

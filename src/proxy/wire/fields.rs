@@ -150,11 +150,16 @@ impl PlacedFields {
         self.fields.retain(|(name, place)| !out(name, place));
     }
 
-    /// Splits the head off the front of `buf` and takes the fields' values
-    /// from it; the head itself comes along, for other parts to be taken
-    /// from it as well.
-    pub(crate) fn take(mut self, buf: &mut BytesMut) -> Result<(HeaderMap, Bytes), BadField> {
-        let head = buf.split_to(self.len).freeze();
+    /// Splits the head off the front of `buf`, for the fields' values and
+    /// other parts to be taken from it.
+    pub(crate) fn split_head(&self, buf: &mut BytesMut) -> Bytes {
+        buf.split_to(self.len).freeze()
+    }
+
+    /// Takes the fields' values from `head`, which [`split_head`] gave.
+    ///
+    /// [`split_head`]: PlacedFields::split_head
+    pub(crate) fn take(mut self, head: &Bytes) -> Result<HeaderMap, BadField> {
         let mut headers = spare_map(self.fields.len());
         for (name, place) in self.fields.drain(..) {
             match HeaderValue::from_maybe_shared(head.slice(place)) {
@@ -163,7 +168,7 @@ impl PlacedFields {
             };
         }
         PLACES.set(self.fields);
-        Ok((headers, head))
+        Ok(headers)
     }
 }
 
@@ -338,7 +343,8 @@ mod tests {
             date: true,
         };
         assert_eq!(placed.present(), all);
-        let Ok((headers, _)) = placed.take(&mut buf) else {
+        let head = placed.split_head(&mut buf);
+        let Ok(headers) = placed.take(&head) else {
             panic!("values refused");
         };
         assert_eq!(encode_fields(&headers, &mut BytesMut::new()), all);

@@ -119,7 +119,8 @@ pub fn parse_response(
             .map_err(BadField::describe)?;
         let present = placed.present();
         let length = placed.content_length();
-        let (mut headers, _) = placed.take(buf).map_err(BadField::describe)?;
+        let head = placed.split_head(buf);
+        let mut headers = placed.take(&head).map_err(BadField::describe)?;
         let framing = body_framing(method, status, &mut headers, present, length)?;
         // A switched connection carries the new protocol, never another
         // request.
