@@ -48,16 +48,10 @@ pub fn json(value: &Value) -> Value {
 /// `value` with every URL in it masked by [`url`] and nothing else: for
 /// what headroom itself builds, whose keys are ids, not secrets.
 pub fn urls(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(key, inner)| (key.clone(), urls(inner)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(urls).collect()),
+    map_leaves(value, &|leaf| match leaf {
         Value::String(text) => Value::String(url(text)),
         other => other.clone(),
-    }
+    })
 }
 
 /// `text` with its password (or a user alone, often a token) and the values of its
@@ -214,15 +208,25 @@ fn mcp_servers(value: &Value) -> Value {
 }
 
 fn masked_leaves(value: &Value) -> Value {
-    match value {
+    map_leaves(value, &|leaf| match leaf {
         Value::String(_) | Value::Number(_) => Value::String(MASK.into()),
+        other => other.clone(),
+    })
+}
+
+/// `value` with each leaf (what is neither an object nor an array) shown
+/// as `leaf` shows it.
+fn map_leaves(value: &Value, leaf: &dyn Fn(&Value) -> Value) -> Value {
+    match value {
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.clone(), masked_leaves(v)))
+                .map(|(key, inner)| (key.clone(), map_leaves(inner, leaf)))
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(masked_leaves).collect()),
-        other => other.clone(),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|item| map_leaves(item, leaf)).collect())
+        }
+        other => leaf(other),
     }
 }
 
