@@ -2,6 +2,7 @@
 //! seam between an agent's own knowledge (its binary, how it learns its
 //! upstream, what its child needs) and the lifecycle `wrap` shares.
 
+use std::ffi::OsString;
 use std::path::Path;
 
 use serde::Serialize;
@@ -33,6 +34,19 @@ pub fn names_upstream(headers: &str, separator: char) -> bool {
             .split_once(':')
             .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case(UPSTREAM_HEADER))
     })
+}
+
+/// The user's arguments to an agent up to `--`, after which they are no
+/// flags of the agent's, each with the word after it, its value when it is a
+/// flag that takes one. A word that is not UTF-8 is none headroom looks
+/// for, and is left out.
+pub fn words_before_dashes(args: &[OsString]) -> impl Iterator<Item = (&str, Option<&str>)> {
+    let mut words = args.iter().filter_map(|arg| arg.to_str()).peekable();
+    std::iter::from_fn(move || {
+        let word = words.next()?;
+        Some((word, words.peek().copied()))
+    })
+    .take_while(|&(word, _)| word != "--")
 }
 
 /// One agent `wrap` can run: its names, and how to read the user's setup.

@@ -10,8 +10,8 @@ use serde_json::{json, Map, Value};
 use crate::proxy::upstream::Upstream;
 
 use super::agent::{
-    names_upstream, proxied_base_url, AgentSpec, Context, Launch, Routed, Setup, Shown,
-    UPSTREAM_HEADER,
+    names_upstream, proxied_base_url, words_before_dashes, AgentSpec, Context, Launch, Routed,
+    Setup, Shown, UPSTREAM_HEADER,
 };
 use super::environment::Environment;
 use super::mask;
@@ -151,10 +151,8 @@ fn read_setup(context: &Context) -> anyhow::Result<Box<dyn Setup>> {
 
 /// Do the user's arguments give Claude Code settings of their own?
 fn names_settings(args: &[std::ffi::OsString]) -> bool {
-    args.iter()
-        .filter_map(|arg| arg.to_str())
-        .take_while(|&arg| arg != "--")
-        .any(|arg| arg == "--settings" || arg.starts_with("--settings="))
+    words_before_dashes(args)
+        .any(|(word, _)| word == "--settings" || word.starts_with("--settings="))
 }
 
 fn setup(env: &Environment) -> ClaudeSetup {

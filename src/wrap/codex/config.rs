@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 use crate::error::UsageError;
+use crate::wrap::agent::words_before_dashes;
 use crate::wrap::environment::Environment;
 
 pub const OPENAI_API: &str = "https://api.openai.com/v1";
@@ -144,19 +145,6 @@ fn provider_chosen_in_args(args: &[OsString]) -> Option<String> {
         }
     }
     found
-}
-
-/// The user's arguments to Codex up to `--`, after which they are no
-/// flags of Codex's, each with the word after it, its value when it is a
-/// flag that takes one. A word that is not UTF-8 is none headroom looks
-/// for, and is left out.
-fn words_before_dashes(args: &[OsString]) -> impl Iterator<Item = (&str, Option<&str>)> {
-    let mut words = args.iter().filter_map(|arg| arg.to_str()).peekable();
-    std::iter::from_fn(move || {
-        let word = words.next()?;
-        Some((word, words.peek().copied()))
-    })
-    .take_while(|&(word, _)| word != "--")
 }
 
 #[derive(Deserialize)]

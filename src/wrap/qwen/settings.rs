@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::UsageError;
+use crate::wrap::agent::words_before_dashes;
 use crate::wrap::dotenv;
 use crate::wrap::environment::Environment;
 use crate::wrap::gemini::system_settings_paths;
@@ -151,17 +152,13 @@ fn read_object(path: &Path) -> anyhow::Result<Map<String, Value>> {
 /// a short form) among the user's arguments to Qwen Code, as `--NAME V`
 /// or `--NAME=V`; the last one given wins.
 pub fn arg(args: &[OsString], names: &[&str]) -> Option<String> {
-    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
     let mut found = None;
-    for (i, word) in words.iter().enumerate() {
-        if *word == "--" {
-            break;
-        }
+    for (word, next) in words_before_dashes(args) {
         for name in names {
             if let Some(value) = word.strip_prefix(&format!("{name}=")) {
                 found = Some(value.to_string());
-            } else if word == name {
-                found = words.get(i + 1).map(|value| value.to_string());
+            } else if word == *name {
+                found = next.map(str::to_string);
             }
         }
     }
