@@ -348,44 +348,47 @@ mod tests {
         assert!(real["env"].get(TOOL_SEARCH).is_none(), "{real}");
     }
 
-    #[test]
-    fn the_users_custom_headers_are_kept_and_masked_in_the_dry_run() {
+    /// The custom headers the child gets, and those a dry run shows, with
+    /// `var` set to `value`.
+    fn custom_headers_with(var: &str, value: &str) -> (Value, Value) {
         let root = tempfile::tempdir().unwrap();
         let mut env = env_in(root.path());
-        env.vars
-            .insert(CUSTOM_HEADERS.into(), "X-Gateway-Key: s3cret".into());
+        env.vars.insert(var.into(), value.into());
         let launch = setup(&env)
             .launch("http://127.0.0.1:9", Path::new("/d"))
             .unwrap();
         let (real, shown) = settings_arg(&launch);
+        (
+            real["env"][CUSTOM_HEADERS].clone(),
+            shown["env"][CUSTOM_HEADERS].clone(),
+        )
+    }
+
+    #[test]
+    fn the_users_custom_headers_are_kept_and_masked_in_the_dry_run() {
+        let (real, shown) = custom_headers_with(CUSTOM_HEADERS, "X-Gateway-Key: s3cret");
         assert_eq!(
-            real["env"][CUSTOM_HEADERS],
+            real,
             "X-Headroom-Upstream: https://api.anthropic.com\nX-Gateway-Key: s3cret"
         );
         assert_eq!(
-            shown["env"][CUSTOM_HEADERS],
+            shown,
             "X-Headroom-Upstream: https://api.anthropic.com\nX-Gateway-Key: ***"
         );
     }
 
     #[test]
     fn a_password_or_query_in_the_base_url_reaches_the_child_but_not_the_dry_run() {
-        let root = tempfile::tempdir().unwrap();
-        let mut env = env_in(root.path());
-        env.vars.insert(
-            BASE_URL.into(),
-            "https://user:s3cretpw@gw.example/v1?key=SECRETKEY".into(),
+        let (real, shown) = custom_headers_with(
+            BASE_URL,
+            "https://user:s3cretpw@gw.example/v1?key=SECRETKEY",
         );
-        let launch = setup(&env)
-            .launch("http://127.0.0.1:9", Path::new("/d"))
-            .unwrap();
-        let (real, shown) = settings_arg(&launch);
         assert_eq!(
-            real["env"][CUSTOM_HEADERS],
+            real,
             "X-Headroom-Upstream: https://user:s3cretpw@gw.example/v1?key=SECRETKEY"
         );
         assert_eq!(
-            shown["env"][CUSTOM_HEADERS],
+            shown,
             "X-Headroom-Upstream: https://user:***@gw.example/v1?key=***"
         );
     }
