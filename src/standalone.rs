@@ -67,7 +67,7 @@ fn config(args: &ProxyArgs) -> anyhow::Result<Config> {
         idle_timeout: args.timeouts.idle_timeout,
         // Clients beyond loopback must not hold connections open by
         // trickling their request heads.
-        head_timeout: (!args.host.is_loopback()).then_some(proxy::HEADER_READ_TIMEOUT),
+        head_timeout: (!proxy::is_loopback(args.host)).then_some(proxy::HEADER_READ_TIMEOUT),
         ..Config::loopback_ephemeral()
     })
 }

@@ -291,6 +291,20 @@ fn binding_beyond_loopback_needs_an_allow_list() {
     assert!(stderr.contains("--allow-upstream"));
 }
 
+/// An IPv4 loopback address written as IPv6 is loopback: no allow-list
+/// is asked for, and no head deadline set.
+#[tokio::test]
+async fn loopback_written_as_ipv6_needs_no_allow_list() {
+    let proxy = ProxyProcess::start(&["--host", "::ffff:127.0.0.1"]);
+    assert!(
+        proxy.addr.ip().to_canonical().is_loopback(),
+        "{}",
+        proxy.addr
+    );
+    let health = send(&client(), request("GET", &proxy.url("/health"), &[], "")).await;
+    assert_eq!(health.status, 200);
+}
+
 #[test]
 fn a_default_upstream_that_is_the_proxy_itself_is_refused_at_start() {
     let port = free_port().to_string();

@@ -1,7 +1,7 @@
 //! What the proxy is started with: where it listens, where requests go by
 //! default, which upstreams they may reach, and its timeouts.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::upstream::{Origin, Upstream};
@@ -14,8 +14,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// How long in-flight requests may take to finish at shutdown.
     pub drain_timeout: Duration,
-    /// How long a client may take to send a request head; `None` for no
-    /// limit. `headroom proxy` sets `HEADER_READ_TIMEOUT` when it listens
+    /// How long a client may take to send a request head, and keep an
+    /// HTTP/2 connection with no stream open; `None` for no limit. `headroom proxy` sets `HEADER_READ_TIMEOUT` when it listens
     /// beyond loopback.
     pub head_timeout: Option<Duration>,
 }
@@ -24,6 +24,12 @@ pub struct Config {
 /// long enough for any real client, short enough that connections
 /// trickling their heads cannot pile up.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether an address to listen on is loopback, an IPv4 one written as
+/// IPv6 (`::ffff:127.0.0.1`) included: only loopback clients reach it.
+pub fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
 
 impl Config {
     /// Loopback on an ephemeral port, public upstreams, default timeouts.

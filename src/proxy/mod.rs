@@ -26,7 +26,7 @@ pub mod upstream;
 mod wire;
 
 pub use config::{
-    Allowed, Config, Defaults, ANTHROPIC_DEFAULT, GEMINI_DEFAULT, HEADER_READ_TIMEOUT,
+    is_loopback, Allowed, Config, Defaults, ANTHROPIC_DEFAULT, GEMINI_DEFAULT, HEADER_READ_TIMEOUT,
     OPENAI_DEFAULT,
 };
 pub use forward::points_at;
@@ -83,7 +83,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningProxy> {
 
 /// Like `start`, with `stages` on every request's way.
 pub async fn start_with(config: Config, stages: stages::Stages) -> anyhow::Result<RunningProxy> {
-    if !config.listen.ip().is_loopback() && config.allowed == Allowed::Unspecified {
+    if !is_loopback(config.listen.ip()) && config.allowed == Allowed::Unspecified {
         return Err(UsageError::new(format!(
             "refusing to listen on {} without an upstream allow-list: pass --allow-upstream ORIGIN (repeatable) or --allow-any-upstream",
             config.listen.ip()

@@ -1,6 +1,6 @@
 //! The client side: connections accepted, HTTP/1.1 served here (see
-//! `conn`), HTTP/2 with prior knowledge handed to hyper, and a bounded
-//! drain of in-flight requests at shutdown.
+//! `conn`), HTTP/2 with prior knowledge handed to hyper (see `http2`),
+//! and a bounded drain of in-flight requests at shutdown.
 //!
 //! HTTP/1.1 is served by hand for the same reason the upstream hop is
 //! (`client::direct`): each streamed event then costs one wake-up of one
@@ -11,6 +11,7 @@
 //! nothing of forwarding.
 
 mod conn;
+mod http2;
 mod output;
 mod request;
 mod response;
@@ -19,16 +20,12 @@ mod tunnel;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
-use hyper::server::conn::http2;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 
@@ -64,17 +61,13 @@ pub trait Handler: Send + Sync + 'static {
     fn refused(&self, error: &ProxyError, family: Family);
 }
 
-/// What hyper may hold of one HTTP/2 answer that its client does not
-/// read, as an HTTP/1.1 connection holds (`conn::FLUSH_AT`): hyper's
-/// default, 400 KiB, lets one connection of 200 unread streams hold 80 MiB.
-const HTTP2_SEND_BUFFER: usize = 64 * 1024;
-
 /// Pause after a failed accept (for example out of file descriptors), so the
 /// loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// How long things may take: in-flight requests at shutdown, and a
-/// request head (`None`: no limit).
+/// request head, or an HTTP/2 connection with no stream open (`None`: no
+/// limit).
 pub struct Deadlines {
     pub drain: Duration,
     pub head: Option<Duration>,
@@ -140,43 +133,11 @@ async fn serve_connection<H: Handler>(
     match connection.serve().await {
         Opening::Done => {}
         Opening::Http2(stream, read) => {
-            serve_http2(Prefixed::new(read, stream), handler, stop).await;
+            http2::serve(Prefixed::new(read, stream), handler, stop, head_timeout).await;
         }
         Opening::Switched(stream, read, switched) => {
             tunnel::join(stream, read, *switched, stop).await;
         }
-    }
-}
-
-async fn serve_http2<H: Handler>(
-    io: Prefixed<TcpStream>,
-    handler: Arc<H>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let service = service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
-        let controls = Controls::take(request.headers_mut());
-        handler
-            .clone()
-            .handle(request.map(ClientBody::Http2), controls)
-    });
-    let connection = http2::Builder::new(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .max_send_buf_size(HTTP2_SEND_BUFFER)
-        .serve_connection(TokioIo::new(io), service);
-    let mut connection = pin!(connection);
-    let stopped = tokio::select! {
-        ended = connection.as_mut() => Some(ended),
-        _ = stop.wait_for(|stopping| *stopping) => None,
-    };
-    let ended = match stopped {
-        Some(ended) => ended,
-        None => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(error) = ended {
-        tracing::debug!(%error, "client connection ended with an error");
     }
 }
 

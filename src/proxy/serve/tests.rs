@@ -327,3 +327,141 @@ async fn an_http2_client_that_reads_nothing_holds_little_per_stream() {
     stop.send(()).unwrap();
     server.await.unwrap();
 }
+
+/// An answer of `left` pieces of 1 KiB, one every `gap`.
+struct Trickle {
+    left: usize,
+    gap: Duration,
+    next: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Body for Trickle {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        std::task::ready!(self.next.as_mut().poll(cx));
+        self.left -= 1;
+        let gap = self.gap;
+        self.next.as_mut().reset(Instant::now() + gap);
+        let piece = http_body::Frame::data(Bytes::from_static(&[b'x'; 1024]));
+        std::task::Poll::Ready(Some(Ok(piece)))
+    }
+}
+
+/// Answers every request with a `Trickle` of 6 pieces, 100 ms apart.
+struct Trickling;
+
+impl Handler for Trickling {
+    type Body = Trickle;
+
+    fn handle(
+        self: Arc<Self>,
+        _: Request<ClientBody>,
+        _: Controls,
+    ) -> impl Future<Output = Result<Response<Trickle>, Infallible>> + Send + 'static {
+        let gap = Duration::from_millis(100);
+        let next = Box::pin(tokio::time::sleep(gap));
+        std::future::ready(Ok(Response::new(Trickle { left: 6, gap, next })))
+    }
+
+    fn switched(_: &mut Response<Trickle>) -> Option<Switched> {
+        None
+    }
+
+    fn refused(&self, _: &ProxyError, _: Family) {}
+}
+
+/// Serves `Trickling` with `idle` as the head deadline.
+async fn serve_trickling(idle: Duration) -> (SocketAddr, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel();
+    let deadlines = Deadlines {
+        drain: Duration::from_secs(1),
+        head: Some(idle),
+    };
+    tokio::spawn(serve(listener, Arc::new(Trickling), stopped, deadlines));
+    (addr, stop)
+}
+
+/// Beyond loopback an HTTP/2 connection is timed as an HTTP/1.1 one is:
+/// with no stream open for the head deadline it is sent away, but a
+/// stream that lasts longer than that is never cut.
+#[tokio::test]
+async fn an_http2_connection_without_a_stream_for_the_deadline_is_sent_away() {
+    let idle = Duration::from_millis(300);
+    let (addr, _stop) = serve_trickling(idle).await;
+
+    let quiet = TcpStream::connect(addr).await.unwrap();
+    let (_quiet_client, quiet_connection) = h2::client::handshake(quiet).await.unwrap();
+    let opened = Instant::now();
+    let ended = timeout(Duration::from_secs(5), quiet_connection).await;
+    assert!(ended.is_ok(), "a connection with no stream stayed open");
+    assert!(
+        opened.elapsed() >= idle,
+        "sent away after {:?}",
+        opened.elapsed()
+    );
+
+    let busy = TcpStream::connect(addr).await.unwrap();
+    let (mut client, connection) = h2::client::handshake(busy).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let request = Request::get(format!("http://{addr}/")).body(()).unwrap();
+    let (response, _) = client.send_request(request, true).unwrap();
+    let asked = Instant::now();
+    let mut body = response.await.unwrap().into_body();
+    let mut received = 0;
+    while let Some(piece) = body.data().await {
+        let piece = piece.expect("the answer was cut");
+        received += piece.len();
+        let _ = body.flow_control().release_capacity(piece.len());
+    }
+    assert_eq!(received, 6 * 1024);
+    assert!(
+        asked.elapsed() > idle,
+        "the answer took {:?}",
+        asked.elapsed()
+    );
+    let answered = Instant::now();
+    let ended = timeout(Duration::from_secs(5), connection).await;
+    assert!(
+        ended.is_ok(),
+        "the connection stayed open once its stream ended"
+    );
+    assert!(answered.elapsed() >= idle / 2, "{:?}", answered.elapsed());
+}
+
+/// A client that ignores the GOAWAY, and everything else, loses the
+/// connection when it has stayed idle as long again.
+#[tokio::test]
+async fn an_http2_client_that_ignores_goaway_is_dropped() {
+    let idle = Duration::from_millis(300);
+    let (addr, _stop) = serve_trickling(idle).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut opening = conn::HTTP2_PREFACE.to_vec();
+    opening.extend(h2_frame(4, 0, 0, &[]));
+    stream.write_all(&opening).await.unwrap();
+    let opened = Instant::now();
+    let mut frames = Vec::new();
+    let read = timeout(Duration::from_secs(5), stream.read_to_end(&mut frames)).await;
+    assert!(read.is_ok(), "the connection stayed open");
+    assert!(
+        opened.elapsed() >= idle,
+        "dropped after {:?}",
+        opened.elapsed()
+    );
+    let goaway = 7;
+    assert!(
+        frames
+            .windows(4)
+            .any(|w| w[3] == goaway && w[..3] == [0, 0, 8]),
+        "no GOAWAY came first"
+    );
+}
