@@ -2,6 +2,7 @@
 //! into an exit code.
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use headroom::cli::{Cli, Command, LogFormat};
 use headroom::error::UsageError;
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
         Err(error) => return clap_exit(error, &words),
     };
     let log_format = log_format(&cli);
+    let _ = PANIC_FORMAT.set(log_format);
     match run(cli) {
         Ok(code) => code,
         Err(error) if stdout_closed(&error) => ExitCode::SUCCESS,
@@ -114,8 +116,12 @@ fn clap_exit(error: clap::Error, words: &[std::ffi::OsString]) -> ExitCode {
     }
 }
 
-/// A panic is a bug: say so in one line, with the backtrace only when
-/// `RUST_BACKTRACE` asks for it.
+/// The format a panic's line takes: the log's, once the command line has
+/// been read.
+static PANIC_FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// A panic is a bug: say so in one line, in the log's format, with the
+/// backtrace only when `RUST_BACKTRACE` asks for it.
 fn install_panic_hook() {
     if std::env::var_os("RUST_BACKTRACE").is_some() {
         return;
@@ -127,8 +133,12 @@ fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
+        let message =
+            format!("internal error: {payload} (please report it; RUST_BACKTRACE=1 shows details)");
+        let format = PANIC_FORMAT.get().copied().unwrap_or(LogFormat::Text);
         eprintln!(
-            "headroom: error: internal error: {payload} (please report it; RUST_BACKTRACE=1 shows details)"
+            "{}",
+            logging::fatal_line(format, &message.replace('\n', " "))
         );
     }));
 }
