@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use headroom::ledger::{open_for_reading, totals, GroupBy, Ledger, Reading, Row, Since};
+use headroom::proxy::stages::ToolTokens;
 use headroom::usage::{Family, Usage};
 
 const ROWS: i64 = 1_000_000;
@@ -35,7 +36,13 @@ fn row(i: i64, now_ms: i64) -> Row {
             complete: true,
         },
         cost_usd: (i % 20 != 7).then_some(0.0123),
-        tool_tokens: None,
+        // Most of an agent's requests carry tool outputs.
+        tool_tokens: (i % 4 != 0).then_some(ToolTokens {
+            before: 8_000 + n % 4000,
+            after: 6_000,
+            new_stubs: false,
+        }),
+        saved_usd: (i % 4 != 0 && i % 20 != 7).then_some(0.0007),
     }
 }
 

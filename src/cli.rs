@@ -551,7 +551,11 @@ Input tokens count every prompt token, cached or not; CACHE-R and CACHE-W are th
 prompt tokens read from and written to the provider's cache; output tokens include \
 reasoning. A cost is shown only for models with a known price: cost_usd sums the \
 priced requests, is null when none was priced, and unpriced_requests counts the \
-requests it leaves out (the table marks such a cost with a +).",
+requests it leaves out (the table marks such a cost with a +).\n\n\
+When compression read tool outputs, their tokens before and after it \
+(tool_tokens_before, tool_tokens_after) and at least what the removed tokens were \
+worth (saved_usd: each priced as the cheapest prompt token its request paid for) \
+follow, and the table ends with a line saying so.",
     after_help = "Examples:\n  headroom usage\n  headroom usage --by model --since 30d\n  headroom usage --by day --since 2025-06-01 --json"
 )]
 pub struct UsageArgs {

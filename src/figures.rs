@@ -92,6 +92,30 @@ pub fn pad(text: &str, width: usize) -> String {
     format!("{text}{}", " ".repeat(spaces))
 }
 
+/// What compression saved: the tokens it kept out of the tool outputs it
+/// read, their share, and what they were worth at least, when that bound
+/// is above zero. `None` when it read no tool output.
+pub fn compression_saved(before: u64, after: u64, saved_usd: Option<f64>) -> Option<String> {
+    if before == 0 {
+        return None;
+    }
+    let saved = before.saturating_sub(after);
+    let share = saved as f64 / before as f64 * 100.0;
+    let mut text = format!(
+        "compression saved {} tokens of tool output, {share:.0}%",
+        tokens(saved)
+    );
+    if let Some(usd) = saved_usd.filter(|usd| *usd > 0.0) {
+        // A cent is too coarse for a few requests' savings.
+        let worth = match usd < 0.01 {
+            true => format!("${usd:.4}"),
+            false => amount(usd, 12),
+        };
+        text.push_str(&format!(", worth at least {worth}"));
+    }
+    Some(text)
+}
+
 /// `1 request`, `2 requests`: a count with its noun.
 pub fn count(n: u64, noun: &str) -> String {
     match n {
@@ -103,6 +127,20 @@ pub fn count(n: u64, noun: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_compression_saved_is_priced_only_above_zero() {
+        assert_eq!(compression_saved(0, 0, Some(1.0)), None);
+        let said = |usd| compression_saved(40_000, 30_000, usd);
+        let tokens_only = "compression saved 10000 tokens of tool output, 25%";
+        assert_eq!(said(None).as_deref(), Some(tokens_only));
+        assert_eq!(said(Some(0.0)).as_deref(), Some(tokens_only));
+        assert_eq!(said(Some(-0.5)).as_deref(), Some(tokens_only));
+        let priced = said(Some(0.00421)).unwrap_or_default();
+        assert_eq!(priced, format!("{tokens_only}, worth at least $0.0042"));
+        let priced = said(Some(12.345)).unwrap_or_default();
+        assert_eq!(priced, format!("{tokens_only}, worth at least $12.35"));
+    }
 
     #[test]
     fn counts_costs_and_cut_text() {

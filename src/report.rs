@@ -108,6 +108,10 @@ pub fn json_rows(by: Option<GroupBy>, groups: &[Group]) -> Value {
         let cost = group.cost_usd.map(|c| (c * 1e6).round() / 1e6);
         row.insert("cost_usd".into(), json!(cost));
         row.insert("unpriced_requests".into(), json!(group.unpriced_requests));
+        row.insert("tool_tokens_before".into(), json!(group.tool_tokens_before));
+        row.insert("tool_tokens_after".into(), json!(group.tool_tokens_after));
+        let saved = group.saved_usd.map(|s| (s * 1e6).round() / 1e6);
+        row.insert("saved_usd".into(), json!(saved));
         Value::Object(row)
     });
     Value::Array(rows.collect())
@@ -115,9 +119,10 @@ pub fn json_rows(by: Option<GroupBy>, groups: &[Group]) -> Value {
 
 const KEY_WIDTH: usize = 22;
 
-/// The groups, a total line when there are several, and a note when some
-/// cost leaves requests out; 78 columns wide. Without `by`, the one line
-/// is named `total`: the window it covers.
+/// The groups, a total line when there are several, a note when some
+/// cost leaves requests out, and what compression saved when it read any
+/// tool output; 78 columns wide. Without `by`, the one line is named
+/// `total`: the window it covers.
 pub fn table(by: Option<GroupBy>, groups: &[Group], total: &str, colour: bool) -> String {
     let heading = by.map_or("TOTAL".to_string(), |by| by.name().to_uppercase());
     let header = format!(
@@ -141,15 +146,23 @@ pub fn table(by: Option<GroupBy>, groups: &[Group], total: &str, colour: bool) -
         };
         text.push_str(&line(key, group));
     }
+    let sums = sum(groups);
     if groups.len() > 1 {
-        text.push_str(&line("total", &sum(groups)));
+        text.push_str(&line("total", &sums));
     }
-    let unpriced: u64 = groups.iter().map(|g| g.unpriced_requests).sum();
-    if unpriced > 0 {
+    if sums.unpriced_requests > 0 {
         text.push_str(&format!(
             "+ the cost leaves out {} without a price or reported usage\n",
-            figures::count(unpriced, "request")
+            figures::count(sums.unpriced_requests, "request")
         ));
+    }
+    let saved = figures::compression_saved(
+        sums.tool_tokens_before,
+        sums.tool_tokens_after,
+        sums.saved_usd,
+    );
+    if let Some(saved) = saved {
+        text.push_str(&format!("{saved}\n"));
     }
     text
 }
@@ -181,6 +194,7 @@ fn sum(groups: &[Group]) -> Group {
     // sums near u64's top.
     let total = |f: fn(&Group) -> u64| groups.iter().map(f).fold(0, u64::saturating_add);
     let costs: Vec<f64> = groups.iter().filter_map(|g| g.cost_usd).collect();
+    let saved: Vec<f64> = groups.iter().filter_map(|g| g.saved_usd).collect();
     Group {
         key: None,
         requests: total(|g| g.requests),
@@ -191,6 +205,9 @@ fn sum(groups: &[Group]) -> Group {
         reasoning_tokens: total(|g| g.reasoning_tokens),
         cost_usd: (!costs.is_empty()).then(|| costs.iter().sum()),
         unpriced_requests: total(|g| g.unpriced_requests),
+        tool_tokens_before: total(|g| g.tool_tokens_before),
+        tool_tokens_after: total(|g| g.tool_tokens_after),
+        saved_usd: (!saved.is_empty()).then(|| saved.iter().sum()),
     }
 }
 
@@ -212,6 +229,9 @@ mod tests {
             reasoning_tokens: tokens,
             cost_usd: Some(cost),
             unpriced_requests: 0,
+            tool_tokens_before: 0,
+            tool_tokens_after: 0,
+            saved_usd: None,
         }
     }
 
@@ -227,6 +247,29 @@ mod tests {
         assert_eq!(widths, [78; 5], "{text}");
         assert!(text.contains("\n通义千问-qwen3-coder…      3"), "{text}");
         assert!(text.contains("\n通义千问                   3"), "{text}");
+    }
+
+    #[test]
+    fn what_compression_saved_ends_the_table_and_fills_the_json() {
+        let mut read = group("claude-sonnet-4-5", 1_000, 0.5);
+        (read.tool_tokens_before, read.tool_tokens_after) = (30_000, 10_000);
+        read.saved_usd = Some(0.0042);
+        let mut other = group("gpt-5", 2_000, 0.25);
+        (other.tool_tokens_before, other.tool_tokens_after) = (10_000, 10_000);
+        let groups = [read, other];
+        let text = table(Some(GroupBy::Model), &groups, "", false);
+        let last = text.lines().last().unwrap_or_default();
+        assert_eq!(
+            last,
+            "compression saved 20000 tokens of tool output, 50%, worth at least $0.0042"
+        );
+        let json = json_rows(Some(GroupBy::Model), &groups);
+        assert_eq!(json[0]["tool_tokens_before"], 30_000);
+        assert_eq!(json[0]["tool_tokens_after"], 10_000);
+        assert_eq!(json[0]["saved_usd"], 0.0042);
+        assert_eq!(json[1]["saved_usd"], Value::Null);
+        let untouched = table(None, &[group("m", 1, 0.1)], "today", false);
+        assert!(!untouched.contains("compression"), "{untouched}");
     }
 
     #[test]

@@ -55,6 +55,7 @@ fn seeded_ledger(path: &Path) {
             },
             cost_usd: None,
             tool_tokens: None,
+            saved_usd: None,
         });
     }
     assert!(ledger.flush(Duration::from_secs(10)));

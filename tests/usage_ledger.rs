@@ -42,6 +42,7 @@ fn row(time_ms: i64, provider: &str, model: &str, tokens: [u64; 5], cost: Option
         },
         cost_usd: cost,
         tool_tokens: None,
+        saved_usd: None,
     }
 }
 
@@ -129,10 +130,12 @@ fn json_sums_per_model() {
         json!([
             {"model": "deepseek-unlisted", "requests": 1, "input_tokens": 2_500_000,
              "cache_read_tokens": 0, "cache_write_tokens": 0, "output_tokens": 40,
-             "reasoning_tokens": 12, "cost_usd": null, "unpriced_requests": 1},
+             "reasoning_tokens": 12, "cost_usd": null, "unpriced_requests": 1,
+             "tool_tokens_before": 0, "tool_tokens_after": 0, "saved_usd": null},
             {"model": "claude-sonnet-4-5", "requests": 2, "input_tokens": 2000,
              "cache_read_tokens": 1600, "cache_write_tokens": 150, "output_tokens": 500,
-             "reasoning_tokens": 0, "cost_usd": 0.02, "unpriced_requests": 0},
+             "reasoning_tokens": 0, "cost_usd": 0.02, "unpriced_requests": 0,
+             "tool_tokens_before": 0, "tool_tokens_after": 0, "saved_usd": null},
         ])
     );
 }

@@ -1,7 +1,8 @@
 //! Compression under `headroom wrap opencode`, with the real opencode: the
 //! mock makes opencode run a test suite with a long, repetitive output; the
 //! next request reaches the mock with that output cut to its head, tail and
-//! failures, and the spill file it names holds the whole of it.
+//! failures, the spill file it names holds the whole of it, and the
+//! ledger what that saved.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -41,6 +42,36 @@ fn run_opencode(sandbox: &mut Sandbox, mock: &MockUpstream, prompt: &str) -> Str
     stderr
 }
 
+/// A price for the mock's model, in the user's price file: USD per
+/// million tokens.
+fn write_prices(sandbox: &Sandbox) {
+    let dir = sandbox.root.path().join("home/.config/headroom");
+    std::fs::create_dir_all(&dir).unwrap();
+    let prices = json!({ "providers": { "mockcompat": { "mock-model": {
+        "input": 2.0, "output": 8.0, "cache_read": 0.5,
+    } } } });
+    std::fs::write(dir.join("prices.json"), prices.to_string()).unwrap();
+}
+
+/// The ledger holds the tool outputs' tokens before and after, and what
+/// the removed ones were worth at least: the mock's answers report a
+/// cache read, so each is priced as one (0.5 per million).
+fn assert_the_ledger_priced_what_compression_saved(sandbox: &Sandbox) {
+    let output = sandbox.run_headroom(&["usage", "--json"]);
+    assert!(output.status.success(), "{output:?}");
+    let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let total = &rows[0];
+    let before = total["tool_tokens_before"].as_u64().unwrap();
+    let after = total["tool_tokens_after"].as_u64().unwrap();
+    assert!(before > after * 2, "{total}");
+    let saved = total["saved_usd"].as_f64().unwrap();
+    let expected = (before - after) as f64 * 0.5 / 1e6;
+    assert!(
+        (saved - expected).abs() < 2e-6,
+        "{saved} != {expected}: {total}"
+    );
+}
+
 #[test]
 #[cfg_attr(
     opencode_missing,
@@ -53,8 +84,11 @@ fn a_long_test_run_reaches_the_provider_cut_and_stays_whole_in_a_spill_file() {
         &json!({ "command": TEST_SUITE, "description": "Run the tests" }).to_string(),
     );
     let mut sandbox = Sandbox::new();
+    write_prices(&sandbox);
     let stderr = run_opencode(&mut sandbox, &mock, "run the tests");
     assert!(stderr.contains("headroom: compression saved"), "{stderr}");
+    assert!(stderr.contains(", worth at least $"), "{stderr}");
+    assert_the_ledger_priced_what_compression_saved(&sandbox);
 
     // The turn after the tool call carries its output, as headroom sent it.
     let turn = mock

@@ -40,6 +40,8 @@ struct Seen {
     requests: u32,
     /// The last answer read nothing from a cache it should have hit.
     uncached: bool,
+    /// The leading outputs among which a request has sent stubs.
+    stubbed: usize,
 }
 
 impl Conversations {
@@ -56,6 +58,7 @@ impl Conversations {
             elided: 0,
             requests: 0,
             uncached: false,
+            stubbed: 0,
         });
         let paused = now.saturating_duration_since(entry.at) >= CACHE_LIFETIME;
         if paused || entry.uncached {
@@ -65,6 +68,20 @@ impl Conversations {
         entry.at = now;
         entry.requests = entry.requests.saturating_add(1);
         entry.elided.min(stale)
+    }
+
+    /// Notes that the latest request of conversation `key` sent stubs
+    /// among its first `stubbed` outputs; true when that reaches further
+    /// than any earlier request of it remembered did: the request then
+    /// changed bytes the provider's cache may have held.
+    pub fn stubbed_further(&self, key: u64, stubbed: usize) -> bool {
+        let mut seen = self.lock();
+        let Some(entry) = seen.get_mut(&key) else {
+            return stubbed > 0;
+        };
+        let further = stubbed > entry.stubbed;
+        entry.stubbed = entry.stubbed.max(stubbed);
+        further
     }
 
     /// Notes what the answer to the latest request of conversation `key`

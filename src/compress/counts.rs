@@ -13,6 +13,9 @@ use crate::proxy::stages::ToolTokens;
 #[derive(Debug, Default)]
 pub struct Counts {
     outputs: Vec<Counted>,
+    /// Outputs sent whole before went as stubs (see
+    /// `ToolTokens::new_stubs`).
+    new_stubs: bool,
 }
 
 #[derive(Debug)]
@@ -30,9 +33,14 @@ impl Counts {
         self.outputs.push(output);
     }
 
+    /// Notes that outputs sent whole before went as stubs.
+    pub fn note_new_stubs(&mut self) {
+        self.new_stubs = true;
+    }
+
     /// The counts, when every output's is known without counting.
     pub fn known(&self) -> Option<ToolTokens> {
-        let mut tokens = ToolTokens::default();
+        let mut tokens = self.empty();
         for output in &self.outputs {
             let client = output.forms.known_tokens()? as u64;
             tokens.before += client;
@@ -44,7 +52,7 @@ impl Counts {
     /// The counts, counting what is not known yet; `body` is the request's
     /// body as the client sent it. Each count made is remembered.
     pub fn count(&self, body: &str) -> ToolTokens {
-        let mut tokens = ToolTokens::default();
+        let mut tokens = self.empty();
         for output in &self.outputs {
             let literal = body.get(output.span.clone()).unwrap_or_default();
             let client = output.forms.tokens(literal) as u64;
@@ -52,5 +60,12 @@ impl Counts {
             tokens.after += output.sent.map_or(client, |sent| sent as u64);
         }
         tokens
+    }
+
+    fn empty(&self) -> ToolTokens {
+        ToolTokens {
+            new_stubs: self.new_stubs,
+            ..ToolTokens::default()
+        }
     }
 }

@@ -128,6 +128,7 @@ impl Engine {
             })
             .collect();
         let mut conversation = None;
+        let mut new_stubs = false;
         let elided = match level {
             Level::Aggressive => {
                 let stale = outputs.len().saturating_sub(RECENT_OUTPUTS);
@@ -138,7 +139,13 @@ impl Engine {
                     key,
                     conversations: self.conversations.clone(),
                 });
-                checkpointed(&outputs, &forms, cold)
+                let elided = checkpointed(&outputs, &forms, cold);
+                let stubbed = elided
+                    .iter()
+                    .rposition(|stub| *stub)
+                    .map_or(0, |last| last + 1);
+                new_stubs = self.conversations.stubbed_further(key, stubbed);
+                elided
             }
             _ => vec![false; outputs.len()],
         };
@@ -160,7 +167,10 @@ impl Engine {
             chosen.push(form);
             earlier.note(&scanned, index);
         }
-        let (body, counts) = splice(body, &outputs, &forms, &chosen);
+        let (body, mut counts) = splice(body, &outputs, &forms, &chosen);
+        if new_stubs {
+            counts.note_new_stubs();
+        }
         Some(Rewritten {
             body,
             counts,

@@ -136,7 +136,8 @@ fn a_big_new_output_is_counted_after_the_request_and_known_on_the_next() {
         tokens,
         ToolTokens {
             before: exact,
-            after: exact
+            after: exact,
+            new_stubs: false,
         }
     );
     // The same output on the next turn: its count is remembered.

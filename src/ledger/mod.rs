@@ -24,6 +24,7 @@ pub use store::{open_for_reading, StoreError};
 pub use writer::Ledger;
 
 use crate::proxy::stages::ToolTokens;
+use crate::usage::prices::Price;
 use crate::usage::{Family, Usage};
 
 /// One forwarded request, as the ledger keeps it.
@@ -51,9 +52,27 @@ pub struct Row {
     /// The tokens of its tool outputs before and after compression, when
     /// the compression stage read the request.
     pub tool_tokens: Option<ToolTokens>,
+    /// At least what compression saved the request, from the price
+    /// catalog (`Price::removed_worth`, or `removed_worth_rewritten` when
+    /// a stub may have re-written the provider's cache, which can be below
+    /// zero); `None` when it read no tool output or the model has no price.
+    pub saved_usd: Option<f64>,
 }
 
 impl Row {
+    /// Prices the row at `price`: what it cost, and what compression
+    /// saved it.
+    pub fn price_at(&mut self, price: &Price) {
+        self.cost_usd = price.cost(&self.usage);
+        self.saved_usd = self.tool_tokens.and_then(|tokens| {
+            let removed = tokens.before.saturating_sub(tokens.after);
+            match tokens.new_stubs {
+                false => price.removed_worth(&self.usage, removed),
+                true => price.removed_worth_rewritten(&self.usage, removed),
+            }
+        });
+    }
+
     /// Does the cost leave this request out though it may have cost
     /// something? It has no cost, and either reported tokens (a model
     /// without a price, or usage too partial to price) or succeeded

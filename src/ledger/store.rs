@@ -10,7 +10,7 @@ use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 use super::Row;
 
 /// The schema this headroom writes and reads (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// How long a writer waits for another process's lock before giving up a
 /// batch. The wait happens on the ledger's own thread, never a request's.
@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS requests (
     complete INTEGER NOT NULL,
     cost_usd REAL,
     tool_tokens_before INTEGER,
-    tool_tokens_after INTEGER
+    tool_tokens_after INTEGER,
+    saved_usd REAL
 );
 CREATE INDEX IF NOT EXISTS requests_by_run ON requests (run_id, time_ms);
 ";
@@ -50,25 +51,32 @@ CREATE INDEX IF NOT EXISTS requests_by_run ON requests (run_id, time_ms);
 const TOTALS_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS requests_by_time ON requests (
     time_ms, model, input_tokens, cache_read_tokens, cache_write_tokens,
-    output_tokens, reasoning_tokens, cost_usd, status
+    output_tokens, reasoning_tokens, cost_usd, status, tool_tokens_before,
+    tool_tokens_after, saved_usd
 );
 CREATE INDEX IF NOT EXISTS requests_by_model ON requests (
     model, time_ms, input_tokens, cache_read_tokens, cache_write_tokens,
-    output_tokens, reasoning_tokens, cost_usd, status
+    output_tokens, reasoning_tokens, cost_usd, status, tool_tokens_before,
+    tool_tokens_after, saved_usd
 );
-";
-
-/// From schema 2: the covering indexes hold the status.
-const SCHEMA_2_TO_3: &str = "
-DROP INDEX requests_by_time;
-DROP INDEX requests_by_model;
 ";
 
 /// From schema 1: the tokens of each request's tool outputs before and
 /// after compression.
-const SCHEMA_1_TO_2: &str = "
+const ADD_TOOL_TOKENS: &str = "
 ALTER TABLE requests ADD COLUMN tool_tokens_before INTEGER;
 ALTER TABLE requests ADD COLUMN tool_tokens_after INTEGER;
+";
+
+/// From schema 3: what compression saved, in USD.
+const ADD_SAVED_USD: &str = "ALTER TABLE requests ADD COLUMN saved_usd REAL;";
+
+/// Before schema 4 the covering indexes held fewer columns (from schema 3
+/// the status, from 4 the tool outputs' tokens and what compression
+/// saved): they are made again.
+const DROP_TOTALS_INDEXES: &str = "
+DROP INDEX requests_by_time;
+DROP INDEX requests_by_model;
 ";
 
 #[derive(Debug)]
@@ -213,8 +221,13 @@ fn migrate(path: &Path, connection: &mut Connection) -> Result<(), StoreError> {
     }
     if version < SCHEMA_VERSION {
         let steps: &[&str] = match version {
-            1 => &[SCHEMA_1_TO_2, SCHEMA_2_TO_3, TOTALS_INDEXES],
-            2 => &[SCHEMA_2_TO_3, TOTALS_INDEXES],
+            1 => &[
+                ADD_TOOL_TOKENS,
+                ADD_SAVED_USD,
+                DROP_TOTALS_INDEXES,
+                TOTALS_INDEXES,
+            ],
+            2 | 3 => &[ADD_SAVED_USD, DROP_TOTALS_INDEXES, TOTALS_INDEXES],
             _ => &[SCHEMA, TOTALS_INDEXES],
         };
         for step in steps {
@@ -228,7 +241,7 @@ fn migrate(path: &Path, connection: &mut Connection) -> Result<(), StoreError> {
     at(path, transaction.commit())
 }
 
-fn schema_version(connection: &Connection) -> rusqlite::Result<i64> {
+pub(super) fn schema_version(connection: &Connection) -> rusqlite::Result<i64> {
     connection.pragma_query_value(None, "user_version", |row| row.get(0))
 }
 
@@ -316,7 +329,7 @@ fn immutable_uri(path: &Path) -> String {
 const ROWS_PER_STATEMENT: usize = 16;
 
 /// A row's columns, in the order `insert` binds them.
-const COLUMNS: usize = 18;
+const COLUMNS: usize = 19;
 
 /// `INSERT` of `rows` rows, numbered parameters for each in turn.
 fn insert_sql(rows: usize) -> String {
@@ -324,7 +337,7 @@ fn insert_sql(rows: usize) -> String {
         "INSERT INTO requests (time_ms, agent, run_id, provider, upstream_origin, family, \
          model, status, duration_ms, input_tokens, cache_read_tokens, cache_write_tokens, \
          output_tokens, reasoning_tokens, complete, cost_usd, tool_tokens_before, \
-         tool_tokens_after) VALUES ",
+         tool_tokens_after, saved_usd) VALUES ",
     );
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -389,6 +402,7 @@ fn bind(statement: &mut Statement<'_>, before: usize, row: &Row) -> rusqlite::Re
         &row.cost_usd.filter(|_| usage.reported()),
         &row.tool_tokens.map(|tokens| tokens.before),
         &row.tool_tokens.map(|tokens| tokens.after),
+        &row.saved_usd.filter(|_| usage.reported()),
     ];
     for (at, value) in values.into_iter().enumerate() {
         statement.raw_bind_parameter(before + at + 1, value)?;

@@ -31,6 +31,7 @@ fn row(time_ms: i64, model: Option<&str>, run: &str, input: Option<u64>, cost: O
         },
         cost_usd: cost,
         tool_tokens: None,
+        saved_usd: None,
     }
 }
 
@@ -185,6 +186,9 @@ fn totals_group_sum_and_window() {
         reasoning_tokens: 0,
         cost_usd: Some(0.75),
         unpriced_requests: 0,
+        tool_tokens_before: 0,
+        tool_tokens_after: 0,
+        saved_usd: None,
     };
     assert_eq!(by_model[0], claude);
     assert_eq!(by_model[1].key.as_deref(), Some("gpt"));
@@ -385,42 +389,148 @@ fn the_writer_prices_each_row_as_the_catalog_does() {
 }
 
 #[test]
+fn the_writer_prices_what_compression_saved_at_least() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    // claude-sonnet-4-5: input 3, cache_read 0.3, cache_write 3.75 per
+    // million; these rows read 500,000 of their 1,000,000 prompt tokens
+    // from the cache.
+    let compressed = |new_stubs| {
+        let mut row = row(NOW, Some("claude-sonnet-4-5"), "r", Some(1_000_000), None);
+        row.tool_tokens = Some(ToolTokens {
+            before: 3_000_000,
+            after: 1_000_000,
+            new_stubs,
+        });
+        row
+    };
+    write(&path, vec![compressed(false)]);
+    let kept = read(&path, Reading::default());
+    // Each of the 2,000,000 removed tokens as a cache read, the cheapest
+    // prompt token the request paid for.
+    let saved = kept[0].saved_usd.unwrap();
+    assert!((saved - 0.6).abs() < 1e-9, "{saved}");
+
+    let stubbed = compressed(true);
+    let paid = 0.5 * 0.3 + 0.499_997 * 3.0 + 0.000_003 * 3.75;
+    write(&path, vec![stubbed]);
+    let both = read(&path, Reading::default());
+    // The stubbed request's bound: its 3,000,000 tokens as cache reads,
+    // less what its prompt cost.
+    let expected = 0.6 + (3.0 * 0.3 - paid);
+    let saved = both[0].saved_usd.unwrap();
+    assert!((saved - expected).abs() < 1e-9, "{saved} != {expected}");
+    assert_eq!(
+        (both[0].tool_tokens_before, both[0].tool_tokens_after),
+        (6_000_000, 2_000_000)
+    );
+}
+
+#[test]
 fn a_schema_1_ledger_gains_the_tool_token_columns_and_keeps_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("usage.db");
     write(&path, vec![row(NOW, Some("old"), "r1", Some(10), None)]);
-    let connection = rusqlite::Connection::open(&path).unwrap();
-    connection
-        .execute_batch(
-            "ALTER TABLE requests DROP COLUMN tool_tokens_before;
-             ALTER TABLE requests DROP COLUMN tool_tokens_after;
-             PRAGMA user_version = 1;",
-        )
-        .unwrap();
-    drop(connection);
+    make_schema(&path, 1);
     // Still readable as it is.
     assert_eq!(read(&path, Reading::default()).len(), 1);
     let mut compressed = row(NOW, Some("new"), "r2", Some(20), None);
     compressed.tool_tokens = Some(ToolTokens {
         before: 900,
         after: 300,
+        new_stubs: false,
     });
+    compressed.saved_usd = Some(0.25);
     write(&path, vec![compressed]);
     let connection = rusqlite::Connection::open(&path).unwrap();
-    let stored: Vec<(String, Option<u64>, Option<u64>)> = connection
-        .prepare("SELECT model, tool_tokens_before, tool_tokens_after FROM requests ORDER BY id")
+    type Stored = (String, Option<u64>, Option<u64>, Option<f64>);
+    let stored: Vec<Stored> = connection
+        .prepare(
+            "SELECT model, tool_tokens_before, tool_tokens_after, saved_usd \
+             FROM requests ORDER BY id",
+        )
         .unwrap()
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
         .unwrap()
         .map(Result::unwrap)
         .collect();
     assert_eq!(
         stored,
         [
-            ("old".into(), None, None),
-            ("new".into(), Some(900), Some(300))
+            ("old".into(), None, None, None),
+            ("new".into(), Some(900), Some(300), Some(0.25))
         ]
     );
+}
+
+/// Turns the fresh ledger at `path` into one of an older `version`:
+/// without the columns it lacked, with the covering indexes it had.
+fn make_schema(path: &Path, version: i64) {
+    let mut sql = String::from(
+        "DROP INDEX requests_by_time; DROP INDEX requests_by_model;
+         ALTER TABLE requests DROP COLUMN saved_usd;",
+    );
+    if version < 2 {
+        sql.push_str(
+            "ALTER TABLE requests DROP COLUMN tool_tokens_before;
+             ALTER TABLE requests DROP COLUMN tool_tokens_after;",
+        );
+    }
+    let status = if version == 3 { ", status" } else { "" };
+    sql.push_str(&format!(
+        "CREATE INDEX requests_by_time ON requests (time_ms, model, input_tokens,
+             cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+             cost_usd{status});
+         CREATE INDEX requests_by_model ON requests (model, time_ms, input_tokens,
+             cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+             cost_usd{status});
+         PRAGMA user_version = {version};"
+    ));
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch(&sql)
+        .unwrap();
+}
+
+#[test]
+fn a_schema_3_ledger_is_read_as_it_is_and_then_keeps_what_compression_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.db");
+    let compressed = |model| {
+        let mut row = row(NOW, Some(model), "r", Some(10), Some(0.5));
+        row.tool_tokens = Some(ToolTokens {
+            before: 1_000,
+            after: 400,
+            new_stubs: false,
+        });
+        row.saved_usd = Some(0.125);
+        row
+    };
+    write(&path, vec![compressed("m")]);
+    make_schema(&path, 3);
+    let unmigrated = read(&path, Reading::default());
+    assert_eq!(
+        (
+            unmigrated[0].tool_tokens_before,
+            unmigrated[0].tool_tokens_after,
+            unmigrated[0].saved_usd
+        ),
+        (1_000, 400, None)
+    );
+    write(&path, vec![compressed("m")]);
+    let migrated = read(&path, Reading::default());
+    assert_eq!(migrated[0].requests, 2);
+    assert_eq!(
+        (
+            migrated[0].tool_tokens_before,
+            migrated[0].tool_tokens_after
+        ),
+        (2_000, 800)
+    );
+    assert_eq!(migrated[0].saved_usd, Some(0.125), "the old row has none");
+    assert_totals_read_an_index_only(&path);
 }
 
 /// Every column of every row, in id order.
@@ -458,6 +568,7 @@ fn a_batch_lands_as_its_rows_one_by_one_would() {
             row.tool_tokens = (i % 3 == 1).then_some(crate::proxy::stages::ToolTokens {
                 before: i as u64,
                 after: 1,
+                new_stubs: i % 2 == 0,
             });
             row
         })
@@ -563,10 +674,14 @@ fn a_batch_that_cannot_be_written_loses_that_batch_only() {
 /// How SQLite plans the totals of `reading` on the ledger at `path`.
 fn plan(path: &Path, reading: &Reading) -> String {
     let connection = rusqlite::Connection::open(path).unwrap();
-    let sql = format!("EXPLAIN QUERY PLAN {}", super::query::totals_sql(reading));
+    let sql = format!(
+        "EXPLAIN QUERY PLAN {}",
+        super::query::totals_sql(reading, 4)
+    );
     let mut statement = connection.prepare(&sql).unwrap();
+    let zeros = vec![0; statement.parameter_count()];
     let details: Vec<String> = statement
-        .query_map([0], |row| row.get(3))
+        .query_map(rusqlite::params_from_iter(zeros), |row| row.get(3))
         .unwrap()
         .map(Result::unwrap)
         .collect();
@@ -588,31 +703,19 @@ fn assert_totals_read_an_index_only(path: &Path) {
 }
 
 #[test]
-fn totals_read_an_index_only_in_a_new_ledger_and_a_schema_2_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("usage.db");
-    write(&path, vec![row(NOW, Some("m"), "r", Some(1), None)]);
-    assert_totals_read_an_index_only(&path);
-
-    // Schema 2's indexes, without the status.
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch(
-            "DROP INDEX requests_by_time; DROP INDEX requests_by_model;
-             CREATE INDEX requests_by_time ON requests (time_ms, model, input_tokens,
-                 cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-                 cost_usd);
-             CREATE INDEX requests_by_model ON requests (model, time_ms, input_tokens,
-                 cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-                 cost_usd);
-             PRAGMA user_version = 2;",
-        )
-        .unwrap();
-    // Readable before a writer migrates it, if from the table.
-    assert_eq!(read(&path, Reading::default())[0].requests, 1);
-    write(&path, vec![row(NOW, Some("m"), "r", Some(1), None)]);
-    assert_totals_read_an_index_only(&path);
-    assert_eq!(read(&path, Reading::default())[0].requests, 2);
+fn totals_read_an_index_only_in_a_new_ledger_and_a_migrated_one() {
+    for version in 1..=3 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usage.db");
+        write(&path, vec![row(NOW, Some("m"), "r", Some(1), None)]);
+        assert_totals_read_an_index_only(&path);
+        make_schema(&path, version);
+        // Readable before a writer migrates it, if from the table.
+        assert_eq!(read(&path, Reading::default())[0].requests, 1);
+        write(&path, vec![row(NOW, Some("m"), "r", Some(1), None)]);
+        assert_totals_read_an_index_only(&path);
+        assert_eq!(read(&path, Reading::default())[0].requests, 2);
+    }
 }
 
 #[test]
@@ -627,7 +730,8 @@ fn absurd_counts_written_before_they_were_bounded_still_total() {
              INSERT INTO requests SELECT NULL, time_ms, agent, run_id, provider,
                  upstream_origin, family, model, status, duration_ms, input_tokens,
                  cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-                 complete, cost_usd, tool_tokens_before, tool_tokens_after FROM requests;",
+                 complete, cost_usd, tool_tokens_before, tool_tokens_after, saved_usd
+                 FROM requests;",
             max = i64::MAX
         ))
         .unwrap();

@@ -242,7 +242,9 @@ impl PriceMemo {
                 price
             }
         };
-        row.cost_usd = price.and_then(|price| price.cost(&row.usage));
+        if let Some(price) = price {
+            row.price_at(price);
+        }
     }
 }
 

@@ -40,6 +40,11 @@ pub enum Outcome {
 pub struct ToolTokens {
     pub before: u64,
     pub after: u64,
+    /// Aggressive mode sent as stubs outputs that the conversation's
+    /// earlier requests had sent whole: the request may have re-written
+    /// the provider's cache, so what it saved is not priced from its
+    /// tokens alone.
+    pub new_stubs: bool,
 }
 
 /// What one request adds to the counters.

@@ -122,6 +122,7 @@ impl Recorder for LedgerRecorder {
             usage,
             cost_usd: None,
             tool_tokens: done.tool_tokens,
+            saved_usd: None,
         };
         if let Some(tally) = &self.tally {
             // The summary prices the row now; the ledger then keeps its cost.

@@ -47,6 +47,9 @@ pub struct TallyLine {
     /// Requests the cost leaves out that may have cost something (see
     /// [`Row::cost_unknown`]).
     pub unpriced_requests: u64,
+    /// At least what compression saved the priced requests (see
+    /// [`Row::saved_usd`]); `None` when none was priced.
+    pub saved_usd: Option<f64>,
 }
 
 impl RunTally {
@@ -59,18 +62,14 @@ impl RunTally {
         if lines.len() >= MAX_LINES && !lines.contains_key(&key) {
             // Past the cap the line has no price of its own: the row is
             // priced apart.
-            if row.cost_usd.is_none() {
-                row.cost_usd = price_of(&key).and_then(|price| price.cost(&row.usage));
-            }
+            price_unpriced(row, price_of(&key));
             key = (Some(OTHER.to_string()), Some(OTHER.to_string()));
         }
         let entry = lines.entry(key).or_insert_with_key(|key| Entry {
             price: price_of(key),
             line: TallyLine::default(),
         });
-        if row.cost_usd.is_none() {
-            row.cost_usd = entry.price.and_then(|price| price.cost(&row.usage));
-        }
+        price_unpriced(row, entry.price);
         entry.line.add(row, failed);
     }
 
@@ -87,6 +86,13 @@ impl RunTally {
                 ..entry.line.clone()
             })
             .collect()
+    }
+}
+
+/// Prices a row recorded without a cost.
+fn price_unpriced(row: &mut Row, price: Option<&Price>) {
+    if let (None, Some(price)) = (row.cost_usd, price) {
+        row.price_at(price);
     }
 }
 
@@ -109,9 +115,8 @@ impl TallyLine {
         sum(&mut self.input_tokens, usage.input_tokens);
         sum(&mut self.cache_read_tokens, usage.cache_read_tokens);
         sum(&mut self.output_tokens, usage.output_tokens);
-        if let Some(cost) = row.cost_usd {
-            *self.cost_usd.get_or_insert(0.0) += cost;
-        }
+        add_to(&mut self.cost_usd, row.cost_usd);
+        add_to(&mut self.saved_usd, row.saved_usd);
         self.unpriced_requests += u64::from(row.cost_unknown());
     }
 
@@ -126,12 +131,18 @@ impl TallyLine {
                 .cache_read_tokens
                 .saturating_add(line.cache_read_tokens);
             total.output_tokens = total.output_tokens.saturating_add(line.output_tokens);
-            if let Some(cost) = line.cost_usd {
-                *total.cost_usd.get_or_insert(0.0) += cost;
-            }
+            add_to(&mut total.cost_usd, line.cost_usd);
+            add_to(&mut total.saved_usd, line.saved_usd);
             total.unpriced_requests += line.unpriced_requests;
         }
         total
+    }
+}
+
+/// Adds `dollars`, if known, to a sum that is known once one is.
+fn add_to(sum: &mut Option<f64>, dollars: Option<f64>) {
+    if let Some(dollars) = dollars {
+        *sum.get_or_insert(0.0) += dollars;
     }
 }
 
@@ -159,6 +170,7 @@ mod tests {
             },
             cost_usd: cost,
             tool_tokens: None,
+            saved_usd: None,
         }
     }
 
@@ -201,6 +213,28 @@ mod tests {
             (5, 2, 34)
         );
         assert_eq!((total.cost_usd, total.unpriced_requests), (Some(0.75), 2));
+    }
+
+    #[test]
+    fn what_compression_saved_is_priced_with_the_row() {
+        let tally = RunTally::default();
+        // claude-sonnet-4-5 at anthropic: these rows read half their
+        // prompt from the cache, at 0.3 per million tokens.
+        let mut compressed = row("anthropic", Some("claude-sonnet-4-5"), Some(10_000), None);
+        compressed.tool_tokens = Some(crate::proxy::stages::ToolTokens {
+            before: 3_000_000,
+            after: 1_000_000,
+            new_stubs: false,
+        });
+        tally.add(&mut compressed, false);
+        let saved = compressed.saved_usd.unwrap_or_default();
+        assert!((saved - 0.6).abs() < 1e-9, "{saved}");
+        tally.add(
+            &mut row("anthropic", Some("claude-sonnet-4-5"), Some(10), None),
+            false,
+        );
+        let total = TallyLine::total(&tally.lines());
+        assert_eq!(total.saved_usd, compressed.saved_usd);
     }
 
     #[test]

@@ -231,23 +231,100 @@ impl Price {
     pub fn cost(&self, usage: &Usage) -> Option<f64> {
         cost_of(self, usage)
     }
+
+    /// At least what `removed` prompt tokens, kept out of a request whose
+    /// answer reported `usage`, saved it in USD, when the request kept
+    /// every byte the provider's cache had seen: each is priced as the
+    /// cheapest prompt token the request paid for. Sent, a removed token
+    /// of an earlier output would have been read from the cache with the
+    /// rest of the prefix, and one of a new output written to it or sent
+    /// as input, none of it cheaper. `None` when the usage or a rate it
+    /// needs is unknown.
+    pub fn removed_worth(&self, usage: &Usage, removed: u64) -> Option<f64> {
+        let prompt = self.prompt(usage)?;
+        let mut cheapest: Option<f64> = None;
+        for (tokens, rate) in prompt.kinds() {
+            if tokens > 0 {
+                let rate = rate?;
+                cheapest = Some(cheapest.map_or(rate, |low| low.min(rate)));
+            }
+        }
+        Some(removed as f64 * cheapest.unwrap_or(prompt.rates.input) / 1e6)
+    }
+
+    /// At least what `removed` prompt tokens kept out of a request saved
+    /// it, when it may have re-written the provider's cache (a stale
+    /// output sent as a stub): sent, its whole prompt would have cost no
+    /// less than that many of the price's cheapest prompt token, and it
+    /// cost what `usage` says. Often below zero: it is a bound, not the
+    /// saving.
+    pub fn removed_worth_rewritten(&self, usage: &Usage, removed: u64) -> Option<f64> {
+        let prompt = self.prompt(usage)?;
+        let cheapest = prompt
+            .kinds()
+            .into_iter()
+            .filter_map(|(_, rate)| rate)
+            .fold(prompt.rates.input, f64::min);
+        let tokens = prompt.tokens().saturating_add(removed);
+        Some((tokens as f64 * cheapest - prompt.micro_dollars()?) / 1e6)
+    }
+
+    /// The request's prompt tokens as `usage` says they were billed.
+    fn prompt(&self, usage: &Usage) -> Option<Prompt<'_>> {
+        let input = usage.input_tokens?;
+        // A response that reports no cache figure used no cache as far as
+        // anyone can know; its provider bills every prompt token as input.
+        let read = usage.cache_read_tokens.unwrap_or(0);
+        let written = usage.cache_write_tokens.unwrap_or(0);
+        Some(Prompt {
+            rates: match &self.above_200k {
+                Some(long) if input > LONG_PROMPT_TOKENS => long,
+                _ => &self.rates,
+            },
+            plain: input.checked_sub(read)?.checked_sub(written)?,
+            read,
+            written,
+        })
+    }
+}
+
+/// A request's prompt tokens by how they were billed, and the rates they
+/// were billed at.
+struct Prompt<'a> {
+    rates: &'a Rates,
+    plain: u64,
+    read: u64,
+    written: u64,
+}
+
+impl Prompt<'_> {
+    /// Each kind of prompt token: how many, at what rate.
+    fn kinds(&self) -> [(u64, Option<f64>); 3] {
+        [
+            (self.plain, Some(self.rates.input)),
+            (self.read, self.rates.cache_read),
+            (self.written, self.rates.cache_write),
+        ]
+    }
+
+    fn tokens(&self) -> u64 {
+        self.plain + self.read + self.written
+    }
+
+    /// What the prompt cost, in millionths of a dollar.
+    fn micro_dollars(&self) -> Option<f64> {
+        self.kinds()
+            .into_iter()
+            .try_fold(0.0, |sum, (tokens, rate)| Some(sum + priced(tokens, rate)?))
+    }
 }
 
 /// Every prompt token is priced as a cache read, a cache write or plain
 /// input; every generated token as output (or reasoning, where that is
 /// priced apart).
 fn cost_of(price: &Price, usage: &Usage) -> Option<f64> {
-    let input = usage.input_tokens?;
+    let prompt = price.prompt(usage)?;
     let output = usage.output_tokens?;
-    // A response that reports no cache figure used no cache as far as
-    // anyone can know; its provider bills every prompt token as input.
-    let cache_read = usage.cache_read_tokens.unwrap_or(0);
-    let cache_write = usage.cache_write_tokens.unwrap_or(0);
-    let rates = match &price.above_200k {
-        Some(long) if input > LONG_PROMPT_TOKENS => long,
-        _ => &price.rates,
-    };
-    let plain_input = input.checked_sub(cache_read)?.checked_sub(cache_write)?;
     let (plain_output, reasoning) = match price.reasoning {
         Some(rate) => {
             let tokens = usage.reasoning_tokens.unwrap_or(0);
@@ -255,11 +332,8 @@ fn cost_of(price: &Price, usage: &Usage) -> Option<f64> {
         }
         None => (output, 0.0),
     };
-    let micro_dollars = priced(plain_input, Some(rates.input))?
-        + priced(cache_read, rates.cache_read)?
-        + priced(cache_write, rates.cache_write)?
-        + priced(plain_output, Some(rates.output))?
-        + reasoning;
+    let micro_dollars =
+        prompt.micro_dollars()? + priced(plain_output, Some(prompt.rates.output))? + reasoning;
     Some(micro_dollars / 1_000_000.0)
 }
 

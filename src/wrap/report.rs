@@ -197,6 +197,7 @@ fn summary_lines(stats: &Snapshot, lines: &[TallyLine], log_file: &Path) -> Vec<
         figures::count(requests, "request"),
         figures::count(all_errors, "error")
     )];
+    let total = TallyLine::total(lines);
     if !lines.is_empty() {
         text.push(format!(
             "  {:<PROVIDER_WIDTH$}{:<MODEL_WIDTH$}{:>5}{:>8}{:>7}{:>8}{:>10}{:>5}",
@@ -207,7 +208,6 @@ fn summary_lines(stats: &Snapshot, lines: &[TallyLine], log_file: &Path) -> Vec<
             let model = line.model.as_deref().unwrap_or("(unknown)");
             text.push(table_line(provider, model, line));
         }
-        let total = TallyLine::total(lines);
         text.push(table_line("total", "", &total));
         if total.unpriced_requests > 0 {
             text.push(format!(
@@ -216,23 +216,21 @@ fn summary_lines(stats: &Snapshot, lines: &[TallyLine], log_file: &Path) -> Vec<
             ));
         }
     }
-    text.extend(compression_line(&stats.compression));
+    text.extend(compression_line(&stats.compression, total.saved_usd));
     text.push(format!("headroom: log: {}", log_file.display()));
     text
 }
 
-/// What compression saved, when it read any tool output.
-fn compression_line(counted: &CompressionSnapshot) -> Option<String> {
-    if counted.tool_tokens_before == 0 {
-        return None;
-    }
-    let saved = counted
-        .tool_tokens_before
-        .saturating_sub(counted.tool_tokens_after);
-    let share = saved as f64 / counted.tool_tokens_before as f64 * 100.0;
+/// What compression saved, when it read any tool output: `saved_usd` is
+/// at least what that was worth, over the requests that could be priced.
+fn compression_line(counted: &CompressionSnapshot, saved_usd: Option<f64>) -> Option<String> {
+    let saved = figures::compression_saved(
+        counted.tool_tokens_before,
+        counted.tool_tokens_after,
+        saved_usd,
+    )?;
     Some(format!(
-        "headroom: compression saved {} tokens of tool output, {share:.0}% (in {})",
-        figures::tokens(saved),
+        "headroom: {saved} (in {})",
         figures::count(counted.requests, "request")
     ))
 }
@@ -326,6 +324,7 @@ mod tests {
             output_tokens: output,
             cost_usd: None,
             unpriced_requests: 0,
+            saved_usd: None,
         }
     }
 
@@ -452,6 +451,13 @@ mod tests {
                 "headroom: compression saved 10000 tokens of tool output, 25% (in 12 requests)",
                 "headroom: log: /s/wrap.log"
             ]
+        );
+        let mut priced = tallied(Some("anthropic"), Some("claude"), [12, 0, 9, 0, 1]);
+        priced.saved_usd = Some(0.031);
+        let lines = summary_lines(&stats, &[priced], Path::new("/s/wrap.log"));
+        assert_eq!(
+            lines[lines.len() - 2],
+            "headroom: compression saved 10000 tokens of tool output, 25%, worth at least $0.03 (in 12 requests)"
         );
     }
 

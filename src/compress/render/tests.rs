@@ -179,13 +179,19 @@ fn aggressive_mode_elides_stale_outputs_in_sticky_batches() {
     let mut elided_counts = Vec::new();
     for count in 1..=turns.len() {
         let body = chat(&turns[..count]);
-        let sent = engine
+        let rewritten = engine
             .rewrite(&body, Family::OpenAiChat, Level::Aggressive)
-            .unwrap()
-            .body
-            .unwrap_or(body.clone());
+            .unwrap();
+        let new_stubs = rewritten.counts.count(&body).new_stubs;
+        let sent = rewritten.body.unwrap_or(body.clone());
         let outputs = tool_contents(&sent);
         let elided = outputs.iter().filter(|o| o.contains("was elided")).count();
+        let previously = previous.as_ref().map_or(0, |(_, elided)| *elided);
+        assert_eq!(
+            new_stubs,
+            elided > previously,
+            "turn {count}: the request that elides more says so, no other"
+        );
         // The most recent outputs are never elided.
         for (output, turn) in outputs.iter().zip(&turns).rev().take(RECENT_OUTPUTS) {
             assert_eq!(output, &turn.2);

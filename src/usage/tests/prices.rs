@@ -165,6 +165,56 @@ fn unknown_token_counts_have_no_cost() {
     assert_eq!(builtin().cost("gpt-5", Some("openai"), &inconsistent), None);
 }
 
+fn sonnet() -> crate::usage::prices::Price {
+    builtin()
+        .price("claude-sonnet-4-5", Some("anthropic"))
+        .cloned()
+        .unwrap_or_else(|| panic!("claude-sonnet-4-5 has a price"))
+}
+
+#[test]
+fn removed_tokens_are_worth_the_cheapest_prompt_token_the_request_paid_for() {
+    // claude-sonnet-4-5: input 3, cache_read 0.3, cache_write 3.75.
+    let sonnet = sonnet();
+    let warm = usage(100_000, 90_000, 10_000, 500);
+    assert_dollars(sonnet.removed_worth(&warm, 1_000_000), 0.3);
+    let cold = usage(100_000, 0, 100_000, 500);
+    assert_dollars(sonnet.removed_worth(&cold, 1_000_000), 3.75);
+    let uncached = usage(100_000, 0, 0, 500);
+    assert_dollars(sonnet.removed_worth(&uncached, 1_000_000), 3.0);
+    let written_and_sent = usage(100_000, 0, 60_000, 500);
+    assert_dollars(sonnet.removed_worth(&written_and_sent, 1_000_000), 3.0);
+    assert_dollars(sonnet.removed_worth(&warm, 0), 0.0);
+}
+
+#[test]
+fn removed_tokens_have_no_worth_without_the_figures_that_price_them() {
+    let sonnet = sonnet();
+    let mut unknown = usage(100_000, 0, 0, 500);
+    unknown.input_tokens = None;
+    assert_eq!(sonnet.removed_worth(&unknown, 1_000), None);
+    let inconsistent = usage(10, 20, 0, 5);
+    assert_eq!(sonnet.removed_worth(&inconsistent, 1_000), None);
+    // alibaba's qwen-plus has no cache_read price.
+    let qwen = builtin().price("qwen-plus", Some("alibaba")).cloned();
+    let read = usage(10_000, 5_000, 0, 100);
+    assert_eq!(
+        qwen.and_then(|price| price.removed_worth(&read, 1_000)),
+        None
+    );
+}
+
+#[test]
+fn removed_tokens_of_a_long_prompt_are_worth_the_long_prompt_rate() {
+    // gemini-2.5-pro: input 1.25, and 2.5 over 200,000 prompt tokens.
+    let catalog = builtin();
+    let pro = catalog.price("gemini-2.5-pro", Some("google"));
+    let worth =
+        |input| pro.and_then(|price| price.removed_worth(&usage(input, 0, 0, 0), 1_000_000));
+    assert_dollars(worth(100_000), 1.25);
+    assert_dollars(worth(300_000), 2.5);
+}
+
 #[test]
 fn the_user_file_overrides_and_extends_the_catalog() {
     let file = user_file(

@@ -162,7 +162,11 @@ fn tool_output_tokens_are_counted_before_and_after() {
     let stats = Stats::default();
     for (before, after) in [(1000, 400), (500, 500)] {
         let mut counted = sample(Family::OpenAi, 200, Outcome::Completed, None);
-        counted.tool_tokens = Some(ToolTokens { before, after });
+        counted.tool_tokens = Some(ToolTokens {
+            before,
+            after,
+            new_stubs: false,
+        });
         stats.record(counted);
     }
     stats.record(sample(Family::OpenAi, 200, Outcome::Completed, None));
