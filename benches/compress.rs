@@ -7,7 +7,11 @@
 //! and the stage's time per request (p50, p99, max: the delay it adds before
 //! the request is sent, the least of three replays) with its throughput,
 //! and the p99 of the token counting the proxy does while the request is
-//! upstream. Tokens are o200k. Nothing here fails a run.
+//! upstream; and what the usage ledger would say compression saved at
+//! least (`Row::price_at`, at the bill's rates, from each request's usage
+//! as the simulated provider reports it), as a share of the simulated
+//! saving: a share over 1 would be a claim the bill does not bear out.
+//! Tokens are o200k. Nothing here fails a run.
 //!
 //! Run with `cargo bench --bench compress` (a minute or two).
 
@@ -18,6 +22,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use headroom::compress::{Engine, Level, SpillDir};
+use headroom::ledger::Row;
+use headroom::proxy::stages::ToolTokens;
+use headroom::usage::prices::{Price, Rates};
+use headroom::usage::{Family, Usage};
 use sessions::{shared_prefix, Session};
 use tiktoken_rs::o200k_base_singleton;
 
@@ -30,6 +38,8 @@ struct Figures {
     tokens_after: u64,
     bill_before: f64,
     bill_after: f64,
+    /// The ledger's bound on the saving, in the bill's units.
+    bound: f64,
     breaks: usize,
     requests: usize,
     bytes: usize,
@@ -43,6 +53,7 @@ impl Figures {
         self.tokens_after += other.tokens_after;
         self.bill_before += other.bill_before;
         self.bill_after += other.bill_after;
+        self.bound += other.bound;
         self.breaks += other.breaks;
         self.requests += other.requests;
         self.bytes += other.bytes;
@@ -55,7 +66,7 @@ impl Figures {
         let at = |pct| percentile(&times, pct);
         let busy: f64 = times.iter().map(Duration::as_secs_f64).sum();
         format!(
-            "{name:<46} {:>9} {:>9} {:>6.3}x {:>6.3}x {:>3} {:>7.3} {:>7.3} {:>7.3} {:>7.0} {:>7.3}",
+            "{name:<46} {:>9} {:>9} {:>6.3}x {:>6.3}x {:>3} {:>7.3} {:>7.3} {:>7.3} {:>7.0} {:>7.3} {:>6.3}",
             self.tokens_before,
             self.tokens_after,
             self.tokens_after as f64 / self.tokens_before.max(1) as f64,
@@ -66,6 +77,7 @@ impl Figures {
             times.last().map_or(0.0, |t| t.as_secs_f64() * 1e3),
             self.bytes as f64 / busy.max(1e-9) / 1e6,
             percentile(&sorted(&self.counting), 99),
+            self.bound / (self.bill_before - self.bill_after),
         )
     }
 }
@@ -86,18 +98,67 @@ fn tokens(text: &str) -> u64 {
     o200k_base_singleton().encode_ordinary(text).len() as u64
 }
 
-/// The simulated cost, in input-token units, of `body` after `previous`
-/// (the same conversation's last turn, as the provider saw it).
-fn bill(previous: Option<&str>, body: &str) -> f64 {
-    let total = tokens(body) as f64;
-    let read = match previous {
-        Some(previous) => {
-            let (_, end) = shared_prefix(previous, body);
-            tokens(&body[..end]) as f64
-        }
-        None => 0.0,
+/// The usage a provider billing as the simulation does would report for
+/// `body` after `previous` (the same conversation's last turn, as the
+/// provider saw it): the shared prefix read from the cache, the rest
+/// written to it.
+fn usage(previous: Option<&str>, body: &str) -> Usage {
+    let total = tokens(body);
+    let read = previous.map_or(0, |previous| {
+        let (_, end) = shared_prefix(previous, body);
+        tokens(&body[..end])
+    });
+    Usage {
+        input_tokens: Some(total),
+        cache_read_tokens: Some(read),
+        cache_write_tokens: Some(total - read),
+        output_tokens: Some(0),
+        complete: true,
+        ..Usage::default()
+    }
+}
+
+/// What `usage` cost, in input-token units.
+fn bill(usage: &Usage) -> f64 {
+    let read = usage.cache_read_tokens.unwrap_or(0) as f64;
+    let written = usage.cache_write_tokens.unwrap_or(0) as f64;
+    read * READ + written * WRITE
+}
+
+/// The bill's rates as a price: one unit a million input tokens.
+fn bill_price() -> Price {
+    Price {
+        rates: Rates {
+            input: 1.0,
+            output: 0.0,
+            cache_read: Some(READ),
+            cache_write: Some(WRITE),
+        },
+        reasoning: None,
+        above_200k: None,
+        snapshot: None,
+    }
+}
+
+/// What the ledger would keep as compression's saving on a request
+/// that reported `usage`, in the bill's units.
+fn ledger_bound(usage: Usage, tool_tokens: Option<ToolTokens>, price: &Price) -> f64 {
+    let mut row = Row {
+        time_ms: 0,
+        agent: "bench",
+        run_id: "bench".into(),
+        provider: None,
+        upstream_origin: String::new(),
+        family: Some(Family::Anthropic),
+        status: 200,
+        duration_ms: 0,
+        usage,
+        cost_usd: None,
+        tool_tokens,
+        saved_usd: None,
     };
-    read * READ + (total - read) * WRITE
+    row.price_at(price);
+    row.saved_usd.unwrap_or(0.0) * 1e6
 }
 
 /// Replays of a session timed; each request's time is the least of them.
@@ -105,6 +166,7 @@ const TIMED_REPLAYS: usize = 3;
 
 fn replay(session: &Session, level: Level, spill: &Path) -> Figures {
     let engine = Engine::new(SpillDir::new(spill.join("figures")));
+    let price = bill_price();
     let mut figures = Figures::default();
     (figures.times, figures.counting) = timings(session, level, spill);
     let mut previous: Option<(&str, String)> = None;
@@ -115,8 +177,9 @@ fn replay(session: &Session, level: Level, spill: &Path) -> Figures {
         let body = request.body.as_str();
         figures.requests += 1;
         figures.bytes += body.len();
-        let sent = engine
-            .rewrite(body, family, level)
+        let rewritten = engine.rewrite(body, family, level);
+        let tool_tokens = rewritten.as_ref().map(|r| r.counts.count(body));
+        let sent = rewritten
             .and_then(|rewritten| rewritten.body)
             .unwrap_or_else(|| body.to_owned());
         figures.tokens_before += tokens(body);
@@ -124,8 +187,10 @@ fn replay(session: &Session, level: Level, spill: &Path) -> Figures {
         // Side requests (a title) have no tools: a conversation of their own.
         let is_turn = body.contains("\"tools\"");
         let earlier = previous.as_ref().filter(|_| is_turn);
-        figures.bill_before += bill(earlier.map(|(client, _)| *client), body);
-        figures.bill_after += bill(earlier.map(|(_, sent)| sent.as_str()), &sent);
+        figures.bill_before += bill(&usage(earlier.map(|(client, _)| *client), body));
+        let reported = usage(earlier.map(|(_, sent)| sent.as_str()), &sent);
+        figures.bill_after += bill(&reported);
+        figures.bound += ledger_bound(reported, tool_tokens, &price);
         if let Some((client, ours)) = earlier {
             if shared_prefix(ours, &sent).0 < shared_prefix(client, body).0 {
                 figures.breaks += 1;
@@ -188,7 +253,7 @@ fn main() {
     for level in [Level::Safe, Level::Aggressive] {
         println!("\n--compress {}", level.as_str());
         println!(
-            "{:<46} {:>9} {:>9} {:>7} {:>7} {:>3} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            "{:<46} {:>9} {:>9} {:>7} {:>7} {:>3} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6}",
             "session",
             "tokens",
             "after",
@@ -199,7 +264,8 @@ fn main() {
             "p99 ms",
             "max ms",
             "MB/s",
-            "cnt p99"
+            "cnt p99",
+            "bound"
         );
         let mut opencode = Figures::default();
         let mut swe_agent = Figures::default();
