@@ -511,7 +511,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__aider)
-            opts="-q -h --aider-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
+            opts="-q -h --aider-bin --port --log-file --log-level --log-format --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -545,6 +545,10 @@ _headroom() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --compress)
@@ -587,7 +591,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__claude)
-            opts="-q -h --claude-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
+            opts="-q -h --claude-bin --port --log-file --log-level --log-format --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,6 +625,10 @@ _headroom() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --compress)
@@ -663,7 +671,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__codex)
-            opts="-q -h --codex-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
+            opts="-q -h --codex-bin --port --log-file --log-level --log-format --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -697,6 +705,10 @@ _headroom() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --compress)
@@ -739,7 +751,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__gemini)
-            opts="-q -h --gemini-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
+            opts="-q -h --gemini-bin --port --log-file --log-level --log-format --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -773,6 +785,10 @@ _headroom() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --compress)
@@ -941,7 +957,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__kilo)
-            opts="-q -h --kilo-bin --only --skip --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
+            opts="-q -h --kilo-bin --only --skip --port --log-file --log-level --log-format --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -991,6 +1007,10 @@ _headroom() {
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --compress)
                     COMPREPLY=($(compgen -W "off safe aggressive" -- "${cur}"))
                     return 0
@@ -1031,7 +1051,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__opencode)
-            opts="-q -h --opencode-bin --only --skip --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
+            opts="-q -h --opencode-bin --only --skip --port --log-file --log-level --log-format --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1081,6 +1101,10 @@ _headroom() {
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --compress)
                     COMPREPLY=($(compgen -W "off safe aggressive" -- "${cur}"))
                     return 0
@@ -1121,7 +1145,7 @@ _headroom() {
             return 0
             ;;
         headroom__subcmd__wrap__subcmd__qwen)
-            opts="-q -h --qwen-bin --port --log-file --log-level --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
+            opts="-q -h --qwen-bin --port --log-file --log-level --log-format --dry-run --json --quiet --no-ledger --allow-unrouted --compress --spill-dir --spill-retention --connect-timeout --idle-timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1155,6 +1179,10 @@ _headroom() {
                     ;;
                 --log-level)
                     COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --compress)

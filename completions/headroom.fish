@@ -77,6 +77,8 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l log-format -d 'Log line format for the log file' -r -f -a "text\t''
+json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from opencode" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
 safe\t''
 aggressive\t''"
@@ -99,6 +101,8 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from claude" -l log-format -d 'Log line format for the log file' -r -f -a "text\t''
+json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from claude" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
 safe\t''
 aggressive\t''"
@@ -121,6 +125,8 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -l log-format -d 'Log line format for the log file' -r -f -a "text\t''
+json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from codex" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
 safe\t''
 aggressive\t''"
@@ -143,6 +149,8 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l log-format -d 'Log line format for the log file' -r -f -a "text\t''
+json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from aider" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
 safe\t''
 aggressive\t''"
@@ -165,6 +173,8 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l log-format -d 'Log line format for the log file' -r -f -a "text\t''
+json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from qwen" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
 safe\t''
 aggressive\t''"
@@ -189,6 +199,8 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l log-format -d 'Log line format for the log file' -r -f -a "text\t''
+json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from kilo" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
 safe\t''
 aggressive\t''"
@@ -211,6 +223,8 @@ info\t''
 debug\t''
 trace\t''
 off\t''"
+complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l log-format -d 'Log line format for the log file' -r -f -a "text\t''
+json\t''"
 complete -c headroom -n "__fish_headroom_using_subcommand wrap; and __fish_seen_subcommand_from gemini" -l compress -d 'How tool outputs in requests are compressed: off; safe (lossless clean-up, repeats as references, long command output cut with the whole kept in a spill file); aggressive (safe, plus stale outputs elided in rare batches). A request\'s X-Headroom-Compress overrides it' -r -f -a "off\t''
 safe\t''
 aggressive\t''"

@@ -283,6 +283,10 @@ pub struct WrapOptions {
     #[arg(long, value_name = "LEVEL", default_value = "info", value_parser = LOG_LEVELS, ignore_case = true)]
     pub log_level: String,
 
+    /// Log line format for the log file
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Launch nothing: print what would be routed, and the exact environment and arguments the agent would get (secrets masked)
     #[arg(long)]
     pub dry_run: bool,

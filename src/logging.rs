@@ -61,8 +61,9 @@ pub fn init_stderr(filter: EnvFilter, format: LogFormat) {
     };
 }
 
-/// Logs to a file, appending; the directory is created when missing.
-pub fn init_file(filter: EnvFilter, path: &Path) -> anyhow::Result<()> {
+/// Logs to a file in `format`, appending; the directory is created when
+/// missing.
+pub fn init_file(filter: EnvFilter, format: LogFormat, path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("could not create log directory {}", dir.display()))?;
@@ -72,11 +73,13 @@ pub fn init_file(filter: EnvFilter, path: &Path) -> anyhow::Result<()> {
         .append(true)
         .open(path)
         .with_context(|| format!("could not open log file {}", path.display()))?;
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
+        .with_writer(std::sync::Mutex::new(file));
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
     Ok(())
 }
 

@@ -374,6 +374,23 @@ fn a_run_that_routes_nothing_says_so_before_launch_and_sums_up_with_the_log() {
 }
 
 #[test]
+fn the_log_file_takes_the_format_asked_for() {
+    let (sandbox, _bin_dir) = sandbox_with_fake();
+    let log = sandbox.root.path().join("wrap.log");
+    let log_arg = log.display().to_string();
+    let args = ["wrap", "opencode", "--quiet", "--log-format", "json"];
+    let output = sandbox.run_headroom(&[&args[..], &["--log-file", &log_arg]].concat());
+    assert!(output.status.success(), "{output:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("starting opencode"), "{text}");
+    for line in text.lines() {
+        let parsed: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}"));
+        assert!(parsed["level"].is_string(), "{line}");
+    }
+}
+
+#[test]
 fn a_ctrl_c_at_the_terminal_reaches_the_agent_once_and_a_sent_sigint_is_forwarded() {
     let (sandbox, bin_dir) = sandbox_with(INTERRUPT_COUNTER);
     let log = sandbox.root.path().join("wrap.log");

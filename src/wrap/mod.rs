@@ -88,7 +88,8 @@ fn launch(spec: &AgentSpec, run: AgentRun) -> anyhow::Result<u8> {
         .log_file
         .clone()
         .unwrap_or_else(|| default_log_file(&env, spec));
-    logging::init_file(logging::filter(Some(&options.log_level))?, &log_file)?;
+    let filter = logging::filter(Some(&options.log_level))?;
+    logging::init_file(filter, options.log_format, &log_file)?;
     for warning in setup.warnings() {
         eprintln!("headroom: warning: {warning}");
     }
