@@ -106,10 +106,11 @@ pub fn compression_saved(before: u64, after: u64, saved_usd: Option<f64>) -> Opt
         tokens(saved)
     );
     if let Some(usd) = saved_usd.filter(|usd| *usd > 0.0) {
-        // A cent is too coarse for a few requests' savings.
+        // Rounded down, as a lower bound must be; a cent is too coarse
+        // for a few requests' savings.
         let worth = match usd < 0.01 {
-            true => format!("${usd:.4}"),
-            false => amount(usd, 12),
+            true => format!("${:.4}", (usd * 1e4).floor() / 1e4),
+            false => amount((usd * 100.0).floor() / 100.0, 12),
         };
         text.push_str(&format!(", worth at least {worth}"));
     }
@@ -138,8 +139,10 @@ mod tests {
         assert_eq!(said(Some(-0.5)).as_deref(), Some(tokens_only));
         let priced = said(Some(0.00421)).unwrap_or_default();
         assert_eq!(priced, format!("{tokens_only}, worth at least $0.0042"));
-        let priced = said(Some(12.345)).unwrap_or_default();
-        assert_eq!(priced, format!("{tokens_only}, worth at least $12.35"));
+        let priced = said(Some(12.349)).unwrap_or_default();
+        assert_eq!(priced, format!("{tokens_only}, worth at least $12.34"));
+        let priced = said(Some(0.00999)).unwrap_or_default();
+        assert_eq!(priced, format!("{tokens_only}, worth at least $0.0099"));
     }
 
     #[test]

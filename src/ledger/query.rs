@@ -101,7 +101,14 @@ pub fn totals(
     let mut statement = connection.prepare(&totals_sql(reading, version))?;
     let run = reading.run.as_deref();
     let groups = match reading.by {
-        Some(GroupBy::Model) => by_model(connection, &mut statement, start_ms, run)?,
+        Some(GroupBy::Model) => {
+            // Its queries read one state of the ledger, rows that writers
+            // add meanwhile in none of them.
+            connection.execute_batch("BEGIN DEFERRED")?;
+            let groups = by_model(connection, &mut statement, start_ms, run);
+            connection.execute_batch("COMMIT")?;
+            groups?
+        }
         _ => statement
             .query_map(rusqlite::params![start_ms, run], group)?
             .collect::<rusqlite::Result<_>>()?,

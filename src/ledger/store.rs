@@ -75,8 +75,8 @@ const ADD_SAVED_USD: &str = "ALTER TABLE requests ADD COLUMN saved_usd REAL;";
 /// the status, from 4 the tool outputs' tokens and what compression
 /// saved): they are made again.
 const DROP_TOTALS_INDEXES: &str = "
-DROP INDEX requests_by_time;
-DROP INDEX requests_by_model;
+DROP INDEX IF EXISTS requests_by_time;
+DROP INDEX IF EXISTS requests_by_model;
 ";
 
 #[derive(Debug)]
@@ -262,8 +262,8 @@ pub fn open_for_reading(path: &Path) -> Result<Option<Connection>, StoreError> {
     let (connection, version) = at(path, opened)?;
     match version {
         0 => Ok(None),
-        // Schema 1 lacks only columns `usage` does not read, and 2 only
-        // the status in its covering indexes.
+        // An older schema is read as it stands: `totals` asks the version
+        // and reads its missing columns as nothing recorded.
         1..=SCHEMA_VERSION => Ok(Some(connection)),
         version => Err(StoreError::NewerSchema {
             path: path.to_path_buf(),
