@@ -179,9 +179,11 @@ fn replay(session: &Session, level: Level, spill: &Path) -> Figures {
         figures.bytes += body.len();
         let rewritten = engine.rewrite(body, family, level);
         let tool_tokens = rewritten.as_ref().map(|r| r.counts.count(body));
-        let sent = rewritten
-            .and_then(|rewritten| rewritten.body)
-            .unwrap_or_else(|| body.to_owned());
+        let (sent, conversation) = match rewritten {
+            Some(rewritten) => (rewritten.body, Some(rewritten.conversation)),
+            None => (None, None),
+        };
+        let sent = sent.unwrap_or_else(|| body.to_owned());
         figures.tokens_before += tokens(body);
         figures.tokens_after += tokens(&sent);
         // Side requests (a title) have no tools: a conversation of their own.
@@ -189,6 +191,9 @@ fn replay(session: &Session, level: Level, spill: &Path) -> Figures {
         let earlier = previous.as_ref().filter(|_| is_turn);
         figures.bill_before += bill(&usage(earlier.map(|(client, _)| *client), body));
         let reported = usage(earlier.map(|(_, sent)| sent.as_str()), &sent);
+        if let Some(conversation) = conversation {
+            conversation.answered(reported.input_tokens, reported.cache_read_tokens);
+        }
         figures.bill_after += bill(&reported);
         figures.bound += ledger_bound(reported, tool_tokens, &price);
         if let Some((client, ours)) = earlier {

@@ -40,7 +40,7 @@ fn row(i: i64, now_ms: i64) -> Row {
         tool_tokens: (i % 4 != 0).then_some(ToolTokens {
             before: 8_000 + n % 4000,
             after: 6_000,
-            new_stubs: false,
+            may_rewrite_cache: false,
         }),
         saved_usd: (i % 4 != 0 && i % 20 != 7).then_some(0.0007),
     }

@@ -40,7 +40,10 @@ struct Seen {
     requests: u32,
     /// The last answer read nothing from a cache it should have hit.
     uncached: bool,
-    /// The leading outputs among which a request has sent stubs.
+    /// An answer to one of its requests reported usage: the provider has
+    /// seen the conversation as this process sends it.
+    answered: bool,
+    /// The leading outputs among which an answered request sent stubs.
     stubbed: usize,
 }
 
@@ -50,16 +53,7 @@ impl Conversations {
     /// elided because its cache was cold, now or at an earlier request.
     pub fn cold_elided(&self, key: u64, stale: usize, now: Instant) -> usize {
         let mut seen = self.lock();
-        if seen.len() >= CAPACITY && !seen.contains_key(&key) {
-            seen.clear();
-        }
-        let entry = seen.entry(key).or_insert(Seen {
-            at: now,
-            elided: 0,
-            requests: 0,
-            uncached: false,
-            stubbed: 0,
-        });
+        let entry = entry(&mut seen, key, now);
         let paused = now.saturating_duration_since(entry.at) >= CACHE_LIFETIME;
         if paused || entry.uncached {
             entry.elided = entry.elided.max(stale);
@@ -70,18 +64,15 @@ impl Conversations {
         entry.elided.min(stale)
     }
 
-    /// Notes that the latest request of conversation `key` sent stubs
-    /// among its first `stubbed` outputs; true when that reaches further
-    /// than any earlier request of it remembered did: the request then
-    /// changed bytes the provider's cache may have held.
-    pub fn stubbed_further(&self, key: u64, stubbed: usize) -> bool {
-        let mut seen = self.lock();
-        let Some(entry) = seen.get_mut(&key) else {
-            return stubbed > 0;
-        };
-        let further = stubbed > entry.stubbed;
-        entry.stubbed = entry.stubbed.max(stubbed);
-        further
+    /// How far the stubs of the answered requests of conversation `key`
+    /// reach (see `answered`); `None` when no answer to it has reported
+    /// usage in this process, which then does not know how its earlier
+    /// requests were sent.
+    pub fn answered_reach(&self, key: u64) -> Option<usize> {
+        let seen = self.lock();
+        seen.get(&key)
+            .filter(|entry| entry.answered)
+            .map(|entry| entry.stubbed)
     }
 
     /// Notes what the answer to the latest request of conversation `key`
@@ -89,12 +80,24 @@ impl Conversations {
     /// cache, when the conversation had sent its start before, means the
     /// provider is not caching it: its next request elides what is stale.
     /// A cache read the provider does not report (`None`) says nothing.
-    pub fn answered(&self, key: u64, input_tokens: Option<u64>, cache_read_tokens: Option<u64>) {
-        let cacheable = input_tokens.is_some_and(|tokens| tokens >= MIN_CACHED_PROMPT);
-        if !cacheable || cache_read_tokens != Some(0) {
+    /// Its usage also says the provider read the prompt, stubs among its
+    /// first `stubbed` outputs included: the cache may now hold them.
+    pub fn answered(
+        &self,
+        key: u64,
+        input_tokens: Option<u64>,
+        cache_read_tokens: Option<u64>,
+        stubbed: usize,
+    ) {
+        if input_tokens.is_none() {
             return;
         }
-        if let Some(entry) = self.lock().get_mut(&key) {
+        let mut seen = self.lock();
+        let entry = entry(&mut seen, key, Instant::now());
+        entry.answered = true;
+        entry.stubbed = entry.stubbed.max(stubbed);
+        let cacheable = input_tokens.is_some_and(|tokens| tokens >= MIN_CACHED_PROMPT);
+        if cacheable && cache_read_tokens == Some(0) {
             entry.uncached |= entry.requests >= 2;
         }
     }
@@ -104,6 +107,22 @@ impl Conversations {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Conversation `key`'s entry, made (seen first at `now`) when missing;
+/// past `CAPACITY` the memory starts over.
+fn entry(seen: &mut HashMap<u64, Seen>, key: u64, now: Instant) -> &mut Seen {
+    if seen.len() >= CAPACITY && !seen.contains_key(&key) {
+        seen.clear();
+    }
+    seen.entry(key).or_insert(Seen {
+        at: now,
+        elided: 0,
+        requests: 0,
+        uncached: false,
+        answered: false,
+        stubbed: 0,
+    })
 }
 
 /// A conversation's key: its first tool output (`first`, the memo's key of
@@ -142,13 +161,13 @@ mod tests {
         let now = Instant::now();
         // The conversation's first request: nothing was cached before it.
         assert_eq!(conversations.cold_elided(1, 2, now), 0);
-        conversations.answered(1, Some(5000), Some(0));
+        conversations.answered(1, Some(5000), Some(0), 0);
         assert_eq!(conversations.cold_elided(1, 3, now), 0);
         // Its second, with a prefix sent before, read nothing.
-        conversations.answered(1, Some(5000), Some(0));
+        conversations.answered(1, Some(5000), Some(0), 0);
         assert_eq!(conversations.cold_elided(1, 4, now), 4);
         // A hit keeps what was elided, and no more.
-        conversations.answered(1, Some(6000), Some(5000));
+        conversations.answered(1, Some(6000), Some(5000), 0);
         assert_eq!(conversations.cold_elided(1, 5, now), 4);
     }
 
@@ -158,10 +177,10 @@ mod tests {
         let now = Instant::now();
         conversations.cold_elided(1, 2, now);
         conversations.cold_elided(1, 3, now);
-        conversations.answered(1, Some(800), Some(0));
-        conversations.answered(1, Some(5000), None);
-        conversations.answered(1, None, Some(0));
-        conversations.answered(2, Some(5000), Some(0));
+        conversations.answered(1, Some(800), Some(0), 0);
+        conversations.answered(1, Some(5000), None, 0);
+        conversations.answered(1, None, Some(0), 0);
+        conversations.answered(2, Some(5000), Some(0), 0);
         assert_eq!(conversations.cold_elided(1, 4, now), 0);
         assert_eq!(conversations.cold_elided(2, 4, now), 0);
     }

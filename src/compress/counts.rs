@@ -13,9 +13,9 @@ use crate::proxy::stages::ToolTokens;
 #[derive(Debug, Default)]
 pub struct Counts {
     outputs: Vec<Counted>,
-    /// Outputs sent whole before went as stubs (see
-    /// `ToolTokens::new_stubs`).
-    new_stubs: bool,
+    /// The request may have changed bytes the provider's cache held (see
+    /// `ToolTokens::may_rewrite_cache`).
+    may_rewrite_cache: bool,
 }
 
 #[derive(Debug)]
@@ -33,9 +33,9 @@ impl Counts {
         self.outputs.push(output);
     }
 
-    /// Notes that outputs sent whole before went as stubs.
-    pub fn note_new_stubs(&mut self) {
-        self.new_stubs = true;
+    /// Notes that the request may have changed bytes the cache held.
+    pub fn note_cache_rewrite(&mut self) {
+        self.may_rewrite_cache = true;
     }
 
     /// The counts, when every output's is known without counting.
@@ -64,7 +64,7 @@ impl Counts {
 
     fn empty(&self) -> ToolTokens {
         ToolTokens {
-            new_stubs: self.new_stubs,
+            may_rewrite_cache: self.may_rewrite_cache,
             ..ToolTokens::default()
         }
     }

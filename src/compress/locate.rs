@@ -27,6 +27,9 @@ pub struct Output<'a> {
     pub call_id: Option<String>,
     /// The call's tool and arguments, when the call was found.
     pub call: Option<Call<'a>>,
+    /// An assistant turn comes after it: an earlier request of the
+    /// conversation held it already.
+    pub replied: bool,
 }
 
 /// A tool call, as the assistant's turn made it.
@@ -80,6 +83,8 @@ struct Found<'a> {
     outputs: Vec<(Option<String>, &'a RawValue, Option<Call<'a>>)>,
     /// Each call with its id and the number of outputs found before it.
     calls: Vec<(String, Call<'a>, usize)>,
+    /// The outputs found before the last assistant turn.
+    replied: usize,
 }
 
 impl<'a> Found<'a> {
@@ -88,7 +93,13 @@ impl<'a> Found<'a> {
             body,
             outputs: Vec::new(),
             calls: Vec::new(),
+            replied: 0,
         }
+    }
+
+    /// An assistant turn: every output found so far has been answered.
+    fn reply(&mut self) {
+        self.replied = self.outputs.len();
     }
 
     fn call(&mut self, id: &str, name: &str, arguments: Arguments<'a>) {
@@ -124,6 +135,7 @@ impl<'a> Found<'a> {
     fn finish(self) -> Vec<Output<'a>> {
         let base = self.body.as_ptr() as usize;
         let calls = self.calls;
+        let replied = self.replied;
         let mut outputs: Vec<Output<'a>> = self
             .outputs
             .into_iter()
@@ -141,6 +153,7 @@ impl<'a> Found<'a> {
                     span,
                     call_id,
                     call,
+                    replied: index < replied,
                 })
             })
             .collect();
@@ -205,6 +218,9 @@ fn chat<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
     }
     let parsed: Body<'a> = serde_json::from_str(body).ok()?;
     for message in parsed.messages {
+        if message.role.as_deref() == Some("assistant") {
+            found.reply();
+        }
         for call in message.tool_calls.into_iter().flatten() {
             let arguments = call
                 .function
@@ -235,6 +251,8 @@ fn responses<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
         #[serde(rename = "type", borrow, default)]
         kind: Option<Cow<'a, str>>,
         #[serde(borrow, default)]
+        role: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
         call_id: Option<Cow<'a, str>>,
         #[serde(borrow, default)]
         name: Option<Cow<'a, str>>,
@@ -248,7 +266,16 @@ fn responses<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
     let parsed: Body<'a> = serde_json::from_str(body).ok()?;
     for item in parsed.input.0 {
         let id = item.call_id.as_deref();
-        match (item.kind.as_deref(), id) {
+        let kind = item.kind.as_deref();
+        if item.role.as_deref() == Some("assistant")
+            || matches!(
+                kind,
+                Some("function_call" | "custom_tool_call" | "reasoning")
+            )
+        {
+            found.reply();
+        }
+        match (kind, id) {
             (Some("function_call" | "custom_tool_call"), Some(id)) => {
                 let arguments = item
                     .arguments
@@ -276,6 +303,8 @@ fn anthropic<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
     }
     #[derive(Deserialize)]
     struct Message<'a> {
+        #[serde(borrow, default)]
+        role: Option<Cow<'a, str>>,
         // A plain-text message has no tool outputs.
         #[serde(borrow)]
         content: ListOrOther<Block<'a>>,
@@ -296,23 +325,24 @@ fn anthropic<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
         content: Option<&'a RawValue>,
     }
     let parsed: Body<'a> = serde_json::from_str(body).ok()?;
-    for block in parsed
-        .messages
-        .into_iter()
-        .flat_map(|message| message.content.0)
-    {
-        match block.kind.as_deref() {
-            Some("tool_use") => {
-                let arguments = block.input.map_or(Arguments::None, Arguments::Object);
-                let id = block.id.as_deref().unwrap_or("");
-                found.call(id, block.name.as_deref().unwrap_or(""), arguments);
-            }
-            Some("tool_result") => {
-                if let Some(content) = block.content {
-                    found.output(block.tool_use_id.as_deref(), content, None);
+    for message in parsed.messages {
+        if message.role.as_deref() == Some("assistant") {
+            found.reply();
+        }
+        for block in message.content.0 {
+            match block.kind.as_deref() {
+                Some("tool_use") => {
+                    let arguments = block.input.map_or(Arguments::None, Arguments::Object);
+                    let id = block.id.as_deref().unwrap_or("");
+                    found.call(id, block.name.as_deref().unwrap_or(""), arguments);
                 }
+                Some("tool_result") => {
+                    if let Some(content) = block.content {
+                        found.output(block.tool_use_id.as_deref(), content, None);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
     Some(())
@@ -328,6 +358,8 @@ fn gemini<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
     }
     #[derive(Deserialize)]
     struct Content<'a> {
+        #[serde(borrow, default)]
+        role: Option<Cow<'a, str>>,
         #[serde(borrow, default)]
         parts: Vec<Part<'a>>,
     }
@@ -347,25 +379,27 @@ fn gemini<'a>(body: &'a str, found: &mut Found<'a>) -> Option<()> {
         response: Option<std::collections::BTreeMap<Cow<'a, str>, &'a RawValue>>,
     }
     let parsed: Body<'a> = serde_json::from_str(body).ok()?;
-    for part in parsed
-        .contents
-        .into_iter()
-        .flat_map(|content| content.parts)
-    {
-        let Some(response) = part.function_response else {
-            continue;
-        };
-        let call = response.name.as_deref().map(|name| Call {
-            name: name.to_owned(),
-            arguments: Arguments::None,
-        });
-        for value in response
-            .response
+    for content in parsed.contents {
+        if content.role.as_deref() == Some("model") {
+            found.reply();
+        }
+        for response in content
+            .parts
             .into_iter()
-            .flat_map(|members| members.into_values())
+            .filter_map(|p| p.function_response)
         {
-            if value.get().starts_with('"') {
-                found.output(response.id.as_deref(), value, call.clone());
+            let call = response.name.as_deref().map(|name| Call {
+                name: name.to_owned(),
+                arguments: Arguments::None,
+            });
+            for value in response
+                .response
+                .into_iter()
+                .flat_map(|members| members.into_values())
+            {
+                if value.get().starts_with('"') {
+                    found.output(response.id.as_deref(), value, call.clone());
+                }
             }
         }
     }

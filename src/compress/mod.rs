@@ -203,15 +203,13 @@ impl RequestStage for Compressor {
                 }))
             }
         };
-        let on_answer = conversation.map(|conversation| {
-            OnAnswer::new(move |usage| {
-                conversation.answered(usage.input_tokens, usage.cache_read_tokens)
-            })
+        let on_answer = OnAnswer::new(move |usage| {
+            conversation.answered(usage.input_tokens, usage.cache_read_tokens)
         });
         Replaced {
             body: new,
             counting: Some(counting),
-            on_answer,
+            on_answer: Some(on_answer),
         }
     }
 }

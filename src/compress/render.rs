@@ -34,15 +34,18 @@ pub struct Rewritten {
     pub body: Option<String>,
     /// The tokens of its tool outputs, before and after.
     pub counts: Counts,
-    /// In aggressive mode, the conversation, to be told of the answer.
-    pub conversation: Option<Conversation>,
+    /// The conversation, to be told of the answer.
+    pub conversation: Conversation,
 }
 
 /// The conversation a request belongs to, to be told what its answer
-/// reported about the provider's cache.
+/// reported: whether the provider caches it, and that it has now seen the
+/// request's stubs.
 #[derive(Debug, Clone)]
 pub struct Conversation {
     key: u64,
+    /// The leading outputs among which the request sent stubs.
+    stubbed: usize,
     conversations: Arc<Conversations>,
 }
 
@@ -51,7 +54,7 @@ impl Conversation {
     /// `Conversations::answered`).
     pub fn answered(&self, input_tokens: Option<u64>, cache_read_tokens: Option<u64>) {
         self.conversations
-            .answered(self.key, input_tokens, cache_read_tokens);
+            .answered(self.key, input_tokens, cache_read_tokens, self.stubbed);
     }
 }
 
@@ -127,25 +130,12 @@ impl Engine {
                     .forms(*key, || self.make_forms(output.literal, key))
             })
             .collect();
-        let mut conversation = None;
-        let mut new_stubs = false;
+        let key = conversation_key(keys[0], outputs[0].call_id.as_deref());
         let elided = match level {
             Level::Aggressive => {
                 let stale = outputs.len().saturating_sub(RECENT_OUTPUTS);
-                let first = &outputs[0];
-                let key = conversation_key(keys[0], first.call_id.as_deref());
                 let cold = self.conversations.cold_elided(key, stale, now);
-                conversation = Some(Conversation {
-                    key,
-                    conversations: self.conversations.clone(),
-                });
-                let elided = checkpointed(&outputs, &forms, cold);
-                let stubbed = elided
-                    .iter()
-                    .rposition(|stub| *stub)
-                    .map_or(0, |last| last + 1);
-                new_stubs = self.conversations.stubbed_further(key, stubbed);
-                elided
+                checkpointed(&outputs, &forms, cold)
             }
             _ => vec![false; outputs.len()],
         };
@@ -168,13 +158,31 @@ impl Engine {
             earlier.note(&scanned, index);
         }
         let (body, mut counts) = splice(body, &outputs, &forms, &chosen);
-        if new_stubs {
-            counts.note_new_stubs();
+        let stubbed = (0..outputs.len())
+            .filter(|&index| elided[index] && !matches!(chosen[index], Form::Own))
+            .map(|index| index + 1)
+            .max()
+            .unwrap_or(0);
+        let rewrote_earlier = (0..outputs.len())
+            .any(|index| outputs[index].replied && chosen[index].literal(&forms[index]).is_some());
+        let may_rewrite_cache = match self.conversations.answered_reach(key) {
+            Some(reach) => stubbed > reach,
+            // Met midway (a resumed session, a restart, a memory that
+            // started over): the provider may hold its earlier outputs as
+            // they were sent before, whole.
+            None => rewrote_earlier,
+        };
+        if may_rewrite_cache {
+            counts.note_cache_rewrite();
         }
         Some(Rewritten {
             body,
             counts,
-            conversation,
+            conversation: Conversation {
+                key,
+                stubbed,
+                conversations: self.conversations.clone(),
+            },
         })
     }
 

@@ -137,7 +137,7 @@ fn a_big_new_output_is_counted_after_the_request_and_known_on_the_next() {
         ToolTokens {
             before: exact,
             after: exact,
-            new_stubs: false,
+            may_rewrite_cache: false,
         }
     );
     // The same output on the next turn: its count is remembered.

@@ -66,7 +66,7 @@ impl Row {
         self.cost_usd = price.cost(&self.usage);
         self.saved_usd = self.tool_tokens.and_then(|tokens| {
             let removed = tokens.before.saturating_sub(tokens.after);
-            match tokens.new_stubs {
+            match tokens.may_rewrite_cache {
                 false => price.removed_worth(&self.usage, removed),
                 true => price.removed_worth_rewritten(&self.usage, removed),
             }

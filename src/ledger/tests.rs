@@ -395,12 +395,12 @@ fn the_writer_prices_what_compression_saved_at_least() {
     // claude-sonnet-4-5: input 3, cache_read 0.3, cache_write 3.75 per
     // million; these rows read 500,000 of their 1,000,000 prompt tokens
     // from the cache.
-    let compressed = |new_stubs| {
+    let compressed = |may_rewrite_cache| {
         let mut row = row(NOW, Some("claude-sonnet-4-5"), "r", Some(1_000_000), None);
         row.tool_tokens = Some(ToolTokens {
             before: 3_000_000,
             after: 1_000_000,
-            new_stubs,
+            may_rewrite_cache,
         });
         row
     };
@@ -438,7 +438,7 @@ fn a_schema_1_ledger_gains_the_tool_token_columns_and_keeps_its_rows() {
     compressed.tool_tokens = Some(ToolTokens {
         before: 900,
         after: 300,
-        new_stubs: false,
+        may_rewrite_cache: false,
     });
     compressed.saved_usd = Some(0.25);
     write(&path, vec![compressed]);
@@ -503,7 +503,7 @@ fn a_schema_3_ledger_is_read_as_it_is_and_then_keeps_what_compression_saved() {
         row.tool_tokens = Some(ToolTokens {
             before: 1_000,
             after: 400,
-            new_stubs: false,
+            may_rewrite_cache: false,
         });
         row.saved_usd = Some(0.125);
         row
@@ -568,7 +568,7 @@ fn a_batch_lands_as_its_rows_one_by_one_would() {
             row.tool_tokens = (i % 3 == 1).then_some(crate::proxy::stages::ToolTokens {
                 before: i as u64,
                 after: 1,
-                new_stubs: i % 2 == 0,
+                may_rewrite_cache: i % 2 == 0,
             });
             row
         })

@@ -15,8 +15,9 @@ pub struct Config {
     /// How long in-flight requests may take to finish at shutdown.
     pub drain_timeout: Duration,
     /// How long a client may take to send a request head, and keep an
-    /// HTTP/2 connection with no stream open; `None` for no limit. `headroom proxy` sets `HEADER_READ_TIMEOUT` when it listens
-    /// beyond loopback.
+    /// HTTP/2 connection with no stream open; `None` for no limit.
+    /// `headroom proxy` sets `HEADER_READ_TIMEOUT` when it listens beyond
+    /// loopback.
     pub head_timeout: Option<Duration>,
 }
 

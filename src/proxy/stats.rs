@@ -40,11 +40,12 @@ pub enum Outcome {
 pub struct ToolTokens {
     pub before: u64,
     pub after: u64,
-    /// Aggressive mode sent as stubs outputs that the conversation's
-    /// earlier requests had sent whole: the request may have re-written
-    /// the provider's cache, so what it saved is not priced from its
-    /// tokens alone.
-    pub new_stubs: bool,
+    /// The request may have changed bytes the provider's cache held:
+    /// aggressive mode sent as stubs outputs its conversation's answered
+    /// requests had sent whole, or the proxy met the conversation midway
+    /// and rewrote outputs an earlier request held. What it saved is then
+    /// not priced from its tokens alone.
+    pub may_rewrite_cache: bool,
 }
 
 /// What one request adds to the counters.

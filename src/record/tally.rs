@@ -224,7 +224,7 @@ mod tests {
         compressed.tool_tokens = Some(crate::proxy::stages::ToolTokens {
             before: 3_000_000,
             after: 1_000_000,
-            new_stubs: false,
+            may_rewrite_cache: false,
         });
         tally.add(&mut compressed, false);
         let saved = compressed.saved_usd.unwrap_or_default();

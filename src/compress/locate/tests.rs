@@ -139,3 +139,40 @@ fn a_reused_call_id_answers_the_nearest_call_before_it() {
     ]}"#;
     assert_eq!(found(early, Family::OpenAiChat), [one("out", "c9", "bash")]);
 }
+
+/// Which outputs an assistant turn follows, in each API's shape.
+fn replied(body: &str, family: Family) -> Vec<bool> {
+    outputs(body, family).iter().map(|o| o.replied).collect()
+}
+
+#[test]
+fn an_output_an_assistant_turn_follows_was_held_by_an_earlier_request() {
+    let chat = r#"{"messages":[
+        {"role":"assistant","tool_calls":[{"id":"a","type":"function","function":{"name":"ls","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"a","content":"one"},
+        {"role":"assistant","content":"and then"},
+        {"role":"user","content":"go on"},
+        {"role":"assistant","tool_calls":[{"id":"b","type":"function","function":{"name":"ls","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"b","content":"two"}
+    ]}"#;
+    assert_eq!(replied(chat, Family::OpenAiChat), [true, false]);
+    let responses = r#"{"input":[
+        {"type":"function_call","call_id":"a","name":"ls","arguments":"{}"},
+        {"type":"function_call_output","call_id":"a","output":"one"},
+        {"type":"message","role":"assistant","content":"ok"},
+        {"type":"function_call_output","call_id":"b","output":"two"}
+    ]}"#;
+    assert_eq!(replied(responses, Family::OpenAiResponses), [true, false]);
+    let anthropic = r#"{"messages":[
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"one"}]},
+        {"role":"assistant","content":"text only"},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"b","content":"two"}]}
+    ]}"#;
+    assert_eq!(replied(anthropic, Family::Anthropic), [true, false]);
+    let gemini = r#"{"contents":[
+        {"role":"user","parts":[{"functionResponse":{"name":"ls","response":{"out":"one"}}}]},
+        {"role":"model","parts":[{"text":"ok"}]},
+        {"role":"user","parts":[{"functionResponse":{"name":"ls","response":{"out":"two"}}}]}
+    ]}"#;
+    assert_eq!(replied(gemini, Family::Gemini), [true, false]);
+}

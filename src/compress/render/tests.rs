@@ -182,13 +182,15 @@ fn aggressive_mode_elides_stale_outputs_in_sticky_batches() {
         let rewritten = engine
             .rewrite(&body, Family::OpenAiChat, Level::Aggressive)
             .unwrap();
-        let new_stubs = rewritten.counts.count(&body).new_stubs;
+        let may_rewrite_cache = rewritten.counts.count(&body).may_rewrite_cache;
+        // The provider read it, the cache read of a warm conversation.
+        rewritten.conversation.answered(Some(50_000), Some(40_000));
         let sent = rewritten.body.unwrap_or(body.clone());
         let outputs = tool_contents(&sent);
         let elided = outputs.iter().filter(|o| o.contains("was elided")).count();
         let previously = previous.as_ref().map_or(0, |(_, elided)| *elided);
         assert_eq!(
-            new_stubs,
+            may_rewrite_cache,
             elided > previously,
             "turn {count}: the request that elides more says so, no other"
         );
@@ -223,6 +225,106 @@ fn aggressive_mode_elides_stale_outputs_in_sticky_batches() {
     let checkpoints = elided_counts.windows(2).filter(|w| w[1] != w[0]).count();
     assert!(elided_counts.last().unwrap() > &0, "{elided_counts:?}");
     assert!(checkpoints <= 3, "{elided_counts:?}");
+}
+
+/// Whether the rewrite of `turns` says it may have changed bytes the
+/// provider's cache held; its answer reported usage when `answered`.
+fn may_rewrite_cache(engine: &Engine, turns: &[(&str, Value, String)], answered: bool) -> bool {
+    let body = chat(turns);
+    let rewritten = engine
+        .rewrite(&body, Family::OpenAiChat, Level::Safe)
+        .unwrap();
+    if answered {
+        rewritten.conversation.answered(Some(50_000), Some(40_000));
+    }
+    rewritten.counts.count(&body).may_rewrite_cache
+}
+
+#[test]
+fn a_conversation_met_midway_may_have_its_earlier_outputs_cached_whole() {
+    let (engine, _dir) = engine();
+    let log = ("bash", json!({"command": "cargo test"}), test_log(2000));
+    let read = ("read", json!({"filePath": "/src/a.rs"}), file(40, None));
+    // A new conversation: its first output was never sent before.
+    assert!(!may_rewrite_cache(
+        &engine,
+        std::slice::from_ref(&log),
+        true
+    ));
+    assert!(!may_rewrite_cache(
+        &engine,
+        &[log.clone(), read.clone()],
+        true
+    ));
+
+    // Resumed in another process: its earlier test log went whole to the
+    // provider then, and is cut now.
+    let (resumed, _other) = self::engine();
+    let turns = [read.clone(), log.clone(), read.clone()];
+    assert!(may_rewrite_cache(&resumed, &turns, false));
+    // Until an answer says the provider has read it as it is sent now.
+    assert!(may_rewrite_cache(&resumed, &turns, true));
+    let next = [read.clone(), log, read.clone(), read];
+    assert!(!may_rewrite_cache(&resumed, &next, true));
+}
+
+#[test]
+fn outputs_left_as_they_came_change_nothing_the_cache_holds() {
+    let (engine, _dir) = engine();
+    let read = |n: usize| {
+        (
+            "read",
+            json!({"filePath": format!("/src/{n}.rs")}),
+            file(30 + n, None),
+        )
+    };
+    // Met midway, but every output goes as the client sent it.
+    assert!(!may_rewrite_cache(
+        &engine,
+        &[read(1), read(2), read(3)],
+        false
+    ));
+}
+
+/// A checkpoint whose answer never came (a 529, a cut) left the cache as
+/// it was: the retry that sends the same stubs re-writes it all the same.
+#[test]
+fn stubs_count_as_seen_only_once_an_answer_reports_them() {
+    let (engine, _dir) = engine();
+    let turns: Vec<(&str, Value, String)> = (0..14)
+        .map(|n| {
+            (
+                "read",
+                json!({"filePath": format!("/src/f{n}.rs")}),
+                file(150 + n, None),
+            )
+        })
+        .collect();
+    let rewrite = |count: usize| {
+        let body = chat(&turns[..count]);
+        let rewritten = engine
+            .rewrite(&body, Family::OpenAiChat, Level::Aggressive)
+            .unwrap();
+        let flagged = rewritten.counts.count(&body).may_rewrite_cache;
+        (rewritten.conversation, flagged)
+    };
+    let mut checkpoint = None;
+    for count in 1..=turns.len() {
+        let (conversation, flagged) = rewrite(count);
+        if flagged {
+            checkpoint = Some(count);
+            break;
+        }
+        conversation.answered(Some(50_000), Some(40_000));
+    }
+    let count = checkpoint.unwrap_or_else(|| panic!("no checkpoint in 14 turns"));
+    let (retry, flagged) = rewrite(count);
+    assert!(flagged, "the retry of an unanswered checkpoint");
+    retry.answered(Some(50_000), Some(40_000));
+    assert!(
+        !rewrite(count + 1).1,
+        "the turn after an answered checkpoint"
+    );
 }
 
 #[test]

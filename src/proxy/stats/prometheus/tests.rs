@@ -165,7 +165,7 @@ fn tool_output_tokens_are_counted_before_and_after() {
         counted.tool_tokens = Some(ToolTokens {
             before,
             after,
-            new_stubs: false,
+            may_rewrite_cache: false,
         });
         stats.record(counted);
     }
