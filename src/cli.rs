@@ -558,8 +558,9 @@ priced requests, is null when none was priced, and unpriced_requests counts the 
 requests it leaves out (the table marks such a cost with a +).\n\n\
 When compression read tool outputs, their tokens before and after it \
 (tool_tokens_before, tool_tokens_after) and at least what the removed tokens were \
-worth (saved_usd: each priced as the cheapest prompt token its request paid for) \
-follow, and the table ends with a line saying so.",
+worth (saved_usd, a lower bound from the usage the answers reported; below zero when \
+requests may have re-written the provider's cache) follow, and the table ends with a \
+line saying so.",
     after_help = "Examples:\n  headroom usage\n  headroom usage --by model --since 30d\n  headroom usage --by day --since 2025-06-01 --json"
 )]
 pub struct UsageArgs {

@@ -40,10 +40,16 @@ struct Seen {
     requests: u32,
     /// The last answer read nothing from a cache it should have hit.
     uncached: bool,
-    /// An answer to one of its requests reported usage: the provider has
-    /// seen the conversation as this process sends it.
-    answered: bool,
-    /// The leading outputs among which an answered request sent stubs.
+    /// The latest request whose answer reported usage: the provider has
+    /// seen the conversation so, in the cache of that request's model.
+    answered: Option<Answered>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Answered {
+    /// The model asked for (hashed): each model has a cache of its own.
+    model: u64,
+    /// The leading outputs among which the request sent stubs.
     stubbed: usize,
 }
 
@@ -64,15 +70,14 @@ impl Conversations {
         entry.elided.min(stale)
     }
 
-    /// How far the stubs of the answered requests of conversation `key`
-    /// reach (see `answered`); `None` when no answer to it has reported
-    /// usage in this process, which then does not know how its earlier
-    /// requests were sent.
-    pub fn answered_reach(&self, key: u64) -> Option<usize> {
+    /// How far the stubs of the latest answered request of conversation
+    /// `key` reach (see `answered`), when it asked for `model` too; `None`
+    /// when no answer to it has reported usage in this process, which then
+    /// does not know how the cache of `model` holds it.
+    pub fn answered_reach(&self, key: u64, model: u64) -> Option<usize> {
         let seen = self.lock();
-        seen.get(&key)
-            .filter(|entry| entry.answered)
-            .map(|entry| entry.stubbed)
+        let answered = seen.get(&key)?.answered?;
+        (answered.model == model).then_some(answered.stubbed)
     }
 
     /// Notes what the answer to the latest request of conversation `key`
@@ -80,22 +85,25 @@ impl Conversations {
     /// cache, when the conversation had sent its start before, means the
     /// provider is not caching it: its next request elides what is stale.
     /// A cache read the provider does not report (`None`) says nothing.
-    /// Its usage also says the provider read the prompt, stubs among its
-    /// first `stubbed` outputs included: the cache may now hold them.
+    /// Its usage also says the provider read the prompt, asked of `model`
+    /// (hashed), stubs among its first `stubbed` outputs included: that
+    /// model's cache may now hold them.
     pub fn answered(
         &self,
         key: u64,
         input_tokens: Option<u64>,
         cache_read_tokens: Option<u64>,
-        stubbed: usize,
+        (model, stubbed): (u64, usize),
     ) {
         if input_tokens.is_none() {
             return;
         }
         let mut seen = self.lock();
         let entry = entry(&mut seen, key, Instant::now());
-        entry.answered = true;
-        entry.stubbed = entry.stubbed.max(stubbed);
+        entry.answered = Some(Answered { model, stubbed });
+        // What the provider has seen stubbed stays stubbed, also when the
+        // memory of why started over meanwhile.
+        entry.elided = entry.elided.max(stubbed);
         let cacheable = input_tokens.is_some_and(|tokens| tokens >= MIN_CACHED_PROMPT);
         if cacheable && cache_read_tokens == Some(0) {
             entry.uncached |= entry.requests >= 2;
@@ -120,9 +128,15 @@ fn entry(seen: &mut HashMap<u64, Seen>, key: u64, now: Instant) -> &mut Seen {
         elided: 0,
         requests: 0,
         uncached: false,
-        answered: false,
-        stubbed: 0,
+        answered: None,
     })
+}
+
+/// A model's key in `Answered`.
+pub fn model_key(model: Option<&str>) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    model.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// A conversation's key: its first tool output (`first`, the memo's key of
@@ -161,13 +175,13 @@ mod tests {
         let now = Instant::now();
         // The conversation's first request: nothing was cached before it.
         assert_eq!(conversations.cold_elided(1, 2, now), 0);
-        conversations.answered(1, Some(5000), Some(0), 0);
+        conversations.answered(1, Some(5000), Some(0), (0, 0));
         assert_eq!(conversations.cold_elided(1, 3, now), 0);
         // Its second, with a prefix sent before, read nothing.
-        conversations.answered(1, Some(5000), Some(0), 0);
+        conversations.answered(1, Some(5000), Some(0), (0, 0));
         assert_eq!(conversations.cold_elided(1, 4, now), 4);
         // A hit keeps what was elided, and no more.
-        conversations.answered(1, Some(6000), Some(5000), 0);
+        conversations.answered(1, Some(6000), Some(5000), (0, 0));
         assert_eq!(conversations.cold_elided(1, 5, now), 4);
     }
 
@@ -177,10 +191,10 @@ mod tests {
         let now = Instant::now();
         conversations.cold_elided(1, 2, now);
         conversations.cold_elided(1, 3, now);
-        conversations.answered(1, Some(800), Some(0), 0);
-        conversations.answered(1, Some(5000), None, 0);
-        conversations.answered(1, None, Some(0), 0);
-        conversations.answered(2, Some(5000), Some(0), 0);
+        conversations.answered(1, Some(800), Some(0), (0, 0));
+        conversations.answered(1, Some(5000), None, (0, 0));
+        conversations.answered(1, None, Some(0), (0, 0));
+        conversations.answered(2, Some(5000), Some(0), (0, 0));
         assert_eq!(conversations.cold_elided(1, 4, now), 0);
         assert_eq!(conversations.cold_elided(2, 4, now), 0);
     }

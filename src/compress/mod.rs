@@ -31,6 +31,7 @@ use crate::cli::{CompressArgs, CompressLevel};
 use crate::error::UsageError;
 pub use crate::proxy::stages::Level;
 use crate::proxy::stages::{Counting, OnAnswer, Replaced, RequestStage, Stages, ToolTokens};
+use crate::usage::request_model::{self, ModelScan};
 use crate::usage::Family;
 pub use counts::Counts;
 use encoding::BodyEncoding;
@@ -179,7 +180,12 @@ impl RequestStage for Compressor {
         let Ok(text) = std::str::from_utf8(&plain) else {
             return Replaced::default();
         };
-        let Some(rewritten) = self.engine.rewrite(text, family, self.level(parts)) else {
+        let model = asked_model(family, parts, &plain);
+        let level = self.level(parts);
+        let Some(rewritten) = self
+            .engine
+            .rewrite_for(text, family, level, model.as_deref())
+        else {
             return Replaced::default();
         };
         let Rewritten {
@@ -210,6 +216,19 @@ impl RequestStage for Compressor {
             body: new,
             counting: Some(counting),
             on_answer: Some(on_answer),
+        }
+    }
+}
+
+/// The model a request asks for: Gemini names it in the path, the other
+/// APIs in the body.
+fn asked_model(family: Family, parts: &request::Parts, body: &[u8]) -> Option<String> {
+    match family {
+        Family::Gemini => request_model::from_gemini_path(parts.uri.path()),
+        _ => {
+            let mut scan = ModelScan::default();
+            scan.feed(body);
+            scan.finish()
         }
     }
 }

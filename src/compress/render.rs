@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::cold::{conversation_key, Conversations};
+use super::cold::{conversation_key, model_key, Conversations};
 use super::counts::{Counted, Counts};
 use super::locate::{self, Output};
 use super::memo::{Forms, Key, Memo};
@@ -44,8 +44,9 @@ pub struct Rewritten {
 #[derive(Debug, Clone)]
 pub struct Conversation {
     key: u64,
-    /// The leading outputs among which the request sent stubs.
-    stubbed: usize,
+    /// The model asked for (hashed), and the leading outputs among which
+    /// the request sent stubs.
+    sent: (u64, usize),
     conversations: Arc<Conversations>,
 }
 
@@ -54,7 +55,7 @@ impl Conversation {
     /// `Conversations::answered`).
     pub fn answered(&self, input_tokens: Option<u64>, cache_read_tokens: Option<u64>) {
         self.conversations
-            .answered(self.key, input_tokens, cache_read_tokens, self.stubbed);
+            .answered(self.key, input_tokens, cache_read_tokens, self.sent);
     }
 }
 
@@ -101,12 +102,36 @@ impl Engine {
         self.rewrite_at(body, family, level, Instant::now())
     }
 
+    /// `rewrite`, for a request that asks for `model`: providers cache per
+    /// model, which telling whether a request may have changed what a
+    /// cache holds needs.
+    pub fn rewrite_for(
+        &self,
+        body: &str,
+        family: Family,
+        level: Level,
+        model: Option<&str>,
+    ) -> Option<Rewritten> {
+        self.rewrite_asking(body, family, level, model, Instant::now())
+    }
+
     /// `rewrite`, for a request that arrived at `now`.
     pub fn rewrite_at(
         &self,
         body: &str,
         family: Family,
         level: Level,
+        now: Instant,
+    ) -> Option<Rewritten> {
+        self.rewrite_asking(body, family, level, None, now)
+    }
+
+    fn rewrite_asking(
+        &self,
+        body: &str,
+        family: Family,
+        level: Level,
+        model: Option<&str>,
         now: Instant,
     ) -> Option<Rewritten> {
         if level == Level::Off {
@@ -163,14 +188,14 @@ impl Engine {
             .map(|index| index + 1)
             .max()
             .unwrap_or(0);
-        let rewrote_earlier = (0..outputs.len())
-            .any(|index| outputs[index].replied && chosen[index].literal(&forms[index]).is_some());
-        let may_rewrite_cache = match self.conversations.answered_reach(key) {
-            Some(reach) => stubbed > reach,
+        let model = model_key(model);
+        let may_rewrite_cache = match self.conversations.answered_reach(key, model) {
+            // Stubs further than the provider has seen, or fewer.
+            Some(reach) => stubbed != reach,
             // Met midway (a resumed session, a restart, a memory that
             // started over): the provider may hold its earlier outputs as
-            // they were sent before, whole.
-            None => rewrote_earlier,
+            // another process, or none, sent them.
+            None => outputs.iter().any(|output| output.replied),
         };
         if may_rewrite_cache {
             counts.note_cache_rewrite();
@@ -180,7 +205,7 @@ impl Engine {
             counts,
             conversation: Conversation {
                 key,
-                stubbed,
+                sent: (model, stubbed),
                 conversations: self.conversations.clone(),
             },
         })

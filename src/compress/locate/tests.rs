@@ -163,6 +163,24 @@ fn an_output_an_assistant_turn_follows_was_held_by_an_earlier_request() {
         {"type":"function_call_output","call_id":"b","output":"two"}
     ]}"#;
     assert_eq!(replied(responses, Family::OpenAiResponses), [true, false]);
+    for turn in [
+        r#"{"type":"reasoning","summary":[]}"#,
+        r#"{"type":"function_call","call_id":"b","name":"ls","arguments":"{}"}"#,
+        r#"{"type":"custom_tool_call","call_id":"b","name":"patch","input":"x"}"#,
+    ] {
+        let responses = format!(
+            r#"{{"input":[
+            {{"type":"function_call_output","call_id":"a","output":"one"}},
+            {turn},
+            {{"type":"function_call_output","call_id":"b","output":"two"}}
+        ]}}"#
+        );
+        assert_eq!(
+            replied(&responses, Family::OpenAiResponses),
+            [true, false],
+            "{turn}"
+        );
+    }
     let anthropic = r#"{"messages":[
         {"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"one"}]},
         {"role":"assistant","content":"text only"},

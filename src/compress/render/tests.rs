@@ -268,8 +268,10 @@ fn a_conversation_met_midway_may_have_its_earlier_outputs_cached_whole() {
     assert!(!may_rewrite_cache(&resumed, &next, true));
 }
 
+/// Another process may have sent its earlier outputs otherwise (stubs of
+/// a cold cache, say): sending them as the client does is no safer.
 #[test]
-fn outputs_left_as_they_came_change_nothing_the_cache_holds() {
+fn a_conversation_met_midway_counts_as_rewritten_whatever_it_rewrites() {
     let (engine, _dir) = engine();
     let read = |n: usize| {
         (
@@ -278,12 +280,75 @@ fn outputs_left_as_they_came_change_nothing_the_cache_holds() {
             file(30 + n, None),
         )
     };
-    // Met midway, but every output goes as the client sent it.
-    assert!(!may_rewrite_cache(
+    assert!(may_rewrite_cache(
         &engine,
         &[read(1), read(2), read(3)],
-        false
+        true
     ));
+    assert!(!may_rewrite_cache(
+        &engine,
+        &[read(1), read(2), read(3), read(4)],
+        true
+    ));
+}
+
+/// Fewer stubs than the provider has seen re-write its cache as surely as
+/// more: a conversation switched from aggressive to safe mode.
+#[test]
+fn stubs_taken_back_count_as_a_rewrite() {
+    let (engine, _dir) = engine();
+    let turns: Vec<(&str, Value, String)> = (0..14)
+        .map(|n| {
+            (
+                "read",
+                json!({"filePath": format!("/src/f{n}.rs")}),
+                file(150 + n, None),
+            )
+        })
+        .collect();
+    let mut stubbed = false;
+    for count in 1..=turns.len() {
+        let body = chat(&turns[..count]);
+        let rewritten = engine
+            .rewrite(&body, Family::OpenAiChat, Level::Aggressive)
+            .unwrap();
+        rewritten.conversation.answered(Some(50_000), Some(40_000));
+        stubbed |= rewritten
+            .body
+            .is_some_and(|sent| sent.contains("was elided"));
+    }
+    assert!(stubbed, "no checkpoint in 14 turns");
+    let body = chat(&turns);
+    let safe = engine
+        .rewrite(&body, Family::OpenAiChat, Level::Safe)
+        .unwrap();
+    assert!(safe.counts.count(&body).may_rewrite_cache);
+}
+
+/// Each model has a cache of its own: an answer from one says nothing of
+/// what another's holds.
+#[test]
+fn another_models_cache_is_a_conversation_met_midway() {
+    let (engine, _dir) = engine();
+    let read = |n: usize| {
+        (
+            "read",
+            json!({"filePath": format!("/src/{n}.rs")}),
+            file(30 + n, None),
+        )
+    };
+    let flagged = |turns: &[(&str, Value, String)], model: &str| {
+        let body = chat(turns);
+        let rewritten = engine
+            .rewrite_for(&body, Family::OpenAiChat, Level::Safe, Some(model))
+            .unwrap();
+        rewritten.conversation.answered(Some(50_000), Some(40_000));
+        rewritten.counts.count(&body).may_rewrite_cache
+    };
+    assert!(!flagged(&[read(1)], "opus"));
+    assert!(!flagged(&[read(1), read(2)], "opus"));
+    assert!(flagged(&[read(1), read(2), read(3)], "sonnet"));
+    assert!(!flagged(&[read(1), read(2), read(3), read(4)], "sonnet"));
 }
 
 /// A checkpoint whose answer never came (a 529, a cut) left the cache as
