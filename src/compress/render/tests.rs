@@ -163,10 +163,10 @@ fn the_same_output_is_sent_the_same_way_on_every_turn_and_by_every_engine() {
     }
 }
 
-#[test]
-fn aggressive_mode_elides_stale_outputs_in_sticky_batches() {
-    let (engine, _dir) = engine();
-    let turns: Vec<(&str, Value, String)> = (0..14)
+/// Fourteen turns that each read a file of 150 lines or more: enough
+/// stale output for aggressive mode's checkpoints.
+fn long_reads() -> Vec<(&'static str, Value, String)> {
+    (0..14)
         .map(|n| {
             (
                 "read",
@@ -174,7 +174,13 @@ fn aggressive_mode_elides_stale_outputs_in_sticky_batches() {
                 file(150 + n, None),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn aggressive_mode_elides_stale_outputs_in_sticky_batches() {
+    let (engine, _dir) = engine();
+    let turns = long_reads();
     let mut previous: Option<(String, usize)> = None;
     let mut elided_counts = Vec::new();
     for count in 1..=turns.len() {
@@ -297,15 +303,7 @@ fn a_conversation_met_midway_counts_as_rewritten_whatever_it_rewrites() {
 #[test]
 fn stubs_taken_back_count_as_a_rewrite() {
     let (engine, _dir) = engine();
-    let turns: Vec<(&str, Value, String)> = (0..14)
-        .map(|n| {
-            (
-                "read",
-                json!({"filePath": format!("/src/f{n}.rs")}),
-                file(150 + n, None),
-            )
-        })
-        .collect();
+    let turns = long_reads();
     let mut stubbed = false;
     for count in 1..=turns.len() {
         let body = chat(&turns[..count]);
@@ -356,15 +354,7 @@ fn another_models_cache_is_a_conversation_met_midway() {
 #[test]
 fn stubs_count_as_seen_only_once_an_answer_reports_them() {
     let (engine, _dir) = engine();
-    let turns: Vec<(&str, Value, String)> = (0..14)
-        .map(|n| {
-            (
-                "read",
-                json!({"filePath": format!("/src/f{n}.rs")}),
-                file(150 + n, None),
-            )
-        })
-        .collect();
+    let turns = long_reads();
     let rewrite = |count: usize| {
         let body = chat(&turns[..count]);
         let rewritten = engine
