@@ -22,7 +22,7 @@ mod tool;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{header, request};
@@ -182,9 +182,10 @@ impl RequestStage for Compressor {
         };
         let model = asked_model(family, parts, &plain);
         let level = self.level(parts);
+        let now = Instant::now();
         let Some(rewritten) = self
             .engine
-            .rewrite_for(text, family, level, model.as_deref())
+            .rewrite_at(text, family, level, model.as_deref(), now)
         else {
             return Replaced::default();
         };

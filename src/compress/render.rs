@@ -99,34 +99,13 @@ impl Engine {
     /// `level`; `None` when it holds no tool output or is not the JSON its
     /// route expects.
     pub fn rewrite(&self, body: &str, family: Family, level: Level) -> Option<Rewritten> {
-        self.rewrite_at(body, family, level, Instant::now())
+        self.rewrite_at(body, family, level, None, Instant::now())
     }
 
-    /// `rewrite`, for a request that asks for `model`: providers cache per
+    /// `rewrite`, for a request that asks for `model` (providers cache per
     /// model, which telling whether a request may have changed what a
-    /// cache holds needs.
-    pub fn rewrite_for(
-        &self,
-        body: &str,
-        family: Family,
-        level: Level,
-        model: Option<&str>,
-    ) -> Option<Rewritten> {
-        self.rewrite_asking(body, family, level, model, Instant::now())
-    }
-
-    /// `rewrite`, for a request that arrived at `now`.
+    /// cache holds needs) and arrived at `now`.
     pub fn rewrite_at(
-        &self,
-        body: &str,
-        family: Family,
-        level: Level,
-        now: Instant,
-    ) -> Option<Rewritten> {
-        self.rewrite_asking(body, family, level, None, now)
-    }
-
-    fn rewrite_asking(
         &self,
         body: &str,
         family: Family,

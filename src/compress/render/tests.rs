@@ -338,7 +338,13 @@ fn another_models_cache_is_a_conversation_met_midway() {
     let flagged = |turns: &[(&str, Value, String)], model: &str| {
         let body = chat(turns);
         let rewritten = engine
-            .rewrite_for(&body, Family::OpenAiChat, Level::Safe, Some(model))
+            .rewrite_at(
+                &body,
+                Family::OpenAiChat,
+                Level::Safe,
+                Some(model),
+                Instant::now(),
+            )
             .unwrap();
         rewritten.conversation.answered(Some(50_000), Some(40_000));
         rewritten.counts.count(&body).may_rewrite_cache
@@ -415,7 +421,7 @@ fn a_cold_cache_lets_aggressive_mode_elide_every_stale_output_at_once() {
         let body = chat(&turns[..count]);
         let at = start + std::time::Duration::from_secs(seconds);
         let sent = engine
-            .rewrite_at(&body, Family::OpenAiChat, Level::Aggressive, at)
+            .rewrite_at(&body, Family::OpenAiChat, Level::Aggressive, None, at)
             .unwrap();
         tool_contents(&sent.body.unwrap_or(body))
     };
