@@ -134,18 +134,19 @@ fn entry(seen: &mut HashMap<u64, Seen>, key: u64, now: Instant) -> &mut Seen {
 
 /// A model's key in `Answered`.
 pub fn model_key(model: Option<&str>) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    model.hash(&mut hasher);
-    hasher.finish()
+    hash_of(model)
 }
 
 /// A conversation's key: its first tool output (`first`, the memo's key of
 /// it, which already hashes its text) with the id of the call it answers;
 /// the same on every request of the conversation.
 pub fn conversation_key(first: impl Hash, first_call_id: Option<&str>) -> u64 {
+    hash_of((first, first_call_id))
+}
+
+fn hash_of(value: impl Hash) -> u64 {
     let mut hasher = DefaultHasher::new();
-    first.hash(&mut hasher);
-    first_call_id.hash(&mut hasher);
+    value.hash(&mut hasher);
     hasher.finish()
 }
 

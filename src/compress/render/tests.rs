@@ -163,6 +163,15 @@ fn the_same_output_is_sent_the_same_way_on_every_turn_and_by_every_engine() {
     }
 }
 
+/// A turn that reads a file of `30 + n` short lines, nothing to cut.
+fn short_read(n: usize) -> (&'static str, Value, String) {
+    (
+        "read",
+        json!({"filePath": format!("/src/{n}.rs")}),
+        file(30 + n, None),
+    )
+}
+
 /// Fourteen turns that each read a file of 150 lines or more: enough
 /// stale output for aggressive mode's checkpoints.
 fn long_reads() -> Vec<(&'static str, Value, String)> {
@@ -279,21 +288,14 @@ fn a_conversation_met_midway_may_have_its_earlier_outputs_cached_whole() {
 #[test]
 fn a_conversation_met_midway_counts_as_rewritten_whatever_it_rewrites() {
     let (engine, _dir) = engine();
-    let read = |n: usize| {
-        (
-            "read",
-            json!({"filePath": format!("/src/{n}.rs")}),
-            file(30 + n, None),
-        )
-    };
     assert!(may_rewrite_cache(
         &engine,
-        &[read(1), read(2), read(3)],
+        &[short_read(1), short_read(2), short_read(3)],
         true
     ));
     assert!(!may_rewrite_cache(
         &engine,
-        &[read(1), read(2), read(3), read(4)],
+        &[short_read(1), short_read(2), short_read(3), short_read(4)],
         true
     ));
 }
@@ -328,13 +330,6 @@ fn stubs_taken_back_count_as_a_rewrite() {
 #[test]
 fn another_models_cache_is_a_conversation_met_midway() {
     let (engine, _dir) = engine();
-    let read = |n: usize| {
-        (
-            "read",
-            json!({"filePath": format!("/src/{n}.rs")}),
-            file(30 + n, None),
-        )
-    };
     let flagged = |turns: &[(&str, Value, String)], model: &str| {
         let body = chat(turns);
         let rewritten = engine
@@ -349,10 +344,16 @@ fn another_models_cache_is_a_conversation_met_midway() {
         rewritten.conversation.answered(Some(50_000), Some(40_000));
         rewritten.counts.count(&body).may_rewrite_cache
     };
-    assert!(!flagged(&[read(1)], "opus"));
-    assert!(!flagged(&[read(1), read(2)], "opus"));
-    assert!(flagged(&[read(1), read(2), read(3)], "sonnet"));
-    assert!(!flagged(&[read(1), read(2), read(3), read(4)], "sonnet"));
+    assert!(!flagged(&[short_read(1)], "opus"));
+    assert!(!flagged(&[short_read(1), short_read(2)], "opus"));
+    assert!(flagged(
+        &[short_read(1), short_read(2), short_read(3)],
+        "sonnet"
+    ));
+    assert!(!flagged(
+        &[short_read(1), short_read(2), short_read(3), short_read(4)],
+        "sonnet"
+    ));
 }
 
 /// A checkpoint whose answer never came (a 529, a cut) left the cache as
