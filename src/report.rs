@@ -193,8 +193,11 @@ fn sum(groups: &[Group]) -> Group {
     // Saturating: a ledger written before counts were bounded may hold
     // sums near u64's top.
     let total = |f: fn(&Group) -> u64| groups.iter().map(f).fold(0, u64::saturating_add);
-    let costs: Vec<f64> = groups.iter().filter_map(|g| g.cost_usd).collect();
-    let saved: Vec<f64> = groups.iter().filter_map(|g| g.saved_usd).collect();
+    // Known once one group's is.
+    let dollars = |f: fn(&Group) -> Option<f64>| {
+        let known = groups.iter().filter_map(f);
+        known.fold(None, |sum: Option<f64>, usd| Some(sum.unwrap_or(0.0) + usd))
+    };
     Group {
         key: None,
         requests: total(|g| g.requests),
@@ -203,11 +206,11 @@ fn sum(groups: &[Group]) -> Group {
         cache_write_tokens: total(|g| g.cache_write_tokens),
         output_tokens: total(|g| g.output_tokens),
         reasoning_tokens: total(|g| g.reasoning_tokens),
-        cost_usd: (!costs.is_empty()).then(|| costs.iter().sum()),
+        cost_usd: dollars(|g| g.cost_usd),
         unpriced_requests: total(|g| g.unpriced_requests),
         tool_tokens_before: total(|g| g.tool_tokens_before),
         tool_tokens_after: total(|g| g.tool_tokens_after),
-        saved_usd: (!saved.is_empty()).then(|| saved.iter().sum()),
+        saved_usd: dollars(|g| g.saved_usd),
     }
 }
 
